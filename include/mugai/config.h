@@ -54,7 +54,8 @@ struct mugai_config {
 	enum mugai_output_charset output_charset;
 	char	*notice_template_dir;	/* "" : built-in templates */
 	char	*admin_contact;		/* who to ask for an original */
-	struct mugai_policy *policy;	/* attachment_policy, parsed */
+	char	*attachment_policy;	/* the rule text ... */
+	struct mugai_policy *policy;	/* ... and the same rules parsed */
 
 	/* Virus scanning (libclamav, in process). */
 	int	 clamav_enable;
