@@ -50,7 +50,8 @@ $(BUILD)/gen/templates.h: $(TEMPLATES) scripts/embed-templates
 
 $(BUILD)/%.o: %.c $(BUILD)/gen/templates.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
+	@echo "  CC      $<"
+	@$(CC) $(ALL_CFLAGS) -MMD -MP -c -o $@ $<
 
 $(BUILD)/libmugai.a: $(LIB_OBJ)
 	@rm -f $@
@@ -64,7 +65,8 @@ $(BUILD)/mugai-milter: $(MILTER_OBJ) $(BUILD)/libmugai.a
 
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmugai.a $(BUILD)/gen/templates.h
 	@mkdir -p $(dir $@)
-	$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmugai.a \
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmugai.a \
 	    $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
 # A small ClamAV database made with sigtool: freshclam cannot download here.
