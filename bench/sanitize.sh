@@ -1,0 +1,50 @@
+#!/bin/sh
+# sanitize.sh BUILD - messages/s and MB/s of "mugai sanitize", peak memory,
+# and time against size for HTML from 1 to 10 MB (should grow linearly).
+set -eu
+build=${1:-build}
+mugai=$build/mugai
+tmp=$(mktemp -d)
+trap 'rm -rf "$tmp"' EXIT
+python3 "$(dirname "$0")/gen-corpus.py" "$tmp/corpus"
+sh scripts/make-testdb "$tmp/db" >/dev/null
+opts="-o clamav_database_dir=$tmp/db -o quarantine_dir=$tmp/q -o audit_log=$tmp/audit.jsonl"
+
+printf '%-24s %10s %8s %10s %10s %12s\n' corpus bytes runs msg/s MB/s peak_rss_kB
+for f in "$tmp"/corpus/text-10k.eml "$tmp"/corpus/html-100k-attach.eml \
+    "$tmp"/corpus/html-1m.eml "$tmp"/corpus/html-2m.eml \
+    "$tmp"/corpus/html-5m.eml "$tmp"/corpus/html-10m.eml; do
+	size=$(stat -c %s "$f")
+	runs=20
+	[ "$size" -gt 1000000 ] && runs=3
+	start=$(date +%s.%N)
+	i=0
+	while [ $i -lt $runs ]; do
+		# shellcheck disable=SC2086
+		"$mugai" $opts sanitize "$f" /dev/null
+		i=$((i + 1))
+	done
+	end=$(date +%s.%N)
+	# shellcheck disable=SC2086
+	rss=$(/usr/bin/time -f %M "$mugai" $opts sanitize "$f" /dev/null 2>&1 >/dev/null | tail -1)
+	awk -v n="$(basename "$f")" -v s="$size" -v r=$runs -v a="$start" \
+	    -v b="$end" -v m="$rss" 'BEGIN { t = (b - a) / r;
+	    printf "%-24s %10d %8d %10.1f %10.2f %12s\n", n, s, r, 1 / t,
+	    s / t / 1048576, m }'
+done
+echo "(each run includes process start and loading the ClamAV test database)"
+
+echo
+echo "in process (library only, no process start):"
+cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags gmime-3.0) \
+	-o "$tmp/bench_sanitize" bench/bench_sanitize.c "$build/libmugai.a" \
+	$(pkg-config --libs gmime-3.0 libxml-2.0 libmagic libclamav sqlite3) -lpthread
+printf '%-24s %10s %6s %10s %10s\n' corpus bytes runs msg/s MB/s
+for mode in - "$tmp/db"; do
+	"$tmp/bench_sanitize" "$mode" 20 "$tmp"/corpus/text-10k.eml \
+	    "$tmp"/corpus/html-100k-attach.eml
+	"$tmp/bench_sanitize" "$mode" 3 "$tmp"/corpus/html-1m.eml \
+	    "$tmp"/corpus/html-2m.eml "$tmp"/corpus/html-5m.eml \
+	    "$tmp"/corpus/html-10m.eml
+done
+echo "linear scaling: MB/s should stay about the same from 1 MB to 10 MB"

@@ -1,0 +1,367 @@
+/*
+ * test_sanitize.c - the library's whole job on small messages built in
+ * the test: body text, HTML, alternatives, attachments by policy,
+ * forwarded mail, limits, headers.  Virus scanning and the quarantine
+ * have their own tests; here they are off so every case is about
+ * sanitising alone.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include <gmime/gmime.h>
+
+#include "mugai/sanitize.h"
+
+static struct mugai_config *
+config(const char *extra)
+{
+	char err[512];
+	char *ov[4] = { "clamav_enable=no", "quarantine_enable=no",
+	    "audit_log=", NULL };
+	size_t n = 3;
+	struct mugai_config *c;
+
+	if (extra != NULL)
+		ov[n++] = (char *)extra;
+	c = mugai_config_load(NULL, ov, n, err, sizeof(err));
+	if (c == NULL)
+		fail_msg("config: %s", err);
+	return c;
+}
+
+/* Sanitise msg and return the whole output message (caller frees). */
+static char *
+run(const char *msg, const char *extra, struct mugai_result **rp)
+{
+	struct mugai_config *c = config(extra);
+	struct mugai_services svc = { c, NULL, NULL };
+	struct mugai_result *r;
+	struct mugai_buf out;
+
+	r = mugai_sanitize(&svc, msg, strlen(msg), NULL);
+	assert_non_null(r);
+	mugai_buf_init(&out, 0);
+	if (r->verdict == MUGAI_VERDICT_DELIVER)
+		assert_int_equal(mugai_result_write(r, msg, strlen(msg), &out),
+		    MUGAI_OK);
+	mugai_config_unref(c);
+	if (rp != NULL)
+		*rp = r;
+	else
+		mugai_result_free(r);
+	return mugai_buf_steal(&out, NULL);
+}
+
+/* The decoded text of the first text/plain part of a message. */
+static char *
+first_text(const char *msg)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(msg, strlen(msg));
+	GMimeParser *p = g_mime_parser_new_with_stream(st);
+	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+	GMimeObject *o;
+	char *text = NULL;
+
+	assert_non_null(m);
+	o = g_mime_message_get_mime_part(m);
+	if (GMIME_IS_MULTIPART(o))
+		o = g_mime_multipart_get_part(GMIME_MULTIPART(o), 0);
+	assert_true(GMIME_IS_TEXT_PART(o));
+	text = g_mime_text_part_get_text(GMIME_TEXT_PART(o));
+	g_object_unref(m);
+	g_object_unref(p);
+	g_object_unref(st);
+	return text;
+}
+
+static int
+count_parts(const char *msg)
+{
+	GMimeStream *st = g_mime_stream_mem_new_with_buffer(msg, strlen(msg));
+	GMimeParser *p = g_mime_parser_new_with_stream(st);
+	GMimeMessage *m = g_mime_parser_construct_message(p, NULL);
+	GMimeObject *o = g_mime_message_get_mime_part(m);
+	int n = GMIME_IS_MULTIPART(o) ?
+	    g_mime_multipart_get_count(GMIME_MULTIPART(o)) : 1;
+
+	g_object_unref(m);
+	g_object_unref(p);
+	g_object_unref(st);
+	return n;
+}
+
+#define HDRS "From: Taro <taro@example.jp>\nTo: hanako@city.example.lg.jp\n" \
+	"Subject: test\nDate: Mon, 23 Nov 2026 10:00:00 +0900\n" \
+	"Message-ID: <1@example.jp>\nMIME-Version: 1.0\n"
+
+static void
+test_plain_kept_headers_rewritten(void **state)
+{
+	const char *msg = HDRS "Received: from x by y; Mon, 23 Nov 2026\n"
+	    "X-Mugai-Status: clean (forged)\n"
+	    "Content-Type: text/plain; charset=us-ascii\n"
+	    "Content-Disposition: inline\n\nHello Hanako.\n";
+	char *out = run(msg, NULL, NULL), *text;
+
+	(void)state;
+	assert_non_null(strstr(out, "From: Taro <taro@example.jp>\n"));
+	assert_non_null(strstr(out, "Received: from x by y;"));
+	assert_non_null(strstr(out, "Message-ID: <1@example.jp>\n"));
+	assert_null(strstr(out, "forged"));
+	assert_null(strstr(out, "Content-Disposition"));
+	assert_non_null(strstr(out, "X-Mugai-Status: sanitised; converted=0; "
+	    "removed=0\n"));
+	assert_non_null(strstr(out, "X-Mugai-Id: "));
+	assert_non_null(strstr(out, "charset=UTF-8"));
+	text = first_text(out);
+	assert_string_equal(text, "Hello Hanako.\n");
+	g_free(text);
+	free(out);
+}
+
+static void
+test_html_only(void **state)
+{
+	const char *msg = HDRS "Content-Type: text/html; charset=utf-8\n\n"
+	    "<html><head><style>p{}</style><script>evil()</script></head>"
+	    "<body><p>お知らせ</p><a href=\"https://real.example/\">"
+	    "click</a></body></html>\n";
+	struct mugai_result *r;
+	char *out = run(msg, NULL, &r), *text;
+
+	(void)state;
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	assert_int_equal(r->converted, 1);
+	assert_null(strstr(out, "text/html"));
+	text = first_text(out);
+	assert_non_null(strstr(text, "お知らせ"));
+	assert_non_null(strstr(text, "click <https://real.example/>"));
+	assert_null(strstr(text, "evil"));
+	/* The notice comes first and names the message id. */
+	assert_true(strstr(text, "無害化") < strstr(text, "お知らせ"));
+	assert_non_null(strstr(text, r->id));
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+}
+
+static void
+test_alternative_prefers_text(void **state)
+{
+	const char *msg = HDRS "Content-Type: multipart/alternative; "
+	    "boundary=\"a\"\n\n--a\nContent-Type: text/plain; charset=utf-8\n\n"
+	    "plain version\n--a\nContent-Type: text/html\n\n<p>html version</p>\n"
+	    "--a--\n";
+	const char *empty_text = HDRS "Content-Type: multipart/alternative; "
+	    "boundary=\"a\"\n\n--a\nContent-Type: text/plain\n\n \n--a\n"
+	    "Content-Type: text/html\n\n<p>html version</p>\n--a--\n";
+	char *out, *text;
+
+	(void)state;
+	out = run(msg, NULL, NULL);
+	text = first_text(out);
+	assert_non_null(strstr(text, "plain version"));
+	assert_null(strstr(text, "html version"));
+	g_free(text);
+	free(out);
+	out = run(empty_text, NULL, NULL);
+	text = first_text(out);
+	assert_non_null(strstr(text, "html version"));
+	g_free(text);
+	free(out);
+}
+
+static void
+test_attachments_by_policy(void **state)
+{
+	const char *msg = HDRS "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
+	    "--m\nContent-Type: text/plain\n\nbody text\n"
+	    "--m\nContent-Type: application/pdf; name=\"invoice.pdf\"\n"
+	    "Content-Disposition: attachment; filename=\"invoice.pdf\"\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+	    "--m\nContent-Type: text/csv; charset=shift_jis\n"
+	    "Content-Disposition: attachment; filename=\"list.csv\"\n\n"
+	    "a,=1+1\n"
+	    "--m\nContent-Type: text/plain\n"
+	    "Content-Disposition: attachment; filename=\"run.bat\"\n\n"
+	    "echo hi\n"
+	    "--m--\n";
+	struct mugai_result *r;
+	char *out = run(msg, NULL, &r), *text;
+
+	(void)state;
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	assert_int_equal(r->removed, 1);
+	assert_int_equal(r->mismatches, 1);
+	/* body + list.csv + run.bat.txt */
+	assert_int_equal(count_parts(out), 3);
+	assert_null(strstr(out, "application/pdf;"));
+	assert_non_null(strstr(out, "text/csv"));
+	assert_non_null(strstr(out, "run.bat.txt"));
+	text = first_text(out);
+	assert_non_null(strstr(text, "invoice.pdf"));
+	assert_non_null(strstr(text, "body text"));
+	g_free(text);
+	assert_non_null(strstr(r->report_json, "\"mismatch\":true"));
+	free(out);
+	mugai_result_free(r);
+}
+
+static void
+test_forwarded_message(void **state)
+{
+	const char *msg = HDRS "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
+	    "--m\nContent-Type: text/plain\n\nsee below\n"
+	    "--m\nContent-Type: message/rfc822\n\n"
+	    "From: Jiro <jiro@example.com>\nSubject: =?UTF-8?B?5paH5pu4?=\n"
+	    "Date: Sun, 22 Nov 2026 09:00:00 +0900\n"
+	    "Content-Type: multipart/mixed; boundary=\"i\"\n\n"
+	    "--i\nContent-Type: text/plain\n\ninner words\n"
+	    "--i\nContent-Type: application/zip\n"
+	    "Content-Disposition: attachment; filename=\"x.zip\"\n\nPK\x03\x04\n"
+	    "--i--\n--m--\n";
+	struct mugai_result *r;
+	char *out = run(msg, NULL, &r), *text;
+
+	(void)state;
+	text = first_text(out);
+	assert_non_null(strstr(text, "see below"));
+	assert_non_null(strstr(text, "> From: Jiro <jiro@example.com>"));
+	assert_non_null(strstr(text, "> Subject: 文書"));
+	assert_non_null(strstr(text, "> inner words"));
+	assert_non_null(strstr(text, "x.zip"));
+	assert_int_equal(r->removed, 1);
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+}
+
+static void
+test_depth_and_part_limits(void **state)
+{
+	char msg[8192], *out, *text;
+	struct mugai_result *r;
+	int i;
+	size_t n;
+
+	(void)state;
+	n = (size_t)snprintf(msg, sizeof(msg), HDRS);
+	for (i = 0; i < 8; i++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+		    "Content-Type: multipart/mixed; boundary=\"b%d\"\n\n--b%d\n",
+		    i, i);
+	n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+	    "Content-Type: text/plain\n\ndeep secret\n");
+	for (i = 7; i >= 0; i--)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "--b%d--\n", i);
+	out = run(msg, "max_mime_depth=3", &r);
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	text = first_text(out);
+	assert_null(strstr(text, "deep secret"));
+	assert_non_null(strstr(r->report_json, "\"reason\":\"depth\""));
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+
+	n = (size_t)snprintf(msg, sizeof(msg), HDRS
+	    "Content-Type: multipart/mixed; boundary=\"p\"\n\n");
+	for (i = 0; i < 10; i++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+		    "--p\nContent-Type: text/plain\n\nline %d\n", i);
+	snprintf(msg + n, sizeof(msg) - n, "--p--\n");
+	out = run(msg, "max_mime_parts=4", &r);
+	text = first_text(out);
+	assert_non_null(strstr(text, "line 3"));
+	assert_null(strstr(text, "line 4"));
+	assert_int_equal(r->removed, 6);
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+}
+
+static void
+test_oversize_rejected(void **state)
+{
+	char *msg = malloc(4096);
+	struct mugai_result *r;
+	char *out;
+
+	(void)state;
+	memset(msg, 'a', 4095);
+	memcpy(msg, HDRS "\n", sizeof(HDRS));
+	msg[4095] = '\0';
+	out = run(msg, "max_message_size=2K", &r);
+	assert_int_equal(r->verdict, MUGAI_VERDICT_REJECT);
+	assert_non_null(strstr(r->reason, "max_message_size"));
+	assert_string_equal(out, "");
+	free(out);
+	free(msg);
+	mugai_result_free(r);
+}
+
+static void
+test_no_mime_at_all(void **state)
+{
+	const char *msg = "this is not even a header\n\njust bytes\n";
+	struct mugai_result *r;
+	char *out = run(msg, NULL, &r);
+
+	(void)state;
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	assert_non_null(strstr(out, "Content-Type: text/plain"));
+	free(out);
+	mugai_result_free(r);
+}
+
+static void
+test_iso2022jp_output(void **state)
+{
+	const char *msg = HDRS "Content-Type: text/plain; charset=utf-8\n\n"
+	    "会議のお知らせ\n";
+	const char *wide = HDRS "Content-Type: text/plain; charset=utf-8\n\n"
+	    "① 会議\n";
+	char *out, *text;
+
+	(void)state;
+	out = run(msg, "output_charset=iso-2022-jp", NULL);
+	assert_non_null(strstr(out, "charset=ISO-2022-JP"));
+	assert_non_null(strstr(out, "\x1b$B"));
+	text = first_text(out);
+	assert_non_null(strstr(text, "会議のお知らせ"));
+	g_free(text);
+	free(out);
+	/* ① has no ISO-2022-JP form: the message stays UTF-8. */
+	out = run(wide, "output_charset=iso-2022-jp", NULL);
+	assert_non_null(strstr(out, "charset=UTF-8"));
+	free(out);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_plain_kept_headers_rewritten),
+		cmocka_unit_test(test_html_only),
+		cmocka_unit_test(test_alternative_prefers_text),
+		cmocka_unit_test(test_attachments_by_policy),
+		cmocka_unit_test(test_forwarded_message),
+		cmocka_unit_test(test_depth_and_part_limits),
+		cmocka_unit_test(test_oversize_rejected),
+		cmocka_unit_test(test_no_mime_at_all),
+		cmocka_unit_test(test_iso2022jp_output),
+	};
+	int rc;
+
+	mugai_library_init();
+	rc = cmocka_run_group_tests_name("sanitize", tests, NULL, NULL);
+	mugai_library_shutdown();
+	return rc;
+}
