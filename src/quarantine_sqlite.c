@@ -12,6 +12,7 @@
 #include <sqlite3.h>
 
 #include "mugai/buf.h"
+#include "mugai/json.h"
 #include "mugai/quarantine.h"
 #include "quarantine_backend.h"
 
@@ -32,7 +33,7 @@ struct qsql {
 #define QSQL_MAX_JSON	(1024 * 1024)
 
 /* Version 1.  A newer mugai adds "if version < N" steps after it. */
-static const char qsql_schema[] =
+static const char qsql_schema_sql[] =
 	"CREATE TABLE messages ("
 	" id TEXT PRIMARY KEY NOT NULL,"
 	" received INTEGER NOT NULL,"
@@ -175,7 +176,7 @@ qsql_schema(struct qsql *s, char *err, size_t errlen)
 			goto out;
 		rc = qsql_user_version(s, &version);
 		if (rc == MUGAI_OK && version == 0)
-			rc = qsql_exec(s, qsql_schema, "creating its tables");
+			rc = qsql_exec(s, qsql_schema_sql, "creating its tables");
 		if (rc == MUGAI_OK)
 			rc = qsql_exec(s, "COMMIT", "creating its tables");
 		if (rc != MUGAI_OK) {
@@ -309,7 +310,8 @@ qsql_recipients_json(const struct mugai_qentry *e, struct mugai_buf *b)
 	for (i = 0; i < e->nrecipients; i++) {
 		if (i > 0 && (rc = mugai_buf_putc(b, ',')) != MUGAI_OK)
 			return rc;
-		if ((rc = mugai_qjson_puts(b, e->recipients[i])) != MUGAI_OK)
+		if ((rc = mugai_json_str(b, e->recipients[i] != NULL ?
+		    e->recipients[i] : "")) != MUGAI_OK)
 			return rc;
 	}
 	return mugai_buf_putc(b, ']');

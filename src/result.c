@@ -169,7 +169,8 @@ sanitize_serialize(struct mugai_result *r, GMimeObject *top)
 	}
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
 	r->body = g_malloc(ba->len + 1);
-	memcpy(r->body, ba->data, ba->len);
+	if (ba->len > 0)
+		memcpy(r->body, ba->data, ba->len);
 	r->body[ba->len] = '\0';
 	r->body_len = ba->len;
 	g_object_unref(mem);

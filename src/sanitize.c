@@ -183,8 +183,9 @@ part_decode(struct san *s, GMimePart *part)
 	if (w != NULL && g_mime_data_wrapper_write_to_stream(w, mem) < 0)
 		mugai_log(LOG_INFO, s->logid, "part content could not be "
 		    "fully decoded; using what was read");
-	ba = g_byte_array_ref(g_mime_stream_mem_get_byte_array(
-	    GMIME_STREAM_MEM(mem)));
+	/* The stream frees its array unless told it does not own it. */
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_object_unref(mem);
 	return ba;
 }
@@ -454,6 +455,38 @@ over_part_limit(struct san *s, GMimeObject *obj, const char *path)
 	return 1;
 }
 
+/*
+ * libmagic has no header to go on for DOS .COM programs and guesses
+ * "application/x-dosexec" from a few opening bytes, which Shift_JIS text
+ * (月 = 8C 8E) matches.  A part declared as text, with no "MZ" header,
+ * that decodes in its charset without a bad byte or control character,
+ * is text.
+ */
+static int
+weak_com_guess(GMimeObject *obj, const struct part_row *r, GByteArray *ba)
+{
+	struct mugai_buf u;
+	size_t nbad = 1, i;
+	int text = 0;
+
+	if (strcmp(r->detected, "application/x-dosexec") != 0 ||
+	    strncmp(r->declared, "text/", 5) != 0 || ba->len < 2 ||
+	    (ba->data[0] == 'M' && ba->data[1] == 'Z'))
+		return 0;
+	mugai_buf_init(&u, 0);
+	if (mugai_charset_to_utf8(text_charset(obj, ba->data, ba->len),
+	    (const char *)ba->data, ba->len, &u, &nbad) == MUGAI_OK &&
+	    nbad == 0) {
+		text = 1;
+		for (i = 0; i < u.len && text; i++)
+			if ((unsigned char)u.data[i] < 0x20 &&
+			    strchr("\t\r\n\f", u.data[i]) == NULL)
+				text = 0;
+	}
+	mugai_buf_free(&u);
+	return text;
+}
+
 static void
 leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 {
@@ -481,6 +514,8 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 		san_fail(s, MUGAI_ERR_INTERNAL, "file type detection");
 		goto out;
 	}
+	if (weak_com_guess(obj, r, ba))
+		snprintf(r->detected, sizeof(r->detected), "text/plain");
 	if (ba->len > s->cfg->max_part_size) {
 		mugai_log(LOG_NOTICE, s->logid, "part %s: %zu bytes decoded, "
 		    "over max_part_size; removed", path, (size_t)ba->len);
@@ -508,6 +543,11 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 		mugai_log(LOG_NOTICE, s->logid, "part %s: %s", path, mm);
 	}
 	act = mugai_policy_lookup(s->cfg->policy, r->detected);
+	/* libmagic calls most CSV text/plain: keep the formula guard on. */
+	if (act == MUGAI_ACT_TEXT && (strcmp(r->declared, "text/csv") == 0 ||
+	    (strlen(r->name) > 4 &&
+	    strcasecmp(r->name + strlen(r->name) - 4, ".csv") == 0)))
+		act = MUGAI_ACT_CSV;
 	switch (act) {
 	case MUGAI_ACT_TEXT:
 	case MUGAI_ACT_CSV:

@@ -35,7 +35,8 @@ mugai_status mugai_buf_puts(struct mugai_buf *b, const char *s);
 mugai_status mugai_buf_putc(struct mugai_buf *b, char c);
 mugai_status mugai_buf_printf(struct mugai_buf *b, const char *fmt, ...)
 	__attribute__((format(printf, 2, 3)));
-mugai_status mugai_buf_vprintf(struct mugai_buf *b, const char *fmt, va_list ap);
+mugai_status mugai_buf_vprintf(struct mugai_buf *b, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
 
 /* mugai_buf_put_utf8 - append one code point as UTF-8 (invalid ones as U+FFFD). */
 mugai_status mugai_buf_put_utf8(struct mugai_buf *b, unsigned long cp);

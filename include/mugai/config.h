@@ -48,7 +48,7 @@ struct mugai_config {
 	unsigned max_mime_parts;	/* MIME parts in one message */
 	size_t	 max_part_size;		/* decoded size of one part */
 	unsigned max_html_depth;	/* element nesting kept by HTML->text */
-	unsigned max_header_size;	/* one header field, bytes */
+	size_t	 max_header_size;	/* one header field, bytes */
 
 	/* What the recipient gets. */
 	enum mugai_output_charset output_charset;

@@ -4,8 +4,11 @@
  *
  * Input is the raw header value as received: bytes, possibly folded,
  * possibly raw 8-bit Shift_JIS/UTF-8/EUC-JP.  Output is malloc'd UTF-8
- * with no control characters (tabs and newlines become spaces), which
- * the caller frees.  NULL is returned only when memory runs out.
+ * with no control characters (C0/C1 controls, tabs and newlines become
+ * spaces; bidi embedding/override/isolate controls are removed), trimmed,
+ * which the caller frees.  NULL is returned only when memory runs out.
+ * Only the first 64 KiB of a raw value are looked at: for longer values
+ * the decoding of that prefix is returned.  Thread safe.
  */
 #ifndef MUGAI_HDRDECODE_H
 #define MUGAI_HDRDECODE_H
@@ -35,8 +38,12 @@ char *mugai_filename_decode(const char *disposition_raw, const char *ctype_raw);
 
 /*
  * mugai_header_param - raw value of parameter name (e.g. "charset",
- * "boundary") of a structured header value, unquoted, or NULL when
- * absent.  Malloc'd; RFC 2231 continuations are joined, not decoded.
+ * "boundary") of a structured header value ("type; p=v; ..."; what
+ * precedes the first ';' is not a parameter), unquoted, or NULL when
+ * absent.  Malloc'd; name is case-insensitive; the first occurrence
+ * wins.  A plain name= is preferred; otherwise name* or the RFC 2231
+ * continuations name*0, name*1 ... are joined, not decoded (so
+ * "UTF-8''%E6..." comes back as it was written).
  */
 char *mugai_header_param(const char *raw, const char *name);
 

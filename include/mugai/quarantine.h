@@ -167,13 +167,13 @@ mugai_status mugai_quarantine_read(struct mugai_quarantine *q,
 /*
  * MIME part paths, shared with the sanitise report: the top-level part
  * of the message (its whole body) is "1".  The children of a multipart
- * "N" are "N.1", "N.2", ... in order.  The embedded message of a
- * message/rfc822 part "N" is its single child "N.1" (so an attachment
- * inside a forwarded message is e.g. "1.2.1.2").
+ * "N" are "N.1", "N.2", ... in order.  A message/rfc822 part "N" has
+ * one child, "N.1": the top-level part of the message it carries (so an
+ * attachment inside a forwarded message is e.g. "1.2.1.2").
  *
  * mugai_quarantine_part - the decoded content of the leaf part at path
  * (transfer encoding removed; a message/rfc822 part gives the embedded
- * message as is).  *name gets its file name and *type its MIME type
+ * message as GMime writes it).  *name gets its file name and *type its MIME type
  * (both malloc'd, name "" when none).  MUGAI_ERR_USAGE for a malformed
  * path or a multipart, MUGAI_ERR_NOTFOUND when no part has that path.
  * Needs GMime initialised (mugai_library_init).
@@ -254,12 +254,6 @@ const char *mugai_qproblem_str(enum mugai_qproblem_kind kind);
 
 /* mugai_quarantine_error - this thread's last quarantine error, never NULL. */
 const char *mugai_quarantine_error(void);
-
-/*
- * mugai_qjson_puts - append s as a JSON string literal (quotes included);
- * control characters escaped, invalid UTF-8 bytes as U+FFFD.
- */
-mugai_status mugai_qjson_puts(struct mugai_buf *b, const char *s);
 
 /*
  * mugai_audit - append one JSON object (a complete line, without the
