@@ -70,7 +70,12 @@ json_row(struct mugai_buf *b, const struct part_row *p)
 			rc = mugai_json_kv(b, "mismatch_reason", p->mismatch);
 	}
 	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "scan", p->scan);
+	if (rc == MUGAI_OK && strcmp(p->scan, "-") == 0) {
+		/* Not scanned on its own (only inside the whole message). */
+		rc = mugai_buf_printf(b, "\"scan\":\"unscanned:%s\"",
+		    p->reason[0] ? p->reason : "not-decoded");
+	} else if (rc == MUGAI_OK)
+		rc = mugai_json_kv(b, "scan", p->scan);
 	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, '}');
 	return rc;
 }

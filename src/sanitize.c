@@ -340,7 +340,9 @@ attachment_new(const char *type, const char *subtype, const char *name,
 		    g_mime_object_get_content_type(GMIME_OBJECT(p)));
 		g_mime_param_list_set_parameter(pl, "name", name);
 		param = g_mime_param_list_get_parameter(pl, "name");
-		if (param != NULL)
+		/* GMime does not fold encoded words inside a parameter: a long
+		 * name stays RFC 2231, which it splits into continuations. */
+		if (param != NULL && strlen(name) <= 60)
 			g_mime_param_set_encoding_method(param,
 			    GMIME_PARAM_ENCODING_METHOD_RFC2047);
 	} else {
@@ -578,6 +580,7 @@ subtree_removed(struct san *s, GMimeObject *obj, const char *path,
     const char *reason, int tell)
 {
 	struct part_row *r;
+	GByteArray *ba;
 
 	if ((r = row_new(s, path)) == NULL)
 		return;
@@ -586,6 +589,15 @@ subtree_removed(struct san *s, GMimeObject *obj, const char *path,
 	if ((r->name = part_filename(obj)) == NULL)
 		r->name = g_strdup("");
 	r->reason = reason;
+	/* A single part is still described, so admins can match it. */
+	if (GMIME_IS_PART(obj) && (ba = part_decode(s, GMIME_PART(obj)))) {
+		r->size = ba->len;
+		sha256_hex(ba->data, ba->len, r->sha256);
+		if (mugai_type_detect(ba->data, ba->len, r->detected,
+		    sizeof(r->detected)) != MUGAI_OK)
+			snprintf(r->detected, sizeof(r->detected), "-");
+		g_byte_array_unref(ba);
+	}
 	if (tell)
 		part_removed(s, r);
 }
