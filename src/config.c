@@ -87,6 +87,7 @@ static const struct config_key config_keys[] = {
 	{ "log_verbose", KEY_BOOL, OFF(log_verbose), "no", 0, 0 },
 	{ "spool_dir", KEY_STR, OFF(spool_dir), "/var/spool/mugai/spool", 0, 0 },
 	{ "spool_memory_max", KEY_SIZE, OFF(spool_memory_max), "2M", 0, 0 },
+	{ "milter_body_chunk", KEY_SIZE, OFF(milter_body_chunk), "63K", 512, 65535 },
 	{ "milter_timeout", KEY_TIME, OFF(milter_timeout), "300s", 1, 86400 },
 	{ "shutdown_timeout", KEY_TIME, OFF(shutdown_timeout), "30s", 0, 3600 },
 	{ "bypass_client_networks", KEY_STR, OFF(bypass_client_networks), "", 0, 0 },

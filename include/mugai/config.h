@@ -86,6 +86,7 @@ struct mugai_config {
 	int	 log_verbose;
 	char	*spool_dir;
 	size_t	 spool_memory_max;	/* bigger messages go to a file */
+	size_t	 milter_body_chunk;	/* bytes per smfi_replacebody call */
 	unsigned milter_timeout;	/* seconds, libmilter smfi_settimeout */
 	unsigned shutdown_timeout;	/* seconds to finish in-flight mail */
 	char	*bypass_client_networks; /* list of CIDR; "": none */

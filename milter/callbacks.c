@@ -1,0 +1,500 @@
+/*
+ * callbacks.c - the libmilter callbacks: translate between the milter
+ * protocol and the library, nothing more (see callbacks.h).
+ *
+ * Fail closed: whenever a message cannot be sanitised for sure (no
+ * memory, spool error, sanitiser error, an edit the MTA refused) the
+ * answer is a temporary failure, so the sending MTA keeps the message
+ * and tries again.  Nothing is ever passed on unsanitised, except mail
+ * that the configuration says to bypass.
+ */
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mugai/buf.h"
+#include "mugai/log.h"
+#include "mugai/sanitize.h"
+#include "callbacks.h"
+#include "context.h"
+#include "edit.h"
+#include "seam.h"
+
+/* Longest text put in one SMTP reply line. */
+#define MF_REPLY_MAX	400
+
+static atomic_int mf_stopping;
+
+void
+milter_callbacks_stop(void)
+{
+	atomic_store(&mf_stopping, 1);
+}
+
+static struct connctx *
+mf_conn(SMFICTX *ctx)
+{
+	return milter_seam->getpriv(ctx);
+}
+
+/*
+ * An SMTP reply for smfi_setreply: printable ASCII only, '%' doubled
+ * (libmilter formats it), cut at MF_REPLY_MAX.
+ */
+static void
+mf_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
+{
+	char buf[2 * MF_REPLY_MAX + 2];
+	size_t n = 0;
+
+	for (; *text != '\0' && n < MF_REPLY_MAX; text++) {
+		unsigned char ch = (unsigned char)*text;
+
+		if (ch < 0x20 || ch > 0x7e)
+			ch = '?';
+		if (ch == '%')
+			buf[n++] = '%';
+		buf[n++] = (char)ch;
+	}
+	buf[n] = '\0';
+	if (milter_seam->setreply(ctx, (char *)code, (char *)xcode, buf) !=
+	    MI_SUCCESS)
+		mugai_log(LOG_WARNING, NULL, "MTA refused reply %s %s", code,
+		    xcode);
+}
+
+static sfsistat
+mf_tempfail(SMFICTX *ctx, const char *qid, const char *why)
+{
+	mugai_log(LOG_ERR, qid, "temporary failure: %s", why);
+	mf_reply(ctx, "451", "4.3.0", "Temporary failure while sanitising "
+	    "the message; please try again later");
+	return SMFIS_TEMPFAIL;
+}
+
+static sfsistat
+mf_oversize(SMFICTX *ctx, struct connctx *c)
+{
+	char text[128];
+	size_t max = c->msg->snap->cfg->max_message_size;
+
+	mugai_log(LOG_NOTICE, msg_qid(c->msg), "from=<%s>: rejected: message "
+	    "larger than max_message_size %zu", c->msg->sender, max);
+	snprintf(text, sizeof(text), "Message size exceeds the limit of %zu "
+	    "bytes", max);
+	mf_reply(ctx, "552", "5.3.4", text);
+	msg_cleanup(c);
+	return SMFIS_REJECT;
+}
+
+/* The MTA's queue id: Postfix and Sendmail give {i} from MAIL FROM on. */
+static void
+mf_note_qid(SMFICTX *ctx, struct msgctx *m)
+{
+	if (m != NULL && m->qid[0] == '\0')
+		msg_set_qid(m, milter_seam->getsymval(ctx, "i"));
+}
+
+static sfsistat
+mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
+    unsigned long f2, unsigned long f3, unsigned long *pf0,
+    unsigned long *pf1, unsigned long *pf2, unsigned long *pf3)
+{
+	const unsigned long need = SMFIF_ADDHDRS | SMFIF_CHGHDRS |
+	    SMFIF_CHGBODY;
+	struct connctx *c;
+
+	/* Without these the message cannot be sanitised: refuse to filter. */
+	if ((f0 & need) != need) {
+		mugai_log(LOG_ERR, NULL, "the MTA does not allow changing "
+		    "headers and body (actions 0x%lx); mugai-milter cannot work "
+		    "with it", f0);
+		return SMFIS_REJECT;
+	}
+	/* Negotiation comes before connect: the context starts here. */
+	if ((c = mf_conn(ctx)) == NULL) {
+		if ((c = conn_new()) == NULL)
+			return SMFIS_TEMPFAIL;
+		if (milter_seam->setpriv(ctx, c) != MI_SUCCESS) {
+			conn_free(c);
+			return SMFIS_TEMPFAIL;
+		}
+	}
+	*pf0 = f0 & MILTER_ACTIONS;
+	/* Header values with their leading space keep originals exact. */
+	*pf1 = f1 & SMFIP_HDR_LEADSPC;
+	*pf2 = 0;
+	*pf3 = 0;
+	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
+{
+	struct connctx *c = mf_conn(ctx);
+
+	if (c != NULL) {
+		conn_set_addr(c, addr);
+		return SMFIS_CONTINUE;
+	}
+	/* An MTA that does not negotiate: no leading spaces. */
+	if ((c = conn_new()) == NULL)
+		return mf_tempfail(ctx, NULL, "out of memory");
+	conn_set_addr(c, addr);
+	if (milter_seam->setpriv(ctx, c) != MI_SUCCESS) {
+		conn_free(c);
+		return mf_tempfail(ctx, NULL, "cannot keep connection state");
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_helo(SMFICTX *ctx, char *helo)
+{
+	struct connctx *c = mf_conn(ctx);
+	char *h;
+
+	if (c == NULL)
+		return mf_tempfail(ctx, NULL, "HELO without a connection");
+	if ((h = strdup(helo ? helo : "")) == NULL)
+		return mf_tempfail(ctx, NULL, "out of memory");
+	free(c->helo);
+	c->helo = h;
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_envfrom(SMFICTX *ctx, char **argv)
+{
+	struct connctx *c = mf_conn(ctx);
+	struct milter_snap *snap;
+
+	if (c == NULL)
+		return mf_tempfail(ctx, NULL, "MAIL FROM without a connection");
+	msg_cleanup(c);
+	if (atomic_load(&mf_stopping)) {
+		mugai_log(LOG_INFO, NULL, "shutting down: deferring a new "
+		    "message");
+		mf_reply(ctx, "451", "4.3.2", "Mail filter shutting down; "
+		    "please try again later");
+		return SMFIS_TEMPFAIL;
+	}
+	if ((snap = milter_state_get()) == NULL)
+		return mf_tempfail(ctx, NULL, "no configuration in force");
+	if (msg_start(c, snap, argv != NULL ? argv[0] : NULL) != MUGAI_OK)
+		return mf_tempfail(ctx, NULL, "out of memory");
+	mf_note_qid(ctx, c->msg);
+	if (mugai_bypass_client(c->msg->snap->bypass, c->addr)) {
+		mugai_log(LOG_INFO, msg_qid(c->msg), "from=<%s>: bypassed: "
+		    "client %s is in bypass_client_networks", c->msg->sender,
+		    c->addr);
+		msg_cleanup(c);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_envrcpt(SMFICTX *ctx, char **argv)
+{
+	struct connctx *c = mf_conn(ctx);
+	mugai_status rc;
+
+	if (c == NULL || c->msg == NULL)
+		return mf_tempfail(ctx, NULL, "RCPT TO without MAIL FROM");
+	mf_note_qid(ctx, c->msg);
+	rc = msg_add_rcpt(c->msg, argv != NULL ? argv[0] : NULL);
+	if (rc == MUGAI_ERR_LIMIT) {
+		mf_reply(ctx, "452", "4.5.3", "Too many recipients");
+		return SMFIS_TEMPFAIL;
+	}
+	if (rc != MUGAI_OK)
+		return mf_tempfail(ctx, msg_qid(c->msg), "out of memory");
+	return SMFIS_CONTINUE;
+}
+
+/* A spool error: the size limit is the sender's fault, the rest ours. */
+static sfsistat
+mf_spool_failed(SMFICTX *ctx, struct connctx *c, mugai_status rc)
+{
+	const char *qid = msg_qid(c->msg);
+	sfsistat st;
+
+	if (rc == MUGAI_ERR_LIMIT)
+		return mf_oversize(ctx, c);
+	st = mf_tempfail(ctx, qid, rc == MUGAI_ERR_IO ? "cannot write the "
+	    "spool file" : "cannot hold the message");
+	msg_cleanup(c);
+	return st;
+}
+
+static sfsistat
+mf_header(SMFICTX *ctx, char *name, char *value)
+{
+	struct connctx *c = mf_conn(ctx);
+	mugai_status rc;
+
+	if (c == NULL || c->msg == NULL)
+		return mf_tempfail(ctx, NULL, "header without MAIL FROM");
+	mf_note_qid(ctx, c->msg);
+	rc = msg_add_header(c->msg, name, value, c->leadspc);
+	if (rc != MUGAI_OK)
+		return mf_spool_failed(ctx, c, rc);
+	return SMFIS_CONTINUE;
+}
+
+static const char *const *
+mf_rcpts(const struct msgctx *m)
+{
+	return (const char *const *)m->rcpts;
+}
+
+static sfsistat
+mf_eoh(SMFICTX *ctx)
+{
+	struct connctx *c = mf_conn(ctx);
+	struct msgctx *m;
+	mugai_status rc;
+
+	if (c == NULL || (m = c->msg) == NULL)
+		return mf_tempfail(ctx, NULL, "end of headers without MAIL "
+		    "FROM");
+	mf_note_qid(ctx, m);
+	if ((rc = msg_end_headers(m)) != MUGAI_OK)
+		return mf_spool_failed(ctx, c, rc);
+	if (mugai_bypass_recipients(m->snap->bypass, mf_rcpts(m),
+	    m->nrcpts)) {
+		mugai_log(LOG_INFO, msg_qid(m), "from=<%s>: bypassed: every "
+		    "recipient is in bypass_recipients", m->sender);
+		msg_cleanup(c);
+		return SMFIS_ACCEPT;
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
+{
+	struct connctx *c = mf_conn(ctx);
+	mugai_status rc;
+
+	if (c == NULL || c->msg == NULL)
+		return mf_tempfail(ctx, NULL, "body without MAIL FROM");
+	rc = msg_add_body(c->msg, chunk, len);
+	if (rc != MUGAI_OK)
+		return mf_spool_failed(ctx, c, rc);
+	return SMFIS_CONTINUE;
+}
+
+static long
+mf_elapsed_ms(const struct msgctx *m)
+{
+	struct timespec now;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	return (long)(now.tv_sec - m->started.tv_sec) * 1000 +
+	    (now.tv_nsec - m->started.tv_nsec) / 1000000;
+}
+
+/* "<a>,<b>" for the summary line, cut short for huge lists. */
+static void
+mf_rcpt_list(const struct msgctx *m, struct mugai_buf *b)
+{
+	size_t i;
+
+	for (i = 0; i < m->nrcpts; i++) {
+		if (b->len > 1000) {
+			(void)mugai_buf_printf(b, ",...(%zu)", m->nrcpts);
+			return;
+		}
+		(void)mugai_buf_printf(b, "%s<%s>", i ? "," : "",
+		    m->rcpts[i]);
+	}
+	if (m->nrcpts == 0)
+		(void)mugai_buf_puts(b, "-");
+}
+
+/* The one summary line every message gets. */
+static void
+mf_summary(const struct msgctx *m, const struct mugai_result *r,
+    size_t size, const char *outcome)
+{
+	struct mugai_buf rc;
+
+	mugai_buf_init(&rc, 0);
+	mf_rcpt_list(m, &rc);
+	mugai_log(LOG_INFO, msg_qid(m), "from=<%s> to=%s size=%zu id=%s "
+	    "action=%s %s time=%ldms", m->sender, rc.data ? rc.data : "-",
+	    size, r->id, outcome, r->summary ? r->summary : "-",
+	    mf_elapsed_ms(m));
+	mugai_buf_free(&rc);
+}
+
+static sfsistat
+mf_deliver(SMFICTX *ctx, struct connctx *c, const struct mugai_result *r,
+    const char *raw, size_t len)
+{
+	const char *what = NULL;
+
+	if (edit_apply(ctx, r, raw, len, c->leadspc,
+	    c->msg->snap->cfg->milter_body_chunk, &what) != 0)
+		return mf_tempfail(ctx, msg_qid(c->msg), what);
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_reject(SMFICTX *ctx, const struct mugai_result *r)
+{
+	char text[MF_REPLY_MAX];
+
+	if (r->signatures != NULL && r->signatures[0] != '\0') {
+		snprintf(text, sizeof(text), "Message refused: virus found "
+		    "(%s) [%s]", r->signatures, r->id);
+		mf_reply(ctx, "550", "5.7.1", text);
+	} else {
+		snprintf(text, sizeof(text), "Message refused: %s [%s]",
+		    r->reason ? r->reason : "policy", r->id);
+		mf_reply(ctx, "552", "5.3.4", text);
+	}
+	return SMFIS_REJECT;
+}
+
+/*
+ * discard and quarantine-only: the message is accepted and not
+ * delivered.  The original is in mugai's quarantine; if that is turned
+ * off, quarantine-only asks the MTA to hold it instead.
+ */
+static sfsistat
+mf_discard(SMFICTX *ctx, const struct msgctx *m, const struct mugai_result *r)
+{
+	const struct mugai_config *cfg = m->snap->cfg;
+
+	if (r->quarantined || cfg->virus_action != MUGAI_VIRUS_QUARANTINE_ONLY)
+		return SMFIS_DISCARD;
+	if (milter_seam->quarantine(ctx, r->reason ? r->reason :
+	    "virus found") != MI_SUCCESS)
+		return mf_tempfail(ctx, msg_qid(m), "the MTA refused to hold "
+		    "the message");
+	return SMFIS_ACCEPT;
+}
+
+static sfsistat
+mf_apply(SMFICTX *ctx, struct connctx *c, const struct mugai_result *r,
+    const char *raw, size_t len)
+{
+	switch (r->verdict) {
+	case MUGAI_VERDICT_DELIVER:
+		return mf_deliver(ctx, c, r, raw, len);
+	case MUGAI_VERDICT_REJECT:
+		return mf_reject(ctx, r);
+	case MUGAI_VERDICT_DISCARD:
+		return mf_discard(ctx, c->msg, r);
+	case MUGAI_VERDICT_TEMPFAIL:
+	default:
+		return mf_tempfail(ctx, msg_qid(c->msg), r->reason ?
+		    r->reason : "sanitiser failed");
+	}
+}
+
+static const char *
+mf_outcome(sfsistat st)
+{
+	switch (st) {
+	case SMFIS_CONTINUE:	return "delivered";
+	case SMFIS_REJECT:	return "rejected";
+	case SMFIS_DISCARD:	return "discarded";
+	case SMFIS_ACCEPT:	return "held";
+	default:		return "deferred";
+	}
+}
+
+static sfsistat
+mf_eom(SMFICTX *ctx)
+{
+	struct connctx *c = mf_conn(ctx);
+	struct msgctx *m;
+	struct mugai_envelope env;
+	struct mugai_result *r;
+	const char *raw;
+	size_t len;
+	sfsistat st;
+
+	if (c == NULL || (m = c->msg) == NULL)
+		return mf_tempfail(ctx, NULL, "end of message without MAIL "
+		    "FROM");
+	mf_note_qid(ctx, m);
+	if (msg_end_headers(m) != MUGAI_OK ||
+	    mugai_spool_map(m->spool, &raw, &len) != MUGAI_OK) {
+		st = mf_tempfail(ctx, msg_qid(m), "cannot read back the spool");
+		msg_cleanup(c);
+		return st;
+	}
+	memset(&env, 0, sizeof(env));
+	env.queue_id = m->qid;
+	env.client_addr = c->addr;
+	env.helo = c->helo ? c->helo : "";
+	env.sender = m->sender;
+	env.recipients = mf_rcpts(m);
+	env.nrecipients = m->nrcpts;
+	if ((r = mugai_sanitize(&m->snap->svc, raw, len, &env)) == NULL) {
+		st = mf_tempfail(ctx, msg_qid(m), "out of memory");
+		msg_cleanup(c);
+		return st;
+	}
+	st = mf_apply(ctx, c, r, raw, len);
+	mf_summary(m, r, len, mf_outcome(st));
+	mugai_result_free(r);
+	msg_cleanup(c);
+	return st;
+}
+
+static sfsistat
+mf_abort(SMFICTX *ctx)
+{
+	struct connctx *c = mf_conn(ctx);
+
+	if (c != NULL && c->msg != NULL) {
+		mugai_log(LOG_INFO, msg_qid(c->msg), "from=<%s>: aborted by "
+		    "the MTA", c->msg->sender);
+		msg_cleanup(c);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static sfsistat
+mf_close(SMFICTX *ctx)
+{
+	struct connctx *c = mf_conn(ctx);
+
+	if (c != NULL) {
+		(void)milter_seam->setpriv(ctx, NULL);
+		conn_free(c);
+	}
+	return SMFIS_CONTINUE;
+}
+
+static struct smfiDesc mf_desc = {
+	.xxfi_name = "mugai-milter",
+	.xxfi_version = SMFI_VERSION,
+	.xxfi_flags = MILTER_ACTIONS,
+	.xxfi_connect = mf_connect,
+	.xxfi_helo = mf_helo,
+	.xxfi_envfrom = mf_envfrom,
+	.xxfi_envrcpt = mf_envrcpt,
+	.xxfi_header = mf_header,
+	.xxfi_eoh = mf_eoh,
+	.xxfi_body = mf_body,
+	.xxfi_eom = mf_eom,
+	.xxfi_abort = mf_abort,
+	.xxfi_close = mf_close,
+	.xxfi_negotiate = mf_negotiate,
+};
+
+struct smfiDesc *
+milter_callbacks(void)
+{
+	return &mf_desc;
+}

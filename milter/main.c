@@ -1,0 +1,434 @@
+/*
+ * main.c - mugai-milter: start-up, signals and shutdown.
+ *
+ * Threads: libmilter runs its listener (and a thread per MTA
+ * connection) in a thread of its own; the main thread only waits for
+ * signals.  Linux hands a signal sent to the process to its main thread
+ * when that thread is waiting for it, so SIGHUP reaches us and not
+ * libmilter's own signal thread (which would take SIGHUP as "stop").
+ * SIGUSR1 reloads too, for setups that must not rely on that.
+ *
+ *   SIGHUP, SIGUSR1  reload the configuration and the ClamAV database
+ *   SIGTERM, SIGINT  stop accepting, finish mail in flight, exit 0
+ */
+#include <sys/stat.h>
+#include <sys/types.h>
+#include <sys/wait.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <grp.h>
+#include <pthread.h>
+#include <pwd.h>
+#include <signal.h>
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sysexits.h>
+#include <unistd.h>
+
+#include "mugai/config.h"
+#include "mugai/log.h"
+#include "mugai/sanitize.h"
+#include "callbacks.h"
+#include "state.h"
+
+#define DEFAULT_CONFIG	"/etc/mugai/mugai.cf"
+#define MAX_OVERRIDES	256
+
+struct options {
+	const char *config;
+	char	*overrides[MAX_OVERRIDES];
+	size_t	 noverrides;
+	int	 foreground;
+	int	 log_stderr;
+};
+
+static pthread_t main_thread;
+
+static void
+usage(FILE *fp)
+{
+	fprintf(fp, "usage: mugai-milter [-f] [-e] [-c CONFIG] "
+	    "[-o key=value]...\n"
+	    "  -c CONFIG     configuration file (default %s if it exists)\n"
+	    "  -o key=value  override one setting; may be repeated\n"
+	    "  -f            stay in the foreground\n"
+	    "  -e            log to standard error instead of syslog\n",
+	    DEFAULT_CONFIG);
+}
+
+/* Start-up errors go to the terminal and, for a daemon, to syslog. */
+static int
+fail(struct options *o, int code, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static int
+fail(struct options *o, int code, const char *fmt, ...)
+{
+	char msg[1024];
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(msg, sizeof(msg), fmt, ap);
+	va_end(ap);
+	fprintf(stderr, "mugai-milter: %s\n", msg);
+	if (!o->log_stderr)
+		mugai_log(LOG_ERR, NULL, "%s", msg);
+	return code;
+}
+
+static int
+parse_args(int argc, char **argv, struct options *o)
+{
+	int ch;
+
+	while ((ch = getopt(argc, argv, "c:o:feh")) != -1) {
+		switch (ch) {
+		case 'c':
+			o->config = optarg;
+			break;
+		case 'o':
+			if (o->noverrides == MAX_OVERRIDES) {
+				fprintf(stderr, "mugai-milter: more than %d "
+				    "-o options\n", MAX_OVERRIDES);
+				return EX_USAGE;
+			}
+			o->overrides[o->noverrides++] = optarg;
+			break;
+		case 'f':
+			o->foreground = 1;
+			break;
+		case 'e':
+			o->log_stderr = 1;
+			break;
+		case 'h':
+			usage(stdout);
+			exit(EX_OK);
+		default:
+			usage(stderr);
+			return EX_USAGE;
+		}
+	}
+	if (optind != argc) {
+		fprintf(stderr, "mugai-milter: unexpected argument %s\n",
+		    argv[optind]);
+		usage(stderr);
+		return EX_USAGE;
+	}
+	if (o->config == NULL && access(DEFAULT_CONFIG, F_OK) == 0)
+		o->config = DEFAULT_CONFIG;
+	return EX_OK;
+}
+
+/*
+ * Become a daemon before any thread exists.  The parent waits until the
+ * child says it is ready (one byte on the pipe) or dies, so start-up
+ * errors still reach the terminal and the exit status.
+ */
+static int
+daemonize(int *readyfd)
+{
+	int p[2], status;
+	pid_t pid;
+	char c;
+
+	if (pipe(p) != 0)
+		return -1;
+	if ((pid = fork()) < 0)
+		return -1;
+	if (pid > 0) {
+		close(p[1]);
+		if (read(p[0], &c, 1) == 1)
+			_exit(EX_OK);
+		if (waitpid(pid, &status, 0) == pid && WIFEXITED(status))
+			_exit(WEXITSTATUS(status));
+		_exit(EX_SOFTWARE);
+	}
+	close(p[0]);
+	if (setsid() < 0)
+		return -1;
+	*readyfd = p[1];
+	return 0;
+}
+
+/* Detach stdio once start-up is done; the parent then exits. */
+static void
+daemon_ready(int readyfd)
+{
+	int fd;
+
+	if (readyfd < 0)
+		return;
+	if ((fd = open("/dev/null", O_RDWR)) >= 0) {
+		dup2(fd, STDIN_FILENO);
+		dup2(fd, STDOUT_FILENO);
+		dup2(fd, STDERR_FILENO);
+		if (fd > STDERR_FILENO)
+			close(fd);
+	}
+	(void)write(readyfd, "1", 1);
+	close(readyfd);
+}
+
+static int
+write_pid_file(const char *path)
+{
+	char buf[32];
+	int fd, n;
+
+	if (path == NULL || *path == '\0')
+		return 0;
+	if ((fd = open(path, O_WRONLY | O_CREAT | O_TRUNC | O_CLOEXEC,
+	    0644)) < 0)
+		return -1;
+	n = snprintf(buf, sizeof(buf), "%ld\n", (long)getpid());
+	if (write(fd, buf, (size_t)n) != n) {
+		close(fd);
+		return -1;
+	}
+	return close(fd);
+}
+
+static const char *
+unix_socket_path(const char *spec)
+{
+	if (strncmp(spec, "unix:", 5) == 0)
+		return spec + 5;
+	if (strncmp(spec, "local:", 6) == 0)
+		return spec + 6;
+	if (spec[0] == '/')
+		return spec;
+	return NULL;
+}
+
+/*
+ * Open the MTA socket while still privileged.  A unix socket is made
+ * 0660 and given to run_user, so the MTA joins that user's group.
+ */
+static int
+open_socket(struct options *o, const struct mugai_config *cfg,
+    const struct passwd *pw)
+{
+	const char *path;
+	mode_t old;
+	int rc;
+
+	if (smfi_setconn(cfg->milter_socket) != MI_SUCCESS)
+		return fail(o, EX_CONFIG, "milter_socket %s: not a socket "
+		    "specification (use unix:/path or inet:PORT@127.0.0.1)",
+		    cfg->milter_socket);
+	if (smfi_settimeout((int)cfg->milter_timeout) != MI_SUCCESS ||
+	    smfi_register(*milter_callbacks()) != MI_SUCCESS)
+		return fail(o, EX_SOFTWARE, "libmilter refused the filter "
+		    "description");
+	old = umask(0117);
+	rc = smfi_opensocket(1);
+	umask(old);
+	if (rc != MI_SUCCESS)
+		return fail(o, EX_UNAVAILABLE, "cannot listen on %s: check "
+		    "that the directory exists and the address is free",
+		    cfg->milter_socket);
+	path = unix_socket_path(cfg->milter_socket);
+	if (path != NULL && pw != NULL && chown(path, pw->pw_uid,
+	    pw->pw_gid) != 0)
+		return fail(o, EX_OSERR, "cannot give %s to user %s: %s",
+		    path, pw->pw_name, strerror(errno));
+	return EX_OK;
+}
+
+static int
+find_user(struct options *o, const struct mugai_config *cfg,
+    struct passwd **pw)
+{
+	*pw = NULL;
+	if (cfg->run_user == NULL || cfg->run_user[0] == '\0')
+		return EX_OK;
+	if ((*pw = getpwnam(cfg->run_user)) == NULL)
+		return fail(o, EX_NOUSER, "run_user %s: no such user; create "
+		    "it or change run_user in %s", cfg->run_user,
+		    cfg->path ? cfg->path : "the configuration");
+	if (getuid() != 0 && getuid() != (*pw)->pw_uid)
+		return fail(o, EX_NOPERM, "run_user %s: start mugai-milter as "
+		    "root or as that user", cfg->run_user);
+	return EX_OK;
+}
+
+static int
+drop_privileges(struct options *o, const struct passwd *pw)
+{
+	if (pw == NULL || getuid() == pw->pw_uid)
+		return EX_OK;
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setgid(pw->pw_gid) != 0 || setuid(pw->pw_uid) != 0)
+		return fail(o, EX_OSERR, "cannot become user %s: %s",
+		    pw->pw_name, strerror(errno));
+	if (setuid(0) == 0)
+		return fail(o, EX_SOFTWARE, "could not drop root privileges");
+	return EX_OK;
+}
+
+/* libmilter's listener; tells the main thread when it returns. */
+static void *
+listener(void *arg)
+{
+	int *rc = arg;
+
+	*rc = smfi_main();
+	pthread_kill(main_thread, SIGUSR2);
+	return NULL;
+}
+
+static void
+signal_set(sigset_t *set)
+{
+	sigemptyset(set);
+	sigaddset(set, SIGHUP);
+	sigaddset(set, SIGUSR1);
+	sigaddset(set, SIGUSR2);
+	sigaddset(set, SIGTERM);
+	sigaddset(set, SIGINT);
+}
+
+/* Wait for signals until one says stop; reloads happen here. */
+static void
+signal_loop(struct options *o)
+{
+	sigset_t set;
+	int sig;
+
+	signal_set(&set);
+	for (;;) {
+		if (sigwait(&set, &sig) != 0)
+			continue;
+		switch (sig) {
+		case SIGHUP:
+		case SIGUSR1:
+			mugai_log(LOG_INFO, NULL, "reloading on signal %d",
+			    sig);
+			(void)milter_state_reload(o->config, o->overrides,
+			    o->noverrides);
+			break;
+		case SIGUSR2:
+			mugai_log(LOG_ERR, NULL, "libmilter listener ended");
+			return;
+		default:
+			mugai_log(LOG_INFO, NULL, "stopping on signal %d", sig);
+			return;
+		}
+	}
+}
+
+/*
+ * Stop accepting, let messages in flight finish, then free everything.
+ * 0 when messages were still in flight at the deadline: then nothing
+ * may be freed under them, and the caller must leave with _exit.
+ */
+static int
+shut_down(pthread_t tid)
+{
+	unsigned wait = milter_state_shutdown_timeout();
+
+	milter_callbacks_stop();
+	smfi_stop();
+	pthread_join(tid, NULL);
+	if (!milter_state_wait_idle(wait)) {
+		mugai_log(LOG_WARNING, NULL, "messages still in flight after "
+		    "%us; exiting, the MTA will defer them", wait);
+		return 0;
+	}
+	milter_state_close();
+	mugai_library_shutdown();
+	return 1;
+}
+
+static int
+run(struct options *o, struct mugai_config *cfg, int readyfd)
+{
+	char err[1024], *pid_file;
+	struct passwd *pw;
+	pthread_t tid;
+	int rc, idle, lrc = MI_SUCCESS;
+
+	if ((rc = find_user(o, cfg, &pw)) != EX_OK ||
+	    (rc = open_socket(o, cfg, pw)) != EX_OK)
+		return rc;
+	if (write_pid_file(cfg->pid_file) != 0)
+		return fail(o, EX_CANTCREAT, "pid_file %s: %s", cfg->pid_file,
+		    strerror(errno));
+	if ((pid_file = strdup(cfg->pid_file)) == NULL)
+		return fail(o, EX_OSERR, "out of memory");
+	if ((rc = drop_privileges(o, pw)) != EX_OK)
+		goto out;
+	mugai_library_init();
+	/* milter_state_open takes our reference to cfg. */
+	if (milter_state_open(mugai_config_ref(cfg), err, sizeof(err)) !=
+	    MUGAI_OK) {
+		rc = fail(o, EX_CONFIG, "%s", err);
+		goto out;
+	}
+	if (pthread_create(&tid, NULL, listener, &lrc) != 0) {
+		rc = fail(o, EX_OSERR, "cannot start the listener thread");
+		goto out;
+	}
+	mugai_log(LOG_INFO, NULL, "started on %s (config %s)",
+	    cfg->milter_socket, o->config ? o->config : "built-in defaults");
+	daemon_ready(readyfd);
+	signal_loop(o);
+	idle = shut_down(tid);
+	rc = lrc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+	if (!idle) {
+		if (*pid_file != '\0')
+			(void)unlink(pid_file);
+		_exit(rc);
+	}
+	mugai_log(LOG_INFO, NULL, "stopped");
+out:
+	if (*pid_file != '\0')
+		(void)unlink(pid_file);
+	free(pid_file);
+	return rc;
+}
+
+int
+main(int argc, char **argv)
+{
+	struct options o;
+	struct mugai_config *cfg;
+	sigset_t set;
+	char err[1024];
+	int rc, facility, readyfd = -1;
+
+	memset(&o, 0, sizeof(o));
+	if ((rc = parse_args(argc, argv, &o)) != EX_OK)
+		return rc;
+	cfg = mugai_config_load(o.config, o.overrides, o.noverrides, err,
+	    sizeof(err));
+	if (cfg == NULL) {
+		fprintf(stderr, "mugai-milter: %s\n", err);
+		return EX_CONFIG;
+	}
+	if ((facility = mugai_log_facility(cfg->log_facility)) < 0) {
+		fprintf(stderr, "mugai-milter: log_facility %s: unknown; use "
+		    "mail, daemon or local0..local7\n", cfg->log_facility);
+		mugai_config_unref(cfg);
+		return EX_CONFIG;
+	}
+	mugai_log_open("mugai-milter", o.log_stderr ? MUGAI_LOG_STDERR :
+	    MUGAI_LOG_SYSLOG, facility, cfg->log_verbose ? LOG_DEBUG :
+	    LOG_INFO);
+	signal(SIGPIPE, SIG_IGN);
+	/* Before any thread: every thread inherits the blocked set. */
+	signal_set(&set);
+	pthread_sigmask(SIG_BLOCK, &set, NULL);
+	main_thread = pthread_self();
+	if (!o.foreground && daemonize(&readyfd) != 0) {
+		mugai_config_unref(cfg);
+		return fail(&o, EX_OSERR, "cannot become a daemon: %s",
+		    strerror(errno));
+	}
+	main_thread = pthread_self();
+	rc = run(&o, cfg, readyfd);
+	mugai_config_unref(cfg);
+	return rc;
+}
