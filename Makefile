@@ -69,6 +69,14 @@ $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmugai.a $(BUILD)/gen/templates.h
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmugai.a \
 	    $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka)
 
+# The milter's edit module is tested alone, with a fake libmilter seam.
+$(BUILD)/tests/test_milter_edit: tests/unit/test_milter_edit.c \
+    $(BUILD)/milter/edit.o $(BUILD)/libmugai.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs cmocka)
+
 # A small ClamAV database made with sigtool: freshclam cannot download here.
 $(BUILD)/testdb/stamp: scripts/make-testdb
 	sh scripts/make-testdb $(BUILD)/testdb

@@ -299,12 +299,16 @@ scan_part(struct san *s, struct part_row *r, GByteArray *ba)
 		snprintf(r->scan, sizeof(r->scan), "clean");
 		return 0;
 	case MUGAI_SCAN_INFECTED:
+		mugai_log(LOG_NOTICE, s->logid, "virus found in %s: %s",
+		    label, v.name);
 		snprintf(r->scan, sizeof(r->scan), "infected:%s", v.name);
 		r->reason = "virus";
 		sanitize_add_signature(s->res, v.name);
 		s->virus = 1;
 		return -1;
 	case MUGAI_SCAN_UNSCANNED:
+		mugai_log(LOG_NOTICE, s->logid, "%s could not be scanned: %s",
+		    label, v.name);
 		snprintf(r->scan, sizeof(r->scan), "unscanned:%s", v.name);
 		r->reason = strstr(v.name, "Encrypted") ? "encrypted" :
 		    "unscanned";
@@ -895,6 +899,8 @@ scan_whole(struct san *s, const void *p, size_t n, const char *what)
 		return -1;
 	}
 	if (v.outcome == MUGAI_SCAN_INFECTED) {
+		mugai_log(LOG_NOTICE, s->logid, "virus found in %s: %s", what,
+		    v.name);
 		sanitize_add_signature(s->res, v.name);
 		s->virus = 1;
 		return -1;
@@ -1038,6 +1044,10 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 		else
 			unparsable(&s, raw, len);
 	}
+	/* A virus in the raw message stops the walk; admins still want
+	 * to see the subject in the quarantine and the audit log. */
+	if (m == NULL && s.virus)
+		m = parse_message(raw, len);
 	fill_subject(&s, m);
 	if (s.err == MUGAI_OK && !s.virus)
 		build_output(&s);

@@ -641,15 +641,19 @@ verdict_set(cl_error_t rc, const char *virname, struct mugai_scan_verdict *v)
 	}
 }
 
+/*
+ * Debug detail only: the scanner does not know the message's queue id,
+ * so callers log the verdicts people need, with that id.
+ */
 static void
 verdict_log(const struct mugai_scan_verdict *v, const char *label,
     unsigned long generation)
 {
 	if (v->outcome == MUGAI_SCAN_INFECTED)
-		mugai_log(LOG_NOTICE, "-", "virus found in %s: %s (engine "
+		mugai_log(LOG_DEBUG, "-", "virus found in %s: %s (engine "
 		    "generation %lu)", label, v->name, generation);
 	else if (v->outcome == MUGAI_SCAN_UNSCANNED)
-		mugai_log(LOG_NOTICE, "-", "%s could not be scanned: %s",
+		mugai_log(LOG_DEBUG, "-", "%s could not be scanned: %s",
 		    label, v->name);
 }
 
