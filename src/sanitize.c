@@ -237,6 +237,23 @@ body_plain(struct san *s, GMimeObject *obj, GByteArray *ba)
 	mugai_buf_free(&u);
 }
 
+/*
+ * The notice reason for converted HTML: the recipient must be told when
+ * the text is not all there (too deep or too long to convert whole).
+ */
+static const char *
+html_reason(struct san *s, const struct part_row *r,
+    const struct mugai_html_stats *st, const char *reason)
+{
+	if (!st->truncated)
+		return reason;
+	mugai_log(LOG_NOTICE, s->logid, "part %s: HTML converted in part: "
+	    "max_html_depth %u or the output limit was reached", r->path,
+	    s->cfg->max_html_depth);
+	return strcmp(reason, "body") == 0 ? "body-truncated" :
+	    "html-truncated";
+}
+
 static void
 body_html(struct san *s, GMimeObject *obj, GByteArray *ba,
     struct part_row *r)
@@ -258,7 +275,7 @@ body_html(struct san *s, GMimeObject *obj, GByteArray *ba,
 		text_append(s, u.data ? u.data : "", u.len);
 		s->phishing += st.suspicious_links;
 		r->action = "converted";
-		r->reason = "body";
+		r->reason = html_reason(s, r, &st, "body");
 		r->in_notice = 1;
 		s->res->converted++;
 	}
@@ -383,6 +400,7 @@ keep_text(struct san *s, struct part_row *r, GMimeObject *obj,
 	mugai_status rc;
 	struct mugai_html_stats st;
 
+	memset(&st, 0, sizeof(st));
 	mugai_buf_init(&u, 0);
 	mugai_buf_init(&g, 0);
 	if (act == MUGAI_ACT_HTML) {
@@ -414,7 +432,8 @@ keep_text(struct san *s, struct part_row *r, GMimeObject *obj,
 	}
 	if (act == MUGAI_ACT_HTML || strcmp(name, r->name) != 0) {
 		r->action = "converted";
-		r->reason = act == MUGAI_ACT_HTML ? "html" : "rename";
+		r->reason = act == MUGAI_ACT_HTML ?
+		    html_reason(s, r, &st, "html") : "rename";
 		r->in_notice = 1;
 		s->res->converted++;
 	} else {

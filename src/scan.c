@@ -20,6 +20,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <unistd.h>
 #include <sys/stat.h>
 #include <time.h>
 
@@ -41,6 +42,7 @@ struct engine {
 
 struct mugai_scanner {
 	char		*dir;
+	char		 tmpdir[4096];	/* for libclamav's unpacking; "": its own */
 	uint64_t	 max_filesize;
 	uint64_t	 max_scansize;
 	uint32_t	 max_recursion;
@@ -273,6 +275,13 @@ engine_load(struct mugai_scanner *sc, struct engine **out, char *err,
 	}
 	if ((ret = engine_set_limits(sc, e->cl, err, errlen)) != MUGAI_OK)
 		goto out;
+	if (sc->tmpdir[0] != '\0' && (rc = cl_engine_set_str(e->cl,
+	    CL_ENGINE_TMPDIR, sc->tmpdir)) != CL_SUCCESS) {
+		set_err(err, errlen, "cannot set the ClamAV temporary "
+		    "directory %s: %s", sc->tmpdir, cl_strerror(rc));
+		ret = MUGAI_ERR_SCAN;
+		goto out;
+	}
 	rc = cl_load(sc->dir, e->cl, &sigs, CL_DB_STDOPT);
 	if (rc == CL_EMEM) {
 		set_err(err, errlen, "out of memory loading %s", sc->dir);
@@ -514,6 +523,14 @@ scanner_config(struct mugai_scanner *sc, const struct mugai_config *cfg)
 	sc->max_scantime_ms = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 	sc->check_interval = cfg->clamav_check_interval;
 	scan_options_build(cfg->clamav_scan_options, &sc->opts);
+	/*
+	 * libclamav may unpack archive members to temporary files: keep them
+	 * in the private spool (0700) rather than a shared /tmp, when it
+	 * exists (the milter makes it; the CLI may run without one).
+	 */
+	if (cfg->spool_dir != NULL && access(cfg->spool_dir, W_OK | X_OK) == 0 &&
+	    strlen(cfg->spool_dir) < sizeof(sc->tmpdir))
+		memcpy(sc->tmpdir, cfg->spool_dir, strlen(cfg->spool_dir) + 1);
 }
 
 mugai_status

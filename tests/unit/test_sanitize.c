@@ -152,6 +152,42 @@ test_html_only(void **state)
 	mugai_result_free(r);
 }
 
+/* HTML too deep to convert whole: the notice says text was left out. */
+static void
+test_html_truncated_told(void **state)
+{
+	GString *msg = g_string_new(HDRS "Content-Type: text/html; "
+	    "charset=utf-8\n\n<html><body><p>before</p>");
+	struct mugai_result *r;
+	char *out, *text;
+	int i;
+
+	(void)state;
+	for (i = 0; i < 100; i++)
+		g_string_append(msg, "<div>");
+	g_string_append(msg, "inner");
+	for (i = 0; i < 100; i++)
+		g_string_append(msg, "</div>");
+	g_string_append(msg, "</body></html>\n");
+	out = run(msg->str, "max_html_depth=20", &r);
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	text = first_text(out);
+	assert_non_null(strstr(text, "before"));
+	assert_non_null(strstr(text, "part of it was left out"));
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+	/* Shallow HTML says nothing of the kind. */
+	out = run(HDRS "Content-Type: text/html\n\n<p>short</p>\n", NULL,
+	    &r);
+	text = first_text(out);
+	assert_null(strstr(text, "left out"));
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+	g_string_free(msg, TRUE);
+}
+
 static void
 test_alternative_prefers_text(void **state)
 {
@@ -350,6 +386,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_plain_kept_headers_rewritten),
 		cmocka_unit_test(test_html_only),
+		cmocka_unit_test(test_html_truncated_told),
 		cmocka_unit_test(test_alternative_prefers_text),
 		cmocka_unit_test(test_attachments_by_policy),
 		cmocka_unit_test(test_forwarded_message),
