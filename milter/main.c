@@ -323,16 +323,25 @@ signal_loop(struct options *o)
  * Stop accepting, let messages in flight finish, then free everything.
  * 0 when messages were still in flight at the deadline: then nothing
  * may be freed under them, and the caller must leave with _exit.
+ *
+ * New messages are deferred first; libmilter is only stopped once the
+ * messages in flight are done, because smfi_stop() ends every session
+ * at once where libmilter runs them in a pool of workers (as Debian's
+ * does): no later command of a message in flight would be read.
  */
 static int
 shut_down(pthread_t tid)
 {
 	unsigned wait = milter_state_shutdown_timeout();
+	int idle;
 
 	milter_callbacks_stop();
+	mugai_log(LOG_INFO, NULL, "deferring new messages; waiting up to %us "
+	    "for messages in flight", wait);
+	idle = milter_state_wait_idle(wait);
 	smfi_stop();
 	pthread_join(tid, NULL);
-	if (!milter_state_wait_idle(wait)) {
+	if (!idle) {
 		mugai_log(LOG_WARNING, NULL, "messages still in flight after "
 		    "%us; exiting, the MTA will defer them", wait);
 		return 0;

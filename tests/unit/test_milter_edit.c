@@ -31,6 +31,9 @@ static struct {
 	int	 refuse_chg;		/* chgheader fails */
 } rec;
 
+static void rec_op(const char *fmt, ...)
+    __attribute__((format(printf, 1, 2)));
+
 static void
 rec_op(const char *fmt, ...)
 {
