@@ -4,6 +4,9 @@
 #   make check      install dependencies, build, run every test
 #   make asan       the unit and CLI tests under ASan + UBSan
 #   make bench      throughput and memory benchmarks (not tests)
+#   make fuzz       each libFuzzer target for FUZZ_SECONDS (default 60)
+#   make fuzz-regress  each fuzz target once over its corpus and regressions
+#   make valgrind   the CLI on every fixture under valgrind
 #   make demo       mail through a private Postfix with mugai-milter
 
 CC	?= cc
@@ -38,7 +41,8 @@ ifneq ($(MILTER_SRC),)
 PROGS	+= $(BUILD)/mugai-milter
 endif
 
-.PHONY: all deps check unit e2e asan bench demo clean testdb fuzz
+.PHONY: all deps check unit e2e asan bench demo clean testdb fuzz \
+	fuzz-build fuzz-bins fuzz-regress valgrind
 all: $(BUILD)/libmugai.a $(PROGS) $(BUILD)/testdb/stamp
 
 deps:
@@ -94,6 +98,8 @@ check: deps
 	$(MAKE) unit
 	$(MAKE) e2e
 	$(MAKE) asan
+	$(MAKE) fuzz-regress
+	$(MAKE) fuzz FUZZ_SECONDS=10
 
 asan:
 	$(MAKE) BUILD=build/asan CC=clang \
@@ -101,6 +107,42 @@ asan:
 	    CFLAGS="-O1 -g" all unit
 	ASAN_OPTIONS=detect_leaks=1 UBSAN_OPTIONS=print_stacktrace=1 \
 	    sh tests/run-e2e build/asan quick
+
+# libFuzzer targets (fuzz/fuzz_NAME.c), clang only, in their own build
+# directory: the library is compiled with coverage and ASan+UBSan.
+FUZZ_BUILD	= build/fuzz
+FUZZ_SECONDS	?= 60
+FUZZ_TARGETS	?=
+FUZZ_SAN	= -fsanitize=address,undefined -fno-sanitize-recover=all \
+		  -fno-omit-frame-pointer
+FUZZ_NAMES	= $(patsubst fuzz/fuzz_%.c,%,$(sort $(wildcard fuzz/fuzz_*.c)))
+
+fuzz-build:
+	@$(MAKE) --no-print-directory BUILD=$(FUZZ_BUILD) CC=clang \
+	    CFLAGS="-O1 -g" SAN="$(FUZZ_SAN) -fsanitize=fuzzer-no-link" fuzz-bins
+
+fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz_%) $(BUILD)/corpus.stamp
+
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libmugai.a $(wildcard include/mugai/*.h)
+	@echo "  FUZZ    $@"
+	@$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	    $(BUILD)/libmugai.a $(LDLIBS)
+
+# Seed corpora from the fixtures: build/fuzz/corpus-NAME/.
+$(BUILD)/corpus.stamp: scripts/fuzz-corpus scripts/make-fixtures \
+    src/config.c $(wildcard fixtures/mail/*.eml)
+	python3 scripts/fuzz-corpus fixtures $(BUILD)
+	@touch $@
+
+fuzz: fuzz-build
+	sh scripts/fuzz-run $(FUZZ_BUILD) $(FUZZ_SECONDS) $(FUZZ_TARGETS)
+
+fuzz-regress: fuzz-build
+	sh scripts/fuzz-run $(FUZZ_BUILD) regress $(FUZZ_TARGETS)
+
+# The CLI on every fixture under valgrind (also part of "make e2e").
+valgrind: all
+	@sh tests/e2e/slow-valgrind.sh $(BUILD) fixtures
 
 bench: all
 	sh bench/run $(BUILD)

@@ -548,20 +548,48 @@ dump_size(FILE *fp, size_t n)
 		fprintf(fp, "%zu", n);
 }
 
+/*
+ * A value as the file syntax needs it: a value may hold new lines (from
+ * continuation lines), and each must be followed by white space again
+ * or the next line would be read as a new key.
+ */
+static void
+dump_text(FILE *fp, const char *s)
+{
+	for (; *s != '\0'; s++) {
+		fputc(*s, fp);
+		if (*s == '\n')
+			fputs("    ", fp);
+	}
+}
+
+static void
+dump_scan_options(FILE *fp, unsigned bits)
+{
+	const char *sep = "";
+	size_t b;
+
+	for (b = 0; b < 6; b++) {
+		if (!(bits & (1u << b)))
+			continue;
+		fprintf(fp, "%s%s", sep, scan_option_names[b]);
+		sep = ", ";
+	}
+}
+
 void
 mugai_config_dump(const struct mugai_config *cfg, FILE *fp)
 {
 	const char *base = (const char *)cfg;
 	const struct config_key *k;
-	const char *s;
-	size_t i, b;
+	size_t i;
 
 	for (i = 0; i < NKEYS; i++) {
 		k = &config_keys[i];
 		fprintf(fp, "%s = ", k->name);
 		switch (k->type) {
 		case KEY_STR:
-			fputs(*(char *const *)(base + k->off), fp);
+			dump_text(fp, *(char *const *)(base + k->off));
 			break;
 		case KEY_SIZE:
 			dump_size(fp, *(const size_t *)(base + k->off));
@@ -585,18 +613,10 @@ mugai_config_dump(const struct mugai_config *cfg, FILE *fp)
 			    "quarantine-only", fp);
 			break;
 		case KEY_SCAN_OPTIONS:
-			for (b = 0; b < 6; b++)
-				if (cfg->clamav_scan_options & (1u << b))
-					fprintf(fp, "%s%s", b ? ", " : "",
-					    scan_option_names[b]);
+			dump_scan_options(fp, cfg->clamav_scan_options);
 			break;
 		case KEY_POLICY:
-			/* Continuation lines must start with white space. */
-			for (s = cfg->attachment_policy; *s != '\0'; s++) {
-				fputc(*s, fp);
-				if (*s == '\n')
-					fputs("    ", fp);
-			}
+			dump_text(fp, cfg->attachment_policy);
 			break;
 		}
 		fputc('\n', fp);

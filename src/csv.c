@@ -6,8 +6,7 @@
 static int
 is_formula_start(char c)
 {
-	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t' ||
-	    c == '\r';
+	return c == '=' || c == '+' || c == '-' || c == '@' || c == '\t';
 }
 
 mugai_status
@@ -26,12 +25,11 @@ mugai_csv_guard(const char *in, size_t len, struct mugai_buf *out)
 				rc = mugai_buf_putc(out, c);
 				quoted = 1;
 				i++;
-				if (i < len && is_formula_start(in[i]) &&
-				    in[i] != '\r')
+				if (i < len && is_formula_start(in[i]))
 					rc = mugai_buf_putc(out, '\'');
 				continue;
 			}
-			if (is_formula_start(c) && c != '\r')
+			if (is_formula_start(c))
 				rc = mugai_buf_putc(out, '\'');
 			if (rc != MUGAI_OK)
 				break;
@@ -44,7 +42,8 @@ mugai_csv_guard(const char *in, size_t len, struct mugai_buf *out)
 			}
 			if (c == '"')
 				quoted = 0;
-		} else if (c == ',' || c == '\n') {
+		} else if (c == ',' || c == '\n' || c == '\r') {
+			/* Spreadsheets end a row at a lone CR too: "x\r=cmd". */
 			cell_start = 1;
 		}
 		rc = mugai_buf_putc(out, c);

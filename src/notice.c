@@ -163,12 +163,36 @@ format_size(size_t n, char *out, size_t outlen)
 	*o = '\0';
 }
 
+/*
+ * Names longer than this many characters are shown cut, ending "...":
+ * a 10 KB name would bury the rest of the notice.  The report and the
+ * quarantine keep the whole name.
+ */
+#define NAME_SHOW_MAX	200
+
+static const char *
+name_shown(const char *name, char *buf, size_t buflen)
+{
+	size_t i, chars = 0;
+
+	for (i = 0; name[i] != '\0'; i++) {
+		if (((unsigned char)name[i] & 0xC0) == 0x80)
+			continue;
+		if (++chars > NAME_SHOW_MAX) {
+			snprintf(buf, buflen, "%.*s...", (int)i, name);
+			return buf;
+		}
+	}
+	return name;
+}
+
 static mugai_status
 render_item(const struct templates *t, const struct mugai_notice_item *it,
     struct mugai_buf *out)
 {
 	char action[256], reason[512], ltype[128], ldet[128], lreason[128];
 	char lmis[512], noname[128], bytes[64], size[96], num[32], key[64];
+	char shown[NAME_SHOW_MAX * 4 + 4];
 	mugai_status rc;
 
 	snprintf(key, sizeof(key), "action.%s", it->action);
@@ -186,7 +210,8 @@ render_item(const struct templates *t, const struct mugai_notice_item *it,
 	{
 		const struct var vars[] = {
 			{ "action", action },
-			{ "name", it->name[0] ? it->name : noname },
+			{ "name", it->name[0] ? name_shown(it->name, shown,
+			    sizeof(shown)) : noname },
 			{ "declared", it->declared },
 			{ "detected", it->detected },
 			{ "size", size },

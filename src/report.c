@@ -150,13 +150,10 @@ to_tempfail(struct mugai_result *r, const char *why)
 }
 
 static mugai_status
-add_mugai_headers(struct mugai_result *r, const char *raw, size_t len)
+add_mugai_headers(struct mugai_result *r)
 {
 	char status[128];
-	mugai_status rc;
 
-	if ((rc = sanitize_collect_removals(r, raw, len)) != MUGAI_OK)
-		return rc;
 	if (r->nset + 2 > 16)
 		return MUGAI_ERR_LIMIT;
 	snprintf(status, sizeof(status), "sanitised; converted=%u; removed=%u",
@@ -166,6 +163,35 @@ add_mugai_headers(struct mugai_result *r, const char *raw, size_t len)
 	r->set[r->nset].name = g_strdup("X-Mugai-Id");
 	r->set[r->nset++].value = g_strdup(r->id);
 	return MUGAI_OK;
+}
+
+/*
+ * Every Content-* header of the sender must go, or a reader could take
+ * the sender's Content-Type for ours.  More distinct Content-* names
+ * than remove[] holds only come from a hostile message: deferring it
+ * would bring it back for days, so it is refused.
+ */
+static void
+rewrite_headers(struct mugai_result *r, const char *raw, size_t len,
+    const char *logid)
+{
+	mugai_status rc = sanitize_collect_removals(r, raw, len);
+
+	if (rc == MUGAI_ERR_LIMIT) {
+		mugai_log(LOG_NOTICE, logid, "more than %d distinct header "
+		    "names to remove (Content-*); message refused",
+		    RESULT_MAX_REMOVE - 3);
+		r->verdict = MUGAI_VERDICT_REJECT;
+		g_free(r->reason);
+		r->reason = g_strdup("too many distinct Content-* header "
+		    "fields");
+		g_free(r->body);
+		r->body = NULL;
+		r->body_len = 0;
+		return;
+	}
+	if (rc != MUGAI_OK || add_mugai_headers(r) != MUGAI_OK)
+		to_tempfail(r, "too many headers to rewrite");
 }
 
 static void
@@ -254,9 +280,8 @@ sanitize_finish(struct mugai_result *r, const struct mugai_services *svc,
 	if (env == NULL)
 		env = &none;
 	logid = env->queue_id && *env->queue_id ? env->queue_id : r->id;
-	if (r->verdict == MUGAI_VERDICT_DELIVER &&
-	    add_mugai_headers(r, raw, len) != MUGAI_OK)
-		to_tempfail(r, "too many headers to rewrite");
+	if (r->verdict == MUGAI_VERDICT_DELIVER)
+		rewrite_headers(r, raw, len, logid);
 	r->summary = g_strdup_printf("verdict=%s parts=%u kept=%u converted=%u "
 	    "removed=%u mismatches=%u signatures=%s",
 	    mugai_verdict_str(r->verdict), r->parts, r->kept, r->converted,

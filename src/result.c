@@ -13,7 +13,6 @@
 #include "sanitize_int.h"
 
 #define RESULT_MAX_SET		16
-#define RESULT_MAX_REMOVE	256
 
 const char *
 mugai_verdict_str(enum mugai_verdict v)

@@ -447,12 +447,26 @@ out:
 	mugai_buf_free(&g);
 }
 
+/* Log names are cut short, at a character boundary: they are hostile. */
+#define LOG_NAME_MAX	80
+
 static void
 part_removed(struct san *s, struct part_row *r)
 {
+	const char *name = r->name ? r->name : "";
+	size_t n = strlen(name);
+
 	r->action = "removed";
 	r->in_notice = 1;
 	s->res->removed++;
+	if (n > LOG_NAME_MAX)
+		for (n = LOG_NAME_MAX; n > 0 &&
+		    ((unsigned char)name[n] & 0xC0) == 0x80; n--)
+			;
+	mugai_log(LOG_DEBUG, s->logid, "part %s removed (%s): \"%.*s%s\" "
+	    "declared %s, detected %s, %zu bytes", r->path, r->reason, (int)n,
+	    name, name[n] != '\0' ? "..." : "", r->declared, r->detected,
+	    r->size);
 }
 
 /* Parts over the limit: counted, told once in the notice. */
@@ -882,16 +896,77 @@ make_id(char *out, size_t outlen)
 	    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
 }
 
-static GMimeMessage *
-parse_message(const char *raw, size_t len)
+/*
+ * GMime holds every part and header field of a message as objects, about
+ * 1 KB per part and 0.5 KB per field: 50 MB of five-byte parts ("--b" and
+ * a blank line) or three-byte fields ("X:") would take many GB.  So
+ * parsing stops at a budget, in multiples of max_mime_parts and far above
+ * what real mail holds: lines starting with "--" (every part needs one;
+ * counted before GMime sees the bytes) and header fields (counted as
+ * GMime reads them).  The rest of the message is removed and told.
+ */
+#define DASH_LINES_PER_PART	10
+#define FIELDS_PER_PART		50
+
+enum parse_cut { CUT_NONE, CUT_DASH_LINES, CUT_FIELDS };
+
+struct parse_limit {
+	GMimeStream	*st;
+	size_t		 fields, max_fields;
+	enum parse_cut	 cut;
+	size_t		 cut_at;	/* offset in raw; len when no cut */
+};
+
+/* Offset of the (max + 1)th line that starts with "--", else len. */
+static size_t
+dash_line_cut(const char *raw, size_t len, size_t max)
 {
-	GMimeStream *st;
+	const char *p = raw, *end = raw + len, *nl;
+	size_t n = 0;
+
+	while (end - p >= 2) {
+		if (p[0] == '-' && p[1] == '-' && ++n > max)
+			return (size_t)(p - raw);
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		p = nl + 1;
+	}
+	return len;
+}
+
+/* GMime's header callback: past the budget, end the stream it reads. */
+static void
+field_counted(GMimeParser *parser, const char *name, const char *value,
+    gint64 offset, gpointer arg)
+{
+	struct parse_limit *pl = arg;
+
+	if (++pl->fields != pl->max_fields + 1)
+		return;
+	pl->cut = CUT_FIELDS;
+	pl->cut_at = offset > 0 ? (size_t)offset : 0;
+	/* The parser finishes with the few KB it has already read. */
+	g_mime_stream_set_bounds(pl->st, 0, g_mime_stream_tell(pl->st));
+}
+
+/* Parse raw[0..len); *pl says where and why parsing stopped early. */
+static GMimeMessage *
+parse_message(const struct mugai_config *cfg, const char *raw, size_t len,
+    struct parse_limit *pl)
+{
 	GMimeParser *parser;
 	GMimeParserOptions *opts;
 	GMimeMessage *m;
 
-	st = g_mime_stream_mem_new_with_buffer(raw, len);
-	parser = g_mime_parser_new_with_stream(st);
+	memset(pl, 0, sizeof(*pl));
+	pl->max_fields = (size_t)cfg->max_mime_parts * FIELDS_PER_PART;
+	pl->cut_at = dash_line_cut(raw, len,
+	    (size_t)cfg->max_mime_parts * DASH_LINES_PER_PART);
+	if (pl->cut_at < len)
+		pl->cut = CUT_DASH_LINES;
+	pl->st = g_mime_stream_mem_new_with_buffer(raw, pl->cut_at);
+	parser = g_mime_parser_new_with_stream(pl->st);
+	g_mime_parser_set_header_regex(parser, ".", field_counted, pl);
 	opts = g_mime_parser_options_new();
 	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
 	    GMIME_RFC_COMPLIANCE_LOOSE);
@@ -901,8 +976,32 @@ parse_message(const char *raw, size_t len)
 	m = g_mime_parser_construct_message(parser, opts);
 	g_mime_parser_options_free(opts);
 	g_object_unref(parser);
-	g_object_unref(st);
+	g_object_unref(pl->st);
+	pl->st = NULL;
 	return m;
+}
+
+/* The parse stopped at its budget: one row says the rest is gone. */
+static void
+structure_cut(struct san *s, enum parse_cut cut)
+{
+	size_t max = (size_t)s->cfg->max_mime_parts * (cut == CUT_FIELDS ?
+	    FIELDS_PER_PART : DASH_LINES_PER_PART);
+	struct part_row *r;
+
+	if (cut == CUT_NONE)
+		return;
+	mugai_log(LOG_NOTICE, s->logid, "more than %zu %s (%u x "
+	    "max_mime_parts); the rest of the message is removed", max,
+	    cut == CUT_FIELDS ? "header fields" : "lines starting \"--\"",
+	    cut == CUT_FIELDS ? FIELDS_PER_PART : DASH_LINES_PER_PART);
+	if ((r = row_new(s, "-")) == NULL)
+		return;
+	snprintf(r->declared, sizeof(r->declared), "-");
+	snprintf(r->detected, sizeof(r->detected), "-");
+	r->name = g_strdup("");
+	r->reason = "structure";
+	part_removed(s, r);
 }
 
 /* Scan the raw message and the result; see scan_part for the parts. */
@@ -1033,6 +1132,7 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	struct san s;
 	GMimeMessage *m = NULL;
 	GMimeObject *root;
+	struct parse_limit pl;
 	char rawsha[65];
 
 	memset(&s, 0, sizeof(s));
@@ -1056,17 +1156,18 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 		goto report;
 	}
 	if (s.err == MUGAI_OK && scan_whole(&s, raw, len, "message") == 0) {
-		m = parse_message(raw, len);
+		m = parse_message(s.cfg, raw, len, &pl);
 		root = m ? g_mime_message_get_mime_part(m) : NULL;
 		if (root != NULL)
 			walk(&s, root, "1", 0, 1);
 		else
-			unparsable(&s, raw, len);
+			unparsable(&s, raw, pl.cut_at);
+		structure_cut(&s, pl.cut);
 	}
 	/* A virus in the raw message stops the walk; admins still want
 	 * to see the subject in the quarantine and the audit log. */
 	if (m == NULL && s.virus)
-		m = parse_message(raw, len);
+		m = parse_message(s.cfg, raw, len, &pl);
 	fill_subject(&s, m);
 	if (s.err == MUGAI_OK && !s.virus)
 		build_output(&s);

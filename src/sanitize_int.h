@@ -10,6 +10,9 @@
 
 #define TYPE_MAX	128
 
+/* Header names a result can list in remove[] (see report.c). */
+#define RESULT_MAX_REMOVE	256
+
 /* One report row per MIME part (numbering: root "1", children "1.N"). */
 struct part_row {
 	char	 path[64];

@@ -1,11 +1,12 @@
 /*
  * mugai/csv.h - neutralising CSV formula injection.
  *
- * A spreadsheet runs a cell that starts with = + - @ (or a tab or CR
- * that some programs strip first) as a formula: DDE and HYPERLINK
- * formulas have been used to run programs.  Such cells get a leading
- * apostrophe, which spreadsheets show as text.  Quoting is respected:
- * a quoted cell is checked after its opening quote.
+ * A spreadsheet runs a cell that starts with = + - @ (or a tab that
+ * some programs strip first) as a formula: DDE and HYPERLINK formulas
+ * have been used to run programs.  Such cells get a leading apostrophe,
+ * which spreadsheets show as text.  Quoting is respected: a quoted cell
+ * is checked after its opening quote.  Rows end at LF, CRLF or a lone
+ * CR, as spreadsheets read them.
  */
 #ifndef MUGAI_CSV_H
 #define MUGAI_CSV_H

@@ -225,6 +225,42 @@ test_refcount_and_dump(void **state)
 	mugai_config_unref(d);
 }
 
+/*
+ * Found by fuzz_config: a string value continued on a second line was
+ * dumped with a bare new line, so the dump did not load; and scan
+ * options without "archive" were dumped with a leading ", ".
+ */
+static void
+test_dump_multiline(void **state)
+{
+	char err[512], *text = NULL;
+	size_t len = 0;
+	const char *path = write_tmp("admin_contact = a\n  b\n"
+	    "clamav_scan_options = mail, pdf\n");
+	struct mugai_config *c = mugai_config_load(path, NULL, 0, err,
+	    sizeof(err)), *d;
+	FILE *fp = open_memstream(&text, &len);
+
+	(void)state;
+	unlink(path);
+	assert_non_null(c);
+	assert_string_equal(c->admin_contact, "a\nb");
+	mugai_config_dump(c, fp);
+	fclose(fp);
+	assert_non_null(strstr(text, "\nadmin_contact = a\n    b\n"));
+	assert_non_null(strstr(text, "\nclamav_scan_options = mail, pdf\n"));
+	path = write_tmp(text);
+	d = mugai_config_load(path, NULL, 0, err, sizeof(err));
+	unlink(path);
+	if (d == NULL)
+		fail_msg("dump does not re-load: %s", err);
+	assert_string_equal(d->admin_contact, "a\nb");
+	assert_int_equal(d->clamav_scan_options, c->clamav_scan_options);
+	mugai_config_unref(d);
+	mugai_config_unref(c);
+	free(text);
+}
+
 int
 main(void)
 {
@@ -236,6 +272,7 @@ main(void)
 		cmocka_unit_test(test_override_errors),
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_refcount_and_dump),
+		cmocka_unit_test(test_dump_multiline),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -25,6 +25,10 @@ test_csv_guard(void **state)
 		{ "\"a\"\"=b\",=c\n", "\"a\"\"=b\",'=c\n" },
 		{ "\t=1,x\n", "'\t=1,x\n" },
 		{ "名前,=金額\n", "名前,'=金額\n" },
+		/* A lone CR ends a row in spreadsheets (found by fuzz_csv). */
+		{ "x\r=1+1\r-2,\r\n", "x\r'=1+1\r'-2,\r\n" },
+		{ "a,b\r\n=c\r\n", "a,b\r\n'=c\r\n" },
+		{ "\"a\r=b\",c", "\"a\r=b\",c" },
 		{ "", "" },
 	};
 	struct mugai_buf b;

@@ -61,6 +61,30 @@ test_builtin(void **state)
 	mugai_config_unref(c);
 }
 
+/* A 10 KB name is shown cut to 200 characters, whole ones. */
+static void
+test_long_name_cut(void **state)
+{
+	struct mugai_config *c = config(NULL);
+	struct mugai_notice_item it = items[0];
+	struct mugai_buf b;
+	char name[10240 + 1], want[3 * 200 + 8];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i + 3 <= 10240; i += 3)
+		memcpy(name + i, "名", 3);
+	name[i] = '\0';
+	it.name = name;
+	mugai_buf_init(&b, 0);
+	assert_int_equal(mugai_notice_render(c, "ID-1", &it, 1, &b), MUGAI_OK);
+	snprintf(want, sizeof(want), "%.600s...\n", name);
+	assert_non_null(strstr(b.data, want));
+	assert_true(b.len < 2000);
+	mugai_buf_free(&b);
+	mugai_config_unref(c);
+}
+
 static void
 write_file(const char *dir, const char *name, const char *text)
 {
@@ -118,6 +142,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builtin),
+		cmocka_unit_test(test_long_name_cut),
 		cmocka_unit_test(test_admin_templates_and_fallback),
 	};
 	mugai_log_open("test", MUGAI_LOG_NONE, 0, 0);

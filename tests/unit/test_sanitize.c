@@ -343,6 +343,90 @@ test_oversize_rejected(void **state)
 	mugai_result_free(r);
 }
 
+/*
+ * GMime costs about 1 KB per part and 0.5 KB per header field: parsing
+ * stops after 10 x max_mime_parts lines starting "--" and 50 x
+ * max_mime_parts header fields, and a "structure" row tells the rest is
+ * gone (a 7 MB message of empty parts took 1.8 GB before).
+ */
+static void
+test_structure_budget(void **state)
+{
+	static char msg[65536];
+	char *out, *text;
+	struct mugai_result *r;
+	size_t n;
+	int i;
+
+	(void)state;
+	n = (size_t)snprintf(msg, sizeof(msg), HDRS
+	    "Content-Type: multipart/mixed; boundary=\"p\"\n\n"
+	    "--p\nContent-Type: text/plain\n\nfirst\n");
+	for (i = 0; i < 20; i++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "--p\n\n%d\n", i);
+	snprintf(msg + n, sizeof(msg) - n, "--p--\n");
+	out = run(msg, "max_mime_parts=1", &r);
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	assert_non_null(strstr(r->report_json, "\"reason\":\"structure\""));
+	text = first_text(out);
+	assert_non_null(strstr(text, "first"));
+	assert_non_null(strstr(text, "too many parts or header lines"));
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+
+	/* GMime reads 4 KB ahead: the fields go on well past that. */
+	n = (size_t)snprintf(msg, sizeof(msg), "%s", HDRS);
+	for (i = 0; i < 2000; i++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n, "X-Pad: %d\n", i);
+	snprintf(msg + n, sizeof(msg) - n, "Content-Type: text/plain\n\n"
+	    "after the headers\n");
+	out = run(msg, "max_mime_parts=1", &r);
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	assert_non_null(strstr(r->report_json, "\"reason\":\"structure\""));
+	text = first_text(out);
+	assert_null(strstr(text, "after the headers"));
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+
+	/* Under the budget nothing changes. */
+	out = run(msg, NULL, &r);
+	assert_null(strstr(r->report_json, "\"structure\""));
+	text = first_text(out);
+	assert_non_null(strstr(text, "after the headers"));
+	g_free(text);
+	free(out);
+	mugai_result_free(r);
+}
+
+/*
+ * More distinct Content-* names than remove[] can list: refused, not
+ * deferred (a deferred hostile message comes back for days).
+ */
+static void
+test_too_many_content_headers(void **state)
+{
+	static char msg[16384];
+	struct mugai_result *r;
+	char *out;
+	size_t n;
+	int i;
+
+	(void)state;
+	n = (size_t)snprintf(msg, sizeof(msg), "%s", HDRS);
+	for (i = 0; i < 300; i++)
+		n += (size_t)snprintf(msg + n, sizeof(msg) - n,
+		    "Content-X%d: y\n", i);
+	snprintf(msg + n, sizeof(msg) - n, "Content-Type: text/plain\n\nhi\n");
+	out = run(msg, NULL, &r);
+	assert_int_equal(r->verdict, MUGAI_VERDICT_REJECT);
+	assert_non_null(strstr(r->reason, "Content-*"));
+	assert_string_equal(out, "");
+	free(out);
+	mugai_result_free(r);
+}
+
 static void
 test_no_mime_at_all(void **state)
 {
@@ -392,6 +476,8 @@ main(void)
 		cmocka_unit_test(test_forwarded_message),
 		cmocka_unit_test(test_depth_and_part_limits),
 		cmocka_unit_test(test_oversize_rejected),
+		cmocka_unit_test(test_structure_budget),
+		cmocka_unit_test(test_too_many_content_headers),
 		cmocka_unit_test(test_no_mime_at_all),
 		cmocka_unit_test(test_iso2022jp_output),
 	};
