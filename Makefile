@@ -12,7 +12,11 @@
 CC	?= cc
 BUILD	?= build
 PKG_CONFIG ?= pkg-config
-PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3
+PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib
+# mugai-convert, the sandboxed worker, alone links the parsers of
+# hostile formats.
+CONVERT_PKGS = poppler-glib cairo fontconfig libtiff-4 libwebp libarchive libzip \
+	   libseccomp libxml-2.0 libpng libjpeg zlib
 SAN	?=
 
 WARN	 = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
@@ -20,6 +24,8 @@ WARN	 = -Wall -Wextra -Werror -Wstrict-prototypes -Wmissing-prototypes \
 	   -Wno-unused-parameter
 PKG_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(PKGS) 2>/dev/null)
 PKG_LIBS   := $(shell $(PKG_CONFIG) --libs $(PKGS) 2>/dev/null)
+CONVERT_CFLAGS := $(shell $(PKG_CONFIG) --cflags $(CONVERT_PKGS) 2>/dev/null)
+CONVERT_LIBS   := $(shell $(PKG_CONFIG) --libs $(CONVERT_PKGS) 2>/dev/null) -lgif
 CFLAGS	?= -O2 -g
 ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE \
 	   -Iinclude -I$(BUILD)/gen $(PKG_CFLAGS)
@@ -32,11 +38,15 @@ CLI_SRC	 = $(sort $(wildcard cli/*.c))
 CLI_OBJ	 = $(CLI_SRC:%.c=$(BUILD)/%.o)
 MILTER_SRC = $(sort $(wildcard milter/*.c))
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
+CONVERT_SRC = $(sort $(wildcard convert/*.c))
+CONVERT_OBJ = $(CONVERT_SRC:%.c=$(BUILD)/%.o)
+# The converters without main(), for unit tests and fuzz targets.
+CONVERT_LIB_OBJ = $(filter-out $(BUILD)/convert/main.o,$(CONVERT_OBJ))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEMPLATES = $(sort $(wildcard templates/*.txt))
 
-PROGS	 = $(BUILD)/mugai
+PROGS	 = $(BUILD)/mugai $(BUILD)/mugai-convert
 ifneq ($(MILTER_SRC),)
 PROGS	+= $(BUILD)/mugai-milter
 endif
@@ -67,11 +77,24 @@ $(BUILD)/mugai: $(CLI_OBJ) $(BUILD)/libmugai.a
 $(BUILD)/mugai-milter: $(MILTER_OBJ) $(BUILD)/libmugai.a
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lmilter
 
+$(BUILD)/convert/%.o: ALL_CFLAGS += $(CONVERT_CFLAGS)
+$(BUILD)/mugai-convert: $(CONVERT_OBJ) $(BUILD)/libmugai.a
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(CONVERT_LIBS) $(LDLIBS)
+
 $(BUILD)/tests/%: tests/unit/%.c $(BUILD)/libmugai.a $(BUILD)/gen/templates.h
 	@mkdir -p $(dir $@)
 	@echo "  CCLD    $@"
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmugai.a \
 	    $(LDLIBS) $(shell $(PKG_CONFIG) --libs cmocka)
+
+# Tests of the worker's converters link them without the sandbox.
+$(BUILD)/tests/test_convert_%: tests/unit/test_convert_%.c $(CONVERT_LIB_OBJ) \
+    $(BUILD)/libmugai.a $(BUILD)/gen/templates.h
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(CONVERT_CFLAGS) -Iconvert $(LDFLAGS) -o $@ $< \
+	    $(CONVERT_LIB_OBJ) $(BUILD)/libmugai.a $(CONVERT_LIBS) $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs cmocka)
 
 # The milter's edit module is tested alone, with a fake libmilter seam.
 $(BUILD)/tests/test_milter_edit: tests/unit/test_milter_edit.c \
@@ -87,7 +110,7 @@ $(BUILD)/testdb/stamp: scripts/make-testdb
 	@touch $@
 testdb: $(BUILD)/testdb/stamp
 
-unit: $(UNIT_BIN) $(BUILD)/testdb/stamp
+unit: $(UNIT_BIN) $(BUILD)/testdb/stamp $(BUILD)/mugai-convert
 	@sh tests/run-unit $(UNIT_BIN)
 
 e2e: all
@@ -128,6 +151,14 @@ $(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libmugai.a $(wildcard include/mugai/*.h)
 	@$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
 	    $(BUILD)/libmugai.a $(LDLIBS)
 
+# The worker's converters, fuzzed without the sandbox.
+$(BUILD)/fuzz_convert_%: fuzz/fuzz_convert_%.c $(CONVERT_LIB_OBJ) \
+    $(BUILD)/libmugai.a $(wildcard include/mugai/*.h)
+	@echo "  FUZZ    $@"
+	@$(CC) $(ALL_CFLAGS) $(CONVERT_CFLAGS) -Iconvert -fsanitize=fuzzer \
+	    $(LDFLAGS) -o $@ $< $(CONVERT_LIB_OBJ) $(BUILD)/libmugai.a \
+	    $(CONVERT_LIBS) $(LDLIBS)
+
 # Seed corpora from the fixtures: build/fuzz/corpus-NAME/.
 $(BUILD)/corpus.stamp: scripts/fuzz-corpus scripts/make-fixtures \
     src/config.c $(wildcard fixtures/mail/*.eml)
@@ -154,4 +185,4 @@ demo: deps
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MILTER_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(CONVERT_OBJ:.o=.d)

@@ -46,6 +46,29 @@ struct config_key {
 
 #define OFF(f) offsetof(struct mugai_config, f)
 
+/*
+ * Sanitised copies for what staff need (mugai/convert.h), text for text,
+ * everything else removed.  xlsb is binary: the ooxml clean cannot read
+ * it.  Generic OLE2 files (application/x-ole-storage) are removed.
+ */
+#define DEFAULT_POLICY \
+	"text/plain text, text/csv csv, text/html html, " \
+	"image/jpeg image, image/png image, image/gif image, " \
+	"image/bmp image, image/x-ms-bmp image, image/tiff image, " \
+	"image/webp image, application/pdf pdf, " \
+	"application/vnd.ms-excel.sheet.binary.* remove, " \
+	"application/vnd.openxmlformats-officedocument.* ooxml, " \
+	"application/vnd.ms-word.* ooxml, application/vnd.ms-excel.* ooxml, " \
+	"application/vnd.ms-powerpoint.* ooxml, " \
+	"application/msword office, application/vnd.ms-excel office, " \
+	"application/vnd.ms-powerpoint office, text/rtf office, " \
+	"application/rtf office, application/zip archive, " \
+	"application/x-7z-compressed archive, application/x-rar archive, " \
+	"application/vnd.rar archive, application/x-lha archive, " \
+	"application/x-lzh-compressed archive, application/x-tar archive, " \
+	"application/gzip archive, application/x-bzip2 archive, " \
+	"application/x-xz archive, * remove"
+
 static const struct config_key config_keys[] = {
 	{ "max_message_size", KEY_SIZE, OFF(max_message_size), "50M", 1024, 0 },
 	{ "max_mime_depth", KEY_UINT, OFF(max_mime_depth), "20", 1, 1000 },
@@ -56,8 +79,7 @@ static const struct config_key config_keys[] = {
 	{ "output_charset", KEY_CHARSET, OFF(output_charset), "utf-8", 0, 0 },
 	{ "notice_template_dir", KEY_STR, OFF(notice_template_dir), "", 0, 0 },
 	{ "admin_contact", KEY_STR, OFF(admin_contact), "postmaster", 0, 0 },
-	{ "attachment_policy", KEY_POLICY, OFF(policy),
-	    "text/plain text, text/csv csv, * remove", 0, 0 },
+	{ "attachment_policy", KEY_POLICY, OFF(policy), DEFAULT_POLICY, 0, 0 },
 	{ "clamav_enable", KEY_BOOL, OFF(clamav_enable), "yes", 0, 0 },
 	{ "clamav_database_dir", KEY_STR, OFF(clamav_database_dir),
 	    "/var/lib/clamav", 0, 0 },
@@ -92,6 +114,20 @@ static const struct config_key config_keys[] = {
 	{ "shutdown_timeout", KEY_TIME, OFF(shutdown_timeout), "30s", 0, 3600 },
 	{ "bypass_client_networks", KEY_STR, OFF(bypass_client_networks), "", 0, 0 },
 	{ "bypass_recipients", KEY_STR, OFF(bypass_recipients), "", 0, 0 },
+	{ "convert_worker", KEY_STR, OFF(convert_worker), "", 0, 0 },
+	{ "convert_timeout", KEY_TIME, OFF(convert_timeout), "60s", 1, 3600 },
+	{ "convert_memory", KEY_SIZE, OFF(convert_memory), "2G", 64 << 20, 0 },
+	{ "convert_max_output", KEY_SIZE, OFF(convert_max_output), "512M", 1024, 0 },
+	{ "image_max_pixels", KEY_SIZE, OFF(image_max_pixels), "50000000", 1, 0 },
+	{ "pdf_max_pages", KEY_UINT, OFF(pdf_max_pages), "50", 1, 10000 },
+	{ "pdf_dpi", KEY_UINT, OFF(pdf_dpi), "150", 36, 600 },
+	{ "archive_max_members", KEY_UINT, OFF(archive_max_members), "1000", 1, 1000000 },
+	{ "archive_max_size", KEY_SIZE, OFF(archive_max_size), "100M", 1024, 0 },
+	{ "archive_max_ratio", KEY_UINT, OFF(archive_max_ratio), "100", 1, 1000000 },
+	{ "archive_max_depth", KEY_UINT, OFF(archive_max_depth), "3", 1, 16 },
+	{ "libreoffice_path", KEY_STR, OFF(libreoffice_path), "/usr/bin/soffice", 0, 0 },
+	{ "bwrap_path", KEY_STR, OFF(bwrap_path), "/usr/bin/bwrap", 0, 0 },
+	{ "office_timeout", KEY_TIME, OFF(office_timeout), "120s", 1, 3600 },
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

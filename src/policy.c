@@ -30,6 +30,11 @@ static const struct {
 	{ "csv", MUGAI_ACT_CSV },
 	{ "html", MUGAI_ACT_HTML },
 	{ "pass", MUGAI_ACT_PASS },
+	{ "image", MUGAI_ACT_IMAGE },
+	{ "pdf", MUGAI_ACT_PDF },
+	{ "ooxml", MUGAI_ACT_OOXML },
+	{ "office", MUGAI_ACT_OFFICE },
+	{ "archive", MUGAI_ACT_ARCHIVE },
 };
 
 const char *
@@ -67,9 +72,13 @@ pattern_valid(const char *s)
 	if (slash == NULL || slash == s || slash[1] == '\0' ||
 	    strchr(slash + 1, '/') != NULL)
 		return 0;
-	for (; *s != '\0'; s++)
+	/* "*" only at the end: a prefix. */
+	for (; *s != '\0'; s++) {
+		if (*s == '*' && s[1] != '\0')
+			return 0;
 		if (!isalnum((unsigned char)*s) && strchr("/*.+-_", *s) == NULL)
 			return 0;
+	}
 	return 1;
 }
 
@@ -101,7 +110,8 @@ rule_parse(char *text, struct policy_rule *r, unsigned n, char *err,
 			break;
 	if (i == sizeof(action_names) / sizeof(action_names[0])) {
 		snprintf(err, errlen, "rule %u: unknown action \"%s\"; use "
-		    "remove, text, csv, html or pass", n, act);
+		    "remove, text, csv, html, pass, image, pdf, ooxml, office or "
+		    "archive", n, act);
 		return -1;
 	}
 	if ((r->pattern = strdup(pat)) == NULL) {
@@ -156,7 +166,7 @@ pattern_match(const char *pat, const char *type)
 	if (strcmp(pat, "*") == 0)
 		return 1;
 	n = strlen(pat);
-	if (n >= 2 && strcmp(pat + n - 2, "/*") == 0)
+	if (pat[n - 1] == '*')
 		return strncasecmp(pat, type, n - 1) == 0;
 	return strcasecmp(pat, type) == 0;
 }

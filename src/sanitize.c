@@ -17,6 +17,7 @@
 #include <gmime/gmime.h>
 
 #include "mugai/charset.h"
+#include "mugai/convert.h"
 #include "mugai/csv.h"
 #include "mugai/hdrdecode.h"
 #include "mugai/html2text.h"
@@ -296,17 +297,18 @@ is_body_text(GMimeObject *obj, const char *declared, const char *name)
 	    strcmp(declared, "text/html") == 0;
 }
 
-/* Scan one decoded part; 0 to go on, -1 when the part must go. */
+/* Scan one decoded part or copy; 0 to go on, -1 when it must go. */
 static int
-scan_part(struct san *s, struct part_row *r, GByteArray *ba)
+scan_part(struct san *s, struct part_row *r, const void *p, size_t n,
+    const char *what)
 {
 	struct mugai_scan_verdict v;
 	char label[128];
 
 	if (!s->cfg->clamav_enable)
 		return 0;
-	snprintf(label, sizeof(label), "part %s", r->path);
-	if (mugai_scanner_scan(s->svc->scanner, ba->data, ba->len, label,
+	snprintf(label, sizeof(label), "%s %s", what, r->path);
+	if (mugai_scanner_scan(s->svc->scanner, p, n, label,
 	    &v) != MUGAI_OK) {
 		san_fail(s, MUGAI_ERR_SCAN, "virus scan");
 		return -1;
@@ -336,7 +338,7 @@ scan_part(struct san *s, struct part_row *r, GByteArray *ba)
 
 static GMimePart *
 attachment_new(const char *type, const char *subtype, const char *name,
-    const void *data, size_t len)
+    const void *data, size_t len, int text)
 {
 	GMimePart *p = g_mime_part_new_with_type(type, subtype);
 	GMimeStream *mem;
@@ -344,8 +346,9 @@ attachment_new(const char *type, const char *subtype, const char *name,
 	GMimeParamList *pl;
 	GMimeParam *param;
 
-	g_mime_object_set_content_type_parameter(GMIME_OBJECT(p), "charset",
-	    "UTF-8");
+	if (text)
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(p),
+		    "charset", "UTF-8");
 	mem = g_mime_stream_mem_new_with_buffer(data, len);
 	w = g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
 	g_mime_part_set_content(p, w);
@@ -373,21 +376,6 @@ attachment_new(const char *type, const char *subtype, const char *name,
 	    g_mime_part_get_best_content_encoding(p,
 	    GMIME_ENCODING_CONSTRAINT_7BIT));
 	return p;
-}
-
-/* Names that a desktop opens as text; anything else gets ".txt". */
-static int
-has_text_ext(const char *name)
-{
-	static const char *const exts[] = { ".txt", ".csv", ".log", ".text" };
-	size_t n = strlen(name), i, e;
-
-	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
-		e = strlen(exts[i]);
-		if (n > e && strcasecmp(name + n - e, exts[i]) == 0)
-			return 1;
-	}
-	return 0;
 }
 
 static void
@@ -419,14 +407,14 @@ keep_text(struct san *s, struct part_row *r, GMimeObject *obj,
 		san_fail(s, rc, "text attachment");
 		goto out;
 	}
-	if (r->name[0] == '\0' || has_text_ext(r->name))
+	if (r->name[0] == '\0' || mugai_name_is_text(r->name))
 		name = g_strdup(r->name);
 	else
 		name = g_strconcat(r->name, ".txt", NULL);
 	{
 		const struct mugai_buf *src = act == MUGAI_ACT_CSV ? &g : &u;
 		GMimePart *p = attachment_new("text", subtype, name,
-		    src->data ? src->data : "", src->len);
+		    src->data ? src->data : "", src->len, 1);
 
 		g_ptr_array_add(s->kept, p);
 	}
@@ -445,6 +433,81 @@ out:
 	g_free(name);
 	mugai_buf_free(&u);
 	mugai_buf_free(&g);
+}
+
+static void part_removed(struct san *s, struct part_row *r);
+
+/* Archive members the copy left out: one removed row each, for the notice. */
+static void
+inner_rows(struct san *s, size_t parent, const struct mugai_convert_result *cr)
+{
+	struct part_row *r;
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < cr->ninner; i++) {
+		snprintf(path, sizeof(path), "%s/%zu", s->rows[parent].path,
+		    i + 1);
+		if ((r = row_new(s, path)) == NULL)
+			return;
+		r->name = g_strdup_printf("%s/%s", s->rows[parent].name,
+		    cr->inner[i].name);
+		snprintf(r->declared, sizeof(r->declared), "-");
+		snprintf(r->detected, sizeof(r->detected), "%s",
+		    cr->inner[i].type);
+		r->size = cr->inner[i].size;
+		r->reason = cr->inner[i].reason;
+		part_removed(s, r);
+	}
+}
+
+/*
+ * A sanitised copy from the worker (mugai/convert.h), scanned before it
+ * goes in; when none can be made the part is removed and held.
+ */
+static void
+keep_converted(struct san *s, struct part_row *r, GByteArray *ba,
+    enum mugai_action act)
+{
+	struct mugai_convert_result cr;
+	char major[TYPE_MAX], *minor;
+	size_t row = (size_t)(r - s->rows);
+	mugai_status rc;
+
+	rc = mugai_convert(s->cfg, s->logid, act, r->detected, r->name,
+	    ba->data, ba->len, &cr);
+	if (rc != MUGAI_OK) {
+		san_fail(s, rc, "attachment conversion");
+		goto out;
+	}
+	if (cr.held) {
+		mugai_log(LOG_NOTICE, s->logid, "part %s held (%s): %s",
+		    r->path, cr.reason, cr.detail);
+		r->reason = cr.reason;
+		part_removed(s, r);
+		goto out;
+	}
+	mugai_log(LOG_INFO, s->logid, "part %s converted (%s): %s", r->path,
+	    cr.reason, cr.detail);
+	if (scan_part(s, r, cr.data.data, cr.data.len, "copy of") != 0) {
+		part_removed(s, r);
+		goto out;
+	}
+	snprintf(major, sizeof(major), "%s", cr.type);
+	if ((minor = strchr(major, '/')) == NULL) {
+		san_fail(s, MUGAI_ERR_INTERNAL, "converted type");
+		goto out;
+	}
+	*minor++ = '\0';
+	g_ptr_array_add(s->kept, attachment_new(major, minor, cr.name,
+	    cr.data.data ? cr.data.data : "", cr.data.len, 0));
+	r->action = "converted";
+	r->reason = cr.reason;
+	r->in_notice = 1;
+	s->res->converted++;
+	inner_rows(s, row, &cr);
+out:
+	mugai_convert_result_free(&cr);
 }
 
 /* Log names are cut short, at a character boundary: they are hostile. */
@@ -562,7 +625,7 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 		part_removed(s, r);
 		goto out;
 	}
-	if (scan_part(s, r, ba) != 0) {
+	if (scan_part(s, r, ba->data, ba->len, "part") != 0) {
 		part_removed(s, r);
 		goto out;
 	}
@@ -592,6 +655,13 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 	case MUGAI_ACT_CSV:
 	case MUGAI_ACT_HTML:
 		keep_text(s, r, obj, ba, act);
+		break;
+	case MUGAI_ACT_IMAGE:
+	case MUGAI_ACT_PDF:
+	case MUGAI_ACT_OOXML:
+	case MUGAI_ACT_OFFICE:
+	case MUGAI_ACT_ARCHIVE:
+		keep_converted(s, r, ba, act);
 		break;
 	case MUGAI_ACT_PASS:
 		g_ptr_array_add(s->kept, g_object_ref(obj));
@@ -1055,7 +1125,7 @@ build_output(struct san *s)
 	    final.len, &jis) == MUGAI_OK)
 		use_jis = 1;
 	body = attachment_new("text", "plain", "", use_jis ? jis.data :
-	    (final.data ? final.data : ""), use_jis ? jis.len : final.len);
+	    (final.data ? final.data : ""), use_jis ? jis.len : final.len, 1);
 	g_mime_object_set_disposition(GMIME_OBJECT(body), "inline");
 	g_mime_object_remove_header(GMIME_OBJECT(body), "Content-Disposition");
 	if (use_jis) {

@@ -227,3 +227,18 @@ mugai_type_mismatch(const char *declared, const char *filename,
 	}
 	return NULL;
 }
+
+/* Names that a desktop opens as text; anything else gets ".txt". */
+int
+mugai_name_is_text(const char *name)
+{
+	static const char *const exts[] = { ".txt", ".csv", ".log", ".text" };
+	size_t n = strlen(name), i, e;
+
+	for (i = 0; i < sizeof(exts) / sizeof(exts[0]); i++) {
+		e = strlen(exts[i]);
+		if (n > e && strcasecmp(name + n - e, exts[i]) == 0)
+			return 1;
+	}
+	return 0;
+}

@@ -91,6 +91,22 @@ struct mugai_config {
 	unsigned shutdown_timeout;	/* seconds to finish in-flight mail */
 	char	*bypass_client_networks; /* list of CIDR; "": none */
 	char	*bypass_recipients;	/* list of addresses or @domains */
+
+	/* Sanitised copies of attachments (sandboxed mugai-convert). */
+	char	*convert_worker;	/* "": mugai-convert beside the program */
+	unsigned convert_timeout;	/* seconds, wall clock, per document */
+	size_t	 convert_memory;	/* address space of one worker */
+	size_t	 convert_max_output;	/* bytes a worker may write */
+	size_t	 image_max_pixels;	/* width x height, checked before decoding */
+	unsigned pdf_max_pages;
+	unsigned pdf_dpi;
+	unsigned archive_max_members;
+	size_t	 archive_max_size;	/* all members unpacked */
+	unsigned archive_max_ratio;	/* unpacked / packed */
+	unsigned archive_max_depth;	/* archives inside archives */
+	char	*libreoffice_path;	/* soffice; missing: legacy Office held */
+	char	*bwrap_path;
+	unsigned office_timeout;	/* seconds for one LibreOffice run */
 };
 
 /*

@@ -4,7 +4,9 @@
  * The policy is data, from the config key attachment_policy: a list of
  * "PATTERN ACTION" rules separated by commas or new lines, first match
  * wins.  PATTERN is a MIME type ("text/csv"), a major type with the
- * subtype "*" (all images: "image" then "/" then "*"), or "*" alone.  Anything no rule matches is removed.
+ * subtype "*" (all images: "image" then "/" then "*"), a prefix ending
+ * in "*" ("application/vnd.openxmlformats-officedocument.*"), or "*"
+ * alone.  Anything no rule matches is removed.
  *
  *   attachment_policy = text/plain text, text/csv csv, * remove
  */
@@ -18,7 +20,13 @@ enum mugai_action {
 	MUGAI_ACT_TEXT,		/* keep as text/plain, transcoded to UTF-8 */
 	MUGAI_ACT_CSV,		/* keep as text/csv, UTF-8, formula guard */
 	MUGAI_ACT_HTML,		/* convert HTML to a text/plain attachment */
-	MUGAI_ACT_PASS		/* keep unchanged (trusted types only!) */
+	MUGAI_ACT_PASS,		/* keep unchanged (trusted types only!) */
+	/* Sanitised copies made in the sandboxed worker (mugai/convert.h). */
+	MUGAI_ACT_IMAGE,	/* decode, re-encode as PNG or JPEG */
+	MUGAI_ACT_PDF,		/* render pages, rebuild an image-only PDF */
+	MUGAI_ACT_OOXML,	/* docx/xlsx/pptx: active parts removed */
+	MUGAI_ACT_OFFICE,	/* doc/xls/ppt/rtf: LibreOffice to PDF, then pdf */
+	MUGAI_ACT_ARCHIVE	/* each member by this policy, re-packed as zip */
 };
 
 struct mugai_policy;
@@ -37,7 +45,8 @@ void mugai_policy_free(struct mugai_policy *p);
 enum mugai_action mugai_policy_lookup(const struct mugai_policy *p,
     const char *type);
 
-/* mugai_action_name - "remove", "text", "csv", "html", "pass". */
+/* mugai_action_name - "remove", "text", "csv", "html", "pass", "image",
+ * "pdf", "ooxml", "office", "archive". */
 const char *mugai_action_name(enum mugai_action a);
 
 #endif

@@ -34,4 +34,11 @@ const char *mugai_type_mismatch(const char *declared, const char *filename,
 /* mugai_type_is_executable - 1 for programs and scripts libmagic knows. */
 int mugai_type_is_executable(const char *detected);
 
+/*
+ * mugai_name_is_text - 1 when a desktop opens the file name as text
+ * (.txt, .csv, .log, .text); text kept under any other name gets ".txt"
+ * added so that it cannot run (a.js, a.hta, a.bat).
+ */
+int mugai_name_is_text(const char *filename);
+
 #endif

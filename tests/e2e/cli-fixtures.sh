@@ -40,9 +40,12 @@ if ! python3 "$root/scripts/make-fixtures" "$tmp/gen"; then
 fi
 
 # mugai with the test database and a private quarantine and audit log.
+# The fixtures judge the text-only policy (every attachment removed, the
+# strictest 無害化); sanitised copies of attachments are tests/e2e/cdr.sh's.
 mugai() {
 	"$mugai" -o clamav_database_dir="$testdb" -o quarantine_dir="$tmp/q" \
-	    -o audit_log="$tmp/audit.jsonl" "$@"
+	    -o audit_log="$tmp/audit.jsonl" \
+	    -o "attachment_policy=text/plain text, text/csv csv, * remove" "$@"
 }
 
 # Show the last lines of mugai's stderr under a failure.

@@ -72,6 +72,9 @@
 # then a count; exits 1 when anything failed.  Needs miltertest and
 # python3 (both installed by scripts/setup).
 set -u
+# These tests judge the text-only policy (every attachment removed);
+# sanitised copies of attachments are tests/e2e/cdr.sh's.
+TEXT_ONLY="attachment_policy=text/plain text, text/csv csv, * remove"
 if [ $# -ne 2 ]; then
 	echo "usage: milter-protocol.sh BUILD FIXTURES" >&2
 	exit 64
@@ -195,7 +198,7 @@ start() {
 	    -o pid_file="$sd/pid" -o spool_dir="$sd/spool" \
 	    -o quarantine_dir="$sd/q" -o audit_log="$sd/audit.jsonl" \
 	    -o clamav_database_dir="$testdb" -o milter_body_chunk=1000 \
-	    -o notice_template_dir="$T/tpl" "$@" \
+	    -o "$TEXT_ONLY" -o notice_template_dir="$T/tpl" "$@" \
 	    </dev/null >"$sd/stdout" 2>"$sd/milter.log" &
 	echo $! > "$sd/mpid"
 	pids="$pids $!"
@@ -424,7 +427,7 @@ EOF
 for m in html big attach; do
 	if ! "$MUGAI" -o quarantine_dir="$T/cli/q" \
 	    -o audit_log="$T/cli/audit.jsonl" \
-	    -o clamav_database_dir="$testdb" \
+	    -o clamav_database_dir="$testdb" -o "$TEXT_ONLY" \
 	    -o notice_template_dir="$T/tpl" \
 	    sanitize "$T/$m.eml" "$T/$m.cli" >"$T/cli/$m.err" 2>&1; then
 		fail setup "mugai sanitize $m.eml: $(head -c 300 \

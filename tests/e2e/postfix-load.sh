@@ -35,6 +35,9 @@
 # Prints "PASS postfix-load/NAME" / "FAIL postfix-load/NAME: why", then a
 # count; exits 1 when anything failed.
 set -u
+# These tests judge the text-only policy (every attachment removed);
+# sanitised copies of attachments are tests/e2e/cdr.sh's.
+TEXT_ONLY="attachment_policy=text/plain text, text/csv csv, * remove"
 if [ $# -ne 2 ]; then
 	echo "usage: postfix-load.sh BUILD FIXTURES" >&2
 	exit 64
@@ -111,7 +114,8 @@ start_milter() {
 	"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
 	    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" \
 	    -o "quarantine_dir=$T/q" -o "audit_log=$T/audit.jsonl" \
-	    -o "clamav_database_dir=$testdb" </dev/null 2>>"$T/milter.log" &
+	    -o "clamav_database_dir=$testdb" -o "$TEXT_ONLY" \
+	    </dev/null 2>>"$T/milter.log" &
 	milter_pid=$!
 	pf_poll 60 milter_up
 	alive "$milter_pid" && grep -q 'started on' "$T/milter.log" && return 0

@@ -39,6 +39,9 @@
 # then a count; exits 1 when anything failed.  Needs root, Postfix,
 # swaks, smtp-source and python3.
 set -u
+# These tests judge the text-only policy (every attachment removed);
+# sanitised copies of attachments are tests/e2e/cdr.sh's.
+TEXT_ONLY="attachment_policy=text/plain text, text/csv csv, * remove"
 if [ $# -ne 2 ]; then
 	echo "usage: postfix-milter.sh BUILD FIXTURES" >&2
 	exit 64
@@ -526,7 +529,8 @@ start_milter() {
 	"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
 	    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" \
 	    -o "quarantine_dir=$T/q" -o "audit_log=$T/audit.jsonl" \
-	    -o "clamav_database_dir=$testdb" </dev/null 2>>"$T/milter.log" &
+	    -o "clamav_database_dir=$testdb" -o "$TEXT_ONLY" \
+	    </dev/null 2>>"$T/milter.log" &
 	milter_pid=$!
 	pf_poll 60 milter_up "$n0"
 	if alive "$milter_pid" && [ "$(nstarted)" -gt "$n0" ]; then

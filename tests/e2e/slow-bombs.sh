@@ -166,12 +166,14 @@ log_has "could not be scanned: Heuristics.Limits.Exceeded.MaxRecursion"
 is row unscanned r.zip
 verdict
 
-# A PNG claiming 100,000 x 100,000 pixels: images are never decoded;
-# typed from its header and removed by the default policy.
+# A PNG claiming 100,000 x 100,000 pixels: the image worker reads the
+# size from the header and refuses before any pixel is allocated; the
+# part is removed and held as too big.
 run image
 exit_is 0
-log_has "part 1.2 removed (policy): \"huge.png\" declared image/png, detected image/png"
-is row policy huge.png
+log_has "image claims 100000 x 100000 pixels, over max_pixels 50000000"
+log_has "part 1.2 removed (too-big): \"huge.png\" declared image/png, detected image/png"
+is row too-big huge.png
 verdict
 
 # 1,000,000 nested HTML elements: libxml2 stops at 256 levels, the text

@@ -53,7 +53,23 @@ test_defaults(void **state)
 	assert_int_equal(mugai_policy_lookup(c->policy, "text/csv"),
 	    MUGAI_ACT_CSV);
 	assert_int_equal(mugai_policy_lookup(c->policy, "application/pdf"),
+	    MUGAI_ACT_PDF);
+	/* Prefix rules: macro-enabled OOXML cleaned, binary xlsb removed,
+	 * legacy Office through LibreOffice, programs removed. */
+	assert_int_equal(mugai_policy_lookup(c->policy,
+	    "application/vnd.ms-word.document.macroenabled.12"),
+	    MUGAI_ACT_OOXML);
+	assert_int_equal(mugai_policy_lookup(c->policy,
+	    "application/vnd.ms-excel.sheet.binary.macroenabled.12"),
 	    MUGAI_ACT_REMOVE);
+	assert_int_equal(mugai_policy_lookup(c->policy, "application/vnd.ms-excel"),
+	    MUGAI_ACT_OFFICE);
+	assert_int_equal(mugai_policy_lookup(c->policy, "application/zip"),
+	    MUGAI_ACT_ARCHIVE);
+	assert_int_equal(mugai_policy_lookup(c->policy,
+	    "application/x-dosexec"), MUGAI_ACT_REMOVE);
+	assert_int_equal(c->convert_timeout, 60);
+	assert_string_equal(c->convert_worker, "");
 	mugai_config_unref(c);
 }
 

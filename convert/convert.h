@@ -1,0 +1,51 @@
+/*
+ * convert.h - inside mugai-convert, the sandboxed worker.
+ *
+ * Each mode reads one hostile document from memory and writes only
+ * primitive data to out: pixels (mugai/pixels.h) for images and PDF
+ * pages, a cleaned zip for Office Open XML, members (mugai/members.h)
+ * for archives.  It returns a MUGAI_CONVERT_EXIT_* code and, when that
+ * is not OK, one line in why saying what was wrong with the input.
+ * Modes never open files or sockets: they run after sandbox_enter.
+ */
+#ifndef MUGAI_CONVERT_INT_H
+#define MUGAI_CONVERT_INT_H
+
+#include <stddef.h>
+#include "mugai/buf.h"
+#include "mugai/worker.h"
+
+struct convert_opts {
+	size_t	 memory;		/* address space cap, bytes */
+	unsigned cpu_s;			/* CPU seconds */
+	size_t	 max_pixels;		/* per image or page */
+	unsigned max_pages;
+	unsigned dpi;
+	unsigned max_members;
+	size_t	 max_total;		/* archive members unpacked */
+	unsigned max_ratio;		/* unpacked / packed */
+};
+
+typedef int convert_fn(const unsigned char *in, size_t len,
+    const struct convert_opts *o, struct mugai_buf *out, char *why,
+    size_t whylen);
+
+convert_fn convert_image;		/* image.c */
+convert_fn convert_pdf;			/* pdf.c */
+convert_fn convert_ooxml;		/* ooxml.c */
+convert_fn convert_archive;		/* archive.c */
+int convert_archive_prepare(void);	/* archive.c: before sandbox_enter */
+int convert_pdf_prepare(void);		/* pdf.c: before sandbox_enter */
+
+/* What a mode needs from the system beyond memory and its pipes. */
+#define SANDBOX_READ_FILES	0x1	/* read-only opens (fonts for PDF) */
+
+/*
+ * sandbox_enter - rlimits, no new privileges, a network namespace where
+ * the kernel allows it, then the seccomp allow-list.  Called before the
+ * document is read.  0, or -1 with why filled.
+ */
+int sandbox_enter(const struct convert_opts *o, unsigned needs, char *why,
+    size_t whylen);
+
+#endif

@@ -1,0 +1,325 @@
+/*
+ * pdf.c - PDF pages to pixels, the Dangerzone way: poppler-glib reads
+ * the document and cairo renders every page to an image; only the
+ * pixels leave the worker, and the parent builds a new image-only PDF
+ * from them (mugai/pdfwrite.h).  Nothing of the original survives:
+ * no scripts, actions, forms, attachments, fonts or metadata.
+ *
+ * poppler-glib runs no JavaScript and rendering follows no links or
+ * actions.  Fonts that are not embedded come from fontconfig, which
+ * reads its configuration, its caches and the system fonts; with
+ * poppler's CMaps (poppler-data) and /etc/localtime those are the only
+ * files this mode opens, read-only (SANDBOX_READ_FILES).
+ */
+#include <math.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include <cairo.h>
+#include <fontconfig/fontconfig.h>
+#include <poppler.h>
+
+#include "convert.h"
+#include "mugai/pixels.h"
+
+/*
+ * A side longer than this is refused whatever max_pixels says:
+ * Dangerzone caps at 10,000; a page a few metres long is not a
+ * document anyone mails, and cairo's own limit is 32767.
+ */
+#define PDF_MAX_SIDE	20000
+
+/*
+ * page_pixels - the pixel size of a page of wpt x hpt points at dpi,
+ * or a MUGAI_CONVERT_EXIT_* refusal.  Checked before anything is
+ * allocated: a page that claims to be enormous costs nothing.
+ */
+static int
+page_pixels(double wpt, double hpt, const struct convert_opts *o,
+    unsigned pageno, uint32_t *w, uint32_t *h, char *why, size_t whylen)
+{
+	double dw, dh;
+
+	if (!isfinite(wpt) || !isfinite(hpt) || wpt <= 0 || hpt <= 0) {
+		snprintf(why, whylen, "PDF page %u has no usable size", pageno);
+		return MUGAI_CONVERT_EXIT_BAD_INPUT;
+	}
+	dw = wpt * o->dpi / 72.0;
+	dh = hpt * o->dpi / 72.0;
+	/* Would round to more than the limit; compared before any cast. */
+	if (dw >= PDF_MAX_SIDE + 0.5 || dh >= PDF_MAX_SIDE + 0.5) {
+		snprintf(why, whylen, "PDF page %u is %.0f x %.0f pixels at "
+		    "%u dpi, over %d a side", pageno, dw, dh, o->dpi,
+		    PDF_MAX_SIDE);
+		return MUGAI_CONVERT_EXIT_TOO_BIG;
+	}
+	/* Rounded by hand: the worker does not link libm for round(). */
+	*w = dw < 1 ? 1 : (uint32_t)(dw + 0.5);
+	*h = dh < 1 ? 1 : (uint32_t)(dh + 0.5);
+	/* Both sides are at most PDF_MAX_SIDE: the product cannot wrap. */
+	if ((size_t)*w * *h > o->max_pixels) {
+		snprintf(why, whylen, "PDF page %u is %u x %u pixels at %u dpi, "
+		    "over max_pixels %zu", pageno, *w, *h, o->dpi,
+		    o->max_pixels);
+		return MUGAI_CONVERT_EXIT_TOO_BIG;
+	}
+	return MUGAI_CONVERT_EXIT_OK;
+}
+
+/* is_grey - whether every pixel of an RGB24 surface has R == G == B. */
+static int
+is_grey(const unsigned char *data, int stride, uint32_t w, uint32_t h)
+{
+	const uint32_t *row;
+	uint32_t x, y, p;
+
+	for (y = 0; y < h; y++) {
+		row = (const uint32_t *)(const void *)(data + (size_t)y * stride);
+		for (x = 0; x < w; x++) {
+			p = row[x];
+			if (((p >> 16) & 0xff) != ((p >> 8) & 0xff) ||
+			    ((p >> 8) & 0xff) != (p & 0xff))
+				return 0;
+		}
+	}
+	return 1;
+}
+
+/*
+ * pack - the surface's 0x00RRGGBB words (native order, cairo's RGB24)
+ * as packed 8-bit samples: one per pixel when grey, else three.
+ */
+static void
+pack(const unsigned char *data, int stride, uint32_t w, uint32_t h,
+    uint32_t channels, uint8_t *dst)
+{
+	const uint32_t *row;
+	uint32_t x, y, p;
+
+	for (y = 0; y < h; y++) {
+		row = (const uint32_t *)(const void *)(data + (size_t)y * stride);
+		for (x = 0; x < w; x++) {
+			p = row[x];
+			if (channels == 1) {
+				*dst++ = p & 0xff;
+				continue;
+			}
+			*dst++ = (p >> 16) & 0xff;
+			*dst++ = (p >> 8) & 0xff;
+			*dst++ = p & 0xff;
+		}
+	}
+}
+
+/* emit - the rendered surface into the pixel stream. */
+static int
+emit(cairo_surface_t *s, uint32_t w, uint32_t h, struct mugai_buf *out,
+    char *why, size_t whylen)
+{
+	const unsigned char *data;
+	uint32_t channels;
+	uint8_t *pix;
+	int stride, rc;
+
+	cairo_surface_flush(s);
+	data = cairo_image_surface_get_data(s);
+	stride = cairo_image_surface_get_stride(s);
+	channels = is_grey(data, stride, w, h) ? 1 : 3;
+	if ((pix = malloc((size_t)w * h * channels)) == NULL) {
+		snprintf(why, whylen, "out of memory for a %u x %u page", w, h);
+		return MUGAI_CONVERT_EXIT_TOO_BIG;
+	}
+	pack(data, stride, w, h, channels, pix);
+	rc = MUGAI_CONVERT_EXIT_OK;
+	if (mugai_pixels_add(out, w, h, channels, 0, pix) != MUGAI_OK) {
+		snprintf(why, whylen, "out of memory for the rendered pages");
+		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
+	}
+	free(pix);
+	return rc;
+}
+
+/*
+ * gray_text - grey antialiasing whatever fontconfig says: subpixel
+ * rendering would put colour fringes on black text and turn every
+ * text page into RGB, three times the size.
+ */
+static void
+gray_text(cairo_t *cr)
+{
+	cairo_font_options_t *fo;
+
+	if ((fo = cairo_font_options_create()) == NULL)
+		return;
+	cairo_font_options_set_antialias(fo, CAIRO_ANTIALIAS_GRAY);
+	cairo_set_font_options(cr, fo);
+	cairo_font_options_destroy(fo);
+}
+
+/*
+ * render_page - one page onto a white canvas and into out.  Printing
+ * mode, so that form fields and annotations appear as they would on
+ * paper and nothing meant only for the screen does.
+ */
+static int
+render_page(PopplerPage *page, unsigned pageno, const struct convert_opts *o,
+    struct mugai_buf *out, char *why, size_t whylen)
+{
+	cairo_surface_t *s;
+	cairo_t *cr;
+	double wpt, hpt;
+	uint32_t w, h;
+	int rc;
+
+	poppler_page_get_size(page, &wpt, &hpt);
+	rc = page_pixels(wpt, hpt, o, pageno, &w, &h, why, whylen);
+	if (rc != MUGAI_CONVERT_EXIT_OK)
+		return rc;
+	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(s);
+		snprintf(why, whylen, "no memory to render PDF page %u "
+		    "(%u x %u pixels)", pageno, w, h);
+		return MUGAI_CONVERT_EXIT_TOO_BIG;
+	}
+	cr = cairo_create(s);
+	gray_text(cr);
+	cairo_set_source_rgb(cr, 1, 1, 1);
+	cairo_paint(cr);
+	cairo_scale(cr, o->dpi / 72.0, o->dpi / 72.0);
+	poppler_page_render_for_printing(page, cr);
+	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {
+		snprintf(why, whylen, "PDF page %u cannot be rendered: %s",
+		    pageno, cairo_status_to_string(cairo_status(cr)));
+		rc = MUGAI_CONVERT_EXIT_BAD_INPUT;
+	}
+	cairo_destroy(cr);
+	if (rc == MUGAI_CONVERT_EXIT_OK)
+		rc = emit(s, w, h, out, why, whylen);
+	cairo_surface_destroy(s);
+	return rc;
+}
+
+/* open_doc - the document over the input bytes, or a refusal. */
+static int
+open_doc(GBytes *bytes, PopplerDocument **docp, char *why, size_t whylen)
+{
+	GError *err = NULL;
+	int rc;
+
+	/* No password: one that needs a password cannot be rendered. */
+	*docp = poppler_document_new_from_bytes(bytes, NULL, &err);
+	if (*docp != NULL)
+		return MUGAI_CONVERT_EXIT_OK;
+	if (err != NULL && err->domain == POPPLER_ERROR &&
+	    err->code == POPPLER_ERROR_ENCRYPTED) {
+		snprintf(why, whylen, "PDF is encrypted");
+		rc = MUGAI_CONVERT_EXIT_ENCRYPTED;
+	} else {
+		snprintf(why, whylen, "not a readable PDF: %s",
+		    err != NULL ? err->message : "unknown error");
+		rc = MUGAI_CONVERT_EXIT_BAD_INPUT;
+	}
+	if (err != NULL)
+		g_error_free(err);
+	return rc;
+}
+
+/*
+ * check_pages - every page's pixel size within the limits, before any
+ * page is rendered: a refusal on page 90 should not cost 89 renders.
+ */
+static int
+check_pages(PopplerDocument *doc, int n, const struct convert_opts *o,
+    char *why, size_t whylen)
+{
+	PopplerPage *page;
+	double wpt, hpt;
+	uint32_t w, h;
+	int i, rc;
+
+	for (i = 0; i < n; i++) {
+		if ((page = poppler_document_get_page(doc, i)) == NULL) {
+			snprintf(why, whylen, "PDF page %d cannot be read", i + 1);
+			return MUGAI_CONVERT_EXIT_BAD_INPUT;
+		}
+		poppler_page_get_size(page, &wpt, &hpt);
+		g_object_unref(page);
+		rc = page_pixels(wpt, hpt, o, (unsigned)i + 1, &w, &h, why,
+		    whylen);
+		if (rc != MUGAI_CONVERT_EXIT_OK)
+			return rc;
+	}
+	return MUGAI_CONVERT_EXIT_OK;
+}
+
+/*
+ * convert_pdf - every page of the PDF in[0..len) as pixels at o->dpi,
+ * grey when the page has no colour.  Refuses, before rendering
+ * anything, encrypted documents, more than o->max_pages pages and
+ * pages over the pixel limits.  out holds the pixel stream only when
+ * the result is MUGAI_CONVERT_EXIT_OK.
+ */
+/*
+ * Load the fontconfig configuration and cache before the sandbox: a
+ * stale cache would otherwise be rewritten (opened for writing, which
+ * the sandbox kills) on the first page.
+ */
+int
+convert_pdf_prepare(void)
+{
+	return FcInit() ? 0 : -1;
+}
+
+int
+convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
+    struct mugai_buf *out, char *why, size_t whylen)
+{
+	PopplerDocument *doc;
+	PopplerPage *page;
+	GBytes *bytes;
+	int i, n, rc;
+
+	if (o->dpi == 0 || o->dpi > 2400) {
+		snprintf(why, whylen, "dpi %u is not between 1 and 2400", o->dpi);
+		return MUGAI_CONVERT_EXIT_USAGE;
+	}
+	bytes = g_bytes_new_static(in, len);
+	rc = open_doc(bytes, &doc, why, whylen);
+	if (rc != MUGAI_CONVERT_EXIT_OK)
+		goto out;
+	n = poppler_document_get_n_pages(doc);
+	if (n <= 0) {
+		snprintf(why, whylen, "PDF has no pages");
+		rc = MUGAI_CONVERT_EXIT_BAD_INPUT;
+		goto out;
+	}
+	if ((unsigned)n > o->max_pages) {
+		snprintf(why, whylen, "PDF has %d pages, over pdf_max_pages %u",
+		    n, o->max_pages);
+		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
+		goto out;
+	}
+	if ((rc = check_pages(doc, n, o, why, whylen)) != MUGAI_CONVERT_EXIT_OK)
+		goto out;
+	if (mugai_pixels_begin(out, (uint32_t)n) != MUGAI_OK) {
+		snprintf(why, whylen, "out of memory");
+		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
+		goto out;
+	}
+	for (i = 0; i < n && rc == MUGAI_CONVERT_EXIT_OK; i++) {
+		if ((page = poppler_document_get_page(doc, i)) == NULL) {
+			snprintf(why, whylen, "PDF page %d cannot be read", i + 1);
+			rc = MUGAI_CONVERT_EXIT_BAD_INPUT;
+			break;
+		}
+		rc = render_page(page, (unsigned)i + 1, o, out, why, whylen);
+		g_object_unref(page);
+	}
+out:
+	if (doc != NULL)
+		g_object_unref(doc);
+	g_bytes_unref(bytes);
+	return rc;
+}

@@ -1,0 +1,220 @@
+/*
+ * testmodes.c - mugai-convert test-* modes (see testmodes.h).
+ *
+ * Each enters the strict sandbox exactly as a real mode does (needs 0),
+ * then does one forbidden or runaway thing.  Exit 0 after a forbidden
+ * call means the sandbox let it through: the tests expect SIGSYS, a
+ * resource signal or the parent's kill instead.
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <arpa/inet.h>
+#include <netinet/in.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+
+#include "testmodes.h"
+
+#define MEM_STEP	((size_t)16 << 20)
+#define MEM_MAX		((size_t)64 << 30)
+
+/* The forbidden thing happened: say so, and let the test see exit 0. */
+static int
+escaped(const char *mode)
+{
+	fprintf(stderr, "%s: the sandbox allowed it\n", mode);
+	return MUGAI_CONVERT_EXIT_OK;
+}
+
+/* It failed with an error rather than killing us: not the sandbox. */
+static int
+refused(const char *mode)
+{
+	fprintf(stderr, "%s: %s\n", mode, strerror(errno));
+	return 1;
+}
+
+/* stdin to stdout as it arrives: the parent must read while it writes. */
+static int
+test_ok(void)
+{
+	char buf[65536];
+	ssize_t n, w, off;
+
+	for (;;) {
+		n = read(0, buf, sizeof(buf));
+		if (n < 0 && errno == EINTR)
+			continue;
+		if (n < 0)
+			return refused("test-ok: read");
+		if (n == 0)
+			return 0;
+		for (off = 0; off < n; off += w) {
+			w = write(1, buf + off, (size_t)(n - off));
+			if (w < 0 && errno == EINTR)
+				w = 0;
+			else if (w < 0)
+				return refused("test-ok: write");
+		}
+	}
+}
+
+static int
+test_open(void)
+{
+	int fd = open("/etc/passwd", O_RDONLY);
+
+	if (fd < 0)
+		return refused("test-open");
+	close(fd);
+	return escaped("test-open");
+}
+
+static int
+test_write_file(void)
+{
+	static const char path[] = "/tmp/mugai-test-write-file";
+	int fd = open(path, O_WRONLY | O_CREAT | O_TRUNC, 0600);
+
+	if (fd < 0)
+		return refused("test-write-file");
+	close(fd);
+	return escaped("test-write-file");
+}
+
+static int
+test_connect(void)
+{
+	struct sockaddr_in sin;
+	int s = socket(AF_INET, SOCK_STREAM, 0);
+
+	if (s < 0)
+		return refused("test-connect: socket");
+	memset(&sin, 0, sizeof(sin));
+	sin.sin_family = AF_INET;
+	sin.sin_port = htons(25);
+	sin.sin_addr.s_addr = htonl(INADDR_LOOPBACK);
+	if (connect(s, (struct sockaddr *)&sin, sizeof(sin)) != 0)
+		return refused("test-connect: connect");
+	close(s);
+	return escaped("test-connect");
+}
+
+/*
+ * Touch memory until something stops us.  The pointer goes through a
+ * volatile so the compiler cannot drop the allocation; a NULL from
+ * malloc (RLIMIT_AS) ends in abort(), never in exit 0.
+ */
+static int
+test_memory(void)
+{
+	void *volatile keep;
+	size_t total;
+	char *p;
+
+	for (total = 0; total < MEM_MAX; total += MEM_STEP) {
+		if ((p = malloc(MEM_STEP)) == NULL) {
+			fprintf(stderr, "test-memory: out of memory after "
+			    "%zu MB\n", total >> 20);
+			abort();
+		}
+		memset(p, 0x55, MEM_STEP);
+		keep = p;
+		(void)keep;
+	}
+	fprintf(stderr, "test-memory: %zu MB and still going\n", total >> 20);
+	abort();
+}
+
+static int
+test_spin(void)
+{
+	volatile unsigned long n = 0;
+
+	for (;;)
+		n++;
+	return 1;	/* NOTREACHED */
+}
+
+static int
+test_sleep(void)
+{
+	for (;;)
+		sleep(3600);
+	return 1;	/* NOTREACHED */
+}
+
+static int
+test_flood(void)
+{
+	char buf[65536];
+
+	memset(buf, 'x', sizeof(buf));
+	for (;;)
+		if (write(1, buf, sizeof(buf)) < 0 && errno != EINTR)
+			return refused("test-flood: write");
+}
+
+static int
+test_exec(void)
+{
+	char *const argv[] = { (char *)"/bin/true", NULL };
+	char *const envp[] = { NULL };
+
+	execve(argv[0], argv, envp);
+	return refused("test-exec: execve");
+}
+
+static int
+test_fork(void)
+{
+	pid_t pid = fork();
+
+	if (pid < 0)
+		return refused("test-fork: fork");
+	if (pid == 0)
+		_exit(0);
+	waitpid(pid, NULL, 0);
+	return escaped("test-fork");
+}
+
+static const struct {
+	const char *name;
+	int (*fn)(void);
+} tests[] = {
+	{ "test-ok", test_ok },
+	{ "test-open", test_open },
+	{ "test-write-file", test_write_file },
+	{ "test-connect", test_connect },
+	{ "test-memory", test_memory },
+	{ "test-spin", test_spin },
+	{ "test-sleep", test_sleep },
+	{ "test-flood", test_flood },
+	{ "test-exec", test_exec },
+	{ "test-fork", test_fork },
+};
+
+int
+convert_test_mode(const char *mode, const struct convert_opts *o)
+{
+	char why[256] = "";
+	size_t i;
+
+	for (i = 0; i < sizeof(tests) / sizeof(tests[0]); i++)
+		if (strcmp(mode, tests[i].name) == 0)
+			break;
+	if (i == sizeof(tests) / sizeof(tests[0])) {
+		fprintf(stderr, "unknown test mode %s\n", mode);
+		return MUGAI_CONVERT_EXIT_USAGE;
+	}
+	if (sandbox_enter(o, 0, why, sizeof(why)) != 0) {
+		fprintf(stderr, "sandbox: %s\n", why);
+		return MUGAI_CONVERT_EXIT_SANDBOX;
+	}
+	return tests[i].fn();
+}

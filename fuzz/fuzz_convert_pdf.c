@@ -1,0 +1,87 @@
+/*
+ * fuzz_convert_pdf.c - libFuzzer target: the worker's PDF converter
+ * (convert/pdf.c), poppler and cairo included, without the sandbox.
+ *
+ * Input: the PDF itself.  The limits are small (two pages at 36 dpi,
+ * a million pixels) so that the time goes into parsing hostile syntax,
+ * not into painting large pages; the limit paths are reached as well.
+ * Whatever the input, the converter must answer with one of its exit
+ * codes, say why when it refuses, and on success write a pixel stream
+ * the parent accepts, with no more pages than allowed.
+ *
+ * Memory that poppler, fontconfig and GLib keep for the life of the
+ * process (font caches, the GType registry) is reachable, not leaked,
+ * so LeakSanitizer stays on: a leak in our code fails the run.  One
+ * exception: fontconfig 2.14 loses 288 bytes once, while parsing its
+ * configuration files on first use (valgrind sees it too), and it
+ * would fail every run; LeakSanitizer is told to ignore leaks whose
+ * stack passes through libfontconfig, which no mugai code does.
+ */
+#include <stddef.h>
+#include <stdint.h>
+#include <stdlib.h>
+#include <string.h>
+
+#include "convert.h"
+#include "mugai/pixels.h"
+
+#define FUZZ_PAGES	2
+#define FUZZ_DPI	36
+#define FUZZ_PIXELS	1000000
+
+int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
+const char *__lsan_default_suppressions(void);
+
+const char *
+__lsan_default_suppressions(void)
+{
+	return "leak:libfontconfig.so\n";
+}
+
+static void
+check_pixels(const struct mugai_buf *out)
+{
+	struct mugai_pixmap *maps;
+	size_t n;
+
+	if (mugai_pixels_parse(out->data, out->len, FUZZ_PIXELS, FUZZ_PAGES,
+	    &maps, &n) != MUGAI_OK)
+		abort();
+	if (n < 1 || n > FUZZ_PAGES)
+		abort();
+	free(maps);
+}
+
+int
+LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
+{
+	struct convert_opts o;
+	struct mugai_buf out;
+	char why[256] = "";
+	int rc;
+
+	memset(&o, 0, sizeof(o));
+	o.memory = (size_t)1 << 30;
+	o.cpu_s = 10;
+	o.max_pixels = FUZZ_PIXELS;
+	o.max_pages = FUZZ_PAGES;
+	o.dpi = FUZZ_DPI;
+	mugai_buf_init(&out, 0);
+	rc = convert_pdf(data, size, &o, &out, why, sizeof(why));
+	switch (rc) {
+	case MUGAI_CONVERT_EXIT_OK:
+		check_pixels(&out);
+		break;
+	case MUGAI_CONVERT_EXIT_ENCRYPTED:
+	case MUGAI_CONVERT_EXIT_TOO_BIG:
+	case MUGAI_CONVERT_EXIT_BAD_INPUT:
+		/* The refusal goes to the log: it must say something. */
+		if (why[0] == '\0')
+			abort();
+		break;
+	default:
+		abort();
+	}
+	mugai_buf_free(&out);
+	return 0;
+}

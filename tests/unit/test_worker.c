@@ -1,0 +1,467 @@
+/*
+ * test_worker.c - the worker plumbing (src/worker.c) and the sandbox of
+ * mugai-convert (convert/sandbox.c), through its test-* modes.
+ *
+ * $MUGAI_CONVERT names the mugai-convert to run (tests/run-unit sets
+ * it); the sandbox tests are skipped without it.  Plain programs
+ * (/bin/sh, /usr/bin/env) test the plumbing itself.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+#include <unistd.h>
+
+#include "mugai/worker.h"
+
+#define MB		((size_t)1 << 20)
+
+static const char *
+convert_path(void)
+{
+	const char *p = getenv("MUGAI_CONVERT");
+
+	return p != NULL && p[0] != '\0' ? p : NULL;
+}
+
+/* Run mugai-convert MODE [OPTION]; OK expected whatever the ending. */
+static void
+run_mode(const char *mode, const char *opt, const void *in, size_t inlen,
+    const struct mugai_worker_limits *lim, struct mugai_buf *out,
+    struct mugai_worker_status *st)
+{
+	const char *argv[] = { convert_path(), mode, opt, NULL };
+
+	assert_int_equal(mugai_worker_run(argv, in, inlen, lim, out, st),
+	    MUGAI_OK);
+}
+
+static int
+need_convert(void **state)
+{
+	(void)state;
+	if (convert_path() != NULL)
+		return 0;
+	print_message("MUGAI_CONVERT is not set: skipping the sandbox "
+	    "tests (run them through tests/run-unit)\n");
+	return -1;
+}
+
+/* 5 MB through test-ok, far more than a pipe holds, both ways. */
+static void
+test_ok_big(void **state)
+{
+	struct mugai_worker_limits lim = { 60, 16 * MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	size_t i, n = 5 * MB;
+	unsigned char *in;
+
+	(void)state;
+	if (need_convert(state) != 0)
+		skip();
+	in = malloc(n);
+	assert_non_null(in);
+	for (i = 0; i < n; i++)
+		in[i] = (unsigned char)(i * 7 + i / 65521);
+	mugai_buf_init(&out, 0);
+	run_mode("test-ok", NULL, in, n, &lim, &out, &st);
+	if (st.end != MUGAI_WORKER_DONE)
+		fail_msg("test-ok ended %d sig %d: %s", st.end, st.sig,
+		    st.message);
+	assert_int_equal(out.len, n);
+	assert_memory_equal(out.data, in, n);
+	mugai_buf_free(&out);
+	free(in);
+}
+
+/* Every forbidden call ends in SIGSYS from the seccomp filter. */
+static void
+test_forbidden(void **state)
+{
+	static const char *const modes[] = { "test-open", "test-write-file",
+	    "test-connect", "test-exec", "test-fork" };
+	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	size_t i;
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		run_mode(modes[i], NULL, "x", 1, &lim, &out, &st);
+		if (st.end != MUGAI_WORKER_SIGNAL || st.sig != SIGSYS)
+			fail_msg("%s ended %d code %d sig %d: %s", modes[i],
+			    st.end, st.code, st.sig, st.message);
+	}
+	mugai_buf_free(&out);
+	unlink("/tmp/mugai-test-write-file");
+}
+
+/* Running out of memory is a failure, never a success. */
+static void
+test_memory(void **state)
+{
+	struct mugai_worker_limits lim = { 120, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	run_mode("test-memory", "--memory=268435456", "", 0, &lim, &out, &st);
+	assert_true(st.end == MUGAI_WORKER_SIGNAL ||
+	    (st.end == MUGAI_WORKER_EXIT && st.code != 0));
+	mugai_buf_free(&out);
+}
+
+static void
+test_spin(void **state)
+{
+	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	run_mode("test-spin", "--cpu=1", "", 0, &lim, &out, &st);
+	assert_int_equal(st.end, MUGAI_WORKER_SIGNAL);
+	assert_true(st.sig == SIGXCPU || st.sig == SIGKILL);
+	mugai_buf_free(&out);
+}
+
+static void
+test_sleep(void **state)
+{
+	struct mugai_worker_limits lim = { 1, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	char line[300];
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	run_mode("test-sleep", NULL, "", 0, &lim, &out, &st);
+	assert_int_equal(st.end, MUGAI_WORKER_TIMEOUT);
+	mugai_worker_describe(&st, line, sizeof(line));
+	assert_string_equal(line, "timed out after 1 s");
+	mugai_buf_free(&out);
+}
+
+static void
+test_flood(void **state)
+{
+	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	char line[300];
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	run_mode("test-flood", NULL, "", 0, &lim, &out, &st);
+	assert_int_equal(st.end, MUGAI_WORKER_OUTPUT);
+	assert_true(out.len <= MB);
+	mugai_worker_describe(&st, line, sizeof(line));
+	assert_string_equal(line, "output over 1048576 bytes");
+	mugai_buf_free(&out);
+}
+
+static void
+test_unknown_mode(void **state)
+{
+	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	run_mode("test-nonesuch", NULL, "", 0, &lim, &out, &st);
+	assert_int_equal(st.end, MUGAI_WORKER_EXIT);
+	assert_int_equal(st.code, MUGAI_CONVERT_EXIT_USAGE);
+	assert_string_equal(st.message, "unknown test mode test-nonesuch");
+	mugai_buf_free(&out);
+}
+
+/* Run /bin/sh -c SCRIPT; returns the status. */
+static mugai_status
+run_sh(const char *script, const void *in, size_t inlen,
+    struct mugai_buf *out, struct mugai_worker_status *st)
+{
+	const char *argv[] = { "/bin/sh", "-c", script, NULL };
+	struct mugai_worker_limits lim = { 60, 16 * MB };
+
+	return mugai_worker_run(argv, in, inlen, &lim, out, st);
+}
+
+/* A worker that never reads: no hang, and no SIGPIPE for us. */
+static void
+test_no_read(void **state)
+{
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	size_t n = 5 * MB;
+	sigset_t pending;
+	char *in;
+
+	(void)state;
+	in = calloc(1, n);
+	assert_non_null(in);
+	mugai_buf_init(&out, 0);
+	assert_int_equal(run_sh("exec 0<&-; echo bye", in, n, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.end, MUGAI_WORKER_DONE);
+	assert_string_equal(out.data, "bye\n");
+	assert_int_equal(sigpending(&pending), 0);
+	assert_false(sigismember(&pending, SIGPIPE));
+	mugai_buf_free(&out);
+	free(in);
+}
+
+/* Exit code, and the first line of stderr, sanitised and capped. */
+static void
+test_exit_message(void **state)
+{
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	char line[300], want[256];
+
+	(void)state;
+	mugai_buf_init(&out, 0);
+	assert_int_equal(run_sh("printf 'bad\\033[31m input\\nmore\\n' >&2; "
+	    "exit 12", "", 0, &out, &st), MUGAI_OK);
+	assert_int_equal(st.end, MUGAI_WORKER_EXIT);
+	assert_int_equal(st.code, 12);
+	assert_string_equal(st.message, "bad?[31m input");
+	mugai_worker_describe(&st, line, sizeof(line));
+	assert_string_equal(line, "exit 12: bad?[31m input");
+	/* 300 KB on stderr: drained, the first 255 bytes kept. */
+	assert_int_equal(run_sh("head -c 300000 /dev/zero | tr '\\0' x >&2",
+	    "", 0, &out, &st), MUGAI_OK);
+	assert_int_equal(st.end, MUGAI_WORKER_DONE);
+	memset(want, 'x', 255);
+	want[255] = '\0';
+	assert_string_equal(st.message, want);
+	mugai_buf_free(&out);
+}
+
+/* Nothing but 0, 1 and 2 reaches the worker, even without CLOEXEC. */
+static void
+test_no_fd_leak(void **state)
+{
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	int fd;
+
+	(void)state;
+	fd = dup(2);
+	assert_true(fd > 2);
+	mugai_buf_init(&out, 0);
+	assert_int_equal(run_sh("ls /proc/$$/fd", "", 0, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.end, MUGAI_WORKER_DONE);
+	assert_string_equal(out.data, "0\n1\n2\n");
+	mugai_buf_free(&out);
+	close(fd);
+}
+
+/* Only PATH, LANG and the sanitizers' options are passed on. */
+static void
+test_environment(void **state)
+{
+	const char *argv[] = { "/usr/bin/env", NULL };
+	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	char *line, *save;
+
+	(void)state;
+	setenv("MUGAI_TEST_SECRET", "leak", 1);
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_worker_run(argv, NULL, 0, &lim, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.end, MUGAI_WORKER_DONE);
+	assert_non_null(strstr(out.data, "PATH=/usr/bin:/bin\n"));
+	assert_non_null(strstr(out.data, "LANG=C.UTF-8\n"));
+	for (line = strtok_r(out.data, "\n", &save); line != NULL;
+	    line = strtok_r(NULL, "\n", &save))
+		if (strncmp(line, "PATH=", 5) != 0 &&
+		    strncmp(line, "LANG=", 5) != 0 &&
+		    strncmp(line, "ASAN_OPTIONS=", 13) != 0 &&
+		    strncmp(line, "UBSAN_OPTIONS=", 14) != 0)
+			fail_msg("unexpected in the environment: %s", line);
+	mugai_buf_free(&out);
+	unsetenv("MUGAI_TEST_SECRET");
+}
+
+/* A child left in the background dies with the worker. */
+static void
+test_group_killed(void **state)
+{
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	char path[64], buf[512], *p;
+	int fd, i, dead = 0;
+	ssize_t n;
+
+	(void)state;
+	mugai_buf_init(&out, 0);
+	assert_int_equal(run_sh("sleep 1000 & echo $!", "", 0, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.end, MUGAI_WORKER_DONE);
+	snprintf(path, sizeof(path), "/proc/%ld/stat", atol(out.data));
+	for (i = 0; i < 500 && !dead; i++) {
+		if ((fd = open(path, O_RDONLY)) < 0) {
+			dead = 1;
+			break;
+		}
+		n = read(fd, buf, sizeof(buf) - 1);
+		close(fd);
+		buf[n > 0 ? n : 0] = '\0';
+		p = strrchr(buf, ')');
+		dead = p != NULL && (p[2] == 'Z' || p[2] == 'X');
+		if (!dead)
+			usleep(10000);
+	}
+	assert_true(dead);
+	mugai_buf_free(&out);
+}
+
+/* Descriptors open in this process. */
+static int
+count_fds(void)
+{
+	DIR *d = opendir("/proc/self/fd");
+	struct dirent *e;
+	int n = 0;
+
+	assert_non_null(d);
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+static void
+test_not_found(void **state)
+{
+	const char *argv[] = { "/nonexistent/mugai-convert", "image", NULL };
+	const char *rel[] = { "mugai-convert", NULL };
+	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	int nfd;
+
+	(void)state;
+	nfd = count_fds();
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_worker_run(argv, "x", 1, &lim, &out, &st),
+	    MUGAI_ERR_NOTFOUND);
+	assert_int_equal(mugai_worker_run(rel, "x", 1, &lim, &out, &st),
+	    MUGAI_ERR_USAGE);
+	/* No pipe was left open. */
+	assert_int_equal(count_fds(), nfd);
+	mugai_buf_free(&out);
+}
+
+static void
+test_describe(void **state)
+{
+	static const struct {
+		struct mugai_worker_status st;
+		const char *want;
+	} cases[] = {
+		{ { MUGAI_WORKER_DONE, 0, 0, "" }, "done" },
+		{ { MUGAI_WORKER_EXIT, 11, 0, "image is 100000 x 100000 "
+		    "pixels" }, "exit 11: image is 100000 x 100000 pixels" },
+		{ { MUGAI_WORKER_SIGNAL, 0, SIGSYS, "" },
+		    "killed by signal 31 (SIGSYS)" },
+		{ { MUGAI_WORKER_SIGNAL, 0, SIGABRT, "out of memory" },
+		    "killed by signal 6 (SIGABRT): out of memory" },
+		{ { MUGAI_WORKER_TIMEOUT, 30, 0, "" }, "timed out after 30 s" },
+		{ { MUGAI_WORKER_OUTPUT, 52428800, 0, "" },
+		    "output over 52428800 bytes" },
+	};
+	char line[300], small[8];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(cases) / sizeof(cases[0]); i++) {
+		mugai_worker_describe(&cases[i].st, line, sizeof(line));
+		assert_string_equal(line, cases[i].want);
+	}
+	mugai_worker_describe(&cases[1].st, small, sizeof(small));
+	assert_string_equal(small, "exit 11");
+}
+
+static void
+test_path(void **state)
+{
+	struct mugai_config cfg;
+	char out[4096], *saved = NULL;
+	const char *env = getenv("MUGAI_CONVERT");
+
+	(void)state;
+	if (env != NULL)
+		saved = strdup(env);
+	memset(&cfg, 0, sizeof(cfg));
+	setenv("MUGAI_CONVERT", "/bin/true", 1);
+	cfg.convert_worker = (char *)"/bin/false";
+	assert_int_equal(mugai_worker_path(&cfg, out, sizeof(out)), MUGAI_OK);
+	assert_string_equal(out, "/bin/true");
+	unsetenv("MUGAI_CONVERT");
+	assert_int_equal(mugai_worker_path(&cfg, out, sizeof(out)), MUGAI_OK);
+	assert_string_equal(out, "/bin/false");
+	assert_int_equal(mugai_worker_path(&cfg, out, 4),
+	    MUGAI_ERR_LIMIT);
+	cfg.convert_worker = (char *)"bin/false";
+	assert_int_equal(mugai_worker_path(&cfg, out, sizeof(out)),
+	    MUGAI_ERR_NOTFOUND);
+	cfg.convert_worker = (char *)"/etc/passwd";
+	assert_int_equal(mugai_worker_path(&cfg, out, sizeof(out)),
+	    MUGAI_ERR_NOTFOUND);
+	/* Beside this test program: build/tests/ has no mugai-convert. */
+	cfg.convert_worker = (char *)"";
+	assert_int_equal(mugai_worker_path(&cfg, out, sizeof(out)),
+	    MUGAI_ERR_NOTFOUND);
+	if (saved != NULL)
+		setenv("MUGAI_CONVERT", saved, 1);
+	free(saved);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_ok_big),
+		cmocka_unit_test(test_forbidden),
+		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_spin),
+		cmocka_unit_test(test_sleep),
+		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_unknown_mode),
+		cmocka_unit_test(test_no_read),
+		cmocka_unit_test(test_exit_message),
+		cmocka_unit_test(test_no_fd_leak),
+		cmocka_unit_test(test_environment),
+		cmocka_unit_test(test_group_killed),
+		cmocka_unit_test(test_not_found),
+		cmocka_unit_test(test_describe),
+		cmocka_unit_test(test_path),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
