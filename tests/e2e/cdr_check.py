@@ -134,6 +134,56 @@ def case_png_bomb():
            '100000' in err, 'exit %d, row %r, log %r' % (rc, r, err[-300:]))
 
 
+def tiff(w, h):
+    """An uncompressed RGB baseline TIFF, little-endian."""
+    pixels = bytes((x * 9 + y) % 256 for y in range(h) for x in range(w * 3))
+    tags = [(256, 3, 1, w), (257, 3, 1, h), (258, 3, 3, 0), (259, 3, 1, 1),
+            (262, 3, 1, 2), (273, 4, 1, 0), (277, 3, 1, 3), (278, 3, 1, h),
+            (279, 4, 1, len(pixels))]
+    ifd_at = 8
+    bps_at = ifd_at + 2 + 12 * len(tags) + 4
+    data_at = bps_at + 6
+    out = b'II*\0' + struct.pack('<I', ifd_at) + struct.pack('<H', len(tags))
+    for tag, typ, count, value in tags:
+        if tag == 258:
+            value = bps_at
+        elif tag == 273:
+            value = data_at
+        if typ == 3 and count == 1:
+            out += struct.pack('<HHIHH', tag, typ, count, value, 0)
+        else:
+            out += struct.pack('<HHII', tag, typ, count, value)
+    return out + b'\0\0\0\0' + struct.pack('<HHH', 8, 8, 8) + pixels
+
+
+def bmp(w, h):
+    """A 24-bit bottom-up BMP."""
+    row = (w * 3 + 3) & ~3
+    pixels = b''.join(bytes((x * 20) % 256 for x in range(w * 3)) +
+                      b'\0' * (row - w * 3) for _ in range(h))
+    head = struct.pack('<IiiHHIIiiII', 40, w, h, 1, 24, 0, len(pixels),
+                       2835, 2835, 0, 0)
+    return (b'BM' + struct.pack('<IHHI', 14 + 40 + len(pixels), 0, 0, 54) +
+            head + pixels)
+
+
+def case_image_formats():
+    """Each format through the real sandbox: a PNG copy, same size."""
+    for name, data, mtype in (('scan.tif', tiff(20, 10), 'image/tiff'),
+                              ('paint.bmp', bmp(20, 10), 'image/bmp')):
+        rc, msg, rep, err = sanitize('fmt-' + name, message(name, data,
+                                     mtype))
+        att = attachments(msg) if msg else []
+        out = att[0].get_content() if att else b''
+        size = struct.unpack('>II', out[16:24]) if len(out) > 24 else None
+        result('image-format-' + name.split('.')[1], rc == 0 and
+               len(att) == 1 and out.startswith(b'\x89PNG') and
+               size == (20, 10) and att[0].get_filename() ==
+               name.split('.')[0] + '.png',
+               'exit %d, %d attachments, size %r, log %s' %
+               (rc, len(att), size, err[-300:]))
+
+
 def case_jpeg_exif():
     src = os.path.join(TMP, 'exif.jpg')
     if not os.path.exists(src):
@@ -338,7 +388,8 @@ def case_sandbox_kill():
            'exit %d row %r log %s' % (rc, r, err[-300:]))
 
 
-for case in (case_png_payload, case_png_bomb, case_jpeg_exif, case_pdf_active,
+for case in (case_png_payload, case_png_bomb, case_image_formats,
+             case_jpeg_exif, case_pdf_active,
              case_pdf_encrypted, case_docm, case_zip_members,
              case_zip_password, case_zip_bomb, case_rtf_office,
              case_sandbox_kill):
