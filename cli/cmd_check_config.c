@@ -13,6 +13,8 @@
 #include <unistd.h>
 
 #include "mugai/notice.h"
+#include "mugai/office.h"
+#include "mugai/worker.h"
 #include "cmd.h"
 
 static int
@@ -71,6 +73,30 @@ check_creatable(const char *key, const char *path, const char *where)
 	return 0;
 }
 
+/*
+ * The sandboxed worker must be there (without it every attachment with
+ * a copy action defers the message); LibreOffice is optional.
+ */
+static int
+check_converters(const struct mugai_config *cfg, const char *where)
+{
+	char path[4096];
+
+	if (mugai_worker_path(cfg, path, sizeof(path)) != MUGAI_OK) {
+		fprintf(stderr, "mugai: %s: convert_worker: mugai-convert is "
+		    "not executable %s%s; install it beside mugai or set "
+		    "convert_worker\n", where, cfg->convert_worker[0] ?
+		    "at " : "beside this program", cfg->convert_worker);
+		return -1;
+	}
+	if (!mugai_office_available(cfg))
+		fprintf(stderr, "mugai: %s: warning: %s or %s is not "
+		    "executable: legacy Office and RTF attachments will be "
+		    "held (install libreoffice-core-nogui and bubblewrap)\n",
+		    where, cfg->libreoffice_path, cfg->bwrap_path);
+	return 0;
+}
+
 int
 cmd_check_config(int argc, char **argv, struct mugai_config *cfg)
 {
@@ -89,6 +115,8 @@ cmd_check_config(int argc, char **argv, struct mugai_config *cfg)
 		bad = 1;
 	if (cfg->audit_log[0] != '\0' &&
 	    check_creatable("audit_log", cfg->audit_log, where) != 0)
+		bad = 1;
+	if (check_converters(cfg, where) != 0)
 		bad = 1;
 	if (verbose)
 		mugai_config_dump(cfg, stdout);

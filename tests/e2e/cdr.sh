@@ -36,3 +36,33 @@ printf '見積金額: 1,000,000円\n' > "$tmp/mitsumori.txt"
 (cd "$tmp" && zip -q -P himitsu ppap.zip mitsumori.txt) ||
     echo "FAIL cdr/setup: zip -P failed (sh scripts/setup installs zip)"
 python3 "$here/cdr_check.py" "$build" "$tmp" "$testdb" "$root"
+rc=$?
+
+# check-config finds the worker beside mugai, names a missing one in
+# one line (exit 78), and only warns when LibreOffice is missing.
+cc() {
+	"$build/mugai" -o clamav_database_dir="$testdb" \
+	    -o quarantine_dir="$tmp/ccq" -o audit_log="$tmp/cc.jsonl" "$@" \
+	    check-config > "$tmp/cc.out" 2> "$tmp/cc.err"
+}
+judge() { # judge NAME OK WHY
+	if [ "$2" = yes ]; then
+		echo "PASS cdr/$1"
+	else
+		echo "FAIL cdr/$1: $3"
+		rc=1
+	fi
+}
+cc; r=$?
+judge check-config-worker-found "$([ $r -eq 0 ] && echo yes)" \
+    "exit $r: $(cat "$tmp/cc.err")"
+cc -o convert_worker=/nonexistent/mugai-convert; r=$?
+judge check-config-worker-missing "$([ $r -eq 78 ] &&
+    [ "$(wc -l < "$tmp/cc.err")" -eq 1 ] &&
+    grep -q 'convert_worker: .*/nonexistent/mugai-convert' "$tmp/cc.err" &&
+    echo yes)" "exit $r: $(cat "$tmp/cc.err")"
+cc -o libreoffice_path=/nonexistent/soffice; r=$?
+judge check-config-no-libreoffice-warns "$([ $r -eq 0 ] &&
+    grep -q 'warning: /nonexistent/soffice' "$tmp/cc.err" && echo yes)" \
+    "exit $r: $(cat "$tmp/cc.err")"
+exit $rc

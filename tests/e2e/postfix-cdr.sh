@@ -1,0 +1,97 @@
+#!/bin/sh
+# postfix-cdr.sh BUILD FIXTURES - sanitised copies through the real
+# thing: a private Postfix with mugai-milter on the default policy, so
+# the milter's threads spawn the sandboxed mugai-convert.  A PNG with a
+# payload after its end arrives redrawn; a zip arrives re-packed without
+# its program, and the notice names it.
+set -u
+if [ $# -ne 2 ]; then
+	echo "usage: postfix-cdr.sh BUILD FIXTURES" >&2
+	exit 64
+fi
+build=$1
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+testdb=${MUGAI_TESTDB:-$build/testdb}
+. "$here/lib-postfix.sh"
+T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-cdr.XXXXXX") || exit 1
+P=$T/pf
+milter_pid=
+cleanup() {
+	pf_stop "$P"
+	if [ -n "$milter_pid" ]; then
+		kill -TERM "$milter_pid" 2>/dev/null
+		wait "$milter_pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP PIPE
+chmod 755 "$T"
+npass=0
+nfail=0
+pass() { echo "PASS postfix-cdr/$1"; npass=$((npass + 1)); }
+fail() { echo "FAIL postfix-cdr/$1: $2"; nfail=$((nfail + 1)); }
+finish() {
+	echo "postfix-cdr: $npass passed, $nfail failed"
+	[ "$nfail" -eq 0 ]
+	exit
+}
+
+milter_up() {
+	grep -q 'started on' "$T/milter.log" 2>/dev/null ||
+	    ! kill -0 "$milter_pid" 2>/dev/null
+}
+mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
+    sink=$(pf_free_port "$mport" "$smtp") || {
+	fail start "no free ports"
+	finish
+}
+"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
+    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" -o "quarantine_dir=$T/q" \
+    -o "audit_log=$T/audit.jsonl" -o "clamav_database_dir=$testdb" \
+    </dev/null 2>>"$T/milter.log" &
+milter_pid=$!
+pf_poll 60 milter_up
+if ! grep -q 'started on' "$T/milter.log"; then
+	fail milter-start "$(tail -n 3 "$T/milter.log" | tr '\n' ' ')"
+	finish
+fi
+pass milter-start
+if ! pf_start "$P" "$smtp" "$sink" "inet:127.0.0.1:$mport" 2>"$T/start.err"; then
+	fail postfix-start "$(head -c 300 "$T/start.err" | tr '\n' ' ')"
+	finish
+fi
+pass postfix-start
+
+mkdir -p "$T/msg"
+python3 "$here/postfix_cdr.py" make "$T/msg"
+for m in cdr-png cdr-zip; do
+	if pf_send_file "$smtp" "$T/msg/$m.eml" --from sender@example.com \
+	    --to staff@city.example.lg.jp; then
+		pass "$m-sent"
+	else
+		fail "$m-sent" "$(tail -n 3 "$PF_SEND_LOG" | tr '\n' ' ')"
+	fi
+done
+if pf_wait_sink "$P" 2 60; then
+	pass sink-has-2
+else
+	fail sink-has-2 "$(pf_sink_count "$P") messages at the sink"
+fi
+# shellcheck disable=SC2046
+python3 "$here/postfix_cdr.py" check $(pf_sink_files "$P") > "$T/judge"
+while read -r verdict name why; do
+	name=${name%:}
+	case $verdict in
+	ok)	pass "$name" ;;
+	*)	fail "$name" "$why" ;;
+	esac
+done < "$T/judge"
+if grep -q 'converted (image)' "$T/milter.log" &&
+    grep -q 'converted (archive)' "$T/milter.log"; then
+	pass milter-log-converted
+else
+	fail milter-log-converted "no \"converted\" lines in the milter log"
+fi
+finish
