@@ -48,4 +48,11 @@ int convert_pdf_prepare(void);		/* pdf.c: before sandbox_enter */
 int sandbox_enter(const struct convert_opts *o, unsigned needs, char *why,
     size_t whylen);
 
+/*
+ * landlock_fonts_only - from now on only font, fontconfig and poppler
+ * data may be read (landlock.c).  0 (also when the kernel lacks
+ * Landlock: said on stderr), or -1 with why filled.
+ */
+int landlock_fonts_only(char *why, size_t whylen);
+
 #endif

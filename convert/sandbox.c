@@ -6,7 +6,8 @@
  * The allow-list is what a parser of bytes in memory needs: read its
  * stdin, write its stdout and stderr, manage memory (never executable),
  * tell the time, and die.  Modes that render text (pdf) may also open
- * files read-only, for fonts and the fontconfig configuration.  The
+ * files read-only, for fonts and the fontconfig configuration, and
+ * Landlock confines those reads to the font directories.  The
  * filter kills the whole process (SIGSYS), so a subverted parser ends
  * as a failed conversion and never gets a second try.
  */
@@ -294,5 +295,8 @@ sandbox_enter(const struct convert_opts *o, unsigned needs, char *why,
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return fail(why, whylen, "dumpable", errno);
 	net_unshare();
+	if ((needs & SANDBOX_READ_FILES) && landlock_fonts_only(why,
+	    whylen) != 0)
+		return -1;
 	return filter_load(needs, why, whylen);
 }

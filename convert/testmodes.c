@@ -183,20 +183,54 @@ test_fork(void)
 	return escaped("test-fork");
 }
 
+/*
+ * In the mode that may read files (pdf): a file outside the font
+ * directories must stay closed (Landlock), a font configuration file
+ * must open (the control: the rule is about the path).
+ */
+static int
+test_read(const char *path, const char *mode)
+{
+	char buf[64];
+	int fd;
+
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return refused(mode);
+	if (read(fd, buf, sizeof(buf)) < 0)
+		return refused(mode);
+	close(fd);
+	return escaped(mode);
+}
+
+static int
+test_read_secret(void)
+{
+	return test_read("/etc/passwd", "test-read-secret");
+}
+
+static int
+test_read_font(void)
+{
+	return test_read("/etc/fonts/fonts.conf", "test-read-font");
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
+	unsigned needs;
 } tests[] = {
-	{ "test-ok", test_ok },
-	{ "test-open", test_open },
-	{ "test-write-file", test_write_file },
-	{ "test-connect", test_connect },
-	{ "test-memory", test_memory },
-	{ "test-spin", test_spin },
-	{ "test-sleep", test_sleep },
-	{ "test-flood", test_flood },
-	{ "test-exec", test_exec },
-	{ "test-fork", test_fork },
+	{ "test-ok", test_ok, 0 },
+	{ "test-open", test_open, 0 },
+	{ "test-write-file", test_write_file, 0 },
+	{ "test-connect", test_connect, 0 },
+	{ "test-memory", test_memory, 0 },
+	{ "test-spin", test_spin, 0 },
+	{ "test-sleep", test_sleep, 0 },
+	{ "test-flood", test_flood, 0 },
+	{ "test-exec", test_exec, 0 },
+	{ "test-fork", test_fork, 0 },
+	{ "test-read-secret", test_read_secret, SANDBOX_READ_FILES },
+	{ "test-read-font", test_read_font, SANDBOX_READ_FILES },
 };
 
 int
@@ -212,7 +246,7 @@ convert_test_mode(const char *mode, const struct convert_opts *o)
 		fprintf(stderr, "unknown test mode %s\n", mode);
 		return MUGAI_CONVERT_EXIT_USAGE;
 	}
-	if (sandbox_enter(o, 0, why, sizeof(why)) != 0) {
+	if (sandbox_enter(o, tests[i].needs, why, sizeof(why)) != 0) {
 		fprintf(stderr, "sandbox: %s\n", why);
 		return MUGAI_CONVERT_EXIT_SANDBOX;
 	}

@@ -109,6 +109,33 @@ test_forbidden(void **state)
 	unlink("/tmp/mugai-test-write-file");
 }
 
+/*
+ * The mode that reads fonts (pdf) may read nothing else: Landlock
+ * refuses /etc/passwd (the worker exits 1 saying so), while a font
+ * configuration file opens (so the refusal is about the path).
+ */
+static void
+test_read_outside_fonts(void **state)
+{
+	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	run_mode("test-read-secret", NULL, "x", 1, &lim, &out, &st);
+	if (st.end != MUGAI_WORKER_EXIT || st.code != 1 ||
+	    strstr(st.message, "Permission denied") == NULL)
+		fail_msg("test-read-secret ended %d code %d sig %d: %s",
+		    st.end, st.code, st.sig, st.message);
+	run_mode("test-read-font", NULL, "x", 1, &lim, &out, &st);
+	if (st.end != MUGAI_WORKER_DONE)
+		fail_msg("test-read-font ended %d code %d sig %d: %s",
+		    st.end, st.code, st.sig, st.message);
+	mugai_buf_free(&out);
+}
+
 /* Running out of memory is a failure, never a success. */
 static void
 test_memory(void **state)
@@ -448,6 +475,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ok_big),
 		cmocka_unit_test(test_forbidden),
+		cmocka_unit_test(test_read_outside_fonts),
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_spin),
 		cmocka_unit_test(test_sleep),
