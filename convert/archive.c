@@ -89,14 +89,10 @@ static int
 arc_why(struct arc *x, int rc, const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
 
 	va_start(ap, fmt);
-	vsnprintf(x->why, x->whylen, fmt, ap);
+	convert_vwhy(x->why, x->whylen, fmt, ap);
 	va_end(ap);
-	for (p = x->why; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
 	return rc;
 }
 

@@ -11,6 +11,7 @@
 #ifndef MUGAI_CONVERT_INT_H
 #define MUGAI_CONVERT_INT_H
 
+#include <stdarg.h>
 #include <stddef.h>
 #include "mugai/buf.h"
 #include "mugai/worker.h"
@@ -36,6 +37,14 @@ convert_fn convert_ooxml;		/* ooxml.c */
 convert_fn convert_archive;		/* archive.c */
 int convert_archive_prepare(void);	/* archive.c: before sandbox_enter */
 int convert_pdf_prepare(void);		/* pdf.c: before sandbox_enter */
+
+/*
+ * convert_vwhy - format the line for why; control bytes and bytes that
+ * are not well-formed UTF-8 become '?' (why.c).  A NULL or empty why is
+ * left alone.
+ */
+void convert_vwhy(char *why, size_t whylen, const char *fmt, va_list ap)
+    __attribute__((format(printf, 3, 0)));
 
 /* What a mode needs from the system beyond memory and its pipes. */
 #define SANDBOX_READ_FILES	0x1	/* read-only opens (fonts for PDF) */

@@ -71,23 +71,17 @@ static int image_refuse(struct image *, int, const char *, ...)
 	__attribute__((format(printf, 3, 4)));
 
 /*
- * image_refuse - one line in why, with anything unprintable (a library
- * message may quote the file) replaced; returns code.
+ * image_refuse - one line in why (a library message may quote the
+ * file: convert_vwhy makes it safe to log); returns code.
  */
 static int
 image_refuse(struct image *im, int code, const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
 
-	if (im->why == NULL || im->whylen == 0)
-		return code;
 	va_start(ap, fmt);
-	vsnprintf(im->why, im->whylen, fmt, ap);
+	convert_vwhy(im->why, im->whylen, fmt, ap);
 	va_end(ap);
-	for (p = im->why; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || (unsigned char)*p > 0x7e)
-			*p = '?';
 	return code;
 }
 

@@ -76,16 +76,10 @@ int
 ooxml_why(struct ooxml *x, int rc, const char *fmt, ...)
 {
 	va_list ap;
-	char *p;
 
-	if (x->why == NULL || x->whylen == 0)
-		return rc;
 	va_start(ap, fmt);
-	vsnprintf(x->why, x->whylen, fmt, ap);
+	convert_vwhy(x->why, x->whylen, fmt, ap);
 	va_end(ap);
-	for (p = x->why; *p != '\0'; p++)
-		if ((unsigned char)*p < 0x20 || *p == 0x7f)
-			*p = '?';
 	return rc;
 }
 

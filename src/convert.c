@@ -142,6 +142,28 @@ set_name(struct mugai_convert_result *res, const char *name, const char *ext)
 	return res->name != NULL ? MUGAI_OK : MUGAI_ERR_NOMEM;
 }
 
+/*
+ * Run mugai-convert MODE and validate its pixel stream (at most max
+ * images); as run_worker: 1 with *maps into px, 0 held, -1 not started.
+ */
+static int
+worker_pixels(struct conv *c, const char *mode, const void *in, size_t len,
+    size_t max, struct mugai_buf *px, struct mugai_pixmap **maps, size_t *n,
+    struct mugai_convert_result *res)
+{
+	int r;
+
+	if ((r = run_worker(c, mode, in, len, px, res)) <= 0)
+		return r;
+	if (mugai_pixels_parse(px->data, px->len, c->cfg->image_max_pixels,
+	    max, maps, n) != MUGAI_OK) {
+		held(res, "convert-failed", "mugai-convert %s: invalid pixel "
+		    "stream (%zu bytes)", mode, px->len);
+		return 0;
+	}
+	return 1;
+}
+
 static mugai_status
 conv_image(struct conv *c, const char *name, const void *in, size_t len,
     struct mugai_convert_result *res)
@@ -153,14 +175,9 @@ conv_image(struct conv *c, const char *name, const void *in, size_t len,
 	int photo, r;
 
 	mugai_buf_init(&px, 0);
-	if ((r = run_worker(c, "image", in, len, &px, res)) <= 0) {
+	if ((r = worker_pixels(c, "image", in, len, 1, &px, &maps, &n,
+	    res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
-		goto out;
-	}
-	if (mugai_pixels_parse(px.data, px.len, c->cfg->image_max_pixels, 1,
-	    &maps, &n) != MUGAI_OK) {
-		held(res, "convert-failed", "mugai-convert image: invalid "
-		    "pixel stream (%zu bytes)", px.len);
 		goto out;
 	}
 	photo = (maps[0].flags & MUGAI_PIX_PHOTO) != 0;
@@ -193,14 +210,9 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 	int r;
 
 	mugai_buf_init(&px, 0);
-	if ((r = run_worker(c, "pdf", pdf, len, &px, res)) <= 0) {
+	if ((r = worker_pixels(c, "pdf", pdf, len, c->cfg->pdf_max_pages, &px,
+	    &pages, &n, res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
-		goto out;
-	}
-	if (mugai_pixels_parse(px.data, px.len, c->cfg->image_max_pixels,
-	    c->cfg->pdf_max_pages, &pages, &n) != MUGAI_OK) {
-		held(res, "convert-failed", "mugai-convert pdf: invalid pixel "
-		    "stream (%zu bytes)", px.len);
 		goto out;
 	}
 	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_dpi, JPEG_PAGE_QUALITY,
@@ -385,11 +397,7 @@ member(struct conv *c, struct mugai_zipw *z, const struct mugai_member *m,
 	if ((rc = mugai_type_detect(m->data, m->size, type, sizeof(type))) !=
 	    MUGAI_OK)
 		return rc;
-	act = mugai_policy_lookup(c->cfg->policy, type);
-	/* libmagic calls most CSV text/plain: keep the formula guard on. */
-	if (act == MUGAI_ACT_TEXT && strlen(m->name) > 4 &&
-	    strcasecmp(m->name + strlen(m->name) - 4, ".csv") == 0)
-		act = MUGAI_ACT_CSV;
+	act = mugai_policy_for_file(c->cfg->policy, type, NULL, m->name);
 	switch (act) {
 	case MUGAI_ACT_REMOVE:
 		return inner_add(res, "", m->name, m->size, "policy", type);

@@ -172,6 +172,21 @@ pattern_match(const char *pat, const char *type)
 }
 
 enum mugai_action
+mugai_policy_for_file(const struct mugai_policy *p, const char *detected,
+    const char *declared, const char *name)
+{
+	enum mugai_action act = mugai_policy_lookup(p, detected);
+	size_t n = strlen(name);
+
+	if (act != MUGAI_ACT_TEXT)
+		return act;
+	if ((declared != NULL && strcmp(declared, "text/csv") == 0) ||
+	    (n > 4 && strcasecmp(name + n - 4, ".csv") == 0))
+		return MUGAI_ACT_CSV;
+	return act;
+}
+
+enum mugai_action
 mugai_policy_lookup(const struct mugai_policy *p, const char *type)
 {
 	size_t i;

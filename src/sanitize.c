@@ -644,12 +644,8 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 		s->res->mismatches++;
 		mugai_log(LOG_NOTICE, s->logid, "part %s: %s", path, mm);
 	}
-	act = mugai_policy_lookup(s->cfg->policy, r->detected);
-	/* libmagic calls most CSV text/plain: keep the formula guard on. */
-	if (act == MUGAI_ACT_TEXT && (strcmp(r->declared, "text/csv") == 0 ||
-	    (strlen(r->name) > 4 &&
-	    strcasecmp(r->name + strlen(r->name) - 4, ".csv") == 0)))
-		act = MUGAI_ACT_CSV;
+	act = mugai_policy_for_file(s->cfg->policy, r->detected, r->declared,
+	    r->name);
 	switch (act) {
 	case MUGAI_ACT_TEXT:
 	case MUGAI_ACT_CSV:

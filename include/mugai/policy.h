@@ -45,6 +45,15 @@ void mugai_policy_free(struct mugai_policy *p);
 enum mugai_action mugai_policy_lookup(const struct mugai_policy *p,
     const char *type);
 
+/*
+ * mugai_policy_for_file - the action for a file: the lookup by detected
+ * type, except that text is kept as CSV (formula guard on) when the
+ * sender declared text/csv or the name ends ".csv": libmagic calls most
+ * CSV text/plain.  declared may be NULL (archive members have none).
+ */
+enum mugai_action mugai_policy_for_file(const struct mugai_policy *p,
+    const char *detected, const char *declared, const char *name);
+
 /* mugai_action_name - "remove", "text", "csv", "html", "pass", "image",
  * "pdf", "ooxml", "office", "archive". */
 const char *mugai_action_name(enum mugai_action a);

@@ -68,6 +68,15 @@ test_defaults(void **state)
 	    MUGAI_ACT_ARCHIVE);
 	assert_int_equal(mugai_policy_lookup(c->policy,
 	    "application/x-dosexec"), MUGAI_ACT_REMOVE);
+	/* Text kept as CSV by declared type or name; other types as found. */
+	assert_int_equal(mugai_policy_for_file(c->policy, "text/plain",
+	    "text/csv", "a"), MUGAI_ACT_CSV);
+	assert_int_equal(mugai_policy_for_file(c->policy, "text/plain", NULL,
+	    "売上.CSV"), MUGAI_ACT_CSV);
+	assert_int_equal(mugai_policy_for_file(c->policy, "text/plain",
+	    "text/plain", "memo.txt"), MUGAI_ACT_TEXT);
+	assert_int_equal(mugai_policy_for_file(c->policy, "application/pdf",
+	    "text/csv", "a.csv"), MUGAI_ACT_PDF);
 	assert_int_equal(c->convert_timeout, 60);
 	assert_string_equal(c->convert_worker, "");
 	mugai_config_unref(c);
