@@ -10,6 +10,9 @@
 
 #include "convert.h"
 
+static void why(char *out, size_t len, const char *fmt, ...)
+    __attribute__((format(printf, 3, 4)));
+
 static void
 why(char *out, size_t len, const char *fmt, ...)
 {
