@@ -29,6 +29,15 @@ struct conv {
 	const struct mugai_config *cfg;
 	const char *logid;
 	char	 worker[4096];
+	/*
+	 * Members and unpacked bytes of every archive opened for this one
+	 * attachment: the archive limits hold for the whole tree, or a zip
+	 * of 1000 zips of 1000 files would pass each check and still cost a
+	 * million members and a thousand workers.
+	 */
+	size_t	 members_seen;
+	size_t	 bytes_seen;
+	char	 over[160];		/* the tree limit passed, or "" */
 };
 
 static void
@@ -436,8 +445,12 @@ member(struct conv *c, struct mugai_zipw *z, const struct mugai_member *m,
 		    sub.data.data ? sub.data.data : "", sub.data.len);
 		(*kept)++;
 	}
-	/* What a nested archive left out is told with its path. */
-	if (rc == MUGAI_OK && !sub.held && sub.ninner > 0 &&
+	/*
+	 * What a nested archive left out is told with its path, also when
+	 * nothing of it was kept: that says why (a zip that contains itself
+	 * is held as empty because its innermost copy is too deep).
+	 */
+	if (rc == MUGAI_OK && sub.ninner > 0 &&
 	    asprintf(&nm, "%s/", m->name) >= 0) {
 		for (i = 0; i < sub.ninner && rc == MUGAI_OK; i++)
 			rc = inner_add(res, nm, sub.inner[i].name,
@@ -447,6 +460,31 @@ member(struct conv *c, struct mugai_zipw *z, const struct mugai_member *m,
 	}
 	mugai_convert_result_free(&sub);
 	return rc;
+}
+
+/*
+ * Counts the members of one more archive into the attachment's tree;
+ * past archive_max_members or archive_max_size in all, c->over says so
+ * and the whole attachment is held as too big (mugai_convert).
+ */
+static int
+tree_over_limits(struct conv *c, const struct mugai_member *members,
+    size_t n)
+{
+	size_t i;
+
+	c->members_seen += n;
+	for (i = 0; i < n; i++)
+		c->bytes_seen += members[i].size;
+	if (c->members_seen > c->cfg->archive_max_members)
+		snprintf(c->over, sizeof(c->over), "archives inside archives "
+		    "hold more than %u members in all (archive_max_members)",
+		    c->cfg->archive_max_members);
+	else if (c->bytes_seen > c->cfg->archive_max_size)
+		snprintf(c->over, sizeof(c->over), "archives inside archives "
+		    "unpack to more than %zu bytes in all (archive_max_size)",
+		    c->cfg->archive_max_size);
+	return c->over[0] != '\0';
 }
 
 static mugai_status
@@ -461,6 +499,10 @@ conv_archive(struct conv *c, const char *name, const void *in, size_t len,
 	int r;
 
 	mugai_buf_init(&list, 0);
+	if (c->over[0] != '\0') {
+		held(res, "too-big", "%s", c->over);
+		goto out;
+	}
 	if ((r = run_worker(c, "archive", in, len, &list, res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
 		goto out;
@@ -471,20 +513,36 @@ conv_archive(struct conv *c, const char *name, const void *in, size_t len,
 		    "member stream (%zu bytes)", list.len);
 		goto out;
 	}
+	if (tree_over_limits(c, members, n)) {
+		held(res, "too-big", "%s", c->over);
+		goto out;
+	}
 	if ((z = mugai_zipw_new()) == NULL) {
 		rc = MUGAI_ERR_NOMEM;
 		goto out;
 	}
-	for (i = 0; i < n && rc == MUGAI_OK; i++) {
+	for (i = 0; i < n && rc == MUGAI_OK && c->over[0] == '\0'; i++) {
 		if (members[i].flags & MUGAI_MEMBER_DIR)
 			continue;
 		rc = member(c, z, &members[i], depth, res, &kept);
 	}
 	if (rc != MUGAI_OK)
 		goto out;
+	if (c->over[0] != '\0') {
+		held(res, "too-big", "%s", c->over);
+		goto out;
+	}
 	if (kept == 0) {
-		held(res, "archive-empty", "no file inside the archive may "
-		    "be delivered");
+		if (res->ninner == 0) {
+			held(res, "archive-empty", "no file inside the "
+			    "archive may be delivered");
+			goto out;
+		}
+		/* The last one left out is the deepest: why a loop ended. */
+		held(res, "archive-empty", "no file inside the archive may be "
+		    "delivered; %zu left out, the last %s (%s)", res->ninner,
+		    res->inner[res->ninner - 1].name,
+		    res->inner[res->ninner - 1].reason);
 		goto out;
 	}
 	rc = mugai_zipw_finish(z, &res->data);
@@ -532,9 +590,11 @@ mugai_convert(const struct mugai_config *cfg, const char *logid,
     const void *in, size_t len, struct mugai_convert_result *res)
 {
 	struct conv c;
+	mugai_status rc;
 
 	memset(res, 0, sizeof(*res));
 	mugai_buf_init(&res->data, 0);
+	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	c.logid = logid;
 	if (mugai_worker_path(cfg, c.worker, sizeof(c.worker)) != MUGAI_OK) {
@@ -543,8 +603,16 @@ mugai_convert(const struct mugai_config *cfg, const char *logid,
 		    cfg->convert_worker : "beside the program");
 		return MUGAI_ERR_CONFIG;
 	}
-	return convert_one(&c, act, detected, name ? name : "", in, len, 0,
+	rc = convert_one(&c, act, detected, name ? name : "", in, len, 0,
 	    res);
+	if (rc != MUGAI_OK || c.over[0] == '\0')
+		return rc;
+	/* A tree over the limits is held whole, whatever each level did. */
+	mugai_convert_result_free(res);
+	memset(res, 0, sizeof(*res));
+	mugai_buf_init(&res->data, 0);
+	held(res, "too-big", "%s", c.over);
+	return MUGAI_OK;
 }
 
 void

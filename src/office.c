@@ -15,7 +15,9 @@
  * group on timeout; bwrap's init is PID 1 of the sandbox's PID
  * namespace, so its death takes every LibreOffice process with it, even
  * those --new-session moved out of the group; --die-with-parent covers
- * the death of the milter itself.
+ * the death of the milter itself.  The kernel kills them one by one, so
+ * after a kill the run waits until no process has the directory in its
+ * mount table before removing it.
  */
 #include <sys/stat.h>
 #include <dirent.h>
@@ -26,6 +28,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 #include <unistd.h>
 
 #include "mugai/log.h"
@@ -36,6 +39,8 @@
 #define OFFICE_TMPFS_SIZE	"268435456"	/* /tmp inside: 256 MiB of RAM */
 #define OFFICE_WORK		"/work"		/* the directory, inside */
 #define RMTREE_DEPTH		64
+#define GONE_WAIT_MS		5000	/* for a killed sandbox to empty */
+#define GONE_POLL_MS		20
 
 /*
  * The one import filter allowed for each type.  Forcing it matters:
@@ -483,6 +488,60 @@ rmtree_at(int dfd, const char *name, unsigned depth)
 	return -1;
 }
 
+/* 1 if the mount table of process pid names dir (it runs in our sandbox). */
+static int
+mounts_dir(const char *pid, const char *dir)
+{
+	char path[64], line[PATH_MAX + 256];
+	FILE *fp;
+	int found = 0;
+
+	snprintf(path, sizeof(path), "/proc/%s/mountinfo", pid);
+	if ((fp = fopen(path, "re")) == NULL)
+		return 0;
+	while (!found && fgets(line, sizeof(line), fp) != NULL)
+		found = strstr(line, dir) != NULL;
+	fclose(fp);
+	return found;
+}
+
+static int
+sandbox_processes(const char *dir)
+{
+	struct dirent *de;
+	DIR *d;
+	int n = 0;
+
+	if ((d = opendir("/proc")) == NULL)
+		return 0;
+	while ((de = readdir(d)) != NULL)
+		if (de->d_name[0] >= '1' && de->d_name[0] <= '9' &&
+		    mounts_dir(de->d_name, dir))
+			n++;
+	closedir(d);
+	return n;
+}
+
+/*
+ * After a kill the sandbox's processes die as the kernel gets to them,
+ * not at once; until they are gone one may still write in the
+ * directory and keep it from being removed.  Wait for them, a while.
+ */
+static void
+office_wait_gone(const struct office_run *r)
+{
+	struct timespec pause = { 0, GONE_POLL_MS * 1000000L };
+	int waited, n = 0;
+
+	for (waited = 0; waited < GONE_WAIT_MS; waited += GONE_POLL_MS) {
+		if ((n = sandbox_processes(r->dir)) == 0)
+			return;
+		nanosleep(&pause, NULL);
+	}
+	mugai_log(LOG_WARNING, NULL, "office: %d sandboxed processes still "
+	    "alive %d ms after the kill", n, GONE_WAIT_MS);
+}
+
 static void
 office_cleanup(struct office_run *r)
 {
@@ -536,6 +595,8 @@ mugai_office_to_pdf(const struct mugai_config *cfg, const void *in,
 	lim.timeout_s = cfg->office_timeout;
 	lim.output_max = OFFICE_STDOUT_MAX;
 	rc = mugai_worker_run(r->argv, "", 0, &lim, &out, st);
+	if (rc == MUGAI_OK && st->end != MUGAI_WORKER_DONE)
+		office_wait_gone(r);
 	if (rc != MUGAI_OK || st->end != MUGAI_WORKER_DONE)
 		goto out;
 	rc = office_read_pdf(cfg, r, pdf, st);

@@ -7,6 +7,7 @@
 #   text DIR PHRASE                the text body holds PHRASE
 #   no-text DIR PHRASE             ... does not
 #   no-header DIR NAME             no top-level header NAME in out.eml
+#   no-attachment DIR NAME         no part of out.eml has file name NAME
 #   subject-max DIR N              the report's decoded subject <= N chars
 #   max-line DIR N                 no line of the text body is longer than N
 import email
@@ -54,6 +55,14 @@ def main(argv):
         if msg.get(args[0]) is None:
             return 0
         print('header %s is still there' % args[0])
+    elif check == 'no-attachment':
+        with open(d + '/out.eml', 'rb') as f:
+            msg = email.message_from_bytes(f.read(),
+                                           policy=email.policy.default)
+        names = [p.get_filename() for p in msg.walk()]
+        if args[0] not in names:
+            return 0
+        print('out.eml still has an attachment named %r' % args[0])
     elif check == 'subject-max':
         n = len(report(d).get('subject', ''))
         if n <= int(args[0]):

@@ -166,6 +166,20 @@ log_has "could not be scanned: Heuristics.Limits.Exceeded.MaxRecursion"
 is row unscanned r.zip
 verdict
 
+# A zip that contains itself (scripts/zipquine.py): libclamav follows
+# r.zip into r.zip until clamav_max_recursion, so it is unscanned and
+# removed; the copy is never attempted.  (Were it, archive_max_depth
+# would stop it: tests/unit/test_archive_tree.c.)
+run zip-quine
+exit_is 0
+log_has "part 1.2 could not be scanned: Heuristics.Limits.Exceeded.MaxRecursion"
+log_has "part 1.2 removed (unscanned): \"r.zip\" declared application/zip"
+is row unscanned r.zip
+is no-attachment r.zip
+is text "Text before a zip that contains itself."
+is text "r.zip"
+verdict
+
 # A PNG claiming 100,000 x 100,000 pixels: the image worker reads the
 # size from the header and refuses before any pixel is allocated; the
 # part is removed and held as too big.

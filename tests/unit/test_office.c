@@ -413,6 +413,7 @@ test_timeout(void **state)
 	struct mugai_config *c;
 	struct mugai_worker_status st;
 	struct mugai_buf big;
+	char how[320];
 	double t0;
 	int i;
 
@@ -429,7 +430,8 @@ test_timeout(void **state)
 	c = config("office_timeout=1", NULL);
 	t0 = now();
 	convert_fails(c, big.data, big.len, "rtf", &st);
-	printf("# timeout run returned after %.2f s\n", now() - t0);
+	mugai_worker_describe(&st, how, sizeof(how));
+	printf("# timeout run returned after %.2f s: %s\n", now() - t0, how);
 	assert_int_equal(st.end, MUGAI_WORKER_TIMEOUT);
 	assert_int_equal(leftover_processes(), 0);
 	mugai_config_unref(c);
