@@ -8,6 +8,7 @@
 #include <string.h>
 #include <strings.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "mugai/charset.h"
 #include "mugai/convert.h"
@@ -38,6 +39,8 @@ struct conv {
 	size_t	 members_seen;
 	size_t	 bytes_seen;
 	char	 over[160];		/* the tree limit passed, or "" */
+	struct timespec deadline;	/* CLOCK_MONOTONIC: the message's
+					   conversion time runs out */
 };
 
 static void
@@ -58,10 +61,38 @@ held(struct mugai_convert_result *res, const char *reason, const char *fmt,
 	mugai_buf_reset(&res->data);
 }
 
+/*
+ * Seconds left before the deadline, a part counted as whole (worker
+ * timeouts are in seconds), at most cap; 0 when none is left.
+ */
+static unsigned
+seconds_left(const struct conv *c, unsigned cap)
+{
+	struct timespec now;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(c->deadline.tv_sec - now.tv_sec) * 1000000000LL +
+	    (c->deadline.tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	ns = (ns + 999999999LL) / 1000000000LL;
+	return ns < cap ? (unsigned)ns : cap;
+}
+
+static void
+held_for_time(const struct conv *c, struct mugai_convert_result *res)
+{
+	held(res, "time", "the message's conversion time is used up "
+	    "(convert_message_timeout %u s)", c->cfg->convert_message_timeout);
+}
+
 /* The phrase key for a worker that did not finish its job. */
 static const char *
 worker_reason(const struct mugai_worker_status *st)
 {
+	if (st->end == MUGAI_WORKER_TIMEOUT)
+		return "time";
 	if (st->end != MUGAI_WORKER_EXIT)
 		return "convert-failed";
 	switch (st->code) {
@@ -90,10 +121,15 @@ run_worker(struct conv *c, const char *mode, const void *in, size_t len,
 	const char *argv[11];
 	struct mugai_worker_limits lim;
 	struct mugai_worker_status st;
+	unsigned timeout;
 	size_t i;
 
+	if ((timeout = seconds_left(c, cfg->convert_timeout)) == 0) {
+		held_for_time(c, res);
+		return 0;
+	}
 	snprintf(opt[0], sizeof(opt[0]), "--memory=%zu", cfg->convert_memory);
-	snprintf(opt[1], sizeof(opt[1]), "--cpu=%u", cfg->convert_timeout);
+	snprintf(opt[1], sizeof(opt[1]), "--cpu=%u", timeout);
 	snprintf(opt[2], sizeof(opt[2]), "--max-pixels=%zu",
 	    cfg->image_max_pixels);
 	snprintf(opt[3], sizeof(opt[3]), "--max-pages=%u", cfg->pdf_max_pages);
@@ -109,7 +145,7 @@ run_worker(struct conv *c, const char *mode, const void *in, size_t len,
 	for (i = 0; i < 8; i++)
 		argv[i + 2] = opt[i];
 	argv[10] = NULL;
-	lim.timeout_s = cfg->convert_timeout;
+	lim.timeout_s = timeout;
 	lim.output_max = cfg->convert_max_output;
 	if (mugai_worker_run(argv, in, len, &lim, out, &st) != MUGAI_OK) {
 		mugai_log(LOG_ERR, c->logid, "cannot run %s: check "
@@ -259,6 +295,7 @@ conv_office(struct conv *c, const char *detected, const char *name,
 	char why[300];
 	const char *ext = "doc";
 	mugai_status rc;
+	unsigned timeout;
 	int available = 0;
 
 	if (strstr(detected, "excel") != NULL)
@@ -268,7 +305,13 @@ conv_office(struct conv *c, const char *detected, const char *name,
 	else if (strstr(detected, "rtf") != NULL)
 		ext = "rtf";
 	mugai_buf_init(&pdf, c->cfg->convert_max_output);
-	rc = mugai_office_to_pdf(c->cfg, in, len, ext, &pdf, &st, &available);
+	if ((timeout = seconds_left(c, c->cfg->office_timeout)) == 0) {
+		held_for_time(c, res);
+		rc = MUGAI_OK;
+		goto out;
+	}
+	rc = mugai_office_to_pdf(c->cfg, in, len, ext, timeout, &pdf, &st,
+	    &available);
 	if (rc != MUGAI_OK)
 		goto out;
 	if (!available) {
@@ -279,7 +322,8 @@ conv_office(struct conv *c, const char *detected, const char *name,
 	}
 	if (st.end != MUGAI_WORKER_DONE || pdf.len == 0) {
 		mugai_worker_describe(&st, why, sizeof(why));
-		held(res, "convert-failed", "LibreOffice: %s", why);
+		held(res, st.end == MUGAI_WORKER_TIMEOUT ? "time" :
+		    "convert-failed", "LibreOffice: %s", why);
 		goto out;
 	}
 	if ((rc = pdf_rebuild(c, pdf.data, pdf.len, res)) != MUGAI_OK ||
@@ -587,7 +631,8 @@ convert_one(struct conv *c, enum mugai_action act, const char *detected,
 mugai_status
 mugai_convert(const struct mugai_config *cfg, const char *logid,
     enum mugai_action act, const char *detected, const char *name,
-    const void *in, size_t len, struct mugai_convert_result *res)
+    const void *in, size_t len, unsigned seconds,
+    struct mugai_convert_result *res)
 {
 	struct conv c;
 	mugai_status rc;
@@ -597,6 +642,8 @@ mugai_convert(const struct mugai_config *cfg, const char *logid,
 	memset(&c, 0, sizeof(c));
 	c.cfg = cfg;
 	c.logid = logid;
+	clock_gettime(CLOCK_MONOTONIC, &c.deadline);
+	c.deadline.tv_sec += seconds;
 	if (mugai_worker_path(cfg, c.worker, sizeof(c.worker)) != MUGAI_OK) {
 		mugai_log(LOG_ERR, logid, "mugai-convert not found (%s); set "
 		    "convert_worker to its path", cfg->convert_worker[0] ?

@@ -556,7 +556,7 @@ office_cleanup(struct office_run *r)
 /* mugai_office_to_pdf - see mugai/office.h. */
 mugai_status
 mugai_office_to_pdf(const struct mugai_config *cfg, const void *in,
-    size_t len, const char *ext, struct mugai_buf *pdf,
+    size_t len, const char *ext, unsigned timeout_s, struct mugai_buf *pdf,
     struct mugai_worker_status *st, int *available)
 {
 	struct mugai_worker_limits lim;
@@ -592,7 +592,8 @@ mugai_office_to_pdf(const struct mugai_config *cfg, const void *in,
 		goto out;
 	if ((rc = office_argv(cfg, r, t)) != MUGAI_OK)
 		goto out;
-	lim.timeout_s = cfg->office_timeout;
+	lim.timeout_s = timeout_s == 0 || timeout_s > cfg->office_timeout ?
+	    cfg->office_timeout : timeout_s;
 	lim.output_max = OFFICE_STDOUT_MAX;
 	rc = mugai_worker_run(r->argv, "", 0, &lim, &out, st);
 	if (rc == MUGAI_OK && st->end != MUGAI_WORKER_DONE)

@@ -46,6 +46,8 @@ struct san {
 	int	 virus;
 	mugai_status err;		/* first internal error */
 	char	 errwhy[256];
+	struct timespec started;	/* CLOCK_MONOTONIC, for
+					   convert_message_timeout */
 };
 
 static void
@@ -462,6 +464,27 @@ inner_rows(struct san *s, size_t parent, const struct mugai_convert_result *cr)
 }
 
 /*
+ * What is left of convert_message_timeout, counted from the start of
+ * the message: the MTA waits only so long for the milter's answer.
+ */
+static unsigned
+convert_seconds_left(const struct san *s)
+{
+	struct timespec now;
+	long long used;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	used = (long long)(now.tv_sec - s->started.tv_sec);
+	if (now.tv_nsec < s->started.tv_nsec)
+		used--;
+	if (used < 0)
+		used = 0;
+	if (used >= s->cfg->convert_message_timeout)
+		return 0;
+	return s->cfg->convert_message_timeout - (unsigned)used;
+}
+
+/*
  * A sanitised copy from the worker (mugai/convert.h), scanned before it
  * goes in; when none can be made the part is removed and held.
  */
@@ -475,7 +498,7 @@ keep_converted(struct san *s, struct part_row *r, GByteArray *ba,
 	mugai_status rc;
 
 	rc = mugai_convert(s->cfg, s->logid, act, r->detected, r->name,
-	    ba->data, ba->len, &cr);
+	    ba->data, ba->len, convert_seconds_left(s), &cr);
 	if (rc != MUGAI_OK) {
 		san_fail(s, rc, "attachment conversion");
 		goto out;
@@ -1202,6 +1225,7 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	char rawsha[65];
 
 	memset(&s, 0, sizeof(s));
+	clock_gettime(CLOCK_MONOTONIC, &s.started);
 	if ((s.res = sanitize_result_new()) == NULL)
 		return NULL;
 	s.svc = svc;

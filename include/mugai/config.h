@@ -95,6 +95,8 @@ struct mugai_config {
 	/* Sanitised copies of attachments (sandboxed mugai-convert). */
 	char	*convert_worker;	/* "": mugai-convert beside the program */
 	unsigned convert_timeout;	/* seconds, wall clock, per document */
+	unsigned convert_message_timeout; /* seconds for a whole message's
+					   copies, counted from its start */
 	size_t	 convert_memory;	/* address space of one worker */
 	size_t	 convert_max_output;	/* bytes a worker may write */
 	size_t	 image_max_pixels;	/* width x height, checked before decoding */

@@ -53,11 +53,16 @@ struct mugai_convert_result {
  * mugai_convert - make the sanitised copy of in[0..len), detected as
  * type `detected`, named `name` (UTF-8, may be ""), for action act
  * (MUGAI_ACT_IMAGE ... MUGAI_ACT_ARCHIVE).  logid prefixes log lines.
- * res is initialised here; free it with mugai_convert_result_free.
+ * seconds is the time left for the message's copies: every worker run
+ * gets at most what is left of it (and at most convert_timeout or
+ * office_timeout); with none left, or when it runs out, the result is
+ * held with reason "time".  res is initialised here; free it with
+ * mugai_convert_result_free.
  */
 mugai_status mugai_convert(const struct mugai_config *cfg, const char *logid,
     enum mugai_action act, const char *detected, const char *name,
-    const void *in, size_t len, struct mugai_convert_result *res);
+    const void *in, size_t len, unsigned seconds,
+    struct mugai_convert_result *res);
 
 void mugai_convert_result_free(struct mugai_convert_result *res);
 

@@ -27,7 +27,8 @@ int mugai_office_available(const struct mugai_config *cfg);
 /*
  * mugai_office_to_pdf - convert in[0..len), a document of type ext
  * ("doc", "xls", "ppt" or "rtf", chosen by the caller from the detected
- * type, never from the sender's file name), to PDF.
+ * type, never from the sender's file name), to PDF, in at most
+ * timeout_s seconds (0, or more than office_timeout: office_timeout).
  *
  * *available = 0 when LibreOffice or bubblewrap is not executable:
  * nothing was tried, MUGAI_OK is returned and the caller holds the
@@ -53,7 +54,7 @@ int mugai_office_available(const struct mugai_config *cfg);
  * process of the run outlives the call.
  */
 mugai_status mugai_office_to_pdf(const struct mugai_config *cfg,
-    const void *in, size_t len, const char *ext, struct mugai_buf *pdf,
-    struct mugai_worker_status *st, int *available);
+    const void *in, size_t len, const char *ext, unsigned timeout_s,
+    struct mugai_buf *pdf, struct mugai_worker_status *st, int *available);
 
 #endif

@@ -388,11 +388,50 @@ def case_sandbox_kill():
            'exit %d row %r log %s' % (rc, r, err[-300:]))
 
 
+def case_time_budget():
+    """convert_message_timeout: a worker that hangs gets only what is left
+    of the message's time; once it is used up the other attachments are
+    held without a worker being started."""
+    runs = os.path.join(TMP, 'slow-worker-runs')
+    fake = os.path.join(TMP, 'slow-worker')
+    with open(fake, 'w') as f:
+        f.write('#!/bin/sh\necho run >> %s\nexec sleep 30\n' % runs)
+    os.chmod(fake, 0o755)
+    msg = EmailMessage()
+    msg['From'] = 'sender@example.com'
+    msg['To'] = 'staff@city.example.lg.jp'
+    msg['Subject'] = 'three graphs'
+    msg.set_content('本文です。\n')
+    names = ['graph%d.png' % i for i in range(3)]
+    for i, n in enumerate(names):
+        msg.add_attachment(png(4, 4 + i), maintype='image', subtype='png',
+                           filename=n)
+    rc, out, rep, err = sanitize('time-budget', msg.as_bytes(),
+                                 'convert_worker=' + fake,
+                                 'convert_message_timeout=2s')
+    started = len(open(runs).read().split()) if os.path.exists(runs) else 0
+    reasons = [row(rep, n).get('reason') for n in names]
+    result('time-budget-held', rc == 0 and not attachments(out) and
+           reasons == ['time'] * 3,
+           'exit %d reasons %r log %s' % (rc, reasons, err[-300:]))
+    result('time-budget-one-worker', started == 1,
+           '%d workers started, want 1 (the others had no time left)'
+           % started)
+    # 2 s, or 1 when the scan before it crossed a second.
+    result('time-budget-logged', re.search(r'timed out after [12] s', err)
+           and
+           'conversion time is used up (convert_message_timeout 2 s)' in err,
+           'log %s' % err[-400:])
+    result('time-budget-notice', out is not None and
+           'it took too long to convert' in body_text(out),
+           'notice %r' % (body_text(out)[-400:] if out else None))
+
+
 for case in (case_png_payload, case_png_bomb, case_image_formats,
              case_jpeg_exif, case_pdf_active,
              case_pdf_encrypted, case_docm, case_zip_members,
              case_zip_password, case_zip_bomb, case_rtf_office,
-             case_sandbox_kill):
+             case_sandbox_kill, case_time_budget):
     try:
         case()
     except Exception as e:  # a broken case fails, the others still run

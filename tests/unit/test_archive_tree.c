@@ -13,6 +13,10 @@
  *
  * A zip of zips, each within archive_max_members, whose members in all
  * are not: the attachment is held as too big.
+ *
+ * With no time left of the message's convert_message_timeout, nothing
+ * is started: held with reason "time" (the e2e test in cdr_check.py
+ * shows a hanging worker cut short).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -130,7 +134,7 @@ test_depth_stops_the_loop(void **state)
 	for (depth = 1; depth <= 6; depth++) {
 		c = config("archive_max_depth", depth);
 		assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-		    "application/zip", "r.zip", quine.data, quine.len, &res),
+		    "application/zip", "r.zip", quine.data, quine.len, 600, &res),
 		    MUGAI_OK);
 		assert_true(res.held);
 		assert_string_equal(res.reason, "archive-empty");
@@ -201,7 +205,7 @@ test_members_counted_over_the_tree(void **state)
 
 	c = config("archive_max_members", 50);
 	assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-	    "application/zip", "tree.zip", zip.data, zip.len, &res),
+	    "application/zip", "tree.zip", zip.data, zip.len, 600, &res),
 	    MUGAI_OK);
 	assert_true(res.held);
 	assert_string_equal(res.reason, "too-big");
@@ -213,7 +217,7 @@ test_members_counted_over_the_tree(void **state)
 
 	c = config("archive_max_members", 110);
 	assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-	    "application/zip", "tree.zip", zip.data, zip.len, &res),
+	    "application/zip", "tree.zip", zip.data, zip.len, 600, &res),
 	    MUGAI_OK);
 	assert_false(res.held);
 	assert_string_equal(res.reason, "archive");
@@ -225,7 +229,7 @@ test_members_counted_over_the_tree(void **state)
 	/* The ten inner zips fit, with their 10 x 10 x 8 bytes of memos not. */
 	c = config("archive_max_size", (unsigned)(10 * inner + 400));
 	assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-	    "application/zip", "tree.zip", zip.data, zip.len, &res),
+	    "application/zip", "tree.zip", zip.data, zip.len, 600, &res),
 	    MUGAI_OK);
 	assert_true(res.held);
 	assert_string_equal(res.reason, "too-big");
@@ -235,6 +239,31 @@ test_members_counted_over_the_tree(void **state)
 	mugai_buf_free(&zip);
 }
 
+static void
+test_no_time_left(void **state)
+{
+	static const enum mugai_action acts[] = {
+		MUGAI_ACT_ARCHIVE, MUGAI_ACT_IMAGE, MUGAI_ACT_PDF,
+		MUGAI_ACT_OOXML, MUGAI_ACT_OFFICE,
+	};
+	struct mugai_convert_result res;
+	struct mugai_config *c = config("convert_message_timeout", 7);
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
+		assert_int_equal(mugai_convert(c, "test", acts[i],
+		    "application/zip", "r.zip", quine.data, quine.len, 0,
+		    &res), MUGAI_OK);
+		assert_true(res.held);
+		assert_string_equal(res.reason, "time");
+		assert_non_null(strstr(res.detail,
+		    "(convert_message_timeout 7 s)"));
+		mugai_convert_result_free(&res);
+	}
+	mugai_config_unref(c);
+}
+
 int
 main(void)
 {
@@ -242,6 +271,7 @@ main(void)
 		cmocka_unit_test(test_worker_sees_itself),
 		cmocka_unit_test(test_depth_stops_the_loop),
 		cmocka_unit_test(test_members_counted_over_the_tree),
+		cmocka_unit_test(test_no_time_left),
 	};
 
 	return cmocka_run_group_tests(tests, setup, teardown);

@@ -275,7 +275,7 @@ convert_ok(const char *what, const void *in, size_t len, const char *ext,
 	int avail = -1;
 	double t0 = now();
 
-	assert_int_equal(mugai_office_to_pdf(c, in, len, ext, pdf, &st,
+	assert_int_equal(mugai_office_to_pdf(c, in, len, ext, 0, pdf, &st,
 	    &avail), MUGAI_OK);
 	printf("# %s -> PDF: %.2f s, %zu bytes\n", what, now() - t0, pdf->len);
 	assert_int_equal(avail, 1);
@@ -299,7 +299,7 @@ convert_fails(struct mugai_config *c, const void *in, size_t len,
 	int avail = -1;
 
 	mugai_buf_init(&pdf, 0);
-	assert_int_equal(mugai_office_to_pdf(c, in, len, ext, &pdf, st,
+	assert_int_equal(mugai_office_to_pdf(c, in, len, ext, 0, &pdf, st,
 	    &avail), MUGAI_OK);
 	assert_int_equal(avail, 1);
 	assert_int_equal(pdf.len, 0);
@@ -376,7 +376,7 @@ test_no_converter(void **state)
 		avail = -1;
 		assert_false(mugai_office_available(c));
 		assert_int_equal(mugai_office_to_pdf(c, jp_rtf,
-		    sizeof(jp_rtf) - 1, "rtf", &pdf, &st, &avail), MUGAI_OK);
+		    sizeof(jp_rtf) - 1, "rtf", 0, &pdf, &st, &avail), MUGAI_OK);
 		assert_int_equal(avail, 0);
 		assert_int_equal(pdf.len, 0);
 		assert_int_equal(dir_entries(spool), 0);
@@ -395,11 +395,11 @@ test_bad_ext(void **state)
 
 	(void)state;
 	mugai_buf_init(&pdf, 0);
-	assert_int_equal(mugai_office_to_pdf(c, "x", 1, "exe", &pdf, &st,
+	assert_int_equal(mugai_office_to_pdf(c, "x", 1, "exe", 0, &pdf, &st,
 	    &avail), MUGAI_ERR_USAGE);
-	assert_int_equal(mugai_office_to_pdf(c, "x", 1, "../doc", &pdf, &st,
-	    &avail), MUGAI_ERR_USAGE);
-	assert_int_equal(mugai_office_to_pdf(c, "x", 1, NULL, &pdf, &st,
+	assert_int_equal(mugai_office_to_pdf(c, "x", 1, "../doc", 0, &pdf,
+	    &st, &avail), MUGAI_ERR_USAGE);
+	assert_int_equal(mugai_office_to_pdf(c, "x", 1, NULL, 0, &pdf, &st,
 	    &avail), MUGAI_ERR_USAGE);
 	assert_int_equal(dir_entries(spool), 0);
 	mugai_buf_free(&pdf);
@@ -412,10 +412,10 @@ test_timeout(void **state)
 {
 	struct mugai_config *c;
 	struct mugai_worker_status st;
-	struct mugai_buf big;
+	struct mugai_buf big, pdf;
 	char how[320];
 	double t0;
-	int i;
+	int i, avail;
 
 	(void)state;
 	if (skip_reason != NULL)
@@ -434,6 +434,20 @@ test_timeout(void **state)
 	printf("# timeout run returned after %.2f s: %s\n", now() - t0, how);
 	assert_int_equal(st.end, MUGAI_WORKER_TIMEOUT);
 	assert_int_equal(leftover_processes(), 0);
+	mugai_config_unref(c);
+
+	/* The caller's limit (what is left of the message's time) wins
+	 * over a longer office_timeout. */
+	c = config("office_timeout=120", NULL);
+	mugai_buf_init(&pdf, 0);
+	assert_int_equal(mugai_office_to_pdf(c, big.data, big.len, "rtf", 1,
+	    &pdf, &st, &avail), MUGAI_OK);
+	assert_int_equal(st.end, MUGAI_WORKER_TIMEOUT);
+	assert_int_equal(st.code, 1);
+	assert_int_equal(pdf.len, 0);
+	assert_int_equal(dir_entries(spool), 0);
+	assert_int_equal(leftover_processes(), 0);
+	mugai_buf_free(&pdf);
 	mugai_config_unref(c);
 	mugai_buf_free(&big);
 }
@@ -548,7 +562,7 @@ test_tmpdir_fallback(void **state)
 	c = config("spool_dir=/nonexistent/spool", NULL);
 	mugai_buf_init(&pdf, 0);
 	assert_int_equal(mugai_office_to_pdf(c, jp_rtf, sizeof(jp_rtf) - 1,
-	    "rtf", &pdf, &st, &avail), MUGAI_OK);
+	    "rtf", 0, &pdf, &st, &avail), MUGAI_OK);
 	assert_int_equal(avail, 1);
 	assert_true(pdf.len > 5);
 	assert_memory_equal(pdf.data, "%PDF-", 5);
