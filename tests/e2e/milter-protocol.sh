@@ -89,15 +89,8 @@ MUGAI=$build/mugai
 testdb=${MUGAI_TESTDB:-$build/testdb}
 TIMEOUT=120
 
-npass=0
-nfail=0
-pass() { echo "PASS milter-protocol/$1"; npass=$((npass + 1)); }
-fail() { echo "FAIL milter-protocol/$1: $2"; nfail=$((nfail + 1)); }
-finish() {
-	echo "$npass passed, $nfail failed"
-	[ "$nfail" -eq 0 ]
-	exit
-}
+CK_SUITE=milter-protocol
+. "$here/lib-check.sh"
 
 for f in "$MILTER" "$MUGAI"; do
 	if [ ! -x "$f" ]; then
@@ -138,18 +131,6 @@ forget() {	# forget PID - reaped: no longer ours to kill
 		[ "$p" = "$1" ] || np="$np $p"
 	done
 	pids=$np
-}
-
-# check NAME COMMAND... - PASS when the command succeeds; its output
-# (the first 400 bytes) says why when not.
-check() {
-	cname=$1
-	shift
-	if "$@" >"$T/check.out" 2>&1; then
-		pass "$cname"
-	else
-		fail "$cname" "$(head -c 400 "$T/check.out" | tr '\n' ' ')"
-	fi
 }
 
 # poll SECONDS COMMAND... - run COMMAND every 0.1 s until it succeeds;

@@ -28,15 +28,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE
 chmod 755 "$T"
-npass=0
-nfail=0
-pass() { echo "PASS postfix-cdr/$1"; npass=$((npass + 1)); }
-fail() { echo "FAIL postfix-cdr/$1: $2"; nfail=$((nfail + 1)); }
-finish() {
-	echo "postfix-cdr: $npass passed, $nfail failed"
-	[ "$nfail" -eq 0 ]
-	exit
-}
+CK_SUITE=postfix-cdr
+. "$here/lib-check.sh"
 
 milter_up() {
 	grep -q 'started on' "$T/milter.log" 2>/dev/null ||

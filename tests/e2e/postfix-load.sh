@@ -73,27 +73,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
 chmod 755 "$T"
-npass=0
-nfail=0
-
-pass() { echo "PASS postfix-load/$1"; npass=$((npass + 1)); }
-fail() { echo "FAIL postfix-load/$1: $2"; nfail=$((nfail + 1)); }
-
-check() {
-	ck_name=$1
-	shift
-	if "$@" >"$T/check.out" 2>&1; then
-		pass "$ck_name"
-	else
-		fail "$ck_name" "$(head -c 400 "$T/check.out" | tr '\n' ' ')"
-	fi
-}
-
-finish() {
-	echo "postfix-load: $npass passed, $nfail failed"
-	[ "$nfail" -eq 0 ]
-	exit
-}
+CK_SUITE=postfix-load
+. "$here/lib-check.sh"
 
 eq() { # eq WHAT GOT WANT
 	[ "$2" = "$3" ] && return 0

@@ -72,29 +72,8 @@ cleanup() {
 trap cleanup EXIT
 trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
 chmod 755 "$T"			# Postfix's daemons and smtp-sink go through
-npass=0
-nfail=0
-
-pass() { echo "PASS postfix-milter/$1"; npass=$((npass + 1)); }
-fail() { echo "FAIL postfix-milter/$1: $2"; nfail=$((nfail + 1)); }
-
-# check NAME COMMAND... - PASS when the command succeeds; its output
-# (the first 400 bytes) says why when not.
-check() {
-	ck_name=$1
-	shift
-	if "$@" >"$T/check.out" 2>&1; then
-		pass "$ck_name"
-	else
-		fail "$ck_name" "$(head -c 400 "$T/check.out" | tr '\n' ' ')"
-	fi
-}
-
-finish() {
-	echo "postfix-milter: $npass passed, $nfail failed"
-	[ "$nfail" -eq 0 ]
-	exit
-}
+CK_SUITE=postfix-milter
+. "$here/lib-check.sh"
 
 # ---- the Python side: SMTP step by step, and reading what arrived ----------
 

@@ -22,29 +22,9 @@ partial=
 trap '[ -z "$partial" ] || kill "$partial" 2>/dev/null; pf_stop "$P"; rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
 chmod 755 "$T"			# Postfix's daemons and smtp-sink go through
-npass=0
-nfail=0
-
-pass() { echo "PASS $1"; npass=$((npass + 1)); }
-fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
-
-# check NAME COMMAND... - PASS when the command succeeds; its output
-# (the first 300 bytes) says why when not.
-check() {
-	name=$1
-	shift
-	if "$@" >"$T/check.out" 2>&1; then
-		pass "$name"
-	else
-		fail "$name" "$(head -c 300 "$T/check.out" | tr '\n' ' ')"
-	fi
-}
-
-finish() {
-	echo "postfix-smoke: $npass passed, $nfail failed"
-	[ "$nfail" -eq 0 ]
-	exit
-}
+CK_SUITE=postfix-smoke
+CK_PREFIX=
+. "$here/lib-check.sh"
 
 # same_message SINKFILE FIXTURE [TAIL] - the sink's copy has the
 # fixture's Subject (raw, unfolded) and body (line ends aside) byte for

@@ -13,22 +13,9 @@ MUGAI=$build/mugai
 T=$(mktemp -d "${TMPDIR:-/tmp}/quarantine-cli.XXXXXX") || exit 1
 trap 'rm -rf "$T"' EXIT
 trap 'exit 130' INT TERM
-npass=0
-nfail=0
-
-pass() { echo "PASS $1"; npass=$((npass + 1)); }
-fail() { echo "FAIL $1: $2"; nfail=$((nfail + 1)); }
-
-# check NAME COMMAND... - PASS when the command succeeds.
-check() {
-	name=$1
-	shift
-	if "$@" >"$T/check.out" 2>&1; then
-		pass "$name"
-	else
-		fail "$name" "$(head -c 300 "$T/check.out" | tr '\n' ' ')"
-	fi
-}
+CK_SUITE=quarantine-cli
+CK_PREFIX=
+. "$(dirname "$0")/lib-check.sh"
 
 QDIR=$T/spool/quarantine
 AUDIT=$T/log/audit.jsonl
@@ -136,8 +123,7 @@ if [ "$ID1" != - ] && [ "$ID2" != - ] && [ "$ID3" != - ]; then
 	pass "sanitize stored three originals"
 else
 	fail "sanitize stored three originals" "list gave: $(head -c 300 "$T/list.out")"
-	echo "$npass passed, $((nfail + 1)) failed"
-	exit 1
+	finish
 fi
 run list2 quarantine list --json
 check "list --json fields" python3 -c '
@@ -362,5 +348,4 @@ else
 	echo "SKIP permission denied (needs root, runuser and a build nobody can run)"
 fi
 
-echo "$npass passed, $nfail failed"
-[ "$nfail" -eq 0 ]
+finish
