@@ -508,8 +508,9 @@ member(struct conv *c, struct mugai_zipw *z, const struct mugai_member *m,
 
 /*
  * Counts the members of one more archive into the attachment's tree;
- * past archive_max_members or archive_max_size in all, c->over says so
- * and the whole attachment is held as too big (mugai_convert).
+ * past archive_max_members or archive_max_size in all, c->over says so:
+ * no member is looked at any more, and every archive up to the
+ * attachment is held as too big.
  */
 static int
 tree_over_limits(struct conv *c, const struct mugai_member *members,
@@ -543,10 +544,6 @@ conv_archive(struct conv *c, const char *name, const void *in, size_t len,
 	int r;
 
 	mugai_buf_init(&list, 0);
-	if (c->over[0] != '\0') {
-		held(res, "too-big", "%s", c->over);
-		goto out;
-	}
 	if ((r = run_worker(c, "archive", in, len, &list, res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
 		goto out;
@@ -635,7 +632,6 @@ mugai_convert(const struct mugai_config *cfg, const char *logid,
     struct mugai_convert_result *res)
 {
 	struct conv c;
-	mugai_status rc;
 
 	memset(res, 0, sizeof(*res));
 	mugai_buf_init(&res->data, 0);
@@ -650,16 +646,8 @@ mugai_convert(const struct mugai_config *cfg, const char *logid,
 		    cfg->convert_worker : "beside the program");
 		return MUGAI_ERR_CONFIG;
 	}
-	rc = convert_one(&c, act, detected, name ? name : "", in, len, 0,
+	return convert_one(&c, act, detected, name ? name : "", in, len, 0,
 	    res);
-	if (rc != MUGAI_OK || c.over[0] == '\0')
-		return rc;
-	/* A tree over the limits is held whole, whatever each level did. */
-	mugai_convert_result_free(res);
-	memset(res, 0, sizeof(*res));
-	mugai_buf_init(&res->data, 0);
-	held(res, "too-big", "%s", c.over);
-	return MUGAI_OK;
 }
 
 void

@@ -84,6 +84,19 @@ config(const char *key, unsigned value)
 	return c;
 }
 
+/* mugai_convert of in[0..len) as act, under the defaults and key=value. */
+static void
+copy_with(const char *key, unsigned value, enum mugai_action act,
+    const void *in, size_t len, unsigned seconds,
+    struct mugai_convert_result *res)
+{
+	struct mugai_config *c = config(key, value);
+
+	assert_int_equal(mugai_convert(c, "test", act, "application/zip",
+	    "r.zip", in, len, seconds, res), MUGAI_OK);
+	mugai_config_unref(c);
+}
+
 /* The worker lists one member whose bytes are the archive itself. */
 static void
 test_worker_sees_itself(void **state)
@@ -126,16 +139,13 @@ static void
 test_depth_stops_the_loop(void **state)
 {
 	struct mugai_convert_result res;
-	struct mugai_config *c;
 	char want[256];
 	unsigned depth, i;
 
 	(void)state;
 	for (depth = 1; depth <= 6; depth++) {
-		c = config("archive_max_depth", depth);
-		assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-		    "application/zip", "r.zip", quine.data, quine.len, 600, &res),
-		    MUGAI_OK);
+		copy_with("archive_max_depth", depth, MUGAI_ACT_ARCHIVE,
+		    quine.data, quine.len, 600, &res);
 		assert_true(res.held);
 		assert_string_equal(res.reason, "archive-empty");
 		assert_int_equal(res.data.len, 0);
@@ -151,7 +161,6 @@ test_depth_stops_the_loop(void **state)
 		assert_non_null(strstr(res.detail, want));
 		assert_non_null(strstr(res.detail, "(depth)"));
 		mugai_convert_result_free(&res);
-		mugai_config_unref(c);
 	}
 }
 
@@ -196,46 +205,37 @@ static void
 test_members_counted_over_the_tree(void **state)
 {
 	struct mugai_convert_result res;
-	struct mugai_config *c;
 	struct mugai_buf zip;
 	size_t inner;
 
 	(void)state;
 	inner = zip_of_zips(10, 10, &zip);
 
-	c = config("archive_max_members", 50);
-	assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-	    "application/zip", "tree.zip", zip.data, zip.len, 600, &res),
-	    MUGAI_OK);
+	copy_with("archive_max_members", 50, MUGAI_ACT_ARCHIVE, zip.data,
+	    zip.len, 600, &res);
 	assert_true(res.held);
 	assert_string_equal(res.reason, "too-big");
 	assert_int_equal(res.data.len, 0);
 	assert_non_null(strstr(res.detail,
 	    "more than 50 members in all (archive_max_members)"));
 	mugai_convert_result_free(&res);
-	mugai_config_unref(c);
 
-	c = config("archive_max_members", 110);
-	assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-	    "application/zip", "tree.zip", zip.data, zip.len, 600, &res),
-	    MUGAI_OK);
+	copy_with("archive_max_members", 110, MUGAI_ACT_ARCHIVE, zip.data,
+	    zip.len, 600, &res);
 	assert_false(res.held);
 	assert_string_equal(res.reason, "archive");
 	assert_int_equal(res.ninner, 0);
 	assert_true(res.data.len > 0);
 	mugai_convert_result_free(&res);
-	mugai_config_unref(c);
 
 	/* The ten inner zips fit, with their 10 x 10 x 8 bytes of memos not. */
-	c = config("archive_max_size", (unsigned)(10 * inner + 400));
-	assert_int_equal(mugai_convert(c, "test", MUGAI_ACT_ARCHIVE,
-	    "application/zip", "tree.zip", zip.data, zip.len, 600, &res),
-	    MUGAI_OK);
+	copy_with("archive_max_size",
+	    (unsigned)(10 * inner + 400), MUGAI_ACT_ARCHIVE, zip.data,
+	    zip.len, 600, &res);
 	assert_true(res.held);
 	assert_string_equal(res.reason, "too-big");
 	assert_non_null(strstr(res.detail, "(archive_max_size)"));
 	mugai_convert_result_free(&res);
-	mugai_config_unref(c);
 	mugai_buf_free(&zip);
 }
 
@@ -247,21 +247,18 @@ test_no_time_left(void **state)
 		MUGAI_ACT_OOXML, MUGAI_ACT_OFFICE,
 	};
 	struct mugai_convert_result res;
-	struct mugai_config *c = config("convert_message_timeout", 7);
 	size_t i;
 
 	(void)state;
 	for (i = 0; i < sizeof(acts) / sizeof(acts[0]); i++) {
-		assert_int_equal(mugai_convert(c, "test", acts[i],
-		    "application/zip", "r.zip", quine.data, quine.len, 0,
-		    &res), MUGAI_OK);
+		copy_with("convert_message_timeout", 7, acts[i], quine.data,
+		    quine.len, 0, &res);
 		assert_true(res.held);
 		assert_string_equal(res.reason, "time");
 		assert_non_null(strstr(res.detail,
 		    "(convert_message_timeout 7 s)"));
 		mugai_convert_result_free(&res);
 	}
-	mugai_config_unref(c);
 }
 
 int
