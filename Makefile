@@ -32,7 +32,7 @@ ALL_CFLAGS = -std=gnu11 $(WARN) $(CFLAGS) $(SAN) -D_GNU_SOURCE \
 LDLIBS	 = $(PKG_LIBS) -lpthread
 LDFLAGS	?=
 
-LIB_SRC	 = $(sort $(wildcard src/*.c))
+LIB_SRC	 = $(sort $(wildcard src/*/*.c))
 LIB_OBJ	 = $(LIB_SRC:%.c=$(BUILD)/%.o)
 CLI_SRC	 = $(sort $(wildcard cli/*.c))
 CLI_OBJ	 = $(CLI_SRC:%.c=$(BUILD)/%.o)
@@ -150,14 +150,14 @@ fuzz-build:
 
 fuzz-bins: $(FUZZ_NAMES:%=$(BUILD)/fuzz_%) $(BUILD)/corpus.stamp
 
-$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libmugai.a $(wildcard include/mugai/*.h)
+$(BUILD)/fuzz_%: fuzz/fuzz_%.c $(BUILD)/libmugai.a $(wildcard include/mugai/*/*.h)
 	@echo "  FUZZ    $@"
 	@$(CC) $(ALL_CFLAGS) -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
 	    $(BUILD)/libmugai.a $(LDLIBS)
 
 # The worker's converters, fuzzed without the sandbox.
 $(BUILD)/fuzz_convert_%: fuzz/fuzz_convert_%.c $(CONVERT_LIB_OBJ) \
-    $(BUILD)/libmugai.a $(wildcard include/mugai/*.h)
+    $(BUILD)/libmugai.a $(wildcard include/mugai/*/*.h)
 	@echo "  FUZZ    $@"
 	@$(CC) $(ALL_CFLAGS) $(CONVERT_CFLAGS) -Iconvert -fsanitize=fuzzer \
 	    $(LDFLAGS) -o $@ $< $(CONVERT_LIB_OBJ) $(BUILD)/libmugai.a \
@@ -165,7 +165,7 @@ $(BUILD)/fuzz_convert_%: fuzz/fuzz_convert_%.c $(CONVERT_LIB_OBJ) \
 
 # Seed corpora from the fixtures: build/fuzz/corpus-NAME/.
 $(BUILD)/corpus.stamp: scripts/fuzz-corpus scripts/make-fixtures \
-    src/config.c $(wildcard fixtures/mail/*.eml)
+    src/base/config.c $(wildcard fixtures/mail/*.eml)
 	python3 scripts/fuzz-corpus fixtures $(BUILD)
 	@touch $@
 

@@ -11,10 +11,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "mugai/config.h"
-#include "mugai/log.h"
-#include "mugai/sanitize.h"
-#include "mugai/scan.h"
+#include "mugai/base/config.h"
+#include "mugai/base/log.h"
+#include "mugai/sanitize/sanitize.h"
+#include "mugai/scan/scan.h"
 
 static char *
 slurp(const char *path, size_t *len)

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "mugai/buf.h"
-#include "mugai/config.h"
-#include "mugai/log.h"
-#include "mugai/scan.h"
+#include "mugai/base/buf.h"
+#include "mugai/base/config.h"
+#include "mugai/base/log.h"
+#include "mugai/scan/scan.h"
 
 #define CHUNK	(1024 * 1024)
 

@@ -11,7 +11,7 @@
 #ifndef MUGAI_CLI_CMD_H
 #define MUGAI_CLI_CMD_H
 
-#include "mugai/config.h"
+#include "mugai/base/config.h"
 
 #define MUGAI_EXIT_REJECT 2
 

@@ -12,9 +12,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "mugai/notice.h"
-#include "mugai/office.h"
-#include "mugai/worker.h"
+#include "mugai/sanitize/notice.h"
+#include "mugai/cdr/office.h"
+#include "mugai/cdr/worker.h"
 #include "cmd.h"
 
 static int

@@ -21,9 +21,9 @@
 
 #include <gmime/gmime.h>
 
-#include "mugai/buf.h"
-#include "mugai/json.h"
-#include "mugai/quarantine.h"
+#include "mugai/base/buf.h"
+#include "mugai/base/json.h"
+#include "mugai/quarantine/quarantine.h"
 #include "cmd.h"
 
 #define Q_GRACE_EXTRA	60	/* seconds beyond the busy timeout */

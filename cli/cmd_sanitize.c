@@ -14,8 +14,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "mugai/log.h"
-#include "mugai/sanitize.h"
+#include "mugai/base/log.h"
+#include "mugai/sanitize/sanitize.h"
 #include "cmd.h"
 #include "input.h"
 

@@ -7,7 +7,7 @@
 #include <string.h>
 #include <sysexits.h>
 
-#include "mugai/scan.h"
+#include "mugai/scan/scan.h"
 #include "cmd.h"
 #include "input.h"
 

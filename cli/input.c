@@ -9,8 +9,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "mugai/quarantine.h"
-#include "mugai/scan.h"
+#include "mugai/quarantine/quarantine.h"
+#include "mugai/scan/scan.h"
 #include "input.h"
 
 int

@@ -6,7 +6,7 @@
 #define MUGAI_CLI_INPUT_H
 
 #include <stddef.h>
-#include "mugai/sanitize.h"
+#include "mugai/sanitize/sanitize.h"
 
 /*
  * cli_read - read path ("-" or NULL: stdin) into a malloc'd buffer, at

@@ -12,8 +12,8 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "mugai/config.h"
-#include "mugai/log.h"
+#include "mugai/base/config.h"
+#include "mugai/base/log.h"
 #include "cmd.h"
 
 #define DEFAULT_CONFIG	"/etc/mugai/mugai.cf"

@@ -1,7 +1,7 @@
 /*
  * archive.c - list the members of an archive (zip, 7z, rar, lzh, tar,
  * cpio, iso, and gzip/bzip2/xz streams) as a member stream
- * (mugai/members.h), inside the sandbox.
+ * (mugai/cdr/members.h), inside the sandbox.
  *
  * Nothing is extracted: libarchive reads from memory and each member's
  * bytes go to the parent, which sanitises them by the policy (nested
@@ -20,8 +20,8 @@
 #include <string.h>
 #include <time.h>
 
-#include "mugai/charset.h"
-#include "mugai/members.h"
+#include "mugai/text/charset.h"
+#include "mugai/cdr/members.h"
 #include "convert.h"
 
 #define ARC_CHUNK	65536

@@ -2,8 +2,8 @@
  * convert.h - inside mugai-convert, the sandboxed worker.
  *
  * Each mode reads one hostile document from memory and writes only
- * primitive data to out: pixels (mugai/pixels.h) for images and PDF
- * pages, a cleaned zip for Office Open XML, members (mugai/members.h)
+ * primitive data to out: pixels (mugai/cdr/pixels.h) for images and PDF
+ * pages, a cleaned zip for Office Open XML, members (mugai/cdr/members.h)
  * for archives.  It returns a MUGAI_CONVERT_EXIT_* code and, when that
  * is not OK, one line in why saying what was wrong with the input.
  * Modes never open files or sockets: they run after sandbox_enter.
@@ -13,8 +13,8 @@
 
 #include <stdarg.h>
 #include <stddef.h>
-#include "mugai/buf.h"
-#include "mugai/worker.h"
+#include "mugai/base/buf.h"
+#include "mugai/cdr/worker.h"
 
 struct convert_opts {
 	size_t	 memory;		/* address space cap, bytes */

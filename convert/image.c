@@ -1,6 +1,6 @@
 /*
  * image.c - images in the worker: JPEG, PNG, GIF, BMP, TIFF and WebP in,
- * one pixmap (mugai/pixels.h) out.
+ * one pixmap (mugai/cdr/pixels.h) out.
  *
  * The format is told by its magic bytes, never by a name or MIME type.
  * Each decoder reads the claimed size first and refuses anything over
@@ -29,7 +29,7 @@
 #include <tiffio.h>
 #include <webp/decode.h>
 
-#include "mugai/pixels.h"
+#include "mugai/cdr/pixels.h"
 #include "convert.h"
 
 /*

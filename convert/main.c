@@ -1,6 +1,6 @@
 /*
  * mugai-convert - the sandboxed worker: one hostile document on stdin,
- * primitive data on stdout (see convert.h and mugai/worker.h).
+ * primitive data on stdout (see convert.h and mugai/cdr/worker.h).
  *
  *   mugai-convert MODE [--name=VALUE]...
  *

@@ -2,7 +2,7 @@
  * pdf.c - PDF pages to pixels, the Dangerzone way: poppler-glib reads
  * the document and cairo renders every page to an image; only the
  * pixels leave the worker, and the parent builds a new image-only PDF
- * from them (mugai/pdfwrite.h).  Nothing of the original survives:
+ * from them (mugai/cdr/pdfwrite.h).  Nothing of the original survives:
  * no scripts, actions, forms, attachments, fonts or metadata.
  *
  * poppler-glib runs no JavaScript and rendering follows no links or
@@ -21,7 +21,7 @@
 #include <poppler.h>
 
 #include "convert.h"
-#include "mugai/pixels.h"
+#include "mugai/cdr/pixels.h"
 
 /*
  * A side longer than this is refused whatever max_pixels says:

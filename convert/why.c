@@ -8,7 +8,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mugai/charset.h"
+#include "mugai/text/charset.h"
 
 /* Length of the UTF-8 sequence a lead byte starts, 0 for a bad lead. */
 static size_t

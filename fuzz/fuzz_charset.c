@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mugai/charset.h"
+#include "mugai/text/charset.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -14,7 +14,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mugai/members.h"
+#include "mugai/cdr/members.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

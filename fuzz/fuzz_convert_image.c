@@ -13,7 +13,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mugai/pixels.h"
+#include "mugai/cdr/pixels.h"
 
 #define FUZZ_MAX_PIXELS	(1u << 20)
 

@@ -23,7 +23,7 @@
 #include <string.h>
 
 #include "convert.h"
-#include "mugai/pixels.h"
+#include "mugai/cdr/pixels.h"
 
 #define FUZZ_PAGES	2
 #define FUZZ_DPI	36

@@ -11,8 +11,8 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mugai/charset.h"
-#include "mugai/hdrdecode.h"
+#include "mugai/text/charset.h"
+#include "mugai/text/hdrdecode.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,7 +11,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mugai/html2text.h"
+#include "mugai/text/html2text.h"
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 

@@ -11,10 +11,10 @@
 #include <stdio.h>
 #include <stdlib.h>
 
-#include "mugai/buf.h"
-#include "mugai/config.h"
-#include "mugai/log.h"
-#include "mugai/sanitize.h"
+#include "mugai/base/buf.h"
+#include "mugai/base/config.h"
+#include "mugai/base/log.h"
+#include "mugai/sanitize/sanitize.h"
 
 int LLVMFuzzerInitialize(int *argc, char ***argv);
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);

@@ -14,9 +14,9 @@
 #include <string.h>
 #include <time.h>
 
-#include "mugai/buf.h"
-#include "mugai/log.h"
-#include "mugai/sanitize.h"
+#include "mugai/base/buf.h"
+#include "mugai/base/log.h"
+#include "mugai/sanitize/sanitize.h"
 #include "callbacks.h"
 #include "context.h"
 #include "edit.h"

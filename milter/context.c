@@ -6,7 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mugai/buf.h"
+#include "mugai/base/buf.h"
 #include "context.h"
 
 struct connctx *

@@ -12,8 +12,8 @@
 #include <sys/socket.h>
 #include <stddef.h>
 #include <time.h>
-#include "mugai/spool.h"
-#include "mugai/status.h"
+#include "mugai/base/spool.h"
+#include "mugai/base/status.h"
 #include "state.h"
 
 #define MSG_QID_MAX	64

@@ -9,7 +9,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mugai/buf.h"
+#include "mugai/base/buf.h"
 #include "edit.h"
 #include "seam.h"
 

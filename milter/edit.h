@@ -11,7 +11,7 @@
 
 #include <stddef.h>
 #include <libmilter/mfapi.h>
-#include "mugai/sanitize.h"
+#include "mugai/sanitize/sanitize.h"
 
 /*
  * edit_apply - delete, add, then replace the body (the MTA wants body

@@ -27,9 +27,9 @@
 #include <sysexits.h>
 #include <unistd.h>
 
-#include "mugai/config.h"
-#include "mugai/log.h"
-#include "mugai/sanitize.h"
+#include "mugai/base/config.h"
+#include "mugai/base/log.h"
+#include "mugai/sanitize/sanitize.h"
 #include "callbacks.h"
 #include "state.h"
 

@@ -14,10 +14,10 @@
 #include <string.h>
 #include <time.h>
 
-#include "mugai/log.h"
-#include "mugai/quarantine.h"
-#include "mugai/scan.h"
-#include "mugai/spool.h"
+#include "mugai/base/log.h"
+#include "mugai/quarantine/quarantine.h"
+#include "mugai/scan/scan.h"
+#include "mugai/base/spool.h"
 #include "state.h"
 
 struct snap_priv {

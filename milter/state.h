@@ -10,10 +10,10 @@
 #define MUGAI_MILTER_STATE_H
 
 #include <stddef.h>
-#include "mugai/bypass.h"
-#include "mugai/config.h"
-#include "mugai/sanitize.h"
-#include "mugai/status.h"
+#include "mugai/base/bypass.h"
+#include "mugai/base/config.h"
+#include "mugai/sanitize/sanitize.h"
+#include "mugai/base/status.h"
 
 struct milter_snap {
 	const struct mugai_config *cfg;

@@ -1,6 +1,6 @@
 /*
  * test_archive_tree.c - archives inside archives through the archive
- * copy (src/convert.c): how deep, and how many in all.
+ * copy (src/cdr/convert.c): how deep, and how many in all.
  *
  * A zip that contains itself (scripts/zipquine.py, written by
  * tests/run-unit to $MUGAI_ZIPQUINE): the worker must read it as one
@@ -28,11 +28,11 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mugai/config.h"
-#include "mugai/convert.h"
-#include "mugai/members.h"
-#include "mugai/policy.h"
-#include "mugai/worker.h"
+#include "mugai/base/config.h"
+#include "mugai/cdr/convert.h"
+#include "mugai/cdr/members.h"
+#include "mugai/base/policy.h"
+#include "mugai/cdr/worker.h"
 
 static struct mugai_buf quine;
 

@@ -17,7 +17,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "mugai/charset.h"
+#include "mugai/text/charset.h"
 
 struct dcase {
 	const char	*charset;

@@ -13,8 +13,8 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mugai/config.h"
-#include "mugai/policy.h"
+#include "mugai/base/config.h"
+#include "mugai/base/policy.h"
 
 static char *
 write_tmp(const char *text)

@@ -34,7 +34,7 @@
 #endif
 
 #include "../../convert/convert.h"
-#include "mugai/members.h"
+#include "mugai/cdr/members.h"
 
 #define MB	((size_t)1 << 20)
 

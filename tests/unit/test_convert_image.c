@@ -1,6 +1,6 @@
 /*
  * test_convert_image.c - the image mode of mugai-convert (convert/image.c)
- * and the parent's re-encoding of what it writes (src/imgenc.c).
+ * and the parent's re-encoding of what it writes (src/cdr/imgenc.c).
  *
  * Every input is made here with the format's own library (or by hand
  * for BMP), so the expected pixels are known exactly.
@@ -24,8 +24,8 @@
 #include <webp/encode.h>
 #include <zlib.h>
 
-#include "mugai/imgenc.h"
-#include "mugai/pixels.h"
+#include "mugai/cdr/imgenc.h"
+#include "mugai/cdr/pixels.h"
 #include "../../convert/convert.h"
 
 #define W	37		/* odd: BMP rows need padding */

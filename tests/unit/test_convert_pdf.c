@@ -1,6 +1,6 @@
 /*
  * test_convert_pdf.c - PDF pages to pixels in the worker (convert/pdf.c)
- * and back to a fresh image-only PDF in the parent (src/pdfwrite.c),
+ * and back to a fresh image-only PDF in the parent (src/cdr/pdfwrite.c),
  * on the PDFs scripts/make-pdf-fixtures writes: active content that
  * must not survive, encryption, a page too big to render, too many
  * pages, garbage.  poppler re-reads what pdfwrite made.
@@ -24,8 +24,8 @@
 #include <poppler.h>
 
 #include "../../convert/convert.h"
-#include "mugai/pdfwrite.h"
-#include "mugai/pixels.h"
+#include "mugai/cdr/pdfwrite.h"
+#include "mugai/cdr/pixels.h"
 
 #define FIXTURE_SCRIPT	"scripts/make-pdf-fixtures"
 

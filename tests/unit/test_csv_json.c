@@ -9,8 +9,8 @@
 
 #include <string.h>
 
-#include "mugai/csv.h"
-#include "mugai/json.h"
+#include "mugai/base/csv.h"
+#include "mugai/base/json.h"
 
 static void
 test_csv_guard(void **state)

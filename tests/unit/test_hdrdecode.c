@@ -16,7 +16,7 @@
 #include <stdlib.h>
 #include <string.h>
 
-#include "mugai/hdrdecode.h"
+#include "mugai/text/hdrdecode.h"
 
 static void
 test_header_decode(void **state)

@@ -18,7 +18,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mugai/html2text.h"
+#include "mugai/text/html2text.h"
 
 #define DEPTH	200
 

@@ -1,6 +1,6 @@
 /*
- * test_imgenc.c - the pixel stream (src/pixels.c) and the parent's PNG
- * and JPEG encoders (src/imgenc.c), checked by decoding their output
+ * test_imgenc.c - the pixel stream (src/cdr/pixels.c) and the parent's PNG
+ * and JPEG encoders (src/cdr/imgenc.c), checked by decoding their output
  * with libpng and libjpeg and by walking its chunks and markers.
  */
 #include <stdarg.h>
@@ -16,8 +16,8 @@
 #include <jpeglib.h>
 #include <png.h>
 
-#include "mugai/imgenc.h"
-#include "mugai/pixels.h"
+#include "mugai/cdr/imgenc.h"
+#include "mugai/cdr/pixels.h"
 
 #define MAXPX	1000000
 

@@ -16,7 +16,7 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "mugai/members.h"
+#include "mugai/cdr/members.h"
 
 static void
 put32(struct mugai_buf *b, uint32_t v)

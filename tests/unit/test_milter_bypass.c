@@ -11,7 +11,7 @@
 #include <stdio.h>
 #include <string.h>
 
-#include "mugai/bypass.h"
+#include "mugai/base/bypass.h"
 
 static struct mugai_bypass *
 make(const char *nets, const char *rcpts)

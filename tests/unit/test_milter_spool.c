@@ -16,7 +16,7 @@
 #include <string.h>
 #include <unistd.h>
 
-#include "mugai/spool.h"
+#include "mugai/base/spool.h"
 
 struct fixture {
 	char	 dir[64];

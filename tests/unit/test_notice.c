@@ -14,8 +14,8 @@
 #include <sys/stat.h>
 #include <unistd.h>
 
-#include "mugai/log.h"
-#include "mugai/notice.h"
+#include "mugai/base/log.h"
+#include "mugai/sanitize/notice.h"
 
 static struct mugai_config *
 config(const char *dir)

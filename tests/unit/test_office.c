@@ -27,8 +27,8 @@
 #include <unistd.h>
 #include <zlib.h>
 
-#include "mugai/config.h"
-#include "mugai/office.h"
+#include "mugai/base/config.h"
+#include "mugai/cdr/office.h"
 
 /* 議事録 テスト as RTF \uN escapes, in IPAGothic (fonts-ipafont-gothic). */
 #define JP_RTF_TEXT "\\u35696?\\u20107?\\u37682? \\u12486?\\u12473?\\u12488?"

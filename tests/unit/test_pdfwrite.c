@@ -1,5 +1,5 @@
 /*
- * test_pdfwrite.c - the image-only PDF the parent writes (src/pdfwrite.c):
+ * test_pdfwrite.c - the image-only PDF the parent writes (src/cdr/pdfwrite.c):
  * its structure byte by byte (every xref offset lands on its object,
  * stream lengths, page sizes in points), the JPEG images decoded back,
  * nothing active in it, and the error paths.  That poppler reads the
@@ -17,7 +17,7 @@
 
 #include <jpeglib.h>
 
-#include "mugai/pdfwrite.h"
+#include "mugai/cdr/pdfwrite.h"
 
 #define GW	300
 #define GH	200

@@ -23,11 +23,11 @@
 #include <gmime/gmime.h>
 #include <sqlite3.h>
 
-#include "mugai/buf.h"
-#include "mugai/config.h"
-#include "mugai/log.h"
-#include "mugai/quarantine.h"
-#include "../../src/quarantine_backend.h"
+#include "mugai/base/buf.h"
+#include "mugai/base/config.h"
+#include "mugai/base/log.h"
+#include "mugai/quarantine/quarantine.h"
+#include "../../src/quarantine/quarantine_backend.h"
 
 #define NTHREADS	8
 #define NPERTHREAD	50

@@ -17,7 +17,7 @@
 
 #include <gmime/gmime.h>
 
-#include "mugai/sanitize.h"
+#include "mugai/sanitize/sanitize.h"
 
 static struct mugai_config *
 config(const char *extra)

@@ -25,10 +25,10 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mugai/buf.h"
-#include "mugai/config.h"
-#include "mugai/log.h"
-#include "mugai/scan.h"
+#include "mugai/base/buf.h"
+#include "mugai/base/config.h"
+#include "mugai/base/log.h"
+#include "mugai/scan/scan.h"
 
 #define EICAR_SIG	"Mugai.Test.EICAR"
 

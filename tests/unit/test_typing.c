@@ -11,7 +11,7 @@
 #include <pthread.h>
 #include <string.h>
 
-#include "mugai/typing.h"
+#include "mugai/scan/typing.h"
 
 static const char pdf[] = "%PDF-1.4\n1 0 obj\n<< /Type /Catalog >>\nendobj\n"
     "trailer\n<< /Root 1 0 R >>\n%%EOF\n";

@@ -1,5 +1,5 @@
 /*
- * test_worker.c - the worker plumbing (src/worker.c) and the sandbox of
+ * test_worker.c - the worker plumbing (src/cdr/worker.c) and the sandbox of
  * mugai-convert (convert/sandbox.c), through its test-* modes.
  *
  * $MUGAI_CONVERT names the mugai-convert to run (tests/run-unit sets
@@ -22,7 +22,7 @@
 #include <time.h>
 #include <unistd.h>
 
-#include "mugai/worker.h"
+#include "mugai/cdr/worker.h"
 
 #define MB		((size_t)1 << 20)
 

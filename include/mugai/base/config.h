@@ -1,0 +1,137 @@
+/*
+ * mugai/base/config.h - the mugai configuration: one struct, loaded from a
+ * Postfix main.cf-style file ("key = value", '#' comments, lines that
+ * start with white space continue the previous value) plus "-o key=value"
+ * overrides.  Every key has a built-in default, so no file is needed.
+ *
+ * A loaded config is immutable and reference counted: the milter swaps
+ * in a new one on SIGHUP while messages in flight keep the old one.
+ *
+ * Value syntax: sizes take K, M, G suffixes (powers of 1024); durations
+ * take s, m, h, d suffixes (seconds when bare); booleans are yes/no;
+ * lists are separated by commas and/or white space.
+ */
+#ifndef MUGAI_CONFIG_H
+#define MUGAI_CONFIG_H
+
+#include <stddef.h>
+#include <stdio.h>
+#include "mugai/base/status.h"
+
+struct mugai_policy;		/* see mugai/base/policy.h */
+
+enum mugai_output_charset {
+	MUGAI_OUTPUT_UTF8,
+	MUGAI_OUTPUT_ISO2022JP		/* falls back to UTF-8 per message */
+};
+
+enum mugai_virus_action {
+	MUGAI_VIRUS_REJECT,		/* 550 at SMTP, CLI exit 2 */
+	MUGAI_VIRUS_DISCARD,		/* accept and drop, original kept */
+	MUGAI_VIRUS_QUARANTINE_ONLY	/* like discard; the name says why */
+};
+
+/* Bits of clamav_scan_options. */
+#define MUGAI_SCAN_ARCHIVE	0x01u
+#define MUGAI_SCAN_MAIL		0x02u
+#define MUGAI_SCAN_OLE2		0x04u
+#define MUGAI_SCAN_PDF		0x08u
+#define MUGAI_SCAN_HTML		0x10u
+#define MUGAI_SCAN_HEURISTICS	0x20u
+
+struct mugai_config {
+	char	*path;			/* file it came from, NULL: built in */
+
+	/* Limits on untrusted input. */
+	size_t	 max_message_size;	/* whole raw message, bytes */
+	unsigned max_mime_depth;	/* nesting of multiparts/rfc822 */
+	unsigned max_mime_parts;	/* MIME parts in one message */
+	size_t	 max_part_size;		/* decoded size of one part */
+	unsigned max_html_depth;	/* element nesting kept by HTML->text */
+	size_t	 max_header_size;	/* one header field, bytes */
+
+	/* What the recipient gets. */
+	enum mugai_output_charset output_charset;
+	char	*notice_template_dir;	/* "" : built-in templates */
+	char	*admin_contact;		/* who to ask for an original */
+	char	*attachment_policy;	/* the rule text ... */
+	struct mugai_policy *policy;	/* ... and the same rules parsed */
+
+	/* Virus scanning (libclamav, in process). */
+	int	 clamav_enable;
+	char	*clamav_database_dir;
+	size_t	 clamav_max_filesize;
+	size_t	 clamav_max_scansize;
+	unsigned clamav_max_recursion;
+	unsigned clamav_max_files;
+	unsigned clamav_max_scantime;	/* seconds */
+	unsigned clamav_scan_options;	/* MUGAI_SCAN_* bits */
+	unsigned clamav_check_interval;	/* seconds; 0: never */
+	enum mugai_virus_action virus_action;
+
+	/* Quarantine of originals and the audit trail. */
+	int	 quarantine_enable;
+	char	*quarantine_dir;
+	char	*quarantine_db;		/* "": quarantine_dir/index.sqlite */
+	char	*audit_log;
+	unsigned quarantine_retention_days;
+	unsigned quarantine_busy_timeout; /* seconds */
+	char	*sendmail_path;
+
+	/* The milter daemon. */
+	char	*milter_socket;		/* unix:/path or inet:PORT@HOST */
+	char	*pid_file;
+	char	*run_user;		/* "": keep the starting user */
+	char	*log_facility;
+	int	 log_verbose;
+	char	*spool_dir;
+	size_t	 spool_memory_max;	/* bigger messages go to a file */
+	size_t	 milter_body_chunk;	/* bytes per smfi_replacebody call */
+	unsigned milter_timeout;	/* seconds, libmilter smfi_settimeout */
+	unsigned shutdown_timeout;	/* seconds to finish in-flight mail */
+	char	*bypass_client_networks; /* list of CIDR; "": none */
+	char	*bypass_recipients;	/* list of addresses or @domains */
+
+	/* Sanitised copies of attachments (sandboxed mugai-convert). */
+	char	*convert_worker;	/* "": mugai-convert beside the program */
+	unsigned convert_timeout;	/* seconds, wall clock, per document */
+	unsigned convert_message_timeout; /* seconds for a whole message's
+					   copies, counted from its start */
+	size_t	 convert_memory;	/* address space of one worker */
+	size_t	 convert_max_output;	/* bytes a worker may write */
+	size_t	 image_max_pixels;	/* width x height, checked before decoding */
+	unsigned pdf_max_pages;
+	unsigned pdf_dpi;
+	unsigned archive_max_members;
+	size_t	 archive_max_size;	/* all members unpacked */
+	unsigned archive_max_ratio;	/* unpacked / packed */
+	unsigned archive_max_depth;	/* archives inside archives */
+	char	*libreoffice_path;	/* soffice; missing: legacy Office held */
+	char	*bwrap_path;
+	unsigned office_timeout;	/* seconds for one LibreOffice run */
+};
+
+/*
+ * mugai_config_load - read path (NULL: built-in defaults only), then apply
+ * overrides[0..noverrides) of the form "key=value".  On failure returns
+ * NULL with a one-line message in err ("FILE:LINE: problem; what to do").
+ * The result has one reference.
+ */
+struct mugai_config *mugai_config_load(const char *path,
+    char *const *overrides, size_t noverrides, char *err, size_t errlen);
+
+/* mugai_config_ref / mugai_config_unref - share and release; unref(NULL) is safe. */
+struct mugai_config *mugai_config_ref(struct mugai_config *cfg);
+void mugai_config_unref(struct mugai_config *cfg);
+
+/*
+ * mugai_config_dump - write every key with its effective value, in file
+ * syntax, to fp (what "mugai check-config -v" prints).
+ */
+void mugai_config_dump(const struct mugai_config *cfg, FILE *fp);
+
+/* mugai_config_quarantine_db - effective path of the quarantine index. */
+const char *mugai_config_quarantine_db(const struct mugai_config *cfg,
+    char *buf, size_t len);
+
+#endif

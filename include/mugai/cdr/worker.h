@@ -1,0 +1,93 @@
+/*
+ * mugai/cdr/worker.h - run a sandboxed helper program on one document.
+ *
+ * Hostile formats (images, PDF, Office, archives) are parsed only in a
+ * separate process: mugai-convert, or bubblewrap running LibreOffice.
+ * The parent spawns it with posix_spawn (never fork: the milter is
+ * threaded), in a process group of its own, with an empty environment
+ * apart from PATH and LANG and no descriptors but stdin, stdout and
+ * stderr.  The document goes to stdin, the result is read from stdout.
+ * The parent enforces a wall-clock timeout and an output cap by killing
+ * the whole process group; the caller validates what comes back.
+ *
+ * mugai-convert's own exit codes (MUGAI_CONVERT_EXIT_*) say why it
+ * refused a document; any other ending is a failure of the worker.
+ * Whatever the ending, the caller must not use the document as is: a
+ * failed conversion means the attachment is removed and held.
+ */
+#ifndef MUGAI_WORKER_H
+#define MUGAI_WORKER_H
+
+#include <stddef.h>
+#include "mugai/base/buf.h"
+#include "mugai/base/config.h"
+
+/* mugai-convert exit codes (shared by the worker and its parent). */
+#define MUGAI_CONVERT_EXIT_OK		0
+#define MUGAI_CONVERT_EXIT_ENCRYPTED	10	/* password protected */
+#define MUGAI_CONVERT_EXIT_TOO_BIG	11	/* pixels, pages, members, ratio */
+#define MUGAI_CONVERT_EXIT_BAD_INPUT	12	/* corrupt or unsupported */
+#define MUGAI_CONVERT_EXIT_SANDBOX	13	/* the sandbox could not be set up */
+#define MUGAI_CONVERT_EXIT_UNSAFE	14	/* e.g. path traversal in an archive */
+#define MUGAI_CONVERT_EXIT_USAGE	64
+
+struct mugai_worker_limits {
+	unsigned timeout_s;		/* wall clock; then SIGKILL to the group */
+	size_t	 output_max;		/* more on stdout kills the worker */
+};
+
+enum mugai_worker_end {
+	MUGAI_WORKER_DONE,		/* exit 0: out holds the result */
+	MUGAI_WORKER_EXIT,		/* exited non-zero: code */
+	MUGAI_WORKER_SIGNAL,		/* killed by signal sig (crash, seccomp, rlimit) */
+	MUGAI_WORKER_TIMEOUT,		/* ran past timeout_s and was killed */
+	MUGAI_WORKER_OUTPUT		/* wrote more than output_max, killed */
+};
+
+struct mugai_worker_status {
+	enum mugai_worker_end end;
+	int	 code;			/* exit code for MUGAI_WORKER_EXIT; for
+					   TIMEOUT the timeout (s), for OUTPUT
+					   the cap (bytes, at most INT_MAX) */
+	int	 sig;			/* signal for MUGAI_WORKER_SIGNAL */
+	char	 message[256];		/* first line the worker wrote on stderr,
+					   control characters as '?' */
+};
+
+/*
+ * mugai_worker_run - run argv[0] (an absolute path) with argv, write
+ * in[0..inlen) to its stdin, collect its stdout into out (which the
+ * caller initialised; cleared first).  Returns MUGAI_OK whenever the
+ * process ran, however it ended (see st); an error status only when it
+ * could not be run at all (no such program, no memory, no pipes).
+ * Thread-safe: SIGPIPE is blocked in the calling thread only, for the
+ * call.  The environment passed on is PATH and LANG, plus ASAN_OPTIONS
+ * and UBSAN_OPTIONS when set (in ASan builds ASAN_OPTIONS also gets an
+ * RSS cap, as the worker cannot use RLIMIT_AS there).  When the worker
+ * exits, anything left in its process group is killed.
+ */
+mugai_status mugai_worker_run(const char *const argv[], const void *in,
+    size_t inlen, const struct mugai_worker_limits *lim,
+    struct mugai_buf *out, struct mugai_worker_status *st);
+
+/*
+ * mugai_worker_describe - one line for the log: "exit 11: image is
+ * 100000 x 100000 pixels", "killed by signal 31 (SIGSYS)", "timed out
+ * after 30 s", "output over 52428800 bytes", each followed by ": " and
+ * the message when there is one.
+ */
+void mugai_worker_describe(const struct mugai_worker_status *st, char *out,
+    size_t outlen);
+
+/*
+ * mugai_worker_path - the mugai-convert to run: convert_worker from the
+ * config, else mugai-convert in the directory of the running program.
+ * The environment variable MUGAI_CONVERT, when set and not empty,
+ * overrides both (the tests use it).  Writes an absolute path;
+ * MUGAI_ERR_NOTFOUND when it is relative or not executable,
+ * MUGAI_ERR_LIMIT when it does not fit in outlen.
+ */
+mugai_status mugai_worker_path(const struct mugai_config *cfg, char *out,
+    size_t outlen);
+
+#endif

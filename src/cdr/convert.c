@@ -1,0 +1,665 @@
+/*
+ * convert.c - sanitised copies of attachments: run the sandboxed worker,
+ * check what it wrote, rebuild a fresh file from it.  See mugai/cdr/convert.h.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <syslog.h>
+#include <time.h>
+
+#include "mugai/text/charset.h"
+#include "mugai/cdr/convert.h"
+#include "mugai/base/csv.h"
+#include "mugai/text/html2text.h"
+#include "mugai/cdr/imgenc.h"
+#include "mugai/base/log.h"
+#include "mugai/cdr/members.h"
+#include "mugai/cdr/office.h"
+#include "mugai/cdr/pdfwrite.h"
+#include "mugai/cdr/pixels.h"
+#include "mugai/scan/typing.h"
+#include "mugai/cdr/worker.h"
+
+#define JPEG_PHOTO_QUALITY	90
+#define JPEG_PAGE_QUALITY	75
+
+struct conv {
+	const struct mugai_config *cfg;
+	const char *logid;
+	char	 worker[4096];
+	/*
+	 * Members and unpacked bytes of every archive opened for this one
+	 * attachment: the archive limits hold for the whole tree, or a zip
+	 * of 1000 zips of 1000 files would pass each check and still cost a
+	 * million members and a thousand workers.
+	 */
+	size_t	 members_seen;
+	size_t	 bytes_seen;
+	char	 over[160];		/* the tree limit passed, or "" */
+	struct timespec deadline;	/* CLOCK_MONOTONIC: the message's
+					   conversion time runs out */
+};
+
+static void
+held(struct mugai_convert_result *res, const char *reason, const char *fmt,
+    ...) __attribute__((format(printf, 3, 4)));
+
+static void
+held(struct mugai_convert_result *res, const char *reason, const char *fmt,
+    ...)
+{
+	va_list ap;
+
+	res->held = 1;
+	res->reason = reason;
+	va_start(ap, fmt);
+	vsnprintf(res->detail, sizeof(res->detail), fmt, ap);
+	va_end(ap);
+	mugai_buf_reset(&res->data);
+}
+
+/*
+ * Seconds left before the deadline, a part counted as whole (worker
+ * timeouts are in seconds), at most cap; 0 when none is left.
+ */
+static unsigned
+seconds_left(const struct conv *c, unsigned cap)
+{
+	struct timespec now;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(c->deadline.tv_sec - now.tv_sec) * 1000000000LL +
+	    (c->deadline.tv_nsec - now.tv_nsec);
+	if (ns <= 0)
+		return 0;
+	ns = (ns + 999999999LL) / 1000000000LL;
+	return ns < cap ? (unsigned)ns : cap;
+}
+
+static void
+held_for_time(const struct conv *c, struct mugai_convert_result *res)
+{
+	held(res, "time", "the message's conversion time is used up "
+	    "(convert_message_timeout %u s)", c->cfg->convert_message_timeout);
+}
+
+/* The phrase key for a worker that did not finish its job. */
+static const char *
+worker_reason(const struct mugai_worker_status *st)
+{
+	if (st->end == MUGAI_WORKER_TIMEOUT)
+		return "time";
+	if (st->end != MUGAI_WORKER_EXIT)
+		return "convert-failed";
+	switch (st->code) {
+	case MUGAI_CONVERT_EXIT_ENCRYPTED:
+		return "encrypted";
+	case MUGAI_CONVERT_EXIT_TOO_BIG:
+		return "too-big";
+	case MUGAI_CONVERT_EXIT_BAD_INPUT:
+		return "unreadable";
+	case MUGAI_CONVERT_EXIT_UNSAFE:
+		return "unsafe";
+	}
+	return "convert-failed";
+}
+
+/*
+ * Run mugai-convert MODE on in; 1 with its output in out, 0 when it did
+ * not finish (res is then held), -1 when it could not be started.
+ */
+static int
+run_worker(struct conv *c, const char *mode, const void *in, size_t len,
+    struct mugai_buf *out, struct mugai_convert_result *res)
+{
+	const struct mugai_config *cfg = c->cfg;
+	char opt[8][48], why[300];
+	const char *argv[11];
+	struct mugai_worker_limits lim;
+	struct mugai_worker_status st;
+	unsigned timeout;
+	size_t i;
+
+	if ((timeout = seconds_left(c, cfg->convert_timeout)) == 0) {
+		held_for_time(c, res);
+		return 0;
+	}
+	snprintf(opt[0], sizeof(opt[0]), "--memory=%zu", cfg->convert_memory);
+	snprintf(opt[1], sizeof(opt[1]), "--cpu=%u", timeout);
+	snprintf(opt[2], sizeof(opt[2]), "--max-pixels=%zu",
+	    cfg->image_max_pixels);
+	snprintf(opt[3], sizeof(opt[3]), "--max-pages=%u", cfg->pdf_max_pages);
+	snprintf(opt[4], sizeof(opt[4]), "--dpi=%u", cfg->pdf_dpi);
+	snprintf(opt[5], sizeof(opt[5]), "--max-members=%u",
+	    cfg->archive_max_members);
+	snprintf(opt[6], sizeof(opt[6]), "--max-total=%zu",
+	    cfg->archive_max_size);
+	snprintf(opt[7], sizeof(opt[7]), "--max-ratio=%u",
+	    cfg->archive_max_ratio);
+	argv[0] = c->worker;
+	argv[1] = mode;
+	for (i = 0; i < 8; i++)
+		argv[i + 2] = opt[i];
+	argv[10] = NULL;
+	lim.timeout_s = timeout;
+	lim.output_max = cfg->convert_max_output;
+	if (mugai_worker_run(argv, in, len, &lim, out, &st) != MUGAI_OK) {
+		mugai_log(LOG_ERR, c->logid, "cannot run %s: check "
+		    "convert_worker", c->worker);
+		return -1;
+	}
+	if (st.end == MUGAI_WORKER_DONE)
+		return 1;
+	mugai_worker_describe(&st, why, sizeof(why));
+	held(res, worker_reason(&st), "mugai-convert %s: %s", mode, why);
+	return 0;
+}
+
+/* name with its extension replaced by ext (".png"); "" stays "". */
+static char *
+renamed(const char *name, const char *ext)
+{
+	const char *dot = strrchr(name, '.');
+	size_t base = dot != NULL && dot != name ? (size_t)(dot - name) :
+	    strlen(name);
+	char *s;
+
+	if (name[0] == '\0')
+		return strdup("");
+	if (dot != NULL && strcasecmp(dot, ext) == 0)
+		return strdup(name);
+	if ((s = malloc(base + strlen(ext) + 1)) == NULL)
+		return NULL;
+	memcpy(s, name, base);
+	strcpy(s + base, ext);
+	return s;
+}
+
+static mugai_status
+set_name(struct mugai_convert_result *res, const char *name, const char *ext)
+{
+	free(res->name);
+	res->name = ext != NULL ? renamed(name, ext) : strdup(name);
+	return res->name != NULL ? MUGAI_OK : MUGAI_ERR_NOMEM;
+}
+
+/*
+ * Run mugai-convert MODE and validate its pixel stream (at most max
+ * images); as run_worker: 1 with *maps into px, 0 held, -1 not started.
+ */
+static int
+worker_pixels(struct conv *c, const char *mode, const void *in, size_t len,
+    size_t max, struct mugai_buf *px, struct mugai_pixmap **maps, size_t *n,
+    struct mugai_convert_result *res)
+{
+	int r;
+
+	if ((r = run_worker(c, mode, in, len, px, res)) <= 0)
+		return r;
+	if (mugai_pixels_parse(px->data, px->len, c->cfg->image_max_pixels,
+	    max, maps, n) != MUGAI_OK) {
+		held(res, "convert-failed", "mugai-convert %s: invalid pixel "
+		    "stream (%zu bytes)", mode, px->len);
+		return 0;
+	}
+	return 1;
+}
+
+static mugai_status
+conv_image(struct conv *c, const char *name, const void *in, size_t len,
+    struct mugai_convert_result *res)
+{
+	struct mugai_buf px;
+	struct mugai_pixmap *maps = NULL;
+	size_t n;
+	mugai_status rc = MUGAI_OK;
+	int photo, r;
+
+	mugai_buf_init(&px, 0);
+	if ((r = worker_pixels(c, "image", in, len, 1, &px, &maps, &n,
+	    res)) <= 0) {
+		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+		goto out;
+	}
+	photo = (maps[0].flags & MUGAI_PIX_PHOTO) != 0;
+	rc = photo ? mugai_jpeg_encode(&maps[0], JPEG_PHOTO_QUALITY, &res->data) :
+	    mugai_png_encode(&maps[0], &res->data);
+	if (rc != MUGAI_OK)
+		goto out;
+	snprintf(res->type, sizeof(res->type), photo ? "image/jpeg" :
+	    "image/png");
+	res->reason = "image";
+	snprintf(res->detail, sizeof(res->detail), "%ux%u pixels, %s",
+	    maps[0].width, maps[0].height, photo ? "JPEG" : "PNG");
+	rc = set_name(res, name, photo ? (strcasestr(name, ".jpeg") ?
+	    ".jpeg" : ".jpg") : ".png");
+out:
+	free(maps);
+	mugai_buf_free(&px);
+	return rc;
+}
+
+/* Render pdf[0..len) in the worker and rebuild it from the pages. */
+static mugai_status
+pdf_rebuild(struct conv *c, const void *pdf, size_t len,
+    struct mugai_convert_result *res)
+{
+	struct mugai_buf px;
+	struct mugai_pixmap *pages = NULL;
+	size_t n;
+	mugai_status rc = MUGAI_OK;
+	int r;
+
+	mugai_buf_init(&px, 0);
+	if ((r = worker_pixels(c, "pdf", pdf, len, c->cfg->pdf_max_pages, &px,
+	    &pages, &n, res)) <= 0) {
+		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+		goto out;
+	}
+	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_dpi, JPEG_PAGE_QUALITY,
+	    &res->data);
+	if (rc != MUGAI_OK)
+		goto out;
+	snprintf(res->type, sizeof(res->type), "application/pdf");
+	snprintf(res->detail, sizeof(res->detail), "%zu pages at %u dpi", n,
+	    c->cfg->pdf_dpi);
+out:
+	free(pages);
+	mugai_buf_free(&px);
+	return rc;
+}
+
+static mugai_status
+conv_pdf(struct conv *c, const char *name, const void *in, size_t len,
+    struct mugai_convert_result *res)
+{
+	mugai_status rc = pdf_rebuild(c, in, len, res);
+
+	if (rc != MUGAI_OK || res->held)
+		return rc;
+	res->reason = "pdf";
+	return set_name(res, name, ".pdf");
+}
+
+/* Legacy Office and RTF: LibreOffice makes a PDF, rebuilt as any PDF. */
+static mugai_status
+conv_office(struct conv *c, const char *detected, const char *name,
+    const void *in, size_t len, struct mugai_convert_result *res)
+{
+	struct mugai_buf pdf;
+	struct mugai_worker_status st;
+	char why[300];
+	const char *ext = "doc";
+	mugai_status rc;
+	unsigned timeout;
+	int available = 0;
+
+	if (strstr(detected, "excel") != NULL)
+		ext = "xls";
+	else if (strstr(detected, "powerpoint") != NULL)
+		ext = "ppt";
+	else if (strstr(detected, "rtf") != NULL)
+		ext = "rtf";
+	mugai_buf_init(&pdf, c->cfg->convert_max_output);
+	if ((timeout = seconds_left(c, c->cfg->office_timeout)) == 0) {
+		held_for_time(c, res);
+		rc = MUGAI_OK;
+		goto out;
+	}
+	rc = mugai_office_to_pdf(c->cfg, in, len, ext, timeout, &pdf, &st,
+	    &available);
+	if (rc != MUGAI_OK)
+		goto out;
+	if (!available) {
+		held(res, "no-converter", "LibreOffice (%s) or bubblewrap "
+		    "(%s) is not installed", c->cfg->libreoffice_path,
+		    c->cfg->bwrap_path);
+		goto out;
+	}
+	if (st.end != MUGAI_WORKER_DONE || pdf.len == 0) {
+		mugai_worker_describe(&st, why, sizeof(why));
+		held(res, st.end == MUGAI_WORKER_TIMEOUT ? "time" :
+		    "convert-failed", "LibreOffice: %s", why);
+		goto out;
+	}
+	if ((rc = pdf_rebuild(c, pdf.data, pdf.len, res)) != MUGAI_OK ||
+	    res->held)
+		goto out;
+	res->reason = "office";
+	rc = set_name(res, name, ".pdf");
+out:
+	mugai_buf_free(&pdf);
+	return rc;
+}
+
+/* Macro-enabled extensions and the plain forms the cleaned file gets. */
+static const char *
+ooxml_plain_ext(const char *name)
+{
+	static const char *const map[][2] = {
+		{ ".docm", ".docx" }, { ".dotm", ".dotx" }, { ".xlsm", ".xlsx" },
+		{ ".xltm", ".xltx" }, { ".pptm", ".pptx" }, { ".potm", ".potx" },
+		{ ".ppsm", ".ppsx" },
+	};
+	const char *dot = strrchr(name, '.');
+	size_t i;
+
+	for (i = 0; dot != NULL && i < sizeof(map) / sizeof(map[0]); i++)
+		if (strcasecmp(dot, map[i][0]) == 0)
+			return map[i][1];
+	return NULL;
+}
+
+static mugai_status
+conv_ooxml(struct conv *c, const char *name, const void *in, size_t len,
+    struct mugai_convert_result *res)
+{
+	mugai_status rc;
+	int r;
+
+	if ((r = run_worker(c, "ooxml", in, len, &res->data, res)) <= 0)
+		return r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+	if (res->data.len < 4 || memcmp(res->data.data, "PK\003\004", 4) != 0) {
+		held(res, "convert-failed", "mugai-convert ooxml: output is "
+		    "not a zip");
+		return MUGAI_OK;
+	}
+	if ((rc = mugai_type_detect(res->data.data, res->data.len, res->type,
+	    sizeof(res->type))) != MUGAI_OK)
+		return rc;
+	res->reason = "ooxml";
+	snprintf(res->detail, sizeof(res->detail), "active content removed");
+	return set_name(res, name, ooxml_plain_ext(name));
+}
+
+static mugai_status convert_one(struct conv *c, enum mugai_action act,
+    const char *detected, const char *name, const void *in, size_t len,
+    unsigned depth, struct mugai_convert_result *res);
+
+static mugai_status
+inner_add(struct mugai_convert_result *res, const char *prefix,
+    const char *name, size_t size, const char *reason, const char *type)
+{
+	struct mugai_convert_inner *in;
+
+	in = realloc(res->inner, (res->ninner + 1) * sizeof(*in));
+	if (in == NULL)
+		return MUGAI_ERR_NOMEM;
+	res->inner = in;
+	in = &res->inner[res->ninner];
+	memset(in, 0, sizeof(*in));
+	if (asprintf(&in->name, "%s%s", prefix, name) < 0) {
+		in->name = NULL;
+		return MUGAI_ERR_NOMEM;
+	}
+	in->reason = reason;
+	snprintf(in->type, sizeof(in->type), "%s", type);
+	in->size = size;
+	res->ninner++;
+	return MUGAI_OK;
+}
+
+/* A text member: UTF-8, CSV guarded, HTML as text. */
+static mugai_status
+member_text(enum mugai_action act, const struct mugai_member *m,
+    unsigned html_depth, struct mugai_buf *out, const char **ext)
+{
+	struct mugai_buf u;
+	mugai_status rc;
+
+	/* Kept as text under a name that cannot run, as in the message. */
+	*ext = mugai_name_is_text(m->name) ? NULL : ".txt";
+	if (act == MUGAI_ACT_HTML) {
+		rc = mugai_html_to_text((const char *)m->data, m->size, NULL,
+		    html_depth, out, NULL);
+		return rc == MUGAI_ERR_PARSE ? MUGAI_OK : rc;
+	}
+	if (act == MUGAI_ACT_TEXT)
+		return mugai_charset_to_utf8(mugai_charset_detect(
+		    (const char *)m->data, m->size), (const char *)m->data,
+		    m->size, out, NULL);
+	mugai_buf_init(&u, 0);
+	rc = mugai_charset_to_utf8(mugai_charset_detect((const char *)m->data,
+	    m->size), (const char *)m->data, m->size, &u, NULL);
+	if (rc == MUGAI_OK)
+		rc = mugai_csv_guard(u.data ? u.data : "", u.len, out);
+	mugai_buf_free(&u);
+	return rc;
+}
+
+/*
+ * One archive member by the policy: into the zip, or listed as left
+ * out.  Only an internal error is returned.
+ */
+static mugai_status
+member(struct conv *c, struct mugai_zipw *z, const struct mugai_member *m,
+    unsigned depth, struct mugai_convert_result *res, size_t *kept)
+{
+	struct mugai_convert_result sub;
+	struct mugai_buf t;
+	char type[128], *nm;
+	const char *ext;
+	enum mugai_action act;
+	mugai_status rc;
+	size_t i;
+
+	if ((rc = mugai_type_detect(m->data, m->size, type, sizeof(type))) !=
+	    MUGAI_OK)
+		return rc;
+	act = mugai_policy_for_file(c->cfg->policy, type, NULL, m->name);
+	switch (act) {
+	case MUGAI_ACT_REMOVE:
+		return inner_add(res, "", m->name, m->size, "policy", type);
+	case MUGAI_ACT_PASS:
+		(*kept)++;
+		return mugai_zipw_add(z, m->name, m->data, m->size);
+	case MUGAI_ACT_TEXT:
+	case MUGAI_ACT_CSV:
+	case MUGAI_ACT_HTML:
+		mugai_buf_init(&t, 0);
+		rc = member_text(act, m, c->cfg->max_html_depth, &t, &ext);
+		nm = NULL;
+		if (rc == MUGAI_OK && ext != NULL &&
+		    asprintf(&nm, "%s%s", m->name, ext) < 0) {
+			nm = NULL;
+			rc = MUGAI_ERR_NOMEM;
+		}
+		if (rc == MUGAI_OK)
+			rc = mugai_zipw_add(z, ext ? nm : m->name,
+			    t.data ? t.data : "", t.len);
+		(*kept)++;
+		free(nm);
+		mugai_buf_free(&t);
+		return rc;
+	default:
+		break;
+	}
+	if (act == MUGAI_ACT_ARCHIVE && depth + 1 >= c->cfg->archive_max_depth)
+		return inner_add(res, "", m->name, m->size, "depth", type);
+	rc = convert_one(c, act, type, m->name, m->data, m->size, depth + 1,
+	    &sub);
+	if (rc == MUGAI_OK && sub.held)
+		rc = inner_add(res, "", m->name, m->size, sub.reason, type);
+	else if (rc == MUGAI_OK) {
+		rc = mugai_zipw_add(z, sub.name[0] ? sub.name : m->name,
+		    sub.data.data ? sub.data.data : "", sub.data.len);
+		(*kept)++;
+	}
+	/*
+	 * What a nested archive left out is told with its path, also when
+	 * nothing of it was kept: that says why (a zip that contains itself
+	 * is held as empty because its innermost copy is too deep).
+	 */
+	if (rc == MUGAI_OK && sub.ninner > 0 &&
+	    asprintf(&nm, "%s/", m->name) >= 0) {
+		for (i = 0; i < sub.ninner && rc == MUGAI_OK; i++)
+			rc = inner_add(res, nm, sub.inner[i].name,
+			    sub.inner[i].size, sub.inner[i].reason,
+			    sub.inner[i].type);
+		free(nm);
+	}
+	mugai_convert_result_free(&sub);
+	return rc;
+}
+
+/*
+ * Counts the members of one more archive into the attachment's tree;
+ * past archive_max_members or archive_max_size in all, c->over says so:
+ * no member is looked at any more, and every archive up to the
+ * attachment is held as too big.
+ */
+static int
+tree_over_limits(struct conv *c, const struct mugai_member *members,
+    size_t n)
+{
+	size_t i;
+
+	c->members_seen += n;
+	for (i = 0; i < n; i++)
+		c->bytes_seen += members[i].size;
+	if (c->members_seen > c->cfg->archive_max_members)
+		snprintf(c->over, sizeof(c->over), "archives inside archives "
+		    "hold more than %u members in all (archive_max_members)",
+		    c->cfg->archive_max_members);
+	else if (c->bytes_seen > c->cfg->archive_max_size)
+		snprintf(c->over, sizeof(c->over), "archives inside archives "
+		    "unpack to more than %zu bytes in all (archive_max_size)",
+		    c->cfg->archive_max_size);
+	return c->over[0] != '\0';
+}
+
+static mugai_status
+conv_archive(struct conv *c, const char *name, const void *in, size_t len,
+    unsigned depth, struct mugai_convert_result *res)
+{
+	struct mugai_buf list;
+	struct mugai_member *members = NULL;
+	struct mugai_zipw *z = NULL;
+	size_t n = 0, i, kept = 0;
+	mugai_status rc = MUGAI_OK;
+	int r;
+
+	mugai_buf_init(&list, 0);
+	if ((r = run_worker(c, "archive", in, len, &list, res)) <= 0) {
+		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+		goto out;
+	}
+	if (mugai_members_parse(list.data, list.len, c->cfg->archive_max_members,
+	    c->cfg->archive_max_size, &members, &n) != MUGAI_OK) {
+		held(res, "convert-failed", "mugai-convert archive: invalid "
+		    "member stream (%zu bytes)", list.len);
+		goto out;
+	}
+	if (tree_over_limits(c, members, n)) {
+		held(res, "too-big", "%s", c->over);
+		goto out;
+	}
+	if ((z = mugai_zipw_new()) == NULL) {
+		rc = MUGAI_ERR_NOMEM;
+		goto out;
+	}
+	for (i = 0; i < n && rc == MUGAI_OK && c->over[0] == '\0'; i++) {
+		if (members[i].flags & MUGAI_MEMBER_DIR)
+			continue;
+		rc = member(c, z, &members[i], depth, res, &kept);
+	}
+	if (rc != MUGAI_OK)
+		goto out;
+	if (c->over[0] != '\0') {
+		held(res, "too-big", "%s", c->over);
+		goto out;
+	}
+	if (kept == 0) {
+		if (res->ninner == 0) {
+			held(res, "archive-empty", "no file inside the "
+			    "archive may be delivered");
+			goto out;
+		}
+		/* The last one left out is the deepest: why a loop ended. */
+		held(res, "archive-empty", "no file inside the archive may be "
+		    "delivered; %zu left out, the last %s (%s)", res->ninner,
+		    res->inner[res->ninner - 1].name,
+		    res->inner[res->ninner - 1].reason);
+		goto out;
+	}
+	rc = mugai_zipw_finish(z, &res->data);
+	z = NULL;
+	if (rc != MUGAI_OK)
+		goto out;
+	snprintf(res->type, sizeof(res->type), "application/zip");
+	res->reason = "archive";
+	snprintf(res->detail, sizeof(res->detail), "%zu files kept, %zu left "
+	    "out", kept, res->ninner);
+	rc = set_name(res, name, ".zip");
+out:
+	mugai_zipw_free(z);
+	mugai_members_free(members, n);
+	mugai_buf_free(&list);
+	return rc;
+}
+
+static mugai_status
+convert_one(struct conv *c, enum mugai_action act, const char *detected,
+    const char *name, const void *in, size_t len, unsigned depth,
+    struct mugai_convert_result *res)
+{
+	memset(res, 0, sizeof(*res));
+	mugai_buf_init(&res->data, c->cfg->convert_max_output);
+	switch (act) {
+	case MUGAI_ACT_IMAGE:
+		return conv_image(c, name, in, len, res);
+	case MUGAI_ACT_PDF:
+		return conv_pdf(c, name, in, len, res);
+	case MUGAI_ACT_OOXML:
+		return conv_ooxml(c, name, in, len, res);
+	case MUGAI_ACT_OFFICE:
+		return conv_office(c, detected, name, in, len, res);
+	case MUGAI_ACT_ARCHIVE:
+		return conv_archive(c, name, in, len, depth, res);
+	default:
+		return MUGAI_ERR_USAGE;
+	}
+}
+
+mugai_status
+mugai_convert(const struct mugai_config *cfg, const char *logid,
+    enum mugai_action act, const char *detected, const char *name,
+    const void *in, size_t len, unsigned seconds,
+    struct mugai_convert_result *res)
+{
+	struct conv c;
+
+	memset(res, 0, sizeof(*res));
+	mugai_buf_init(&res->data, 0);
+	memset(&c, 0, sizeof(c));
+	c.cfg = cfg;
+	c.logid = logid;
+	clock_gettime(CLOCK_MONOTONIC, &c.deadline);
+	c.deadline.tv_sec += seconds;
+	if (mugai_worker_path(cfg, c.worker, sizeof(c.worker)) != MUGAI_OK) {
+		mugai_log(LOG_ERR, logid, "mugai-convert not found (%s); set "
+		    "convert_worker to its path", cfg->convert_worker[0] ?
+		    cfg->convert_worker : "beside the program");
+		return MUGAI_ERR_CONFIG;
+	}
+	return convert_one(&c, act, detected, name ? name : "", in, len, 0,
+	    res);
+}
+
+void
+mugai_convert_result_free(struct mugai_convert_result *res)
+{
+	if (res == NULL)
+		return;
+	mugai_buf_free(&res->data);
+	free(res->name);
+	while (res->ninner > 0)
+		free(res->inner[--res->ninner].name);
+	free(res->inner);
+	res->name = NULL;
+	res->inner = NULL;
+}

@@ -1,0 +1,117 @@
+/* audit.c - the append-only audit log: one JSON object per line. */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <sys/stat.h>
+#include <unistd.h>
+
+#include "mugai/base/dirs.h"
+#include "mugai/quarantine/quarantine.h"
+#include "quarantine_backend.h"
+
+/*
+ * O_APPEND makes each write() land whole at the end even when another
+ * process (the CLI next to the milter) appends too; the mutex keeps the
+ * open/write/fsync of our own threads from interleaving their fsyncs.
+ */
+static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
+
+/* Create the parent directories of path, 0700, as needed. */
+static int
+audit_mkparents(const char *path)
+{
+	char dir[PATH_MAX], *p;
+
+	if (snprintf(dir, sizeof(dir), "%s", path) >= (int)sizeof(dir)) {
+		errno = ENAMETOOLONG;
+		return -1;
+	}
+	if ((p = strrchr(dir, '/')) == NULL || p == dir)
+		return 0;
+	*p = '\0';
+	return mugai_mkdirs(dir);
+}
+
+static mugai_status
+audit_append(const char *path, const char *line, size_t len)
+{
+	char owner[256];
+	ssize_t n;
+	int fd;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd == -1 && errno == ENOENT && audit_mkparents(path) == 0)
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
+		    O_NOFOLLOW, 0600);
+	if (fd == -1) {
+		owner[0] = '\0';
+		if (errno == EACCES || errno == EPERM)
+			mugai_owner_hint(path, owner, sizeof(owner));
+		mugai_qerr_set("cannot open audit log %s: %s%s; check audit_log"
+		    " and its directory", path, strerror(errno), owner);
+		return MUGAI_ERR_IO;
+	}
+	do
+		n = write(fd, line, len);
+	while (n == -1 && errno == EINTR);
+	if (n != (ssize_t)len || fsync(fd) == -1) {
+		/* A short write cannot be finished without splitting the line. */
+		mugai_qerr_set("cannot write audit log %s: %s", path,
+		    n == -1 || n == (ssize_t)len ? strerror(errno) :
+		    "short write");
+		close(fd);
+		return MUGAI_ERR_IO;
+	}
+	if (close(fd) == -1) {
+		mugai_qerr_set("cannot write audit log %s: %s", path,
+		    strerror(errno));
+		return MUGAI_ERR_IO;
+	}
+	return MUGAI_OK;
+}
+
+/*
+ * mugai_audit_write - append json plus a newline to path in one write.
+ * A newline inside json would break the one-object-per-line format, so
+ * it is refused (MUGAI_ERR_USAGE).
+ */
+mugai_status
+mugai_audit_write(const char *path, const char *json)
+{
+	mugai_status rc;
+	size_t len;
+	char *line;
+
+	if (path == NULL || *path == '\0' || json == NULL) {
+		mugai_qerr_set("audit: no log file or no record");
+		return MUGAI_ERR_USAGE;
+	}
+	if (strpbrk(json, "\r\n") != NULL) {
+		mugai_qerr_set("audit: record contains a line break");
+		return MUGAI_ERR_USAGE;
+	}
+	len = strlen(json);
+	if ((line = malloc(len + 2)) == NULL) {
+		mugai_qerr_set("audit: out of memory");
+		return MUGAI_ERR_NOMEM;
+	}
+	memcpy(line, json, len);
+	line[len] = '\n';
+	line[len + 1] = '\0';
+	pthread_mutex_lock(&audit_lock);
+	rc = audit_append(path, line, len + 1);
+	pthread_mutex_unlock(&audit_lock);
+	free(line);
+	return rc;
+}
+
+mugai_status
+mugai_audit(const struct mugai_config *cfg, const char *json)
+{
+	return mugai_audit_write(cfg->audit_log, json);
+}

@@ -1,0 +1,54 @@
+/*
+ * qbase.c - what the store, the index backends and the audit log share
+ * (see qbase.h): the per-thread error text and freeing a record.
+ */
+#include <stdarg.h>
+#include <stdio.h>
+#include <stdlib.h>
+
+#include "mugai/quarantine/quarantine.h"
+#include "qbase.h"
+
+/* Per thread: milter threads store while the CLI's caller reads its own. */
+static __thread char q_errbuf[1024];
+
+void
+mugai_qerr_set(const char *fmt, ...)
+{
+	va_list ap;
+
+	va_start(ap, fmt);
+	vsnprintf(q_errbuf, sizeof(q_errbuf), fmt, ap);
+	va_end(ap);
+}
+
+const char *
+mugai_quarantine_error(void)
+{
+	return q_errbuf[0] != '\0' ? q_errbuf : "no error";
+}
+
+void
+mugai_qrecord_free(struct mugai_qrecord *r)
+{
+	size_t i;
+
+	if (r == NULL)
+		return;
+	for (i = 0; i < r->nrecipients; i++)
+		free(r->recipients[i]);
+	free(r->recipients);
+	free(r->id);
+	free(r->queue_id);
+	free(r->client_addr);
+	free(r->sender);
+	free(r->subject);
+	free(r->sha256);
+	free(r->verdict);
+	free(r->reasons);
+	free(r->report_json);
+	free(r->notice);
+	free(r->status);
+	free(r->path);
+	free(r);
+}

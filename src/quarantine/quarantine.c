@@ -1,0 +1,1497 @@
+/* quarantine.c - the store of original messages (see mugai/quarantine/quarantine.h). */
+#include <dirent.h>
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <spawn.h>
+#include <stdatomic.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/wait.h>
+#include <unistd.h>
+
+#include <gmime/gmime.h>
+
+#include "mugai/base/buf.h"
+#include "mugai/base/dirs.h"
+#include "mugai/base/json.h"
+#include "mugai/base/log.h"
+#include "mugai/quarantine/quarantine.h"
+#include "quarantine_backend.h"
+
+#define Q_TMP_PREFIX	".tmp"
+#define Q_ID_MAX	64
+#define Q_CHUNK		65536
+#define Q_AUDIT_MAX	(64 * 1024)
+#define Q_PART_DEPTH	100
+
+struct mugai_quarantine {
+	const struct mugai_qbackend *be;
+	void	*ctx;
+	struct mugai_config *cfg;
+	int	 dfd;			/* quarantine_dir */
+	atomic_ulong seq;		/* makes temporary names unique */
+};
+
+static mugai_qfault_fn q_fault_fn;
+
+/* ---- errors and small helpers ---------------------------------------- */
+
+void
+mugai_quarantine_set_fault(mugai_qfault_fn fn)
+{
+	q_fault_fn = fn;
+}
+
+/* The errno value a test asks for at this step, or 0. */
+static int
+q_fault(const char *step)
+{
+	return q_fault_fn != NULL ? q_fault_fn(step) : 0;
+}
+
+/* Message for a failed system call on path, with owner on EACCES. */
+static void
+q_syserr(const char *what, const char *path, int err)
+{
+	char owner[PATH_MAX + 128];
+
+	owner[0] = '\0';
+	if (err == EACCES || err == EPERM)
+		mugai_owner_hint(path, owner, sizeof(owner));
+	mugai_qerr_set("%s %s: %s%s", what, path, strerror(err), owner);
+}
+
+static void
+q_sha256_hex(const void *p, size_t len, char hex[65])
+{
+	const unsigned char *b = p;
+	GChecksum *c;
+	size_t n;
+
+	c = g_checksum_new(G_CHECKSUM_SHA256);
+	while (len > 0) {
+		n = len > Q_CHUNK ? Q_CHUNK : len;
+		g_checksum_update(c, b, (gssize)n);
+		b += n;
+		len -= n;
+	}
+	snprintf(hex, 65, "%s", g_checksum_get_string(c));
+	g_checksum_free(c);
+}
+
+static int
+q_is_sha256(const char *s)
+{
+	size_t i;
+
+	for (i = 0; i < 64; i++)
+		if (!((s[i] >= '0' && s[i] <= '9') || (s[i] >= 'a' && s[i] <= 'f')))
+			return 0;
+	return s[64] == '\0';
+}
+
+/* Ids become file names: keep them to a harmless alphabet. */
+static int
+q_id_valid(const char *id)
+{
+	size_t i;
+
+	if (id == NULL || !g_ascii_isalnum(id[0]))
+		return 0;
+	for (i = 0; id[i] != '\0'; i++) {
+		if (i >= Q_ID_MAX)
+			return 0;
+		if (!g_ascii_isalnum(id[i]) && strchr("._-", id[i]) == NULL)
+			return 0;
+	}
+	return 1;
+}
+
+/* fan gets the two hex digits that name the directory of id. */
+static void
+q_fanout(const char *id, char fan[3])
+{
+	char hex[65];
+
+	q_sha256_hex(id, strlen(id), hex);
+	fan[0] = hex[0];
+	fan[1] = hex[1];
+	fan[2] = '\0';
+}
+
+/* Absolute path of the original of id (id already valid). */
+static void
+q_path(const struct mugai_quarantine *q, const char *id, char *buf,
+    size_t len)
+{
+	char fan[3];
+
+	q_fanout(id, fan);
+	snprintf(buf, len, "%s/%s/%s.eml", q->cfg->quarantine_dir, fan, id);
+}
+
+static void
+q_iso8601(time_t t, char *buf, size_t len)
+{
+	struct tm tm;
+	char date[32];
+	int off;
+
+	localtime_r(&t, &tm);
+	strftime(date, sizeof(date), "%Y-%m-%dT%H:%M:%S", &tm);
+	off = (int)(tm.tm_gmtoff / 60);
+	snprintf(buf, len, "%s%c%02d:%02d", date, off < 0 ? '-' : '+',
+	    abs(off) / 60 % 100, abs(off) % 60);
+}
+
+/* ---- audit ------------------------------------------------------------ */
+
+static mugai_status
+q_json_str(struct mugai_buf *b, const char *s)
+{
+	return mugai_json_str(b, s != NULL ? s : "");
+}
+
+/*
+ * One audit line for an admin action.  extra holds key, value pairs
+ * ended by NULL; a NULL value leaves its key out.
+ */
+static mugai_status
+q_audit(struct mugai_quarantine *q, const char *action, const char *actor,
+    const char *id, const char *reason, const char *const *extra)
+{
+	struct mugai_buf b;
+	mugai_status rc;
+	char when[48];
+	struct tm tm;
+	time_t now;
+	size_t i;
+
+	/* UTC, like the message lines the sanitiser writes to the same log. */
+	now = time(NULL);
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mugai_buf_init(&b, Q_AUDIT_MAX);
+	rc = mugai_buf_printf(&b, "{\"time\":\"%s\",\"actor\":", when);
+	if (rc == MUGAI_OK)
+		rc = q_json_str(&b, actor);
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_puts(&b, ",\"action\":");
+	if (rc == MUGAI_OK)
+		rc = q_json_str(&b, action);
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_puts(&b, ",\"id\":");
+	if (rc == MUGAI_OK)
+		rc = q_json_str(&b, id);
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_puts(&b, ",\"reason\":");
+	if (rc == MUGAI_OK)
+		rc = q_json_str(&b, reason);
+	for (i = 0; extra != NULL && extra[i] != NULL && rc == MUGAI_OK;
+	    i += 2) {
+		if (extra[i + 1] == NULL)
+			continue;
+		rc = mugai_buf_putc(&b, ',');
+		if (rc == MUGAI_OK)
+			rc = q_json_str(&b, extra[i]);
+		if (rc == MUGAI_OK)
+			rc = mugai_buf_putc(&b, ':');
+		if (rc == MUGAI_OK)
+			rc = q_json_str(&b, extra[i + 1]);
+	}
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_putc(&b, '}');
+	if (rc == MUGAI_OK)
+		rc = mugai_audit(q->cfg, b.data);
+	else
+		mugai_qerr_set("audit record for %s too long", id);
+	mugai_buf_free(&b);
+	return rc;
+}
+
+/* ---- open, close ------------------------------------------------------ */
+
+mugai_status
+mugai_quarantine_open(const struct mugai_config *cfg,
+    struct mugai_quarantine **out, char *err, size_t errlen)
+{
+	struct mugai_quarantine *q;
+	mugai_status rc;
+	int saved;
+
+	*out = NULL;
+	if ((q = calloc(1, sizeof(*q))) == NULL) {
+		snprintf(err, errlen, "out of memory");
+		return MUGAI_ERR_NOMEM;
+	}
+	/* The config is reference counted; holding it is not a change. */
+	q->cfg = mugai_config_ref((struct mugai_config *)cfg);
+	q->be = &mugai_qbackend_sqlite;
+	q->dfd = -1;
+	atomic_init(&q->seq, 0);
+	if (mugai_mkdirs(cfg->quarantine_dir) == -1 ||
+	    (q->dfd = open(cfg->quarantine_dir, O_RDONLY | O_DIRECTORY |
+	    O_CLOEXEC)) == -1) {
+		saved = errno;
+		q_syserr("cannot open quarantine_dir", cfg->quarantine_dir,
+		    saved);
+		snprintf(err, errlen, "%s", mugai_quarantine_error());
+		rc = MUGAI_ERR_IO;
+		goto fail;
+	}
+	rc = q->be->open(cfg, &q->ctx, err, errlen);
+	saved = errno;
+	if (rc != MUGAI_OK)
+		goto fail;
+	*out = q;
+	return MUGAI_OK;
+fail:
+	mugai_quarantine_close(q);
+	errno = saved;
+	return rc;
+}
+
+void
+mugai_quarantine_close(struct mugai_quarantine *q)
+{
+	if (q == NULL)
+		return;
+	if (q->ctx != NULL)
+		q->be->close(q->ctx);
+	if (q->dfd != -1)
+		close(q->dfd);
+	mugai_config_unref(q->cfg);
+	free(q);
+}
+
+/* ---- store ------------------------------------------------------------ */
+
+static int
+q_write_all(int fd, const void *p, size_t len)
+{
+	const char *c = p;
+	ssize_t n;
+	int err;
+
+	if ((err = q_fault("write")) != 0) {
+		errno = err;
+		return -1;
+	}
+	while (len > 0) {
+		n = write(fd, c, len > Q_CHUNK * 16 ? Q_CHUNK * 16 : len);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n <= 0)
+			return -1;
+		c += n;
+		len -= (size_t)n;
+	}
+	return 0;
+}
+
+/* rename(2) that never replaces: an existing original is never lost. */
+static int
+q_rename_new(int dfd, const char *from, const char *to)
+{
+	int err;
+
+	if ((err = q_fault("rename")) != 0) {
+		errno = err;
+		return -1;
+	}
+	if (renameat2(dfd, from, dfd, to, RENAME_NOREPLACE) == 0)
+		return 0;
+	if (errno != EINVAL && errno != ENOSYS)
+		return -1;
+	/* Filesystems without RENAME_NOREPLACE: link(2) never replaces. */
+	if (linkat(dfd, from, dfd, to, 0) == -1)
+		return -1;
+	unlinkat(dfd, from, 0);
+	return 0;
+}
+
+/* Open (creating) the fan-out directory fan. */
+static int
+q_fanout_open(struct mugai_quarantine *q, const char *fan)
+{
+	int fd;
+
+	fd = openat(q->dfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+	if (fd != -1 || errno != ENOENT)
+		return fd;
+	if (mkdirat(q->dfd, fan, 0700) == -1 && errno != EEXIST)
+		return -1;
+	/* The new entry must survive a crash as well as the file in it. */
+	if (fsync(q->dfd) == -1)
+		return -1;
+	return openat(q->dfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW);
+}
+
+/*
+ * Write raw into a new temporary file in dfd, make it durable and give
+ * it its final name.  On failure nothing visible is left behind.
+ */
+static mugai_status
+q_put_file(struct mugai_quarantine *q, int dfd, const char *dirpath,
+    const char *name, const void *raw, size_t len)
+{
+	char tmp[NAME_MAX + 1];
+	const char *what;
+	int fd = -1, err, tries;
+
+	for (tries = 0; ; tries++) {
+		snprintf(tmp, sizeof(tmp), "%s.%s.%ld.%lu", Q_TMP_PREFIX, name,
+		    (long)getpid(), atomic_fetch_add(&q->seq, 1));
+		if ((err = q_fault("tmpfile")) != 0)
+			errno = err;
+		else
+			fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
+			    O_CLOEXEC | O_NOFOLLOW, 0600);
+		if (fd != -1 || errno != EEXIST || tries == 8)
+			break;
+	}
+	if (fd == -1) {
+		q_syserr("cannot create a file in", dirpath, errno);
+		return MUGAI_ERR_IO;
+	}
+	what = "cannot write";
+	if (q_write_all(fd, raw, len) == -1)
+		goto fail;
+	what = "cannot fsync";
+	if ((err = q_fault("fsync")) != 0) {
+		errno = err;
+		goto fail;
+	}
+	if (fsync(fd) == -1)
+		goto fail;
+	what = "cannot close";
+	err = close(fd);
+	fd = -1;
+	if (err == -1)
+		goto fail;
+	what = "cannot rename";
+	if (q_rename_new(dfd, tmp, name) == -1) {
+		err = errno;
+		unlinkat(dfd, tmp, 0);
+		if (err == EEXIST) {
+			mugai_qerr_set("an original named %s/%s is already"
+			    " stored; ids must be unique", dirpath, name);
+			return MUGAI_ERR_USAGE;
+		}
+		q_syserr(what, dirpath, err);
+		return MUGAI_ERR_IO;
+	}
+	if (fsync(dfd) == -1) {
+		err = errno;
+		unlinkat(dfd, name, 0);
+		q_syserr("cannot fsync", dirpath, err);
+		return MUGAI_ERR_IO;
+	}
+	return MUGAI_OK;
+fail:
+	err = errno;
+	if (fd != -1)
+		close(fd);
+	unlinkat(dfd, tmp, 0);
+	q_syserr(what, dirpath, err);
+	return MUGAI_ERR_IO;
+}
+
+mugai_status
+mugai_quarantine_store(struct mugai_quarantine *q,
+    const struct mugai_qentry *e, const void *raw, size_t len)
+{
+	char sha[65], fan[3], name[Q_ID_MAX + 8], dirpath[PATH_MAX];
+	char rel[Q_ID_MAX + 16];
+	struct mugai_qentry row;
+	mugai_status rc;
+	int dfd, err;
+
+	if (!q_id_valid(e->id)) {
+		mugai_qerr_set("bad message id \"%.80s\": use 1-%d letters,"
+		    " digits, '.', '_' or '-'", e->id != NULL ? e->id : "",
+		    Q_ID_MAX);
+		mugai_log(LOG_ERR, NULL, "quarantine: %s",
+		    mugai_quarantine_error());
+		return MUGAI_ERR_USAGE;
+	}
+	if (e->sha256 != NULL && !q_is_sha256(e->sha256)) {
+		mugai_qerr_set("%s: sha256 is not 64 lower-case hex digits",
+		    e->id);
+		mugai_log(LOG_ERR, e->id, "quarantine: %s",
+		    mugai_quarantine_error());
+		return MUGAI_ERR_USAGE;
+	}
+	if (e->sha256 != NULL)
+		snprintf(sha, sizeof(sha), "%s", e->sha256);
+	else
+		q_sha256_hex(raw, len, sha);
+	q_fanout(e->id, fan);
+	snprintf(name, sizeof(name), "%s.eml", e->id);
+	snprintf(rel, sizeof(rel), "%s/%s", fan, name);
+	snprintf(dirpath, sizeof(dirpath), "%s/%s", q->cfg->quarantine_dir,
+	    fan);
+	if ((dfd = q_fanout_open(q, fan)) == -1) {
+		q_syserr("cannot open", dirpath, errno);
+		rc = MUGAI_ERR_IO;
+		goto out;
+	}
+	rc = q_put_file(q, dfd, dirpath, name, raw, len);
+	if (rc != MUGAI_OK)
+		goto out;
+	row = *e;
+	row.size = len;
+	if (row.received == 0)
+		row.received = time(NULL);
+	if ((err = q_fault("renamed")) != 0 || (err = q_fault("insert")) != 0) {
+		mugai_qerr_set("%s: injected failure: %s", e->id, strerror(err));
+		rc = MUGAI_ERR_IO;
+	} else
+		rc = q->be->insert(q->ctx, &row, sha, rel);
+	if (rc != MUGAI_OK) {
+		/* No row, so no file: the MTA will offer the message again. */
+		unlinkat(dfd, name, 0);
+		fsync(dfd);
+	}
+out:
+	if (dfd != -1)
+		close(dfd);
+	if (rc != MUGAI_OK)
+		mugai_log(LOG_ERR, e->id, "quarantine: %s",
+		    mugai_quarantine_error());
+	return rc;
+}
+
+/* ---- reading ---------------------------------------------------------- */
+
+mugai_status
+mugai_quarantine_get(struct mugai_quarantine *q, const char *id,
+    struct mugai_qrecord **out)
+{
+	*out = NULL;
+	if (!q_id_valid(id)) {
+		mugai_qerr_set("no message with id %.80s", id);
+		return MUGAI_ERR_NOTFOUND;
+	}
+	return q->be->get(q->ctx, id, out);
+}
+
+mugai_status
+mugai_quarantine_list(struct mugai_quarantine *q,
+    const struct mugai_qfilter *f, mugai_qrecord_fn fn, void *arg)
+{
+	static const struct mugai_qfilter all;
+
+	return q->be->list(q->ctx, f != NULL ? f : &all, fn, arg);
+}
+
+mugai_status
+mugai_quarantine_history(struct mugai_quarantine *q, const char *id,
+    mugai_qaction_fn fn, void *arg)
+{
+	return q->be->history(q->ctx, id, fn, arg);
+}
+
+mugai_status
+mugai_quarantine_report_parts(struct mugai_quarantine *q,
+    const char *report_json, mugai_qpart_fn fn, void *arg)
+{
+	return q->be->report_parts(q->ctx, report_json != NULL ?
+	    report_json : "", fn, arg);
+}
+
+/* SHA-256 of the file at path; -1 with errno on a read error. */
+static int
+q_hash_file(const char *path, char hex[65])
+{
+	char *chunk;
+	GChecksum *c;
+	ssize_t n;
+	int fd, saved;
+
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1)
+		return -1;
+	if ((chunk = malloc(Q_CHUNK)) == NULL) {
+		close(fd);
+		errno = ENOMEM;
+		return -1;
+	}
+	c = g_checksum_new(G_CHECKSUM_SHA256);
+	while ((n = read(fd, chunk, Q_CHUNK)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1)
+			break;
+		g_checksum_update(c, (const guchar *)chunk, n);
+	}
+	saved = errno;
+	if (n == 0)
+		snprintf(hex, 65, "%s", g_checksum_get_string(c));
+	g_checksum_free(c);
+	free(chunk);
+	close(fd);
+	errno = saved;
+	return n == 0 ? 0 : -1;
+}
+
+mugai_status
+mugai_quarantine_read(struct mugai_quarantine *q,
+    const struct mugai_qrecord *r, struct mugai_buf *out)
+{
+	char path[PATH_MAX], hex[65], *chunk = NULL;
+	mugai_status rc = MUGAI_OK;
+	ssize_t n;
+	int fd;
+
+	mugai_buf_reset(out);
+	if (strcmp(r->status, "deleted") == 0) {
+		mugai_qerr_set("the original of %s was deleted", r->id);
+		return MUGAI_ERR_NOTFOUND;
+	}
+	if (!q_id_valid(r->id)) {
+		mugai_qerr_set("bad message id \"%.80s\"", r->id);
+		return MUGAI_ERR_USAGE;
+	}
+	q_path(q, r->id, path, sizeof(path));
+	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
+		q_syserr("cannot open the original", path, errno);
+		return MUGAI_ERR_IO;
+	}
+	if ((chunk = malloc(Q_CHUNK)) == NULL) {
+		rc = MUGAI_ERR_NOMEM;
+		goto out;
+	}
+	while (rc == MUGAI_OK && (n = read(fd, chunk, Q_CHUNK)) != 0) {
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			q_syserr("cannot read the original", path, errno);
+			rc = MUGAI_ERR_IO;
+			goto out;
+		}
+		rc = mugai_buf_append(out, chunk, (size_t)n);
+	}
+	if (rc != MUGAI_OK) {
+		mugai_qerr_set("%s: %s", path, mugai_status_str(rc));
+		goto out;
+	}
+	q_sha256_hex(out->data != NULL ? out->data : "", out->len, hex);
+	if (strcmp(hex, r->sha256) != 0) {
+		mugai_qerr_set("%s does not match its recorded SHA-256 (%s, file"
+		    " has %s); run 'mugai quarantine verify'", path, r->sha256,
+		    hex);
+		rc = MUGAI_ERR_IO;
+	}
+out:
+	free(chunk);
+	close(fd);
+	if (rc != MUGAI_OK)
+		mugai_buf_reset(out);
+	return rc;
+}
+
+/* ---- MIME parts ------------------------------------------------------- */
+
+/* Split "1.2.3" into numbers; the first must be 1. */
+static int
+q_part_path(const char *path, unsigned long *v, size_t max, size_t *n)
+{
+	const char *p = path;
+	char *end;
+
+	*n = 0;
+	while (*n < max) {
+		if (!g_ascii_isdigit(*p))
+			return -1;
+		errno = 0;
+		v[*n] = strtoul(p, &end, 10);
+		if (errno != 0 || v[*n] == 0 || v[*n] > 1000000)
+			return -1;
+		(*n)++;
+		if (*end == '\0')
+			return v[0] == 1 ? 0 : -1;
+		if (*end != '.')
+			return -1;
+		p = end + 1;
+	}
+	return -1;
+}
+
+/* The object at path below the message, or NULL (error set). */
+static GMimeObject *
+q_part_find(GMimeMessage *msg, const char *path, mugai_status *rc)
+{
+	unsigned long v[Q_PART_DEPTH];
+	GMimeObject *o;
+	GMimeMessage *inner;
+	size_t n, i;
+
+	if (q_part_path(path, v, Q_PART_DEPTH, &n) == -1) {
+		mugai_qerr_set("bad part path \"%.80s\": write it like 1.2"
+		    " (the message body is 1, its parts 1.1, 1.2, ...)", path);
+		*rc = MUGAI_ERR_USAGE;
+		return NULL;
+	}
+	o = g_mime_message_get_mime_part(msg);
+	for (i = 1; i < n && o != NULL; i++) {
+		if (GMIME_IS_MULTIPART(o)) {
+			if (v[i] > (unsigned long)g_mime_multipart_get_count(
+			    GMIME_MULTIPART(o)))
+				o = NULL;
+			else
+				o = g_mime_multipart_get_part(GMIME_MULTIPART(o),
+				    (int)v[i] - 1);
+		} else if (GMIME_IS_MESSAGE_PART(o) && v[i] == 1) {
+			inner = g_mime_message_part_get_message(
+			    GMIME_MESSAGE_PART(o));
+			o = inner != NULL ? g_mime_message_get_mime_part(inner) :
+			    NULL;
+		} else
+			o = NULL;
+	}
+	if (o == NULL) {
+		mugai_qerr_set("the message has no part %s; 'mugai quarantine"
+		    " show ID' lists its parts", path);
+		*rc = MUGAI_ERR_NOTFOUND;
+	}
+	return o;
+}
+
+static mugai_status
+q_stream_to_buf(GMimeStream *ms, struct mugai_buf *out)
+{
+	GByteArray *a = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(ms));
+
+	return mugai_buf_append(out, a->data, a->len);
+}
+
+/* Parse raw as a message; NULL when GMime finds nothing. */
+static GMimeMessage *
+q_parse(const void *raw, size_t len)
+{
+	GMimeStream *st;
+	GMimeParser *p;
+	GMimeMessage *msg;
+
+	st = g_mime_stream_mem_new_with_buffer(raw, len);
+	p = g_mime_parser_new_with_stream(st);
+	msg = g_mime_parser_construct_message(p, NULL);
+	g_object_unref(p);
+	g_object_unref(st);
+	return msg;
+}
+
+mugai_status
+mugai_quarantine_part(const void *raw, size_t len, const char *path,
+    struct mugai_buf *out, char **name, char **type)
+{
+	GMimeMessage *msg;
+	GMimeObject *o;
+	GMimeStream *ms = NULL;
+	GMimeDataWrapper *dw;
+	const char *fn;
+	char *gtype;
+	mugai_status rc = MUGAI_OK;
+
+	*name = *type = NULL;
+	mugai_buf_reset(out);
+	if ((msg = q_parse(raw, len)) == NULL) {
+		mugai_qerr_set("the original cannot be parsed as a message");
+		return MUGAI_ERR_PARSE;
+	}
+	if ((o = q_part_find(msg, path, &rc)) == NULL)
+		goto out;
+	if (GMIME_IS_MULTIPART(o)) {
+		mugai_qerr_set("part %s is a multipart; name one of its parts"
+		    " (%s.1, %s.2, ...)", path, path, path);
+		rc = MUGAI_ERR_USAGE;
+		goto out;
+	}
+	ms = g_mime_stream_mem_new();
+	if (GMIME_IS_MESSAGE_PART(o)) {
+		if (g_mime_message_part_get_message(GMIME_MESSAGE_PART(o)) != NULL)
+			g_mime_object_write_to_stream(GMIME_OBJECT(
+			    g_mime_message_part_get_message(
+			    GMIME_MESSAGE_PART(o))), NULL, ms);
+		fn = g_mime_object_get_content_disposition_parameter(o,
+		    "filename");
+	} else if (GMIME_IS_PART(o)) {
+		if ((dw = g_mime_part_get_content(GMIME_PART(o))) != NULL &&
+		    g_mime_data_wrapper_write_to_stream(dw, ms) == -1) {
+			mugai_qerr_set("cannot decode part %s", path);
+			rc = MUGAI_ERR_PARSE;
+			goto out;
+		}
+		fn = g_mime_part_get_filename(GMIME_PART(o));
+	} else {
+		mugai_qerr_set("part %s has no content of its own", path);
+		rc = MUGAI_ERR_USAGE;
+		goto out;
+	}
+	if ((rc = q_stream_to_buf(ms, out)) != MUGAI_OK) {
+		mugai_qerr_set("part %s: %s", path, mugai_status_str(rc));
+		goto out;
+	}
+	/* Callers free with free(); keep GLib's allocator out. */
+	gtype = g_mime_content_type_get_mime_type(
+	    g_mime_object_get_content_type(o));
+	*name = strdup(fn != NULL ? fn : "");
+	*type = strdup(gtype != NULL ? gtype : "application/octet-stream");
+	g_free(gtype);
+	if (*name == NULL || *type == NULL) {
+		mugai_qerr_set("out of memory");
+		rc = MUGAI_ERR_NOMEM;
+	}
+out:
+	if (ms != NULL)
+		g_object_unref(ms);
+	g_object_unref(msg);
+	if (rc != MUGAI_OK) {
+		free(*name);
+		free(*type);
+		*name = *type = NULL;
+		mugai_buf_reset(out);
+	}
+	return rc;
+}
+
+/* ---- release ---------------------------------------------------------- */
+
+int
+mugai_quarantine_dangerous(const struct mugai_qrecord *r)
+{
+	static const char *const bad[] = {
+		"rejected", "reject", "discarded", "discard", "virus",
+		"infected", NULL
+	};
+	size_t i;
+
+	for (i = 0; bad[i] != NULL; i++)
+		if (strcasecmp(r->verdict, bad[i]) == 0)
+			return 1;
+	return 0;
+}
+
+/* A fresh message from the original's From/Subject carrying one part. */
+static mugai_status
+q_part_message(const struct mugai_qrecord *r, const struct mugai_buf *orig,
+    const struct mugai_qrelease *req, struct mugai_buf *out)
+{
+	struct mugai_buf data;
+	GMimeMessage *src = NULL, *m = NULL;
+	GMimeMultipart *mp;
+	GMimeTextPart *tp;
+	GMimePart *att;
+	GMimeStream *ds, *ms;
+	GMimeDataWrapper *dw;
+	GMimeContentType *ct;
+	GDateTime *now;
+	char *name = NULL, *type = NULL, *text, *msgid;
+	mugai_status rc;
+
+	/* Decoding never grows a part; GMime re-serialising barely does. */
+	mugai_buf_init(&data, orig->len * 2 + 4096);
+	rc = mugai_quarantine_part(orig->data, orig->len, req->part, &data,
+	    &name, &type);
+	if (rc != MUGAI_OK)
+		goto out;
+	src = q_parse(orig->data, orig->len);
+	m = g_mime_message_new(TRUE);
+	if (src != NULL && internet_address_list_length(
+	    g_mime_message_get_from(src)) > 0)
+		internet_address_list_append(g_mime_message_get_from(m),
+		    g_mime_message_get_from(src));
+	else
+		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_FROM, NULL,
+		    r->sender[0] != '\0' ? r->sender : "MAILER-DAEMON");
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, NULL, req->to);
+	g_mime_message_set_subject(m, src != NULL &&
+	    g_mime_message_get_subject(src) != NULL ?
+	    g_mime_message_get_subject(src) : r->subject, "utf-8");
+	now = g_date_time_new_now_local();
+	g_mime_message_set_date(m, now);
+	g_date_time_unref(now);
+	msgid = g_mime_utils_generate_message_id("mugai.invalid");
+	g_mime_message_set_message_id(m, msgid);
+	g_free(msgid);
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Mugai-Id", r->id, NULL);
+	g_mime_object_set_header(GMIME_OBJECT(m), "X-Mugai-Released-Part",
+	    req->part, NULL);
+
+	mp = g_mime_multipart_new_with_subtype("mixed");
+	tp = g_mime_text_part_new_with_subtype("plain");
+	text = g_strdup_printf("Attachment %s of quarantined message %s,"
+	    " released by %s.\nReason: %s\n", req->part, r->id, req->actor,
+	    req->reason);
+	g_mime_text_part_set_text(tp, text);
+	g_free(text);
+	g_mime_multipart_add(mp, GMIME_OBJECT(tp));
+	g_object_unref(tp);
+
+	ct = g_mime_content_type_parse(NULL, type);
+	att = g_mime_part_new_with_type(
+	    g_mime_content_type_get_media_type(ct),
+	    g_mime_content_type_get_media_subtype(ct));
+	g_object_unref(ct);
+	ds = g_mime_stream_mem_new_with_buffer(data.data != NULL ?
+	    data.data : "", data.len);
+	dw = g_mime_data_wrapper_new_with_stream(ds,
+	    GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(att, dw);
+	g_object_unref(dw);
+	g_object_unref(ds);
+	g_mime_part_set_content_encoding(att, GMIME_CONTENT_ENCODING_BASE64);
+	if (name[0] != '\0')
+		g_mime_part_set_filename(att, name);
+	else
+		g_mime_object_set_disposition(GMIME_OBJECT(att),
+		    GMIME_DISPOSITION_ATTACHMENT);
+	g_mime_multipart_add(mp, GMIME_OBJECT(att));
+	g_object_unref(att);
+	g_mime_message_set_mime_part(m, GMIME_OBJECT(mp));
+	g_object_unref(mp);
+
+	ms = g_mime_stream_mem_new();
+	g_mime_object_write_to_stream(GMIME_OBJECT(m), NULL, ms);
+	rc = q_stream_to_buf(ms, out);
+	g_object_unref(ms);
+	if (rc != MUGAI_OK)
+		mugai_qerr_set("released part too large: %s",
+		    mugai_status_str(rc));
+out:
+	if (m != NULL)
+		g_object_unref(m);
+	if (src != NULL)
+		g_object_unref(src);
+	free(name);
+	free(type);
+	mugai_buf_free(&data);
+	return rc;
+}
+
+/*
+ * Hand data to "prog -i -f sender -- to".  A socket rather than a pipe:
+ * send(MSG_NOSIGNAL) turns an early exit of sendmail into EPIPE instead
+ * of a SIGPIPE that would kill the caller.
+ */
+static mugai_status
+q_sendmail(const char *prog, const char *sender, const char *to,
+    const char *data, size_t len)
+{
+	char a0[PATH_MAX], a1[] = "-i", a2[] = "-f", a4[] = "--";
+	char *a3 = NULL, *a5 = NULL, *argv[7];
+	posix_spawn_file_actions_t fa;
+	int sv[2], r, wst, werr = 0;
+	mugai_status rc = MUGAI_OK;
+	ssize_t n;
+	pid_t pid;
+
+	/* Some posix_spawn()s report a failed exec only as exit 127. */
+	if (prog[0] != '/' || access(prog, X_OK) == -1) {
+		mugai_qerr_set("cannot run sendmail_path %s: %s; fix"
+		    " sendmail_path", prog, prog[0] != '/' ?
+		    "not an absolute path" : strerror(errno));
+		return MUGAI_ERR_CONFIG;
+	}
+	if (socketpair(AF_UNIX, SOCK_STREAM | SOCK_CLOEXEC, 0, sv) == -1) {
+		mugai_qerr_set("socketpair: %s", strerror(errno));
+		return MUGAI_ERR_IO;
+	}
+	snprintf(a0, sizeof(a0), "%s", prog);
+	a3 = strdup(sender);
+	a5 = strdup(to);
+	if (a3 == NULL || a5 == NULL) {
+		mugai_qerr_set("out of memory");
+		rc = MUGAI_ERR_NOMEM;
+		close(sv[1]);
+		goto out;
+	}
+	argv[0] = a0; argv[1] = a1; argv[2] = a2; argv[3] = a3;
+	argv[4] = a4; argv[5] = a5; argv[6] = NULL;
+	posix_spawn_file_actions_init(&fa);
+	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
+	r = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
+	posix_spawn_file_actions_destroy(&fa);
+	close(sv[1]);
+	if (r != 0) {
+		mugai_qerr_set("cannot run sendmail_path %s: %s; fix"
+		    " sendmail_path", prog, strerror(r));
+		rc = MUGAI_ERR_CONFIG;
+		goto out;
+	}
+	while (len > 0) {
+		n = send(sv[0], data, len, MSG_NOSIGNAL);
+		if (n == -1 && errno == EINTR)
+			continue;
+		if (n == -1) {
+			werr = errno;
+			break;
+		}
+		data += n;
+		len -= (size_t)n;
+	}
+	close(sv[0]);
+	sv[0] = -1;
+	while (waitpid(pid, &wst, 0) == -1)
+		if (errno != EINTR) {
+			mugai_qerr_set("waitpid: %s", strerror(errno));
+			rc = MUGAI_ERR_IO;
+			goto out;
+		}
+	if (WIFSIGNALED(wst)) {
+		mugai_qerr_set("%s was killed by signal %d", prog,
+		    WTERMSIG(wst));
+		rc = MUGAI_ERR_IO;
+	} else if (WEXITSTATUS(wst) != 0) {
+		mugai_qerr_set("%s exited with status %d; the message was not"
+		    " released (see the mail log)", prog, WEXITSTATUS(wst));
+		rc = MUGAI_ERR_IO;
+	} else if (werr != 0) {
+		mugai_qerr_set("%s stopped reading the message: %s", prog,
+		    strerror(werr));
+		rc = MUGAI_ERR_IO;
+	}
+out:
+	if (sv[0] != -1)
+		close(sv[0]);
+	free(a3);
+	free(a5);
+	return rc;
+}
+
+static int
+q_addr_ok(const char *a)
+{
+	const unsigned char *p = (const unsigned char *)a;
+
+	if (a == NULL || *a == '\0' || *a == '-')
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p == 0x7F || *p == '<' || *p == '>')
+			return 0;
+	return 1;
+}
+
+/* Envelope sender without <>, as sendmail -f wants it. */
+static void
+q_bare_addr(const char *s, char *buf, size_t len)
+{
+	size_t n;
+
+	while (*s == '<' || *s == ' ')
+		s++;
+	snprintf(buf, len, "%s", s);
+	n = strlen(buf);
+	while (n > 0 && (buf[n - 1] == '>' || buf[n - 1] == ' '))
+		buf[--n] = '\0';
+}
+
+static mugai_status
+q_release_check(const struct mugai_qrelease *req,
+    const struct mugai_qrecord *r)
+{
+	if (strcmp(r->status, "deleted") == 0) {
+		mugai_qerr_set("the original of %s was deleted; it cannot be"
+		    " released", r->id);
+		return MUGAI_ERR_USAGE;
+	}
+	if (mugai_quarantine_dangerous(r) && !req->force) {
+		mugai_qerr_set("%s was %s (%s); releasing it needs --force",
+		    r->id, r->verdict, r->reasons[0] != '\0' ? r->reasons :
+		    "no reason recorded");
+		return MUGAI_ERR_USAGE;
+	}
+	return MUGAI_OK;
+}
+
+mugai_status
+mugai_quarantine_release(struct mugai_quarantine *q,
+    const struct mugai_qrelease *req)
+{
+	struct mugai_qrecord *r = NULL;
+	struct mugai_qaction a;
+	struct mugai_buf orig, part;
+	const struct mugai_buf *msg;
+	char sender[512], detail[1024], errsave[1024];
+	const char *extra[9];
+	mugai_status rc, rc2;
+
+	mugai_buf_init(&orig, 1);
+	mugai_buf_init(&part, 1);
+	if (!q_addr_ok(req->to)) {
+		mugai_qerr_set("bad recipient address \"%.200s\"",
+		    req->to != NULL ? req->to : "");
+		return MUGAI_ERR_USAGE;
+	}
+	if (req->reason == NULL || req->reason[0] == '\0') {
+		mugai_qerr_set("a release needs a reason");
+		return MUGAI_ERR_USAGE;
+	}
+	if ((rc = mugai_quarantine_get(q, req->id, &r)) != MUGAI_OK)
+		return rc;
+	if ((rc = q_release_check(req, r)) != MUGAI_OK)
+		goto out;
+	/* A file bigger than recorded is damaged: let the cap refuse it. */
+	orig.max = r->size + 1;
+	part.max = r->size * 2 + 65536;
+	if ((rc = mugai_quarantine_read(q, r, &orig)) != MUGAI_OK)
+		goto out;
+	msg = &orig;
+	if (req->part != NULL) {
+		if ((rc = q_part_message(r, &orig, req, &part)) != MUGAI_OK)
+			goto out;
+		msg = &part;
+	}
+	q_bare_addr(r->sender, sender, sizeof(sender));
+	rc = q_sendmail(q->cfg->sendmail_path, sender, req->to,
+	    msg->data != NULL ? msg->data : "", msg->len);
+
+	/* Record the attempt either way; keep the first error's text. */
+	snprintf(errsave, sizeof(errsave), "%s", mugai_quarantine_error());
+	snprintf(detail, sizeof(detail), "to=%s%s%s%s%s", req->to,
+	    req->part != NULL ? " part=" : "",
+	    req->part != NULL ? req->part : "", req->force ? " force" : "",
+	    rc != MUGAI_OK ? " failed" : "");
+	a.id = r->id;
+	a.time = time(NULL);
+	a.actor = req->actor;
+	a.action = rc == MUGAI_OK ? "release" : "release-failed";
+	a.detail = detail;
+	a.reason = req->reason;
+	rc2 = q->be->update_status(q->ctx, rc == MUGAI_OK ? "released" : NULL,
+	    &a);
+	extra[0] = "to"; extra[1] = req->to;
+	extra[2] = "part"; extra[3] = req->part;
+	extra[4] = "force"; extra[5] = req->force ? "yes" : NULL;
+	extra[6] = "result"; extra[7] = rc == MUGAI_OK ? "ok" : errsave;
+	extra[8] = NULL;
+	if (rc2 == MUGAI_OK)
+		rc2 = q_audit(q, "release", req->actor, r->id, req->reason,
+		    extra);
+	if (rc != MUGAI_OK)
+		mugai_qerr_set("%s", errsave);
+	else if (rc2 != MUGAI_OK) {
+		snprintf(errsave, sizeof(errsave), "%s",
+		    mugai_quarantine_error());
+		mugai_qerr_set("%s was released, but recording it failed: %s",
+		    r->id, errsave);
+		rc = rc2;
+	}
+out:
+	mugai_qrecord_free(r);
+	mugai_buf_free(&orig);
+	mugai_buf_free(&part);
+	return rc;
+}
+
+/* ---- delete, purge, verify -------------------------------------------- */
+
+/* Mark id deleted first, then unlink: a crash leaves an orphan, not a gap. */
+static mugai_status
+q_remove(struct mugai_quarantine *q, const char *id, const char *action,
+    const char *actor, const char *reason)
+{
+	struct mugai_qrecord *r = NULL;
+	struct mugai_qaction a;
+	char path[PATH_MAX], fan[3];
+	mugai_status rc;
+	int dfd;
+
+	if ((rc = mugai_quarantine_get(q, id, &r)) != MUGAI_OK)
+		return rc;
+	if (strcmp(r->status, "deleted") == 0) {
+		mugai_qerr_set("the original of %s was already deleted", id);
+		rc = MUGAI_ERR_USAGE;
+		goto out;
+	}
+	a.id = id;
+	a.time = time(NULL);
+	a.actor = actor;
+	a.action = action;
+	a.detail = "";
+	a.reason = reason != NULL ? reason : "";
+	if ((rc = q->be->update_status(q->ctx, "deleted", &a)) != MUGAI_OK)
+		goto out;
+	q_path(q, id, path, sizeof(path));
+	if (unlink(path) == -1 && errno != ENOENT) {
+		q_syserr("marked deleted, but cannot remove", path, errno);
+		rc = MUGAI_ERR_IO;
+		goto out;
+	}
+	q_fanout(id, fan);
+	if ((dfd = openat(q->dfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
+	    -1) {
+		fsync(dfd);
+		close(dfd);
+	}
+	rc = q_audit(q, action, actor, id, a.reason, NULL);
+out:
+	mugai_qrecord_free(r);
+	return rc;
+}
+
+mugai_status
+mugai_quarantine_delete(struct mugai_quarantine *q, const char *id,
+    const char *actor, const char *reason)
+{
+	return q_remove(q, id, "delete", actor, reason);
+}
+
+/* Rows collected before acting on them: callbacks may not re-enter. */
+struct q_row {
+	char	*id;
+	char	*sha256;
+	int	 deleted;
+};
+
+struct q_rows {
+	struct q_row *v;
+	size_t	 n, cap;
+	int	 skip_deleted;
+	mugai_status rc;
+};
+
+static int
+q_rows_add(const struct mugai_qrecord *r, void *arg)
+{
+	struct q_rows *rows = arg;
+	struct q_row *v;
+	size_t ncap;
+
+	if (rows->skip_deleted && strcmp(r->status, "deleted") == 0)
+		return 0;
+	if (rows->n == rows->cap) {
+		ncap = rows->cap ? rows->cap * 2 : 64;
+		if ((v = realloc(rows->v, ncap * sizeof(*v))) == NULL)
+			goto nomem;
+		rows->v = v;
+		rows->cap = ncap;
+	}
+	v = &rows->v[rows->n];
+	v->id = strdup(r->id);
+	v->sha256 = strdup(r->sha256);
+	v->deleted = strcmp(r->status, "deleted") == 0;
+	if (v->id == NULL || v->sha256 == NULL) {
+		free(v->id);
+		free(v->sha256);
+		goto nomem;
+	}
+	rows->n++;
+	return 0;
+nomem:
+	mugai_qerr_set("out of memory");
+	rows->rc = MUGAI_ERR_NOMEM;
+	return 1;
+}
+
+static void
+q_rows_free(struct q_rows *rows)
+{
+	size_t i;
+
+	for (i = 0; i < rows->n; i++) {
+		free(rows->v[i].id);
+		free(rows->v[i].sha256);
+	}
+	free(rows->v);
+}
+
+static mugai_status
+q_rows_collect(struct mugai_quarantine *q, const struct mugai_qfilter *f,
+    int skip_deleted, struct q_rows *rows)
+{
+	mugai_status rc;
+
+	memset(rows, 0, sizeof(*rows));
+	rows->skip_deleted = skip_deleted;
+	rc = mugai_quarantine_list(q, f, q_rows_add, rows);
+	return rc != MUGAI_OK ? rc : rows->rc;
+}
+
+static int
+q_row_cmp(const void *a, const void *b)
+{
+	return strcmp(((const struct q_row *)a)->id,
+	    ((const struct q_row *)b)->id);
+}
+
+enum q_entry {
+	Q_ENTRY_ORIGINAL,
+	Q_ENTRY_TEMP,
+	Q_ENTRY_STRAY
+};
+
+typedef mugai_status (*q_walk_fn)(enum q_entry kind, int dfd,
+    const char *name, const char *path, const struct stat *st, void *arg);
+
+static enum q_entry
+q_classify(const char *fan, const char *name, const struct stat *st,
+    char *id, size_t idlen)
+{
+	char want[3];
+	size_t n = strlen(name);
+
+	if (strncmp(name, Q_TMP_PREFIX, strlen(Q_TMP_PREFIX)) == 0)
+		return Q_ENTRY_TEMP;
+	if (!S_ISREG(st->st_mode) || n < 5 || n - 4 >= idlen ||
+	    strcmp(name + n - 4, ".eml") != 0)
+		return Q_ENTRY_STRAY;
+	memcpy(id, name, n - 4);
+	id[n - 4] = '\0';
+	if (!q_id_valid(id))
+		return Q_ENTRY_STRAY;
+	q_fanout(id, want);
+	return strcmp(want, fan) == 0 ? Q_ENTRY_ORIGINAL : Q_ENTRY_STRAY;
+}
+
+static mugai_status
+q_walk_fan(struct mugai_quarantine *q, const char *fan, q_walk_fn fn,
+    void *arg)
+{
+	char path[PATH_MAX], id[Q_ID_MAX + 1];
+	struct dirent *de;
+	struct stat st;
+	mugai_status rc = MUGAI_OK;
+	enum q_entry kind;
+	DIR *d;
+	int dfd;
+
+	snprintf(path, sizeof(path), "%s/%s", q->cfg->quarantine_dir, fan);
+	if ((dfd = openat(q->dfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
+	    O_NOFOLLOW)) == -1 || (d = fdopendir(dfd)) == NULL) {
+		q_syserr("cannot read", path, errno);
+		if (dfd != -1)
+			close(dfd);
+		return MUGAI_ERR_IO;
+	}
+	while (rc == MUGAI_OK && (de = readdir(d)) != NULL) {
+		if (strcmp(de->d_name, ".") == 0 || strcmp(de->d_name, "..") == 0)
+			continue;
+		if (fstatat(dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1)
+			continue;
+		snprintf(path, sizeof(path), "%s/%s/%s",
+		    q->cfg->quarantine_dir, fan, de->d_name);
+		kind = q_classify(fan, de->d_name, &st, id, sizeof(id));
+		rc = fn(kind, dfd, de->d_name, path, &st, arg);
+	}
+	closedir(d);
+	return rc;
+}
+
+/* Call fn for every file in the fan-out directories of the store. */
+static mugai_status
+q_walk(struct mugai_quarantine *q, q_walk_fn fn, void *arg)
+{
+	struct dirent *de;
+	struct stat st;
+	mugai_status rc = MUGAI_OK;
+	DIR *d;
+	int fd;
+
+	/* A new open file: a dup() would share its offset with q->dfd. */
+	if ((fd = openat(q->dfd, ".", O_RDONLY | O_DIRECTORY | O_CLOEXEC)) ==
+	    -1 || (d = fdopendir(fd)) == NULL) {
+		q_syserr("cannot read", q->cfg->quarantine_dir, errno);
+		if (fd != -1)
+			close(fd);
+		return MUGAI_ERR_IO;
+	}
+	while (rc == MUGAI_OK && (de = readdir(d)) != NULL) {
+		/* Only XX directories: the index lives next to them. */
+		if (strlen(de->d_name) != 2 || !g_ascii_isxdigit(de->d_name[0]) ||
+		    !g_ascii_isxdigit(de->d_name[1]) ||
+		    fstatat(q->dfd, de->d_name, &st, AT_SYMLINK_NOFOLLOW) == -1 ||
+		    !S_ISDIR(st.st_mode))
+			continue;
+		rc = q_walk_fan(q, de->d_name, fn, arg);
+	}
+	closedir(d);
+	return rc;
+}
+
+struct q_purge {
+	time_t	 now;
+	unsigned grace;
+};
+
+static mugai_status
+q_purge_temp(enum q_entry kind, int dfd, const char *name, const char *path,
+    const struct stat *st, void *arg)
+{
+	struct q_purge *p = arg;
+
+	if (kind != Q_ENTRY_TEMP || p->now - st->st_mtime < (time_t)p->grace)
+		return MUGAI_OK;
+	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT) {
+		q_syserr("cannot remove", path, errno);
+		return MUGAI_ERR_IO;
+	}
+	mugai_log(LOG_INFO, NULL, "quarantine: removed leftover %s", path);
+	return MUGAI_OK;
+}
+
+mugai_status
+mugai_quarantine_purge(struct mugai_quarantine *q, time_t before,
+    unsigned grace, const char *actor, size_t *count)
+{
+	struct mugai_qfilter f;
+	struct q_rows rows;
+	struct q_purge p;
+	mugai_status rc = MUGAI_OK;
+	char reason[96], when[48];
+	size_t i;
+
+	*count = 0;
+	memset(&rows, 0, sizeof(rows));
+	/* before 0 would mean "no bound" to the filter: purge nothing. */
+	if (before > 0) {
+		memset(&f, 0, sizeof(f));
+		f.before = before;
+		if ((rc = q_rows_collect(q, &f, 1, &rows)) != MUGAI_OK)
+			goto out;
+		q_iso8601(before, when, sizeof(when));
+		snprintf(reason, sizeof(reason), "received before %s", when);
+		for (i = 0; i < rows.n; i++) {
+			rc = q_remove(q, rows.v[i].id, "purge", actor, reason);
+			if (rc != MUGAI_OK)
+				goto out;
+			(*count)++;
+		}
+	}
+	p.now = time(NULL);
+	p.grace = grace;
+	rc = q_walk(q, q_purge_temp, &p);
+out:
+	q_rows_free(&rows);
+	return rc;
+}
+
+struct q_verify {
+	struct q_rows *rows;
+	time_t	 now;
+	unsigned grace;
+	mugai_qproblem_fn fn;
+	void	*arg;
+	size_t	 n;
+};
+
+static void
+q_problem(struct q_verify *v, enum mugai_qproblem_kind kind, const char *id,
+    const char *path, const char *detail)
+{
+	struct mugai_qproblem p;
+
+	p.kind = kind;
+	p.id = id;
+	p.path = path;
+	p.detail = detail;
+	v->n++;
+	if (v->fn != NULL)
+		v->fn(&p, v->arg);
+}
+
+static mugai_status
+q_verify_file(enum q_entry kind, int dfd, const char *name, const char *path,
+    const struct stat *st, void *arg)
+{
+	struct q_verify *v = arg;
+	struct q_row key, *row;
+	char id[Q_ID_MAX + 1];
+	size_t n;
+
+	if (kind != Q_ENTRY_STRAY && v->now - st->st_mtime < (time_t)v->grace)
+		return MUGAI_OK;	/* a store may be in flight */
+	if (kind == Q_ENTRY_TEMP) {
+		q_problem(v, MUGAI_QPROB_TEMP, NULL, path,
+		    "left by an interrupted store; 'purge' removes it");
+		return MUGAI_OK;
+	}
+	if (kind == Q_ENTRY_STRAY) {
+		q_problem(v, MUGAI_QPROB_STRAY, NULL, path,
+		    "not a file mugai writes here");
+		return MUGAI_OK;
+	}
+	n = strlen(name) - 4;
+	memcpy(id, name, n);
+	id[n] = '\0';
+	key.id = id;
+	row = v->rows->n == 0 ? NULL : bsearch(&key, v->rows->v, v->rows->n,
+	    sizeof(*row), q_row_cmp);
+	if (row == NULL)
+		q_problem(v, MUGAI_QPROB_ORPHAN, id, path,
+		    "no index row (a store was interrupted)");
+	else if (row->deleted)
+		q_problem(v, MUGAI_QPROB_ORPHAN, id, path,
+		    "index says deleted (a delete was interrupted)");
+	return MUGAI_OK;
+}
+
+static void
+q_verify_rows(struct mugai_quarantine *q, struct q_verify *v)
+{
+	char path[PATH_MAX], hex[65], detail[256];
+	size_t i;
+
+	for (i = 0; i < v->rows->n; i++) {
+		if (v->rows->v[i].deleted)
+			continue;
+		q_path(q, v->rows->v[i].id, path, sizeof(path));
+		if (q_hash_file(path, hex) == -1) {
+			snprintf(detail, sizeof(detail), "%s", strerror(errno));
+			q_problem(v, MUGAI_QPROB_MISSING, v->rows->v[i].id, path,
+			    detail);
+		} else if (strcmp(hex, v->rows->v[i].sha256) != 0) {
+			snprintf(detail, sizeof(detail), "index has %s, file has"
+			    " %s", v->rows->v[i].sha256, hex);
+			q_problem(v, MUGAI_QPROB_CHECKSUM, v->rows->v[i].id,
+			    path, detail);
+		}
+	}
+}
+
+mugai_status
+mugai_quarantine_verify(struct mugai_quarantine *q, unsigned grace,
+    mugai_qproblem_fn fn, void *arg, size_t *nproblems)
+{
+	struct q_rows rows;
+	struct q_verify v;
+	mugai_status rc;
+
+	*nproblems = 0;
+	if ((rc = q_rows_collect(q, NULL, 0, &rows)) != MUGAI_OK)
+		goto out;
+	if (rows.n > 0)
+		qsort(rows.v, rows.n, sizeof(*rows.v), q_row_cmp);
+	v.rows = &rows;
+	v.now = time(NULL);
+	v.grace = grace;
+	v.fn = fn;
+	v.arg = arg;
+	v.n = 0;
+	q_verify_rows(q, &v);
+	rc = q_walk(q, q_verify_file, &v);
+	*nproblems = v.n;
+out:
+	q_rows_free(&rows);
+	return rc;
+}
+
+const char *
+mugai_qproblem_str(enum mugai_qproblem_kind kind)
+{
+	switch (kind) {
+	case MUGAI_QPROB_MISSING:	return "missing";
+	case MUGAI_QPROB_CHECKSUM:	return "checksum";
+	case MUGAI_QPROB_ORPHAN:	return "orphan";
+	case MUGAI_QPROB_TEMP:		return "temp";
+	case MUGAI_QPROB_STRAY:		return "stray";
+	}
+	return "unknown";
+}

@@ -1,0 +1,742 @@
+/* quarantine_sqlite.c - the quarantine index in SQLite (WAL mode). */
+#include <errno.h>
+#include <fcntl.h>
+#include <limits.h>
+#include <pthread.h>
+#include <stdint.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+
+#include <sqlite3.h>
+
+#include "mugai/base/buf.h"
+#include "mugai/base/dirs.h"
+#include "mugai/base/json.h"
+#include "mugai/quarantine/quarantine.h"
+#include "quarantine_backend.h"
+
+/*
+ * One connection per handle, serialised by a mutex: milter threads only
+ * hold it for one short statement (the file is written before), and WAL
+ * lets the admin CLI read and write from its own process meanwhile.
+ */
+struct qsql {
+	sqlite3	*db;
+	pthread_mutex_t lock;
+	char	*dir;		/* quarantine_dir, for absolute paths */
+	char	*path;		/* the database file, for messages */
+	unsigned timeout;	/* seconds, for messages */
+};
+
+#define QSQL_VERSION	1
+#define QSQL_MAX_JSON	(1024 * 1024)
+
+/* Version 1.  A newer mugai adds "if version < N" steps after it. */
+static const char qsql_schema_sql[] =
+	"CREATE TABLE messages ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" received INTEGER NOT NULL,"
+	" queue_id TEXT NOT NULL DEFAULT '',"
+	" client_addr TEXT NOT NULL DEFAULT '',"
+	" sender TEXT NOT NULL DEFAULT '',"
+	" recipients TEXT NOT NULL DEFAULT '[]',"
+	" subject TEXT NOT NULL DEFAULT '',"
+	" size INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" verdict TEXT NOT NULL DEFAULT '',"
+	" reasons TEXT NOT NULL DEFAULT '',"
+	" report_json TEXT NOT NULL DEFAULT '',"
+	" notice TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL"
+	"  CHECK (status IN ('held', 'released', 'deleted')),"
+	" path TEXT NOT NULL);"
+	"CREATE INDEX messages_received ON messages(received);"
+	"CREATE TABLE actions ("
+	" id TEXT NOT NULL REFERENCES messages(id),"
+	" time INTEGER NOT NULL,"
+	" actor TEXT NOT NULL,"
+	" action TEXT NOT NULL,"
+	" detail TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX actions_id ON actions(id);"
+	"PRAGMA user_version = 1;";
+
+/* Columns of a record, in the order qsql_record() reads them. */
+#define QSQL_COLS \
+	"id, received, queue_id, client_addr, sender," \
+	" CASE WHEN json_valid(recipients) THEN recipients ELSE '[]' END," \
+	" subject, size, sha256, verdict, reasons, status, path"
+
+/* Turn an SQLite failure into a status and this thread's message. */
+static mugai_status
+qsql_fail(struct qsql *s, int rc, const char *what)
+{
+	switch (rc & 0xff) {
+	case SQLITE_BUSY:
+	case SQLITE_LOCKED:
+		mugai_qerr_set("quarantine index %s stayed locked for %us while"
+		    " %s: another process is using it; retry, or raise"
+		    " quarantine_busy_timeout", s->path, s->timeout, what);
+		return MUGAI_ERR_LIMIT;
+	case SQLITE_CONSTRAINT:
+		mugai_qerr_set("quarantine index %s: %s: %s", s->path, what,
+		    sqlite3_errmsg(s->db));
+		return MUGAI_ERR_USAGE;
+	case SQLITE_NOMEM:
+		mugai_qerr_set("quarantine index: out of memory");
+		return MUGAI_ERR_NOMEM;
+	case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_READONLY:
+	case SQLITE_CANTOPEN: case SQLITE_PERM: case SQLITE_CORRUPT:
+	case SQLITE_NOTADB:
+		mugai_qerr_set("quarantine index %s: %s: %s", s->path, what,
+		    sqlite3_errmsg(s->db));
+		return MUGAI_ERR_IO;
+	default:
+		mugai_qerr_set("quarantine index %s: %s: %s", s->path, what,
+		    sqlite3_errmsg(s->db));
+		return MUGAI_ERR_INTERNAL;
+	}
+}
+
+static mugai_status
+qsql_exec(struct qsql *s, const char *sql, const char *what)
+{
+	int rc;
+
+	rc = sqlite3_exec(s->db, sql, NULL, NULL, NULL);
+	return rc == SQLITE_OK ? MUGAI_OK : qsql_fail(s, rc, what);
+}
+
+static mugai_status
+qsql_prepare(struct qsql *s, const char *sql, sqlite3_stmt **st,
+    const char *what)
+{
+	int rc;
+
+	rc = sqlite3_prepare_v2(s->db, sql, -1, st, NULL);
+	return rc == SQLITE_OK ? MUGAI_OK : qsql_fail(s, rc, what);
+}
+
+/* Run a statement that returns no rows. */
+static mugai_status
+qsql_step_done(struct qsql *s, sqlite3_stmt *st, const char *what)
+{
+	int rc;
+
+	rc = sqlite3_step(st);
+	return rc == SQLITE_DONE ? MUGAI_OK : qsql_fail(s, rc, what);
+}
+
+static void
+qsql_bind_text(sqlite3_stmt *st, int i, const char *v)
+{
+	sqlite3_bind_text(st, i, v != NULL ? v : "", -1, SQLITE_TRANSIENT);
+}
+
+static void
+qsql_bind_opt(sqlite3_stmt *st, int i, const char *v)
+{
+	if (v == NULL || *v == '\0')
+		sqlite3_bind_null(st, i);
+	else
+		sqlite3_bind_text(st, i, v, -1, SQLITE_TRANSIENT);
+}
+
+static mugai_status
+qsql_user_version(struct qsql *s, int *version)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int r;
+
+	rc = qsql_prepare(s, "PRAGMA user_version", &st, "reading its version");
+	if (rc != MUGAI_OK)
+		return rc;
+	if ((r = sqlite3_step(st)) == SQLITE_ROW)
+		*version = sqlite3_column_int(st, 0);
+	else
+		rc = qsql_fail(s, r, "reading its version");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Create the schema once; two processes opening a new index race here. */
+static mugai_status
+qsql_schema(struct qsql *s, char *err, size_t errlen)
+{
+	mugai_status rc;
+	int version = 0;
+
+	if ((rc = qsql_user_version(s, &version)) != MUGAI_OK)
+		goto out;
+	if (version == 0) {
+		rc = qsql_exec(s, "BEGIN IMMEDIATE", "creating its tables");
+		if (rc != MUGAI_OK)
+			goto out;
+		rc = qsql_user_version(s, &version);
+		if (rc == MUGAI_OK && version == 0)
+			rc = qsql_exec(s, qsql_schema_sql, "creating its tables");
+		if (rc == MUGAI_OK)
+			rc = qsql_exec(s, "COMMIT", "creating its tables");
+		if (rc != MUGAI_OK) {
+			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+			goto out;
+		}
+		version = QSQL_VERSION;
+	}
+	if (version > QSQL_VERSION) {
+		mugai_qerr_set("quarantine index %s has schema version %d, newer"
+		    " than this mugai understands (%d); upgrade mugai", s->path,
+		    version, QSQL_VERSION);
+		rc = MUGAI_ERR_CONFIG;
+	}
+out:
+	if (rc != MUGAI_OK)
+		snprintf(err, errlen, "%s", mugai_quarantine_error());
+	return rc;
+}
+
+static void
+qsql_close(void *ctx)
+{
+	struct qsql *s = ctx;
+
+	if (s == NULL)
+		return;
+	sqlite3_close(s->db);
+	pthread_mutex_destroy(&s->lock);
+	free(s->dir);
+	free(s->path);
+	free(s);
+}
+
+/*
+ * Create the file 0600 ourselves: SQLite gives the -wal and -shm files
+ * the mode of the database, so none of them is ever world readable.
+ */
+static mugai_status
+qsql_create_file(const char *path, char *err, size_t errlen)
+{
+	char dir[PATH_MAX], owner[256], *slash;
+	int fd, saved;
+
+	snprintf(dir, sizeof(dir), "%s", path);
+	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
+		*slash = '\0';
+		if (mugai_mkdirs(dir) == -1)
+			goto fail;
+	}
+	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	if (fd == -1)
+		goto fail;
+	close(fd);
+	return MUGAI_OK;
+fail:
+	saved = errno;
+	owner[0] = '\0';
+	if (saved == EACCES || saved == EPERM)
+		mugai_owner_hint(path, owner, sizeof(owner));
+	snprintf(err, errlen, "cannot open quarantine index %s: %s%s; run as"
+	    " the user that owns it, or fix quarantine_db", path,
+	    strerror(saved), owner);
+	mugai_qerr_set("%s", err);
+	errno = saved;
+	return MUGAI_ERR_IO;
+}
+
+static mugai_status
+qsql_open(const struct mugai_config *cfg, void **ctxp, char *err,
+    size_t errlen)
+{
+	char dbbuf[PATH_MAX];
+	const char *dbpath;
+	struct qsql *s;
+	mugai_status rc;
+	int r;
+
+	*ctxp = NULL;
+	dbpath = mugai_config_quarantine_db(cfg, dbbuf, sizeof(dbbuf));
+	if ((rc = qsql_create_file(dbpath, err, errlen)) != MUGAI_OK)
+		return rc;
+	if ((s = calloc(1, sizeof(*s))) == NULL)
+		goto nomem;
+	pthread_mutex_init(&s->lock, NULL);
+	s->timeout = cfg->quarantine_busy_timeout;
+	if ((s->dir = strdup(cfg->quarantine_dir)) == NULL ||
+	    (s->path = strdup(dbpath)) == NULL) {
+		qsql_close(s);
+		goto nomem;
+	}
+	r = sqlite3_open_v2(dbpath, &s->db, SQLITE_OPEN_READWRITE |
+	    SQLITE_OPEN_NOMUTEX, NULL);
+	if (r != SQLITE_OK) {
+		snprintf(err, errlen, "cannot open quarantine index %s: %s",
+		    dbpath, s->db != NULL ? sqlite3_errmsg(s->db) :
+		    sqlite3_errstr(r));
+		mugai_qerr_set("%s", err);
+		qsql_close(s);
+		return MUGAI_ERR_IO;
+	}
+	sqlite3_extended_result_codes(s->db, 1);
+	sqlite3_busy_timeout(s->db, (int)(s->timeout > INT_MAX / 1000 ?
+	    INT_MAX : s->timeout * 1000));
+	/* FULL: a row the MTA was told about survives a power cut. */
+	rc = qsql_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
+	    " PRAGMA foreign_keys = ON", "setting it up");
+	if (rc != MUGAI_OK)
+		snprintf(err, errlen, "%s", mugai_quarantine_error());
+	else
+		rc = qsql_schema(s, err, errlen);
+	if (rc != MUGAI_OK) {
+		qsql_close(s);
+		return rc;
+	}
+	*ctxp = s;
+	return MUGAI_OK;
+nomem:
+	snprintf(err, errlen, "out of memory");
+	return MUGAI_ERR_NOMEM;
+}
+
+static mugai_status
+qsql_recipients_json(const struct mugai_qentry *e, struct mugai_buf *b)
+{
+	mugai_status rc;
+	size_t i;
+
+	if ((rc = mugai_buf_putc(b, '[')) != MUGAI_OK)
+		return rc;
+	for (i = 0; i < e->nrecipients; i++) {
+		if (i > 0 && (rc = mugai_buf_putc(b, ',')) != MUGAI_OK)
+			return rc;
+		if ((rc = mugai_json_str(b, e->recipients[i] != NULL ?
+		    e->recipients[i] : "")) != MUGAI_OK)
+			return rc;
+	}
+	return mugai_buf_putc(b, ']');
+}
+
+static mugai_status
+qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
+    const char *relpath)
+{
+	static const char sql[] =
+	    "INSERT INTO messages (id, received, queue_id, client_addr,"
+	    " sender, recipients, subject, size, sha256, verdict, reasons,"
+	    " report_json, notice, status, path) VALUES"
+	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
+	    " 'held', ?14)";
+	struct qsql *s = ctx;
+	struct mugai_buf rcpt;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+
+	mugai_buf_init(&rcpt, QSQL_MAX_JSON);
+	if ((rc = qsql_recipients_json(e, &rcpt)) != MUGAI_OK) {
+		mugai_qerr_set("%s: recipient list too long", e->id);
+		mugai_buf_free(&rcpt);
+		return rc;
+	}
+	pthread_mutex_lock(&s->lock);
+	rc = qsql_prepare(s, sql, &st, "adding a message");
+	if (rc != MUGAI_OK)
+		goto out;
+	qsql_bind_text(st, 1, e->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->received);
+	qsql_bind_text(st, 3, e->queue_id);
+	qsql_bind_text(st, 4, e->client_addr);
+	qsql_bind_text(st, 5, e->sender);
+	qsql_bind_text(st, 6, rcpt.data);
+	qsql_bind_text(st, 7, e->subject);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)e->size);
+	qsql_bind_text(st, 9, sha256);
+	qsql_bind_text(st, 10, e->verdict);
+	qsql_bind_text(st, 11, e->reasons);
+	qsql_bind_text(st, 12, e->report_json);
+	qsql_bind_text(st, 13, e->notice);
+	qsql_bind_text(st, 14, relpath);
+	rc = qsql_step_done(s, st, "adding a message");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	mugai_buf_free(&rcpt);
+	return rc;
+}
+
+static char *
+qsql_col(sqlite3_stmt *st, int i)
+{
+	const unsigned char *t = sqlite3_column_text(st, i);
+	size_t n = (size_t)sqlite3_column_bytes(st, i);
+	char *p;
+
+	if ((p = malloc(n + 1)) == NULL)
+		return NULL;
+	if (t != NULL)
+		memcpy(p, t, n);
+	p[n] = '\0';
+	return p;
+}
+
+static mugai_status
+qsql_record_recipients(struct qsql *s, const char *json,
+    struct mugai_qrecord *r)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	char **v;
+	int step;
+
+	rc = qsql_prepare(s, "SELECT value FROM json_each(?1)"
+	    " WHERE type = 'text' ORDER BY key", &st, "reading recipients");
+	if (rc != MUGAI_OK)
+		return rc;
+	qsql_bind_text(st, 1, json);
+	while ((step = sqlite3_step(st)) == SQLITE_ROW) {
+		v = realloc(r->recipients, (r->nrecipients + 1) * sizeof(*v));
+		if (v == NULL)
+			goto nomem;
+		r->recipients = v;
+		if ((v[r->nrecipients] = qsql_col(st, 0)) == NULL)
+			goto nomem;
+		r->nrecipients++;
+	}
+	if (step != SQLITE_DONE)
+		rc = qsql_fail(s, step, "reading recipients");
+	sqlite3_finalize(st);
+	return rc;
+nomem:
+	sqlite3_finalize(st);
+	mugai_qerr_set("quarantine index: out of memory");
+	return MUGAI_ERR_NOMEM;
+}
+
+/* Copy the row at st (QSQL_COLS, then report and notice if full). */
+static mugai_status
+qsql_record(struct qsql *s, sqlite3_stmt *st, int full,
+    struct mugai_qrecord **out)
+{
+	struct mugai_qrecord *r;
+	const char *rel;
+	mugai_status rc;
+	size_t n;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto nomem;
+	r->received = (time_t)sqlite3_column_int64(st, 1);
+	r->size = (size_t)sqlite3_column_int64(st, 7);
+	if ((r->id = qsql_col(st, 0)) == NULL ||
+	    (r->queue_id = qsql_col(st, 2)) == NULL ||
+	    (r->client_addr = qsql_col(st, 3)) == NULL ||
+	    (r->sender = qsql_col(st, 4)) == NULL ||
+	    (r->subject = qsql_col(st, 6)) == NULL ||
+	    (r->sha256 = qsql_col(st, 8)) == NULL ||
+	    (r->verdict = qsql_col(st, 9)) == NULL ||
+	    (r->reasons = qsql_col(st, 10)) == NULL ||
+	    (r->status = qsql_col(st, 11)) == NULL)
+		goto nomem;
+	if (full && ((r->report_json = qsql_col(st, 13)) == NULL ||
+	    (r->notice = qsql_col(st, 14)) == NULL))
+		goto nomem;
+	rel = (const char *)sqlite3_column_text(st, 12);
+	rel = rel != NULL ? rel : "";
+	n = strlen(s->dir) + strlen(rel) + 2;
+	if ((r->path = malloc(n)) == NULL)
+		goto nomem;
+	snprintf(r->path, n, "%s/%s", s->dir, rel);
+	rc = qsql_record_recipients(s,
+	    (const char *)sqlite3_column_text(st, 5), r);
+	if (rc != MUGAI_OK) {
+		mugai_qrecord_free(r);
+		return rc;
+	}
+	*out = r;
+	return MUGAI_OK;
+nomem:
+	mugai_qrecord_free(r);
+	mugai_qerr_set("quarantine index: out of memory");
+	return MUGAI_ERR_NOMEM;
+}
+
+static mugai_status
+qsql_get(void *ctx, const char *id, struct mugai_qrecord **out)
+{
+	struct qsql *s = ctx;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step;
+
+	*out = NULL;
+	pthread_mutex_lock(&s->lock);
+	rc = qsql_prepare(s, "SELECT " QSQL_COLS ", report_json, notice"
+	    " FROM messages WHERE id = ?1", &st, "looking up a message");
+	if (rc != MUGAI_OK)
+		goto out;
+	qsql_bind_text(st, 1, id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = qsql_record(s, st, 1, out);
+	else if (step == SQLITE_DONE) {
+		mugai_qerr_set("no message with id %s", id);
+		rc = MUGAI_ERR_NOTFOUND;
+	} else
+		rc = qsql_fail(s, step, "looking up a message");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static mugai_status
+qsql_list(void *ctx, const struct mugai_qfilter *f, mugai_qrecord_fn fn,
+    void *arg)
+{
+	static const char sql[] =
+	    "SELECT " QSQL_COLS " FROM messages m"
+	    " WHERE (?1 IS NULL OR received >= ?1)"
+	    " AND (?2 IS NULL OR received < ?2)"
+	    " AND (?3 IS NULL OR status = ?3)"
+	    " AND (?4 IS NULL OR lower(trim(sender, '<> ')) ="
+	    "  lower(trim(?4, '<> ')))"
+	    " AND (?5 IS NULL OR EXISTS (SELECT 1 FROM json_each(CASE WHEN"
+	    "  json_valid(m.recipients) THEN m.recipients ELSE '[]' END) r"
+	    "  WHERE r.type = 'text' AND lower(trim(r.value, '<> ')) ="
+	    "  lower(trim(?5, '<> '))))"
+	    " ORDER BY received, id LIMIT ?6";
+	struct qsql *s = ctx;
+	struct mugai_qrecord *r;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step, stop = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = qsql_prepare(s, sql, &st, "listing messages");
+	if (rc != MUGAI_OK)
+		goto out;
+	if (f->since != 0)
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)f->since);
+	if (f->before != 0)
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)f->before);
+	qsql_bind_opt(st, 3, f->status);
+	qsql_bind_opt(st, 4, f->sender);
+	qsql_bind_opt(st, 5, f->recipient);
+	sqlite3_bind_int64(st, 6, f->limit == 0 || f->limit > INT64_MAX ? -1 :
+	    (sqlite3_int64)f->limit);
+	while (!stop && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = qsql_record(s, st, 0, &r)) != MUGAI_OK)
+			goto out;
+		stop = fn(r, arg);
+		mugai_qrecord_free(r);
+	}
+	if (!stop && step != SQLITE_DONE)
+		rc = qsql_fail(s, step, "listing messages");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static mugai_status
+qsql_add_action(struct qsql *s, const struct mugai_qaction *a)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+
+	rc = qsql_prepare(s, "INSERT INTO actions (id, time, actor, action,"
+	    " detail, reason) VALUES (?1, ?2, ?3, ?4, ?5, ?6)", &st,
+	    "recording an action");
+	if (rc != MUGAI_OK)
+		return rc;
+	qsql_bind_text(st, 1, a->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)a->time);
+	qsql_bind_text(st, 3, a->actor);
+	qsql_bind_text(st, 4, a->action);
+	qsql_bind_text(st, 5, a->detail);
+	qsql_bind_text(st, 6, a->reason);
+	rc = qsql_step_done(s, st, "recording an action");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static mugai_status
+qsql_set_status(struct qsql *s, const char *id, const char *status)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+
+	rc = qsql_prepare(s, "UPDATE messages SET status = ?1 WHERE id = ?2",
+	    &st, "changing a status");
+	if (rc != MUGAI_OK)
+		return rc;
+	qsql_bind_text(st, 1, status);
+	qsql_bind_text(st, 2, id);
+	rc = qsql_step_done(s, st, "changing a status");
+	if (rc == MUGAI_OK && sqlite3_changes(s->db) == 0) {
+		mugai_qerr_set("no message with id %s", id);
+		rc = MUGAI_ERR_NOTFOUND;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static mugai_status
+qsql_update_status(void *ctx, const char *status,
+    const struct mugai_qaction *a)
+{
+	struct qsql *s = ctx;
+	mugai_status rc;
+
+	pthread_mutex_lock(&s->lock);
+	/* IMMEDIATE: take the write lock now, waiting if need be. */
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", "recording an action");
+	if (rc != MUGAI_OK)
+		goto out;
+	if (status != NULL)
+		rc = qsql_set_status(s, a->id, status);
+	if (rc == MUGAI_OK)
+		rc = qsql_add_action(s, a);
+	if (rc == MUGAI_OK)
+		rc = qsql_exec(s, "COMMIT", "recording an action");
+	if (rc != MUGAI_OK)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static mugai_status
+qsql_delete(void *ctx, const char *id)
+{
+	struct qsql *s = ctx;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+
+	pthread_mutex_lock(&s->lock);
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", "removing a message");
+	if (rc != MUGAI_OK)
+		goto out;
+	rc = qsql_prepare(s, "DELETE FROM actions WHERE id = ?1", &st,
+	    "removing a message");
+	if (rc == MUGAI_OK) {
+		qsql_bind_text(st, 1, id);
+		rc = qsql_step_done(s, st, "removing a message");
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc == MUGAI_OK)
+		rc = qsql_prepare(s, "DELETE FROM messages WHERE id = ?1", &st,
+		    "removing a message");
+	if (rc == MUGAI_OK) {
+		qsql_bind_text(st, 1, id);
+		rc = qsql_step_done(s, st, "removing a message");
+		sqlite3_finalize(st);
+	}
+	if (rc == MUGAI_OK)
+		rc = qsql_exec(s, "COMMIT", "removing a message");
+	if (rc != MUGAI_OK)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+static mugai_status
+qsql_history(void *ctx, const char *id, mugai_qaction_fn fn, void *arg)
+{
+	struct qsql *s = ctx;
+	struct mugai_qaction a;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step, stop = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = qsql_prepare(s, "SELECT id, time, actor, action, detail, reason"
+	    " FROM actions WHERE id = ?1 ORDER BY rowid", &st,
+	    "reading the history");
+	if (rc != MUGAI_OK)
+		goto out;
+	qsql_bind_text(st, 1, id);
+	while (!stop && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		a.id = (const char *)sqlite3_column_text(st, 0);
+		a.time = (time_t)sqlite3_column_int64(st, 1);
+		a.actor = (const char *)sqlite3_column_text(st, 2);
+		a.action = (const char *)sqlite3_column_text(st, 3);
+		a.detail = (const char *)sqlite3_column_text(st, 4);
+		a.reason = (const char *)sqlite3_column_text(st, 5);
+		stop = fn(&a, arg);
+	}
+	if (!stop && step != SQLITE_DONE)
+		rc = qsql_fail(s, step, "reading the history");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+/*
+ * The report is parsed by SQLite's JSON functions: no second JSON parser
+ * to trust.  Anything malformed or missing simply yields fewer fields.
+ */
+static mugai_status
+qsql_report_parts(void *ctx, const char *report_json, mugai_qpart_fn fn,
+    void *arg)
+{
+	static const char sql[] =
+	    "SELECT json_extract(p.value, '$.path'),"
+	    " json_extract(p.value, '$.declared_type'),"
+	    " json_extract(p.value, '$.detected_type'),"
+	    " CASE json_type(p.value, '$.size')"
+	    "  WHEN 'integer' THEN json_extract(p.value, '$.size')"
+	    "  WHEN 'real' THEN CAST(json_extract(p.value, '$.size') AS INTEGER)"
+	    "  ELSE -1 END,"
+	    " json_extract(p.value, '$.sha256'),"
+	    " json_extract(p.value, '$.name'),"
+	    " json_extract(p.value, '$.action'),"
+	    " json_extract(p.value, '$.reason')"
+	    " FROM json_each(CASE WHEN json_valid(?1) THEN ?1 ELSE '{}' END,"
+	    "  '$.parts') p WHERE p.type = 'object' ORDER BY p.key";
+	struct qsql *s = ctx;
+	struct mugai_qpart p;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step, stop = 0;
+
+	pthread_mutex_lock(&s->lock);
+	rc = qsql_prepare(s, sql, &st, "reading a report");
+	if (rc != MUGAI_OK)
+		goto out;
+	qsql_bind_text(st, 1, report_json);
+	while (!stop && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		p.path = (const char *)sqlite3_column_text(st, 0);
+		p.declared_type = (const char *)sqlite3_column_text(st, 1);
+		p.detected_type = (const char *)sqlite3_column_text(st, 2);
+		p.size = sqlite3_column_int64(st, 3);
+		p.sha256 = (const char *)sqlite3_column_text(st, 4);
+		p.name = (const char *)sqlite3_column_text(st, 5);
+		p.action = (const char *)sqlite3_column_text(st, 6);
+		p.reason = (const char *)sqlite3_column_text(st, 7);
+		stop = fn(&p, arg);
+	}
+	if (!stop && step != SQLITE_DONE)
+		rc = qsql_fail(s, step, "reading a report");
+out:
+	sqlite3_finalize(st);
+	pthread_mutex_unlock(&s->lock);
+	return rc;
+}
+
+const struct mugai_qbackend mugai_qbackend_sqlite = {
+	.name = "sqlite",
+	.open = qsql_open,
+	.close = qsql_close,
+	.insert = qsql_insert,
+	.get = qsql_get,
+	.list = qsql_list,
+	.update_status = qsql_update_status,
+	.delete = qsql_delete,
+	.history = qsql_history,
+	.report_parts = qsql_report_parts,
+};

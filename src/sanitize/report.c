@@ -1,0 +1,300 @@
+/*
+ * report.c - the last step of a sanitise call: the X-Mugai-* headers,
+ * the summary line, the JSON report, the quarantine store and the audit
+ * line (see sanitize_int.h).
+ */
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <time.h>
+
+#include "mugai/base/json.h"
+#include "mugai/base/log.h"
+#include "mugai/quarantine/quarantine.h"
+#include "sanitize_int.h"
+
+static const char *
+env_str(const char *s)
+{
+	return s ? s : "";
+}
+
+static mugai_status
+json_envelope(struct mugai_buf *b, const struct mugai_envelope *env)
+{
+	size_t i;
+	mugai_status rc = MUGAI_OK;
+
+	rc = mugai_buf_puts(b, ",\"queue_id\":");
+	if (rc == MUGAI_OK) rc = mugai_json_str(b, env_str(env->queue_id));
+	if (rc == MUGAI_OK) rc = mugai_buf_puts(b, ",\"client\":");
+	if (rc == MUGAI_OK) rc = mugai_json_str(b, env_str(env->client_addr));
+	if (rc == MUGAI_OK) rc = mugai_buf_puts(b, ",\"sender\":");
+	if (rc == MUGAI_OK) rc = mugai_json_str(b, env_str(env->sender));
+	if (rc == MUGAI_OK) rc = mugai_buf_puts(b, ",\"recipients\":[");
+	for (i = 0; i < env->nrecipients && rc == MUGAI_OK; i++) {
+		if (i > 0)
+			rc = mugai_buf_putc(b, ',');
+		if (rc == MUGAI_OK)
+			rc = mugai_json_str(b, env->recipients[i]);
+	}
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_putc(b, ']');
+	return rc;
+}
+
+static mugai_status
+json_row(struct mugai_buf *b, const struct part_row *p)
+{
+	mugai_status rc;
+
+	rc = mugai_buf_puts(b, "{");
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "path", p->path);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "declared_type", p->declared);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "detected_type", p->detected);
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"size\":%zu,", p->size);
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "sha256", p->sha256);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "name", p->name);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "action", p->action);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "reason", p->reason);
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"mismatch\":%s",
+	    p->mismatch ? "true" : "false");
+	if (rc == MUGAI_OK && p->mismatch) {
+		rc = mugai_buf_putc(b, ',');
+		if (rc == MUGAI_OK)
+			rc = mugai_json_kv(b, "mismatch_reason", p->mismatch);
+	}
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK && strcmp(p->scan, "-") == 0) {
+		/* Not scanned on its own (only inside the whole message). */
+		rc = mugai_buf_printf(b, "\"scan\":\"unscanned:%s\"",
+		    p->reason[0] ? p->reason : "not-decoded");
+	} else if (rc == MUGAI_OK)
+		rc = mugai_json_kv(b, "scan", p->scan);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, '}');
+	return rc;
+}
+
+static mugai_status
+json_signatures(struct mugai_buf *b, const char *sigs)
+{
+	gchar **v = g_strsplit(sigs, ",", -1);
+	mugai_status rc;
+	int i, n = 0;
+
+	rc = mugai_buf_puts(b, ",\"signatures\":[");
+	for (i = 0; v[i] != NULL && rc == MUGAI_OK; i++) {
+		if (v[i][0] == '\0')
+			continue;
+		if (n++ > 0)
+			rc = mugai_buf_putc(b, ',');
+		if (rc == MUGAI_OK)
+			rc = mugai_json_str(b, v[i]);
+	}
+	g_strfreev(v);
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_putc(b, ']');
+	return rc;
+}
+
+static mugai_status
+report_build(struct mugai_result *r, const struct mugai_envelope *env,
+    size_t len, const char *rawsha, const struct part_row *rows,
+    size_t nrows, struct mugai_buf *b)
+{
+	size_t i;
+	mugai_status rc;
+
+	rc = mugai_buf_puts(b, "{");
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "id", r->id);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "verdict",
+	    mugai_verdict_str(r->verdict));
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "reason", r->reason);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "subject", r->subject);
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"size\":%zu,", len);
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "sha256", rawsha);
+	if (rc == MUGAI_OK) rc = json_envelope(b, env);
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"parts_seen\":%u,"
+	    "\"kept\":%u,\"converted\":%u,\"removed\":%u,\"mismatches\":%u",
+	    r->parts, r->kept, r->converted, r->removed, r->mismatches);
+	if (rc == MUGAI_OK) rc = json_signatures(b, r->signatures);
+	if (rc == MUGAI_OK) rc = mugai_buf_puts(b, ",\"parts\":[");
+	for (i = 0; i < nrows && rc == MUGAI_OK; i++) {
+		if (i > 0)
+			rc = mugai_buf_putc(b, ',');
+		if (rc == MUGAI_OK)
+			rc = json_row(b, &rows[i]);
+	}
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_puts(b, "]}");
+	return rc;
+}
+
+static void
+to_tempfail(struct mugai_result *r, const char *why)
+{
+	r->verdict = MUGAI_VERDICT_TEMPFAIL;
+	g_free(r->reason);
+	r->reason = g_strdup(why);
+	g_free(r->body);
+	r->body = NULL;
+	r->body_len = 0;
+}
+
+static mugai_status
+add_mugai_headers(struct mugai_result *r)
+{
+	char status[128];
+
+	if (r->nset + 2 > 16)
+		return MUGAI_ERR_LIMIT;
+	snprintf(status, sizeof(status), "sanitised; converted=%u; removed=%u",
+	    r->converted, r->removed);
+	r->set[r->nset].name = g_strdup("X-Mugai-Status");
+	r->set[r->nset++].value = g_strdup(status);
+	r->set[r->nset].name = g_strdup("X-Mugai-Id");
+	r->set[r->nset++].value = g_strdup(r->id);
+	return MUGAI_OK;
+}
+
+/*
+ * Every Content-* header of the sender must go, or a reader could take
+ * the sender's Content-Type for ours.  More distinct Content-* names
+ * than remove[] holds only come from a hostile message: deferring it
+ * would bring it back for days, so it is refused.
+ */
+static void
+rewrite_headers(struct mugai_result *r, const char *raw, size_t len,
+    const char *logid)
+{
+	mugai_status rc = sanitize_collect_removals(r, raw, len);
+
+	if (rc == MUGAI_ERR_LIMIT) {
+		mugai_log(LOG_NOTICE, logid, "more than %d distinct header "
+		    "names to remove (Content-*); message refused",
+		    RESULT_MAX_REMOVE - 3);
+		r->verdict = MUGAI_VERDICT_REJECT;
+		g_free(r->reason);
+		r->reason = g_strdup("too many distinct Content-* header "
+		    "fields");
+		g_free(r->body);
+		r->body = NULL;
+		r->body_len = 0;
+		return;
+	}
+	if (rc != MUGAI_OK || add_mugai_headers(r) != MUGAI_OK)
+		to_tempfail(r, "too many headers to rewrite");
+}
+
+static void
+store_original(struct mugai_result *r, const struct mugai_services *svc,
+    const struct mugai_envelope *env, const char *raw, size_t len,
+    const char *rawsha, const char *logid)
+{
+	struct mugai_qentry e;
+	mugai_status rc;
+
+	memset(&e, 0, sizeof(e));
+	e.id = r->id;
+	e.received = time(NULL);
+	e.queue_id = env_str(env->queue_id);
+	e.client_addr = env_str(env->client_addr);
+	e.sender = env_str(env->sender);
+	e.recipients = env->recipients;
+	e.nrecipients = env->nrecipients;
+	e.subject = r->subject;
+	e.size = len;
+	e.sha256 = rawsha;
+	e.verdict = r->verdict == MUGAI_VERDICT_DELIVER ? "sanitised" :
+	    r->verdict == MUGAI_VERDICT_REJECT ? "rejected" : "discarded";
+	e.reasons = r->summary;
+	e.report_json = r->report_json;
+	e.notice = r->notice ? r->notice : "";
+	rc = mugai_quarantine_store(svc->quarantine, &e, raw, len);
+	if (rc != MUGAI_OK) {
+		mugai_log(LOG_ERR, logid, "quarantine store failed: %s; "
+		    "deferring the message", mugai_status_str(rc));
+		to_tempfail(r, "the original could not be stored");
+		return;
+	}
+	r->quarantined = 1;
+}
+
+static void
+audit_message(struct mugai_result *r, const struct mugai_services *svc,
+    const struct mugai_envelope *env, size_t len, const char *logid)
+{
+	struct mugai_buf b;
+	char when[64];
+	time_t now = time(NULL);
+	struct tm tm;
+	mugai_status rc;
+
+	gmtime_r(&now, &tm);
+	strftime(when, sizeof(when), "%Y-%m-%dT%H:%M:%SZ", &tm);
+	mugai_buf_init(&b, 0);
+	rc = mugai_buf_puts(&b, "{");
+	if (rc == MUGAI_OK) rc = mugai_json_kv(&b, "time", when);
+	if (rc == MUGAI_OK) rc = mugai_buf_puts(&b, ",\"actor\":\"mugai\","
+	    "\"action\":\"message\",");
+	if (rc == MUGAI_OK) rc = mugai_json_kv(&b, "id", r->id);
+	if (rc == MUGAI_OK) rc = json_envelope(&b, env);
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(&b, ",\"size\":%zu,", len);
+	if (rc == MUGAI_OK) rc = mugai_json_kv(&b, "verdict",
+	    mugai_verdict_str(r->verdict));
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(&b, ",\"removed\":%u,"
+	    "\"converted\":%u,\"quarantined\":%s", r->removed, r->converted,
+	    r->quarantined ? "true" : "false");
+	if (rc == MUGAI_OK) rc = json_signatures(&b, r->signatures);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(&b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(&b, "reason", r->reason);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(&b, '}');
+	if (rc == MUGAI_OK)
+		rc = mugai_audit(svc->cfg, b.data);
+	mugai_buf_free(&b);
+	if (rc != MUGAI_OK && r->verdict != MUGAI_VERDICT_TEMPFAIL) {
+		mugai_log(LOG_ERR, logid, "audit log %s: %s; deferring the "
+		    "message", svc->cfg->audit_log, mugai_status_str(rc));
+		to_tempfail(r, "the audit log could not be written");
+	}
+}
+
+void
+sanitize_finish(struct mugai_result *r, const struct mugai_services *svc,
+    const struct mugai_envelope *env, const char *raw, size_t len,
+    const char *rawsha, const struct part_row *rows, size_t nrows)
+{
+	static const struct mugai_envelope none;
+	const char *logid;
+	struct mugai_buf b;
+	int changed;
+
+	if (env == NULL)
+		env = &none;
+	logid = env->queue_id && *env->queue_id ? env->queue_id : r->id;
+	if (r->verdict == MUGAI_VERDICT_DELIVER)
+		rewrite_headers(r, raw, len, logid);
+	r->summary = g_strdup_printf("verdict=%s parts=%u kept=%u converted=%u "
+	    "removed=%u mismatches=%u signatures=%s",
+	    mugai_verdict_str(r->verdict), r->parts, r->kept, r->converted,
+	    r->removed, r->mismatches, r->signatures[0] ? r->signatures : "-");
+	mugai_buf_init(&b, 0);
+	if (report_build(r, env, len, rawsha, rows, nrows, &b) != MUGAI_OK)
+		to_tempfail(r, "report could not be built");
+	r->report_json = mugai_buf_steal(&b, NULL);
+	changed = r->removed || r->converted || r->mismatches ||
+	    r->signatures[0] != '\0';
+	if (r->verdict != MUGAI_VERDICT_TEMPFAIL && changed &&
+	    svc->quarantine != NULL)
+		store_original(r, svc, env, raw, len, rawsha, logid);
+	if (svc->cfg->audit_log[0] != '\0')
+		audit_message(r, svc, env, len, logid);
+}

@@ -1,0 +1,1277 @@
+/*
+ * sanitize.c - one message in, one safe message out (see mugai/sanitize/sanitize.h).
+ *
+ * The walk keeps one struct san per call: the text body being written,
+ * the attachments kept, one report row per MIME part, and the first
+ * internal error.  Any internal error makes the verdict TEMPFAIL; a
+ * broken message is never an error, only something read best effort.
+ */
+#include <ctype.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <strings.h>
+#include <sys/random.h>
+#include <time.h>
+
+#include <gmime/gmime.h>
+
+#include "mugai/text/charset.h"
+#include "mugai/cdr/convert.h"
+#include "mugai/base/csv.h"
+#include "mugai/text/hdrdecode.h"
+#include "mugai/text/html2text.h"
+#include "mugai/base/log.h"
+#include "mugai/sanitize/notice.h"
+#include "mugai/base/policy.h"
+#include "mugai/quarantine/quarantine.h"
+#include "mugai/sanitize/sanitize.h"
+#include "mugai/scan/scan.h"
+#include "mugai/scan/typing.h"
+#include "sanitize_int.h"
+
+struct san {
+	const struct mugai_services *svc;
+	const struct mugai_config *cfg;
+	struct mugai_result *res;
+	const char *logid;		/* queue id, else X-Mugai-Id */
+	struct mugai_buf text;		/* the new body text, UTF-8 */
+	GPtrArray *kept;		/* GMimeObject * to attach */
+	struct part_row *rows;
+	size_t	 nrows, caprows;
+	unsigned leaves;
+	int	 parts_limit_told;
+	unsigned quote;			/* "> " levels for forwarded mail */
+	unsigned phishing;
+	int	 virus;
+	mugai_status err;		/* first internal error */
+	char	 errwhy[256];
+	struct timespec started;	/* CLOCK_MONOTONIC, for
+					   convert_message_timeout */
+};
+
+static void
+san_fail(struct san *s, mugai_status st, const char *why)
+{
+	if (s->err != MUGAI_OK)
+		return;
+	s->err = st;
+	snprintf(s->errwhy, sizeof(s->errwhy), "%s: %s", why,
+	    mugai_status_str(st));
+	mugai_log(LOG_ERR, s->logid, "%s", s->errwhy);
+}
+
+static struct part_row *
+row_new(struct san *s, const char *path)
+{
+	struct part_row *r;
+	size_t ncap;
+
+	if (s->nrows == s->caprows) {
+		ncap = s->caprows ? s->caprows * 2 : 16;
+		r = realloc(s->rows, ncap * sizeof(*r));
+		if (r == NULL) {
+			san_fail(s, MUGAI_ERR_NOMEM, "report row");
+			return NULL;
+		}
+		s->rows = r;
+		s->caprows = ncap;
+	}
+	r = &s->rows[s->nrows++];
+	memset(r, 0, sizeof(*r));
+	snprintf(r->path, sizeof(r->path), "%s", path);
+	snprintf(r->scan, sizeof(r->scan), "-");
+	r->action = "removed";
+	r->reason = "policy";
+	return r;
+}
+
+/* Lower-case "type/subtype" of obj, no parameters. */
+static void
+declared_type(GMimeObject *obj, char *out, size_t outlen)
+{
+	GMimeContentType *ct = g_mime_object_get_content_type(obj);
+	const char *t = ct ? g_mime_content_type_get_media_type(ct) : NULL;
+	const char *st = ct ? g_mime_content_type_get_media_subtype(ct) : NULL;
+	size_t i;
+
+	snprintf(out, outlen, "%s/%s", t ? t : "text", st ? st : "plain");
+	for (i = 0; out[i] != '\0'; i++)
+		out[i] = (char)tolower((unsigned char)out[i]);
+}
+
+static const char *
+raw_header(GMimeObject *obj, const char *name)
+{
+	GMimeHeaderList *hl = g_mime_object_get_header_list(obj);
+	GMimeHeader *h = hl ? g_mime_header_list_get_header(hl, name) : NULL;
+
+	return h ? g_mime_header_get_raw_value(h) : NULL;
+}
+
+static char *
+part_filename(GMimeObject *obj)
+{
+	return mugai_filename_decode(raw_header(obj, "Content-Disposition"),
+	    raw_header(obj, "Content-Type"));
+}
+
+/*
+ * Append UTF-8 text to the body: CRLF to LF, controls and bidi
+ * overrides dropped (they disguise names and links), every line
+ * prefixed with "> " per forwarding level.
+ */
+static void
+text_append(struct san *s, const char *p, size_t n)
+{
+	struct mugai_buf *t = &s->text;
+	int bol = t->len == 0 || t->data[t->len - 1] == '\n';
+	mugai_status rc = MUGAI_OK;
+	unsigned q;
+	size_t i;
+	unsigned char c;
+
+	for (i = 0; i < n && rc == MUGAI_OK; i++) {
+		c = (unsigned char)p[i];
+		if (c == '\r' || (c < 0x20 && c != '\n' && c != '\t') ||
+		    c == 0x7F)
+			continue;
+		/* U+202A..U+202E and U+2066..U+2069 */
+		if (c == 0xE2 && i + 2 < n && (unsigned char)p[i + 1] == 0x80 &&
+		    (unsigned char)p[i + 2] >= 0xAA &&
+		    (unsigned char)p[i + 2] <= 0xAE) {
+			i += 2;
+			continue;
+		}
+		if (c == 0xE2 && i + 2 < n && (unsigned char)p[i + 1] == 0x81 &&
+		    (unsigned char)p[i + 2] >= 0xA6 &&
+		    (unsigned char)p[i + 2] <= 0xA9) {
+			i += 2;
+			continue;
+		}
+		if (bol)
+			for (q = 0; q < s->quote && rc == MUGAI_OK; q++)
+				rc = mugai_buf_puts(t, "> ");
+		if (rc == MUGAI_OK)
+			rc = mugai_buf_putc(t, (char)c);
+		bol = c == '\n';
+	}
+	if (rc == MUGAI_OK && !bol)
+		rc = mugai_buf_putc(t, '\n');
+	if (rc != MUGAI_OK)
+		san_fail(s, rc, "body text");
+}
+
+/* A blank line between consecutive pieces of body text. */
+static void
+text_separate(struct san *s)
+{
+	if (s->text.len > 0)
+		text_append(s, "\n", 1);
+}
+
+/* Decoded content of a leaf part; NULL only on internal error. */
+static GByteArray *
+part_decode(struct san *s, GMimePart *part)
+{
+	GMimeDataWrapper *w = g_mime_part_get_content(part);
+	GMimeStream *mem;
+	GByteArray *ba;
+
+	mem = g_mime_stream_mem_new();
+	if (mem == NULL) {
+		san_fail(s, MUGAI_ERR_NOMEM, "decode");
+		return NULL;
+	}
+	if (w != NULL && g_mime_data_wrapper_write_to_stream(w, mem) < 0)
+		mugai_log(LOG_INFO, s->logid, "part content could not be "
+		    "fully decoded; using what was read");
+	/* The stream frees its array unless told it does not own it. */
+	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
+	g_object_unref(mem);
+	return ba;
+}
+
+static void
+sha256_hex(const void *p, size_t n, char out[65])
+{
+	GChecksum *ck = g_checksum_new(G_CHECKSUM_SHA256);
+
+	g_checksum_update(ck, p, (gssize)n);
+	snprintf(out, 65, "%s", g_checksum_get_string(ck));
+	g_checksum_free(ck);
+}
+
+/*
+ * The charset to decode a text part with: the declared one, unless it
+ * claims ASCII for 8-bit bytes (then detect).
+ */
+static const char *
+text_charset(GMimeObject *obj, const guint8 *p, size_t n)
+{
+	const char *cs = g_mime_object_get_content_type_parameter(obj,
+	    "charset");
+	const char *canon = cs ? mugai_charset_canonical(cs) : NULL;
+	size_t i;
+
+	if (canon != NULL && strcmp(canon, "US-ASCII") == 0)
+		for (i = 0; i < n; i++)
+			if (p[i] & 0x80)
+				return NULL;
+	return canon;
+}
+
+static void
+body_plain(struct san *s, GMimeObject *obj, GByteArray *ba)
+{
+	struct mugai_buf u;
+	mugai_status rc;
+
+	mugai_buf_init(&u, 0);
+	rc = mugai_charset_to_utf8(text_charset(obj, ba->data, ba->len),
+	    (const char *)ba->data, ba->len, &u, NULL);
+	if (rc != MUGAI_OK)
+		san_fail(s, rc, "text body charset");
+	else {
+		text_separate(s);
+		text_append(s, u.data ? u.data : "", u.len);
+	}
+	mugai_buf_free(&u);
+}
+
+/*
+ * The notice reason for converted HTML: the recipient must be told when
+ * the text is not all there (too deep or too long to convert whole).
+ */
+static const char *
+html_reason(struct san *s, const struct part_row *r,
+    const struct mugai_html_stats *st, const char *reason)
+{
+	if (!st->truncated)
+		return reason;
+	mugai_log(LOG_NOTICE, s->logid, "part %s: HTML converted in part: "
+	    "max_html_depth %u or the output limit was reached", r->path,
+	    s->cfg->max_html_depth);
+	return strcmp(reason, "body") == 0 ? "body-truncated" :
+	    "html-truncated";
+}
+
+static void
+body_html(struct san *s, GMimeObject *obj, GByteArray *ba,
+    struct part_row *r)
+{
+	struct mugai_buf u;
+	struct mugai_html_stats st;
+	const char *cs = g_mime_object_get_content_type_parameter(obj,
+	    "charset");
+	mugai_status rc;
+
+	memset(&st, 0, sizeof(st));
+	mugai_buf_init(&u, 0);
+	rc = mugai_html_to_text((const char *)ba->data, ba->len, cs,
+	    s->cfg->max_html_depth, &u, &st);
+	if (rc != MUGAI_OK && rc != MUGAI_ERR_PARSE) {
+		san_fail(s, rc, "HTML to text");
+	} else {
+		text_separate(s);
+		text_append(s, u.data ? u.data : "", u.len);
+		s->phishing += st.suspicious_links;
+		r->action = "converted";
+		r->reason = html_reason(s, r, &st, "body");
+		r->in_notice = 1;
+		s->res->converted++;
+	}
+	mugai_buf_free(&u);
+}
+
+/* Body text is an inline, unnamed text/plain or text/html leaf. */
+static int
+is_body_text(GMimeObject *obj, const char *declared, const char *name)
+{
+	const char *disp = g_mime_object_get_disposition(obj);
+
+	if (name[0] != '\0')
+		return 0;
+	if (disp != NULL && strcasecmp(disp, "attachment") == 0)
+		return 0;
+	return strcmp(declared, "text/plain") == 0 ||
+	    strcmp(declared, "text/html") == 0;
+}
+
+/* Scan one decoded part or copy; 0 to go on, -1 when it must go. */
+static int
+scan_part(struct san *s, struct part_row *r, const void *p, size_t n,
+    const char *what)
+{
+	struct mugai_scan_verdict v;
+	char label[128];
+
+	if (!s->cfg->clamav_enable)
+		return 0;
+	snprintf(label, sizeof(label), "%s %s", what, r->path);
+	if (mugai_scanner_scan(s->svc->scanner, p, n, label,
+	    &v) != MUGAI_OK) {
+		san_fail(s, MUGAI_ERR_SCAN, "virus scan");
+		return -1;
+	}
+	switch (v.outcome) {
+	case MUGAI_SCAN_CLEAN:
+		snprintf(r->scan, sizeof(r->scan), "clean");
+		return 0;
+	case MUGAI_SCAN_INFECTED:
+		mugai_log(LOG_NOTICE, s->logid, "virus found in %s: %s",
+		    label, v.name);
+		snprintf(r->scan, sizeof(r->scan), "infected:%s", v.name);
+		r->reason = "virus";
+		sanitize_add_signature(s->res, v.name);
+		s->virus = 1;
+		return -1;
+	case MUGAI_SCAN_UNSCANNED:
+		mugai_log(LOG_NOTICE, s->logid, "%s could not be scanned: %s",
+		    label, v.name);
+		snprintf(r->scan, sizeof(r->scan), "unscanned:%s", v.name);
+		r->reason = strstr(v.name, "Encrypted") ? "encrypted" :
+		    "unscanned";
+		return -1;
+	}
+	return -1;
+}
+
+static GMimePart *
+attachment_new(const char *type, const char *subtype, const char *name,
+    const void *data, size_t len, int text)
+{
+	GMimePart *p = g_mime_part_new_with_type(type, subtype);
+	GMimeStream *mem;
+	GMimeDataWrapper *w;
+	GMimeParamList *pl;
+	GMimeParam *param;
+
+	if (text)
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(p),
+		    "charset", "UTF-8");
+	mem = g_mime_stream_mem_new_with_buffer(data, len);
+	w = g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
+	g_mime_part_set_content(p, w);
+	g_object_unref(w);
+	g_object_unref(mem);
+	if (name[0] != '\0') {
+		/* RFC 2231 in filename*= for standard readers, RFC 2047 in
+		 * name= for the older Japanese clients that only read that. */
+		g_mime_object_set_disposition(GMIME_OBJECT(p), "attachment");
+		g_mime_object_set_content_disposition_parameter(GMIME_OBJECT(p),
+		    "filename", name);
+		pl = g_mime_content_type_get_parameters(
+		    g_mime_object_get_content_type(GMIME_OBJECT(p)));
+		g_mime_param_list_set_parameter(pl, "name", name);
+		param = g_mime_param_list_get_parameter(pl, "name");
+		/* GMime does not fold encoded words inside a parameter: a long
+		 * name stays RFC 2231, which it splits into continuations. */
+		if (param != NULL && strlen(name) <= 60)
+			g_mime_param_set_encoding_method(param,
+			    GMIME_PARAM_ENCODING_METHOD_RFC2047);
+	} else {
+		g_mime_object_set_disposition(GMIME_OBJECT(p), "attachment");
+	}
+	g_mime_part_set_content_encoding(p,
+	    g_mime_part_get_best_content_encoding(p,
+	    GMIME_ENCODING_CONSTRAINT_7BIT));
+	return p;
+}
+
+static void
+keep_text(struct san *s, struct part_row *r, GMimeObject *obj,
+    GByteArray *ba, enum mugai_action act)
+{
+	struct mugai_buf u, g;
+	char *name = NULL;
+	const char *subtype = act == MUGAI_ACT_CSV ? "csv" : "plain";
+	mugai_status rc;
+	struct mugai_html_stats st;
+
+	memset(&st, 0, sizeof(st));
+	mugai_buf_init(&u, 0);
+	mugai_buf_init(&g, 0);
+	if (act == MUGAI_ACT_HTML) {
+		rc = mugai_html_to_text((const char *)ba->data, ba->len,
+		    g_mime_object_get_content_type_parameter(obj, "charset"),
+		    s->cfg->max_html_depth, &u, &st);
+		if (rc == MUGAI_ERR_PARSE)
+			rc = MUGAI_OK;
+	} else {
+		rc = mugai_charset_to_utf8(text_charset(obj, ba->data, ba->len),
+		    (const char *)ba->data, ba->len, &u, NULL);
+	}
+	if (rc == MUGAI_OK && act == MUGAI_ACT_CSV)
+		rc = mugai_csv_guard(u.data ? u.data : "", u.len, &g);
+	if (rc != MUGAI_OK) {
+		san_fail(s, rc, "text attachment");
+		goto out;
+	}
+	if (r->name[0] == '\0' || mugai_name_is_text(r->name))
+		name = g_strdup(r->name);
+	else
+		name = g_strconcat(r->name, ".txt", NULL);
+	{
+		const struct mugai_buf *src = act == MUGAI_ACT_CSV ? &g : &u;
+		GMimePart *p = attachment_new("text", subtype, name,
+		    src->data ? src->data : "", src->len, 1);
+
+		g_ptr_array_add(s->kept, p);
+	}
+	if (act == MUGAI_ACT_HTML || strcmp(name, r->name) != 0) {
+		r->action = "converted";
+		r->reason = act == MUGAI_ACT_HTML ?
+		    html_reason(s, r, &st, "html") : "rename";
+		r->in_notice = 1;
+		s->res->converted++;
+	} else {
+		r->action = "kept";
+		r->reason = act == MUGAI_ACT_CSV ? "csv" : "text";
+		s->res->kept++;
+	}
+out:
+	g_free(name);
+	mugai_buf_free(&u);
+	mugai_buf_free(&g);
+}
+
+static void part_removed(struct san *s, struct part_row *r);
+
+/* Archive members the copy left out: one removed row each, for the notice. */
+static void
+inner_rows(struct san *s, size_t parent, const struct mugai_convert_result *cr)
+{
+	struct part_row *r;
+	char path[96];
+	size_t i;
+
+	for (i = 0; i < cr->ninner; i++) {
+		snprintf(path, sizeof(path), "%s/%zu", s->rows[parent].path,
+		    i + 1);
+		if ((r = row_new(s, path)) == NULL)
+			return;
+		r->name = g_strdup_printf("%s/%s", s->rows[parent].name,
+		    cr->inner[i].name);
+		snprintf(r->declared, sizeof(r->declared), "-");
+		snprintf(r->detected, sizeof(r->detected), "%s",
+		    cr->inner[i].type);
+		r->size = cr->inner[i].size;
+		r->reason = cr->inner[i].reason;
+		part_removed(s, r);
+	}
+}
+
+/*
+ * What is left of convert_message_timeout, counted from the start of
+ * the message: the MTA waits only so long for the milter's answer.
+ */
+static unsigned
+convert_seconds_left(const struct san *s)
+{
+	struct timespec now;
+	long long used;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	used = (long long)(now.tv_sec - s->started.tv_sec);
+	if (now.tv_nsec < s->started.tv_nsec)
+		used--;
+	if (used < 0)
+		used = 0;
+	if (used >= s->cfg->convert_message_timeout)
+		return 0;
+	return s->cfg->convert_message_timeout - (unsigned)used;
+}
+
+/*
+ * A sanitised copy from the worker (mugai/cdr/convert.h), scanned before it
+ * goes in; when none can be made the part is removed and held.
+ */
+static void
+keep_converted(struct san *s, struct part_row *r, GByteArray *ba,
+    enum mugai_action act)
+{
+	struct mugai_convert_result cr;
+	char major[TYPE_MAX], *minor;
+	size_t row = (size_t)(r - s->rows);
+	mugai_status rc;
+
+	rc = mugai_convert(s->cfg, s->logid, act, r->detected, r->name,
+	    ba->data, ba->len, convert_seconds_left(s), &cr);
+	if (rc != MUGAI_OK) {
+		san_fail(s, rc, "attachment conversion");
+		goto out;
+	}
+	if (cr.held) {
+		mugai_log(LOG_NOTICE, s->logid, "part %s held (%s): %s",
+		    r->path, cr.reason, cr.detail);
+		r->reason = cr.reason;
+		part_removed(s, r);
+		goto out;
+	}
+	mugai_log(LOG_INFO, s->logid, "part %s converted (%s): %s", r->path,
+	    cr.reason, cr.detail);
+	if (scan_part(s, r, cr.data.data, cr.data.len, "copy of") != 0) {
+		part_removed(s, r);
+		goto out;
+	}
+	snprintf(major, sizeof(major), "%s", cr.type);
+	if ((minor = strchr(major, '/')) == NULL) {
+		san_fail(s, MUGAI_ERR_INTERNAL, "converted type");
+		goto out;
+	}
+	*minor++ = '\0';
+	g_ptr_array_add(s->kept, attachment_new(major, minor, cr.name,
+	    cr.data.data ? cr.data.data : "", cr.data.len, 0));
+	r->action = "converted";
+	r->reason = cr.reason;
+	r->in_notice = 1;
+	s->res->converted++;
+	inner_rows(s, row, &cr);
+out:
+	mugai_convert_result_free(&cr);
+}
+
+/* Log names are cut short, at a character boundary: they are hostile. */
+#define LOG_NAME_MAX	80
+
+static void
+part_removed(struct san *s, struct part_row *r)
+{
+	const char *name = r->name ? r->name : "";
+	size_t n = strlen(name);
+
+	r->action = "removed";
+	r->in_notice = 1;
+	s->res->removed++;
+	if (n > LOG_NAME_MAX)
+		for (n = LOG_NAME_MAX; n > 0 &&
+		    ((unsigned char)name[n] & 0xC0) == 0x80; n--)
+			;
+	mugai_log(LOG_DEBUG, s->logid, "part %s removed (%s): \"%.*s%s\" "
+	    "declared %s, detected %s, %zu bytes", r->path, r->reason, (int)n,
+	    name, name[n] != '\0' ? "..." : "", r->declared, r->detected,
+	    r->size);
+}
+
+/* Parts over the limit: counted, told once in the notice. */
+static int
+over_part_limit(struct san *s, GMimeObject *obj, const char *path)
+{
+	struct part_row *r;
+
+	if (++s->leaves <= s->cfg->max_mime_parts)
+		return 0;
+	if (!s->parts_limit_told) {
+		s->parts_limit_told = 1;
+		mugai_log(LOG_NOTICE, s->logid, "more than %u MIME parts; the "
+		    "rest are removed (max_mime_parts)", s->cfg->max_mime_parts);
+		if ((r = row_new(s, path)) == NULL)
+			return 1;
+		declared_type(obj, r->declared, sizeof(r->declared));
+		snprintf(r->detected, sizeof(r->detected), "-");
+		r->name = g_strdup("");
+		r->reason = "parts";
+		part_removed(s, r);
+	} else {
+		s->res->removed++;
+	}
+	return 1;
+}
+
+/*
+ * libmagic has no header to go on for DOS .COM programs and guesses
+ * "application/x-dosexec" from a few opening bytes, which Shift_JIS text
+ * (月 = 8C 8E) matches.  A part declared as text, with no "MZ" header,
+ * that decodes in its charset without a bad byte or control character,
+ * is text.
+ */
+static int
+weak_com_guess(GMimeObject *obj, const struct part_row *r, GByteArray *ba)
+{
+	struct mugai_buf u;
+	size_t nbad = 1, i;
+	int text = 0;
+
+	if (strcmp(r->detected, "application/x-dosexec") != 0 ||
+	    strncmp(r->declared, "text/", 5) != 0 || ba->len < 2 ||
+	    (ba->data[0] == 'M' && ba->data[1] == 'Z'))
+		return 0;
+	mugai_buf_init(&u, 0);
+	if (mugai_charset_to_utf8(text_charset(obj, ba->data, ba->len),
+	    (const char *)ba->data, ba->len, &u, &nbad) == MUGAI_OK &&
+	    nbad == 0) {
+		text = 1;
+		for (i = 0; i < u.len && text; i++)
+			if ((unsigned char)u.data[i] < 0x20 &&
+			    strchr("\t\r\n\f", u.data[i]) == NULL)
+				text = 0;
+	}
+	mugai_buf_free(&u);
+	return text;
+}
+
+static void
+leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
+{
+	GMimeObject *obj = GMIME_OBJECT(part);
+	struct part_row *r;
+	GByteArray *ba;
+	char why[256];
+	const char *mm;
+	enum mugai_action act;
+
+	s->res->parts++;
+	if (over_part_limit(s, obj, path) || (r = row_new(s, path)) == NULL)
+		return;
+	declared_type(obj, r->declared, sizeof(r->declared));
+	if ((r->name = part_filename(obj)) == NULL) {
+		san_fail(s, MUGAI_ERR_NOMEM, "file name");
+		return;
+	}
+	if ((ba = part_decode(s, part)) == NULL)
+		return;
+	r->size = ba->len;
+	sha256_hex(ba->data, ba->len, r->sha256);
+	if (mugai_type_detect(ba->data, ba->len, r->detected,
+	    sizeof(r->detected)) != MUGAI_OK) {
+		san_fail(s, MUGAI_ERR_INTERNAL, "file type detection");
+		goto out;
+	}
+	if (weak_com_guess(obj, r, ba))
+		snprintf(r->detected, sizeof(r->detected), "text/plain");
+	if (ba->len > s->cfg->max_part_size) {
+		mugai_log(LOG_NOTICE, s->logid, "part %s: %zu bytes decoded, "
+		    "over max_part_size; removed", path, (size_t)ba->len);
+		r->reason = "size";
+		part_removed(s, r);
+		goto out;
+	}
+	if (scan_part(s, r, ba->data, ba->len, "part") != 0) {
+		part_removed(s, r);
+		goto out;
+	}
+	if (body_ok && is_body_text(obj, r->declared, r->name)) {
+		r->action = "body";
+		r->reason = "";
+		if (strcmp(r->declared, "text/html") == 0)
+			body_html(s, obj, ba, r);
+		else
+			body_plain(s, obj, ba);
+		goto out;
+	}
+	if ((mm = mugai_type_mismatch(r->declared, r->name, r->detected, why,
+	    sizeof(why))) != NULL) {
+		r->mismatch = g_strdup(mm);
+		s->res->mismatches++;
+		mugai_log(LOG_NOTICE, s->logid, "part %s: %s", path, mm);
+	}
+	act = mugai_policy_for_file(s->cfg->policy, r->detected, r->declared,
+	    r->name);
+	switch (act) {
+	case MUGAI_ACT_TEXT:
+	case MUGAI_ACT_CSV:
+	case MUGAI_ACT_HTML:
+		keep_text(s, r, obj, ba, act);
+		break;
+	case MUGAI_ACT_IMAGE:
+	case MUGAI_ACT_PDF:
+	case MUGAI_ACT_OOXML:
+	case MUGAI_ACT_OFFICE:
+	case MUGAI_ACT_ARCHIVE:
+		keep_converted(s, r, ba, act);
+		break;
+	case MUGAI_ACT_PASS:
+		g_ptr_array_add(s->kept, g_object_ref(obj));
+		r->action = "kept";
+		r->reason = "pass";
+		s->res->kept++;
+		break;
+	case MUGAI_ACT_REMOVE:
+		r->reason = "policy";
+		part_removed(s, r);
+		break;
+	}
+out:
+	g_byte_array_unref(ba);
+}
+
+static void walk(struct san *s, GMimeObject *obj, const char *path,
+    unsigned depth, int body_ok);
+
+/* A whole subtree dropped without looking inside (depth, encrypted). */
+static void
+subtree_removed(struct san *s, GMimeObject *obj, const char *path,
+    const char *reason, int tell)
+{
+	struct part_row *r;
+	GByteArray *ba;
+
+	if ((r = row_new(s, path)) == NULL)
+		return;
+	declared_type(obj, r->declared, sizeof(r->declared));
+	snprintf(r->detected, sizeof(r->detected), "-");
+	if ((r->name = part_filename(obj)) == NULL)
+		r->name = g_strdup("");
+	r->reason = reason;
+	/* A single part is still described, so admins can match it. */
+	if (GMIME_IS_PART(obj) && (ba = part_decode(s, GMIME_PART(obj)))) {
+		r->size = ba->len;
+		sha256_hex(ba->data, ba->len, r->sha256);
+		if (mugai_type_detect(ba->data, ba->len, r->detected,
+		    sizeof(r->detected)) != MUGAI_OK)
+			snprintf(r->detected, sizeof(r->detected), "-");
+		g_byte_array_unref(ba);
+	}
+	if (tell)
+		part_removed(s, r);
+}
+
+static int
+part_is_blank_text(struct san *s, GMimeObject *obj)
+{
+	GByteArray *ba;
+	char decl[TYPE_MAX];
+	size_t i;
+	int blank = 1;
+
+	declared_type(obj, decl, sizeof(decl));
+	if (!GMIME_IS_PART(obj) || strcmp(decl, "text/plain") != 0)
+		return 1;
+	if ((ba = part_decode(s, GMIME_PART(obj))) == NULL)
+		return 1;
+	for (i = 0; i < ba->len && blank; i++)
+		if (!isspace(ba->data[i]))
+			blank = 0;
+	g_byte_array_unref(ba);
+	return blank;
+}
+
+/*
+ * multipart/alternative: the text/plain alternative when it has any
+ * text, else the richest other one (HTML, or related HTML with images).
+ */
+static void
+alternative(struct san *s, GMimeMultipart *mp, const char *path,
+    unsigned depth)
+{
+	int n = g_mime_multipart_get_count(mp), i, pick = -1;
+	char cpath[64];
+	GMimeObject *child;
+
+	for (i = 0; i < n && pick < 0; i++)
+		if (!part_is_blank_text(s, g_mime_multipart_get_part(mp, i)))
+			pick = i;
+	if (pick < 0)
+		pick = n - 1;
+	for (i = 0; i < n; i++) {
+		child = g_mime_multipart_get_part(mp, i);
+		snprintf(cpath, sizeof(cpath), "%s.%d", path, i + 1);
+		if (i == pick)
+			walk(s, child, cpath, depth + 1, 1);
+		else
+			subtree_removed(s, child, cpath, "alternative", 0);
+	}
+}
+
+/* multipart/related: the root is the body, the rest attachments. */
+static void
+related(struct san *s, GMimeMultipart *mp, const char *path, unsigned depth)
+{
+	int n = g_mime_multipart_get_count(mp), i, root = 0;
+	const char *start = g_mime_object_get_content_type_parameter(
+	    GMIME_OBJECT(mp), "start");
+	const char *cid;
+	char cpath[64], want[256];
+	GMimeObject *child;
+
+	if (start != NULL) {
+		snprintf(want, sizeof(want), "%s", start);
+		g_strstrip(want);
+		for (i = 0; i < n; i++) {
+			cid = g_mime_object_get_content_id(
+			    g_mime_multipart_get_part(mp, i));
+			if (cid != NULL && strstr(want, cid) != NULL) {
+				root = i;
+				break;
+			}
+		}
+	}
+	for (i = 0; i < n; i++) {
+		child = g_mime_multipart_get_part(mp, i);
+		snprintf(cpath, sizeof(cpath), "%s.%d", path, i + 1);
+		walk(s, child, cpath, depth + 1, i == root);
+	}
+}
+
+static void
+forwarded(struct san *s, GMimeMessagePart *mp, const char *path,
+    unsigned depth)
+{
+	GMimeMessage *m = g_mime_message_part_get_message(mp);
+	GMimeObject *mobj;
+	static const char *const show[] = { "From", "Date", "Subject", "To" };
+	char cpath[64], *v;
+	const char *raw;
+	size_t i;
+	struct part_row *r;
+
+	if ((r = row_new(s, path)) == NULL)
+		return;
+	declared_type(GMIME_OBJECT(mp), r->declared, sizeof(r->declared));
+	snprintf(r->detected, sizeof(r->detected), "message/rfc822");
+	r->name = g_strdup("");
+	r->action = "body";
+	r->reason = "";
+	if (m == NULL || (mobj = g_mime_message_get_mime_part(m)) == NULL) {
+		text_separate(s);
+		text_append(s, "---------- 転送メッセージ (空) / "
+		    "Forwarded message (empty) ----------\n", 73);
+		return;
+	}
+	text_separate(s);
+	text_append(s, "---------- 転送メッセージ / Forwarded message "
+	    "----------\n", strlen("---------- 転送メッセージ / Forwarded "
+	    "message ----------\n"));
+	s->quote++;
+	for (i = 0; i < sizeof(show) / sizeof(show[0]); i++) {
+		raw = raw_header(GMIME_OBJECT(m), show[i]);
+		if (raw == NULL)
+			continue;
+		v = mugai_header_decode(raw, strlen(raw));
+		if (v == NULL) {
+			san_fail(s, MUGAI_ERR_NOMEM, "forwarded header");
+			break;
+		}
+		{
+			char *line = g_strdup_printf("%s: %s\n", show[i], v);
+
+			text_append(s, line, strlen(line));
+			g_free(line);
+		}
+		free(v);
+	}
+	snprintf(cpath, sizeof(cpath), "%s.1", path);
+	walk(s, mobj, cpath, depth + 1, 1);
+	s->quote--;
+}
+
+static void
+walk(struct san *s, GMimeObject *obj, const char *path, unsigned depth,
+    int body_ok)
+{
+	GMimeMultipart *mp;
+	const char *sub;
+	char cpath[64];
+	int i, n;
+
+	if (s->err != MUGAI_OK)
+		return;
+	if (depth > s->cfg->max_mime_depth) {
+		mugai_log(LOG_NOTICE, s->logid, "part %s: nested deeper than "
+		    "max_mime_depth %u; subtree removed", path,
+		    s->cfg->max_mime_depth);
+		subtree_removed(s, obj, path, "depth", 1);
+		return;
+	}
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		forwarded(s, GMIME_MESSAGE_PART(obj), path, depth);
+		return;
+	}
+	if (GMIME_IS_PART(obj)) {
+		leaf(s, GMIME_PART(obj), path, body_ok);
+		return;
+	}
+	if (!GMIME_IS_MULTIPART(obj)) {
+		subtree_removed(s, obj, path, "policy", 1);
+		return;
+	}
+	mp = GMIME_MULTIPART(obj);
+	sub = g_mime_content_type_get_media_subtype(
+	    g_mime_object_get_content_type(obj));
+	if (sub != NULL && strcasecmp(sub, "alternative") == 0) {
+		alternative(s, mp, path, depth);
+		return;
+	}
+	if (sub != NULL && strcasecmp(sub, "related") == 0) {
+		related(s, mp, path, depth);
+		return;
+	}
+	if (sub != NULL && strcasecmp(sub, "encrypted") == 0) {
+		subtree_removed(s, obj, path, "encrypted", 1);
+		return;
+	}
+	n = g_mime_multipart_get_count(mp);
+	for (i = 0; i < n && s->err == MUGAI_OK; i++) {
+		snprintf(cpath, sizeof(cpath), "%s.%d", path, i + 1);
+		/* The signature of multipart/signed no longer matches. */
+		if (sub != NULL && strcasecmp(sub, "signed") == 0 && i > 0) {
+			subtree_removed(s, g_mime_multipart_get_part(mp, i),
+			    cpath, "signature", 1);
+			continue;
+		}
+		walk(s, g_mime_multipart_get_part(mp, i), cpath, depth + 1,
+		    body_ok);
+	}
+}
+
+static mugai_status
+notice_write(struct san *s, struct mugai_buf *out)
+{
+	struct mugai_notice_item *items;
+	size_t i, n = 0;
+	mugai_status rc;
+
+	items = calloc(s->nrows + 1, sizeof(*items));
+	if (items == NULL)
+		return MUGAI_ERR_NOMEM;
+	for (i = 0; i < s->nrows; i++) {
+		if (!s->rows[i].in_notice)
+			continue;
+		items[n].action = s->rows[i].action;
+		items[n].name = s->rows[i].name;
+		items[n].declared = s->rows[i].declared;
+		items[n].detected = s->rows[i].detected;
+		items[n].size = s->rows[i].size;
+		items[n].reason = s->rows[i].reason;
+		items[n].mismatch = s->rows[i].mismatch;
+		n++;
+	}
+	if (s->phishing > 0) {
+		items[n].action = "converted";
+		items[n].name = "";
+		items[n].declared = "text/html";
+		items[n].detected = "text/html";
+		items[n].reason = "phishing";
+		n++;
+	}
+	rc = mugai_notice_render(s->cfg, s->res->id, items, n, out);
+	free(items);
+	return rc;
+}
+
+static void
+rows_free(struct san *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrows; i++) {
+		g_free(s->rows[i].name);
+		g_free(s->rows[i].mismatch);
+	}
+	free(s->rows);
+}
+
+/* YYYYmmdd-HHMMSS-xxxxxxxxxxxx: sortable, unique, easy to read aloud. */
+static void
+make_id(char *out, size_t outlen)
+{
+	unsigned char rnd[6];
+	struct tm tm;
+	time_t now = time(NULL);
+	char date[16];
+	size_t i;
+
+	if (getrandom(rnd, sizeof(rnd), 0) != (ssize_t)sizeof(rnd)) {
+		unsigned long x = (unsigned long)now ^ (unsigned long)clock();
+
+		for (i = 0; i < sizeof(rnd); i++)
+			rnd[i] = (unsigned char)(x >> (i * 5));
+	}
+	gmtime_r(&now, &tm);
+	strftime(date, sizeof(date), "%Y%m%d-%H%M%S", &tm);
+	snprintf(out, outlen, "%s-%02x%02x%02x%02x%02x%02x", date, rnd[0],
+	    rnd[1], rnd[2], rnd[3], rnd[4], rnd[5]);
+}
+
+/*
+ * GMime holds every part and header field of a message as objects, about
+ * 1 KB per part and 0.5 KB per field: 50 MB of five-byte parts ("--b" and
+ * a blank line) or three-byte fields ("X:") would take many GB.  So
+ * parsing stops at a budget, in multiples of max_mime_parts and far above
+ * what real mail holds: lines starting with "--" (every part needs one;
+ * counted before GMime sees the bytes) and header fields (counted as
+ * GMime reads them).  The rest of the message is removed and told.
+ */
+#define DASH_LINES_PER_PART	10
+#define FIELDS_PER_PART		50
+
+enum parse_cut { CUT_NONE, CUT_DASH_LINES, CUT_FIELDS };
+
+struct parse_limit {
+	GMimeStream	*st;
+	size_t		 fields, max_fields;
+	enum parse_cut	 cut;
+	size_t		 cut_at;	/* offset in raw; len when no cut */
+};
+
+/* Offset of the (max + 1)th line that starts with "--", else len. */
+static size_t
+dash_line_cut(const char *raw, size_t len, size_t max)
+{
+	const char *p = raw, *end = raw + len, *nl;
+	size_t n = 0;
+
+	while (end - p >= 2) {
+		if (p[0] == '-' && p[1] == '-' && ++n > max)
+			return (size_t)(p - raw);
+		if ((nl = memchr(p, '\n', (size_t)(end - p))) == NULL)
+			break;
+		p = nl + 1;
+	}
+	return len;
+}
+
+/* GMime's header callback: past the budget, end the stream it reads. */
+static void
+field_counted(GMimeParser *parser, const char *name, const char *value,
+    gint64 offset, gpointer arg)
+{
+	struct parse_limit *pl = arg;
+
+	if (++pl->fields != pl->max_fields + 1)
+		return;
+	pl->cut = CUT_FIELDS;
+	pl->cut_at = offset > 0 ? (size_t)offset : 0;
+	/* The parser finishes with the few KB it has already read. */
+	g_mime_stream_set_bounds(pl->st, 0, g_mime_stream_tell(pl->st));
+}
+
+/* Parse raw[0..len); *pl says where and why parsing stopped early. */
+static GMimeMessage *
+parse_message(const struct mugai_config *cfg, const char *raw, size_t len,
+    struct parse_limit *pl)
+{
+	GMimeParser *parser;
+	GMimeParserOptions *opts;
+	GMimeMessage *m;
+
+	memset(pl, 0, sizeof(*pl));
+	pl->max_fields = (size_t)cfg->max_mime_parts * FIELDS_PER_PART;
+	pl->cut_at = dash_line_cut(raw, len,
+	    (size_t)cfg->max_mime_parts * DASH_LINES_PER_PART);
+	if (pl->cut_at < len)
+		pl->cut = CUT_DASH_LINES;
+	pl->st = g_mime_stream_mem_new_with_buffer(raw, pl->cut_at);
+	parser = g_mime_parser_new_with_stream(pl->st);
+	g_mime_parser_set_header_regex(parser, ".", field_counted, pl);
+	opts = g_mime_parser_options_new();
+	g_mime_parser_options_set_rfc2047_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_options_set_parameter_compliance_mode(opts,
+	    GMIME_RFC_COMPLIANCE_LOOSE);
+	g_mime_parser_set_format(parser, GMIME_FORMAT_MESSAGE);
+	m = g_mime_parser_construct_message(parser, opts);
+	g_mime_parser_options_free(opts);
+	g_object_unref(parser);
+	g_object_unref(pl->st);
+	pl->st = NULL;
+	return m;
+}
+
+/* The parse stopped at its budget: one row says the rest is gone. */
+static void
+structure_cut(struct san *s, enum parse_cut cut)
+{
+	size_t max = (size_t)s->cfg->max_mime_parts * (cut == CUT_FIELDS ?
+	    FIELDS_PER_PART : DASH_LINES_PER_PART);
+	struct part_row *r;
+
+	if (cut == CUT_NONE)
+		return;
+	mugai_log(LOG_NOTICE, s->logid, "more than %zu %s (%u x "
+	    "max_mime_parts); the rest of the message is removed", max,
+	    cut == CUT_FIELDS ? "header fields" : "lines starting \"--\"",
+	    cut == CUT_FIELDS ? FIELDS_PER_PART : DASH_LINES_PER_PART);
+	if ((r = row_new(s, "-")) == NULL)
+		return;
+	snprintf(r->declared, sizeof(r->declared), "-");
+	snprintf(r->detected, sizeof(r->detected), "-");
+	r->name = g_strdup("");
+	r->reason = "structure";
+	part_removed(s, r);
+}
+
+/* Scan the raw message and the result; see scan_part for the parts. */
+static int
+scan_whole(struct san *s, const void *p, size_t n, const char *what)
+{
+	struct mugai_scan_verdict v;
+
+	if (!s->cfg->clamav_enable)
+		return 0;
+	if (mugai_scanner_scan(s->svc->scanner, p, n, what, &v) != MUGAI_OK) {
+		san_fail(s, MUGAI_ERR_SCAN, "virus scan");
+		return -1;
+	}
+	if (v.outcome == MUGAI_SCAN_INFECTED) {
+		mugai_log(LOG_NOTICE, s->logid, "virus found in %s: %s", what,
+		    v.name);
+		sanitize_add_signature(s->res, v.name);
+		s->virus = 1;
+		return -1;
+	}
+	/* UNSCANNED for the whole message only means some part was:
+	 * that part is judged on its own below. */
+	return 0;
+}
+
+static void
+build_output(struct san *s)
+{
+	GMimeObject *top;
+	GMimePart *body;
+	GMimeMultipart *mixed;
+	struct mugai_buf final;
+	struct mugai_buf jis;
+	int use_jis = 0;
+	guint i;
+	mugai_status rc;
+
+	mugai_buf_init(&final, 0);
+	mugai_buf_init(&jis, 0);
+	if ((rc = notice_write(s, &final)) != MUGAI_OK ||
+	    (rc = mugai_buf_append(&final, s->text.data ? s->text.data : "",
+	    s->text.len)) != MUGAI_OK) {
+		san_fail(s, rc, "notice");
+		goto out;
+	}
+	if ((s->res->notice = g_strdup(final.data ? final.data : "")) == NULL)
+		goto out;
+	if (s->cfg->output_charset == MUGAI_OUTPUT_ISO2022JP &&
+	    mugai_charset_utf8_to_iso2022jp(final.data ? final.data : "",
+	    final.len, &jis) == MUGAI_OK)
+		use_jis = 1;
+	body = attachment_new("text", "plain", "", use_jis ? jis.data :
+	    (final.data ? final.data : ""), use_jis ? jis.len : final.len, 1);
+	g_mime_object_set_disposition(GMIME_OBJECT(body), "inline");
+	g_mime_object_remove_header(GMIME_OBJECT(body), "Content-Disposition");
+	if (use_jis) {
+		g_mime_object_set_content_type_parameter(GMIME_OBJECT(body),
+		    "charset", "ISO-2022-JP");
+		g_mime_part_set_content_encoding(body, GMIME_CONTENT_ENCODING_7BIT);
+	}
+	if (s->kept->len == 0) {
+		top = GMIME_OBJECT(body);
+	} else {
+		mixed = g_mime_multipart_new_with_subtype("mixed");
+		g_mime_multipart_add(mixed, GMIME_OBJECT(body));
+		g_object_unref(body);
+		for (i = 0; i < s->kept->len; i++)
+			g_mime_multipart_add(mixed, s->kept->pdata[i]);
+		top = GMIME_OBJECT(mixed);
+	}
+	if ((rc = sanitize_serialize(s->res, top)) != MUGAI_OK)
+		san_fail(s, rc, "writing the new message");
+	g_object_unref(top);
+out:
+	mugai_buf_free(&final);
+	mugai_buf_free(&jis);
+}
+
+static void
+fill_subject(struct san *s, GMimeMessage *m)
+{
+	const char *raw = m ? raw_header(GMIME_OBJECT(m), "Subject") : NULL;
+
+	s->res->subject = raw ? mugai_header_decode(raw, strlen(raw)) :
+	    strdup("");
+}
+
+/* A message GMime could not parse at all is kept as its text only. */
+static void
+unparsable(struct san *s, const char *raw, size_t len)
+{
+	struct mugai_buf u;
+	mugai_status rc;
+
+	mugai_log(LOG_NOTICE, s->logid, "message could not be parsed as MIME; "
+	    "delivering its bytes as plain text");
+	mugai_buf_init(&u, 0);
+	rc = mugai_charset_to_utf8(NULL, raw, len, &u, NULL);
+	if (rc != MUGAI_OK)
+		san_fail(s, rc, "raw text");
+	else
+		text_append(s, u.data ? u.data : "", u.len);
+	mugai_buf_free(&u);
+}
+
+static void
+decide(struct san *s)
+{
+	struct mugai_result *r = s->res;
+
+	if (s->err != MUGAI_OK) {
+		r->verdict = MUGAI_VERDICT_TEMPFAIL;
+		r->reason = g_strdup(s->errwhy);
+	} else if (s->virus) {
+		r->verdict = s->cfg->virus_action == MUGAI_VIRUS_REJECT ?
+		    MUGAI_VERDICT_REJECT : MUGAI_VERDICT_DISCARD;
+		r->reason = g_strdup_printf("virus found: %s", r->signatures);
+	} else {
+		r->verdict = MUGAI_VERDICT_DELIVER;
+	}
+}
+
+struct mugai_result *
+mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
+    const struct mugai_envelope *env)
+{
+	struct san s;
+	GMimeMessage *m = NULL;
+	GMimeObject *root;
+	struct parse_limit pl;
+	char rawsha[65];
+
+	memset(&s, 0, sizeof(s));
+	clock_gettime(CLOCK_MONOTONIC, &s.started);
+	if ((s.res = sanitize_result_new()) == NULL)
+		return NULL;
+	s.svc = svc;
+	s.cfg = svc->cfg;
+	make_id(s.res->id, sizeof(s.res->id));
+	s.logid = env && env->queue_id && *env->queue_id ? env->queue_id :
+	    s.res->id;
+	mugai_buf_init(&s.text, s.cfg->max_message_size * 4 + 1024 * 1024);
+	s.kept = g_ptr_array_new_with_free_func(g_object_unref);
+	sha256_hex(raw, len, rawsha);
+
+	if (s.cfg->clamav_enable && svc->scanner == NULL)
+		san_fail(&s, MUGAI_ERR_SCAN, "no virus scanner");
+	else if (len > s.cfg->max_message_size) {
+		s.res->verdict = MUGAI_VERDICT_REJECT;
+		s.res->reason = g_strdup_printf("message size %zu exceeds "
+		    "max_message_size %zu", len, s.cfg->max_message_size);
+		goto report;
+	}
+	if (s.err == MUGAI_OK && scan_whole(&s, raw, len, "message") == 0) {
+		m = parse_message(s.cfg, raw, len, &pl);
+		root = m ? g_mime_message_get_mime_part(m) : NULL;
+		if (root != NULL)
+			walk(&s, root, "1", 0, 1);
+		else
+			unparsable(&s, raw, pl.cut_at);
+		structure_cut(&s, pl.cut);
+	}
+	/* A virus in the raw message stops the walk; admins still want
+	 * to see the subject in the quarantine and the audit log. */
+	if (m == NULL && s.virus)
+		m = parse_message(s.cfg, raw, len, &pl);
+	fill_subject(&s, m);
+	if (s.err == MUGAI_OK && !s.virus)
+		build_output(&s);
+	if (s.err == MUGAI_OK && !s.virus)
+		scan_whole(&s, s.res->body, s.res->body_len, "sanitised output");
+	decide(&s);
+report:
+	if (s.res->subject == NULL)
+		s.res->subject = strdup("");
+	sanitize_finish(s.res, svc, env, raw, len, rawsha, s.rows, s.nrows);
+	if (m != NULL)
+		g_object_unref(m);
+	g_ptr_array_free(s.kept, TRUE);
+	rows_free(&s);
+	mugai_buf_free(&s.text);
+	return s.res;
+}

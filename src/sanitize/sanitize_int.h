@@ -1,0 +1,59 @@
+/*
+ * sanitize_int.h - what sanitize.c shares with result.c and report.c.
+ * Not installed; not part of the library's interface.
+ */
+#ifndef MUGAI_SANITIZE_INT_H
+#define MUGAI_SANITIZE_INT_H
+
+#include <gmime/gmime.h>
+#include "mugai/sanitize/sanitize.h"
+
+#define TYPE_MAX	128
+
+/* Header names a result can list in remove[] (see report.c). */
+#define RESULT_MAX_REMOVE	256
+
+/* One report row per MIME part (numbering: root "1", children "1.N"). */
+struct part_row {
+	char	 path[64];
+	char	 declared[TYPE_MAX];
+	char	 detected[TYPE_MAX];
+	char	*name;		/* g_malloc'd, decoded UTF-8 */
+	size_t	 size;
+	char	 sha256[65];
+	const char *action;	/* "body", "kept", "converted", "removed" */
+	const char *reason;	/* notice phrase key, "" for body text */
+	char	*mismatch;	/* g_malloc'd or NULL */
+	char	 scan[160];	/* "clean", "infected:X", "unscanned:X", "-" */
+	int	 in_notice;
+};
+
+/* A zeroed result with empty strings where callers expect strings. */
+struct mugai_result *sanitize_result_new(void);
+
+/* Add a signature name to r->signatures (comma separated, no repeats). */
+void sanitize_add_signature(struct mugai_result *r, const char *name);
+
+/*
+ * Split the serialised top object into r->set (its MIME headers, plus
+ * MIME-Version) and r->body.
+ */
+mugai_status sanitize_serialize(struct mugai_result *r, GMimeObject *top);
+
+/*
+ * Fill r->remove with MIME-Version, X-Mugai-* and every Content-* header
+ * name found in the top-level header block of raw.
+ */
+mugai_status sanitize_collect_removals(struct mugai_result *r,
+    const char *raw, size_t len);
+
+/*
+ * The last step of every sanitise call: X-Mugai-* headers and remove[],
+ * summary, report JSON, quarantine store and audit line.  A failed store
+ * or audit turns the verdict into TEMPFAIL (the original must be kept).
+ */
+void sanitize_finish(struct mugai_result *r, const struct mugai_services *svc,
+    const struct mugai_envelope *env, const char *raw, size_t len,
+    const char *rawsha, const struct part_row *rows, size_t nrows);
+
+#endif
