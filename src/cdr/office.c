@@ -595,6 +595,7 @@ mugai_office_to_pdf(const struct mugai_config *cfg, const void *in,
 	lim.timeout_s = timeout_s == 0 || timeout_s > cfg->office_timeout ?
 	    cfg->office_timeout : timeout_s;
 	lim.output_max = OFFICE_STDOUT_MAX;
+	lim.max_workers = mugai_worker_max(cfg);
 	rc = mugai_worker_run(r->argv, "", 0, &lim, &out, st);
 	if (rc == MUGAI_OK && st->end != MUGAI_WORKER_DONE)
 		office_wait_gone(r);

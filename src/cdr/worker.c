@@ -7,11 +7,18 @@
  * blocked for the calling thread only while the document is written,
  * and every descriptor we open is close-on-exec so that another thread
  * spawning at the same moment cannot inherit our pipes.
+ *
+ * The gate bounds how many workers run at once in this process
+ * (convert_max_workers), so worker memory stays under that many times
+ * convert_memory however many sessions bring documents together.  A
+ * caller waits for a slot within its own timeout: the wait counts
+ * against the document's time, so the message's budget holds.
  */
 #include <errno.h>
 #include <fcntl.h>
 #include <limits.h>
 #include <poll.h>
+#include <pthread.h>
 #include <signal.h>
 #include <spawn.h>
 #include <stdio.h>
@@ -35,6 +42,11 @@
 #define CHUNK		65536
 #define ENV_PATH	"PATH=/usr/bin:/bin"
 #define ENV_LANG	"LANG=C.UTF-8"
+
+/* Workers running now in this process, under gate_lock. */
+static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t gate_free = PTHREAD_COND_INITIALIZER;
+static unsigned gate_running;
 
 /* Our ends of the worker's stdin, stdout and stderr. */
 enum { IN, OUT, ERR, NFD };
@@ -594,6 +606,48 @@ run_worker(struct run *r, const char *const argv[])
 }
 
 /*
+ * Take a slot of max (0: no gate) before deadline (CLOCK_MONOTONIC);
+ * 1 when taken, 0 when the deadline passed first.
+ */
+static int
+gate_enter(unsigned max, const struct timespec *deadline)
+{
+	int rc = 0, taken;
+
+	if (max == 0)
+		return 1;
+	pthread_mutex_lock(&gate_lock);
+	while (gate_running >= max && rc != ETIMEDOUT)
+		rc = pthread_cond_clockwait(&gate_free, &gate_lock,
+		    CLOCK_MONOTONIC, deadline);
+	if ((taken = gate_running < max))
+		gate_running++;
+	pthread_mutex_unlock(&gate_lock);
+	return taken;
+}
+
+static void
+gate_leave(unsigned max)
+{
+	if (max == 0)
+		return;
+	pthread_mutex_lock(&gate_lock);
+	gate_running--;
+	pthread_cond_signal(&gate_free);
+	pthread_mutex_unlock(&gate_lock);
+}
+
+/* The caller's time ran out while all max slots were busy. */
+static void
+gate_timeout(struct run *r, unsigned max)
+{
+	r->st->end = MUGAI_WORKER_TIMEOUT;
+	r->st->code = r->timeout_s > INT_MAX ? INT_MAX : (int)r->timeout_s;
+	snprintf(r->st->message, sizeof(r->st->message), "waited for one of"
+	    " the %u worker slots (convert_max_workers) all that time", max);
+}
+
+/*
  * mugai_worker_run - see mugai/cdr/worker.h.  st->code also holds the
  * timeout for MUGAI_WORKER_TIMEOUT and the cap for MUGAI_WORKER_OUTPUT,
  * for mugai_worker_describe.
@@ -604,6 +658,7 @@ mugai_worker_run(const char *const argv[], const void *in, size_t inlen,
     struct mugai_worker_status *st)
 {
 	struct run r;
+	mugai_status rc;
 
 	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/' ||
 	    lim == NULL || lim->timeout_s == 0 || out == NULL || st == NULL ||
@@ -614,7 +669,25 @@ mugai_worker_run(const char *const argv[], const void *in, size_t inlen,
 		return MUGAI_ERR_NOTFOUND;
 	mugai_buf_reset(out);
 	run_init(&r, in, inlen, lim, out, st);
-	return run_worker(&r, argv);
+	if (!gate_enter(lim->max_workers, &r.deadline)) {
+		gate_timeout(&r, lim->max_workers);
+		return MUGAI_OK;
+	}
+	rc = run_worker(&r, argv);
+	gate_leave(lim->max_workers);
+	return rc;
+}
+
+/* mugai_worker_max - see mugai/cdr/worker.h. */
+unsigned
+mugai_worker_max(const struct mugai_config *cfg)
+{
+	long n;
+
+	if (cfg->convert_max_workers > 0)
+		return cfg->convert_max_workers;
+	n = sysconf(_SC_NPROCESSORS_ONLN);
+	return n < 1 ? 1 : n > 1024 ? 1024 : (unsigned)n;
 }
 
 /* How it ended, without the message. */

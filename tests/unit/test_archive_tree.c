@@ -102,7 +102,7 @@ static void
 test_worker_sees_itself(void **state)
 {
 	struct mugai_config *c = config("archive_max_depth", 3);
-	struct mugai_worker_limits lim = { 60, 1024 * 1024 };
+	struct mugai_worker_limits lim = { 60, 1024 * 1024, 0 };
 	struct mugai_worker_status st;
 	struct mugai_member *m;
 	struct mugai_buf out;

@@ -4,7 +4,8 @@
  *
  * $MUGAI_CONVERT names the mugai-convert to run (tests/run-unit sets
  * it); the sandbox tests are skipped without it.  Plain programs
- * (/bin/sh, /usr/bin/env) test the plumbing itself.
+ * (/bin/sh, /usr/bin/env) test the plumbing itself, and a shell script
+ * that counts its running copies tests the gate (convert_max_workers).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -15,10 +16,12 @@
 #include <dirent.h>
 #include <errno.h>
 #include <fcntl.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/stat.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -61,7 +64,7 @@ need_convert(void **state)
 static void
 test_ok_big(void **state)
 {
-	struct mugai_worker_limits lim = { 60, 16 * MB };
+	struct mugai_worker_limits lim = { 60, 16 * MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 	size_t i, n = 5 * MB;
@@ -91,7 +94,7 @@ test_forbidden(void **state)
 {
 	static const char *const modes[] = { "test-open", "test-write-file",
 	    "test-connect", "test-exec", "test-fork" };
-	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 	size_t i;
@@ -117,7 +120,7 @@ test_forbidden(void **state)
 static void
 test_read_outside_fonts(void **state)
 {
-	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 
@@ -140,7 +143,7 @@ test_read_outside_fonts(void **state)
 static void
 test_memory(void **state)
 {
-	struct mugai_worker_limits lim = { 120, MB };
+	struct mugai_worker_limits lim = { 120, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 
@@ -156,7 +159,7 @@ test_memory(void **state)
 static void
 test_spin(void **state)
 {
-	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 
@@ -172,7 +175,7 @@ test_spin(void **state)
 static void
 test_sleep(void **state)
 {
-	struct mugai_worker_limits lim = { 1, MB };
+	struct mugai_worker_limits lim = { 1, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 	char line[300];
@@ -190,7 +193,7 @@ test_sleep(void **state)
 static void
 test_flood(void **state)
 {
-	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 	char line[300];
@@ -209,7 +212,7 @@ test_flood(void **state)
 static void
 test_unknown_mode(void **state)
 {
-	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 
@@ -229,7 +232,7 @@ run_sh(const char *script, const void *in, size_t inlen,
     struct mugai_buf *out, struct mugai_worker_status *st)
 {
 	const char *argv[] = { "/bin/sh", "-c", script, NULL };
-	struct mugai_worker_limits lim = { 60, 16 * MB };
+	struct mugai_worker_limits lim = { 60, 16 * MB, 0 };
 
 	return mugai_worker_run(argv, in, inlen, &lim, out, st);
 }
@@ -310,7 +313,7 @@ static void
 test_environment(void **state)
 {
 	const char *argv[] = { "/usr/bin/env", NULL };
-	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 	char *line, *save;
@@ -387,7 +390,7 @@ test_not_found(void **state)
 {
 	const char *argv[] = { "/nonexistent/mugai-convert", "image", NULL };
 	const char *rel[] = { "mugai-convert", NULL };
-	struct mugai_worker_limits lim = { 60, MB };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
 	int nfd;
@@ -469,6 +472,188 @@ test_path(void **state)
 	free(saved);
 }
 
+/* ---- the gate: at most max_workers at once ----------------------------- */
+
+/*
+ * A worker that notes how many of its copies run as it starts (one line
+ * per run in DIR/seen), then sleeps $1 seconds.  Each copy makes its
+ * marker before it counts, so the last of k copies running together
+ * sees k.
+ */
+static const char gate_script[] =
+    "#!/bin/sh\n"
+    "d=${0%/*}\n"
+    ": > \"$d/run.$$\"\n"
+    "ls \"$d\" | grep -c '^run\\.' >> \"$d/seen\"\n"
+    "sleep \"$1\"\n"
+    "rm -f \"$d/run.$$\"\n";
+
+struct gate_job {
+	const char *argv[3];
+	struct mugai_worker_limits lim;
+	struct mugai_worker_status st;
+	mugai_status rc;
+};
+
+static void
+gate_dir(char *dir, size_t len, char *script, size_t slen)
+{
+	FILE *fp;
+
+	snprintf(dir, len, "%s/gate.XXXXXX",
+	    getenv("TMPDIR") ? getenv("TMPDIR") : "/tmp");
+	assert_non_null(mkdtemp(dir));
+	snprintf(script, slen, "%s/worker.sh", dir);
+	assert_non_null(fp = fopen(script, "w"));
+	fputs(gate_script, fp);
+	assert_int_equal(fclose(fp), 0);
+	assert_int_equal(chmod(script, 0755), 0);
+}
+
+/* Lines in DIR/seen (runs started) and the largest count in them. */
+static void
+gate_seen(const char *dir, int *runs, int *most)
+{
+	char path[512], line[64];
+	FILE *fp;
+
+	*runs = *most = 0;
+	snprintf(path, sizeof(path), "%s/seen", dir);
+	if ((fp = fopen(path, "r")) == NULL)
+		return;
+	while (fgets(line, sizeof(line), fp) != NULL) {
+		(*runs)++;
+		if (atoi(line) > *most)
+			*most = atoi(line);
+	}
+	fclose(fp);
+}
+
+static void
+gate_clean(const char *dir)
+{
+	char cmd[600];
+
+	snprintf(cmd, sizeof(cmd), "rm -rf '%s'", dir);
+	assert_int_equal(system(cmd), 0);
+}
+
+static void *
+gate_thread(void *arg)
+{
+	struct gate_job *j = arg;
+	struct mugai_buf out;
+
+	mugai_buf_init(&out, MB);
+	j->rc = mugai_worker_run(j->argv, "", 0, &j->lim, &out, &j->st);
+	mugai_buf_free(&out);
+	return NULL;
+}
+
+/* n jobs of the script at once under max; how many ran, most together. */
+static void
+gate_burst(unsigned max, int n, const char *secs, int *runs, int *most)
+{
+	char dir[256], script[300];
+	struct gate_job jobs[8];
+	pthread_t tid[8];
+	int i;
+
+	assert_true(n <= 8);
+	gate_dir(dir, sizeof(dir), script, sizeof(script));
+	for (i = 0; i < n; i++) {
+		memset(&jobs[i], 0, sizeof(jobs[i]));
+		jobs[i].argv[0] = script;
+		jobs[i].argv[1] = secs;
+		jobs[i].lim.timeout_s = 120;
+		jobs[i].lim.output_max = MB;
+		jobs[i].lim.max_workers = max;
+		assert_int_equal(pthread_create(&tid[i], NULL, gate_thread,
+		    &jobs[i]), 0);
+	}
+	for (i = 0; i < n; i++) {
+		assert_int_equal(pthread_join(tid[i], NULL), 0);
+		assert_int_equal(jobs[i].rc, MUGAI_OK);
+		assert_int_equal(jobs[i].st.end, MUGAI_WORKER_DONE);
+	}
+	gate_seen(dir, runs, most);
+	gate_clean(dir);
+}
+
+/* Six documents, two slots: all done, never more than two at once. */
+static void
+test_gate_bounds(void **state)
+{
+	int runs, most;
+
+	(void)state;
+	gate_burst(2, 6, "1", &runs, &most);
+	print_message("# 6 runs under max_workers=2: %d ran, at most %d at "
+	    "once\n", runs, most);
+	assert_int_equal(runs, 6);
+	assert_true(most >= 1 && most <= 2);
+}
+
+/* The same burst ungated overlaps: the bound above is the gate's. */
+static void
+test_gate_off(void **state)
+{
+	int runs, most;
+
+	(void)state;
+	gate_burst(0, 5, "3", &runs, &most);
+	print_message("# 5 runs ungated: %d ran, at most %d at once\n", runs,
+	    most);
+	assert_int_equal(runs, 5);
+	assert_true(most >= 3);
+}
+
+/*
+ * One slot, held for 4 s: a document with a 1 s timeout gives up
+ * waiting, as a timeout, without running; its message says why.
+ */
+static void
+test_gate_timeout(void **state)
+{
+	char dir[256], script[300];
+	struct gate_job busy, late;
+	struct timespec t0, t1;
+	pthread_t tid;
+	int runs, most, tries;
+
+	(void)state;
+	gate_dir(dir, sizeof(dir), script, sizeof(script));
+	memset(&busy, 0, sizeof(busy));
+	busy.argv[0] = script;
+	busy.argv[1] = "4";
+	busy.lim.timeout_s = 120;
+	busy.lim.output_max = MB;
+	busy.lim.max_workers = 1;
+	assert_int_equal(pthread_create(&tid, NULL, gate_thread, &busy), 0);
+	for (tries = 0; tries < 300; tries++) {	/* until it runs */
+		gate_seen(dir, &runs, &most);
+		if (runs > 0)
+			break;
+		usleep(10000);
+	}
+	assert_int_equal(runs, 1);
+	late = busy;
+	late.argv[1] = "0";
+	late.lim.timeout_s = 1;
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	gate_thread(&late);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(late.rc, MUGAI_OK);
+	assert_int_equal(late.st.end, MUGAI_WORKER_TIMEOUT);
+	assert_non_null(strstr(late.st.message, "convert_max_workers"));
+	assert_true(t1.tv_sec - t0.tv_sec < 3);
+	gate_seen(dir, &runs, &most);
+	assert_int_equal(runs, 1);		/* it never started */
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	assert_int_equal(busy.st.end, MUGAI_WORKER_DONE);
+	gate_clean(dir);
+}
+
 int
 main(void)
 {
@@ -489,6 +674,9 @@ main(void)
 		cmocka_unit_test(test_not_found),
 		cmocka_unit_test(test_describe),
 		cmocka_unit_test(test_path),
+		cmocka_unit_test(test_gate_bounds),
+		cmocka_unit_test(test_gate_off),
+		cmocka_unit_test(test_gate_timeout),
 	};
 
 	return cmocka_run_group_tests(tests, NULL, NULL);

@@ -32,8 +32,12 @@
 #define MUGAI_CONVERT_EXIT_USAGE	64
 
 struct mugai_worker_limits {
-	unsigned timeout_s;		/* wall clock; then SIGKILL to the group */
+	unsigned timeout_s;		/* wall clock, waiting for a slot
+					   included; then SIGKILL to the group */
 	size_t	 output_max;		/* more on stdout kills the worker */
+	unsigned max_workers;		/* run only while fewer than this many
+					   gated workers run in this process;
+					   0: not gated */
 };
 
 enum mugai_worker_end {
@@ -78,6 +82,12 @@ mugai_status mugai_worker_run(const char *const argv[], const void *in,
  */
 void mugai_worker_describe(const struct mugai_worker_status *st, char *out,
     size_t outlen);
+
+/*
+ * mugai_worker_max - how many workers may run at once: convert_max_workers,
+ * or when that is 0 the number of CPUs online.
+ */
+unsigned mugai_worker_max(const struct mugai_config *cfg);
 
 /*
  * mugai_worker_path - the mugai-convert to run: convert_worker from the
