@@ -1,0 +1,189 @@
+#!/bin/sh
+# postfix-burst.sh BUILD FIXTURES - a burst of documents through a
+# private Postfix: 40 messages, each with a 4-page PDF, over 10 SMTP
+# sessions at once, to a milter with convert_max_workers=2.  The worker
+# is run through a wrapper that notes how many copies of it run as each
+# starts.  Checked: never more than 2 at once; every message accepted
+# and delivered once, each with a sanitised PDF copy or held for 'time'
+# (never a 4xx loop); the milter logs no error.
+set -u
+if [ $# -ne 2 ]; then
+	echo "usage: postfix-burst.sh BUILD FIXTURES" >&2
+	exit 64
+fi
+build=$1
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+here=$(cd "$(dirname "$0")" && pwd)
+testdb=${MUGAI_TESTDB:-$build/testdb}
+. "$here/lib-postfix.sh"
+T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-burst.XXXXXX") || exit 1
+P=$T/pf
+milter_pid=
+cleanup() {
+	pf_stop "$P"
+	if [ -n "$milter_pid" ]; then
+		kill -TERM "$milter_pid" 2>/dev/null
+		wait "$milter_pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+trap cleanup EXIT
+trap 'exit 130' INT TERM HUP PIPE
+chmod 755 "$T"
+CK_SUITE=postfix-burst
+. "$here/lib-check.sh"
+MAX=2
+N=40
+SESSIONS=10
+
+# The counting wrapper: the real worker does its own sandboxing.
+mkdir -p "$T/count" "$T/w"
+cat > "$T/w/mugai-convert" <<WRAP
+#!/bin/sh
+d=$T/count
+: > "\$d/run.\$\$"
+ls "\$d" | grep -c '^run\\.' >> "\$d/seen"
+"$build/mugai-convert" "\$@"
+rc=\$?
+rm -f "\$d/run.\$\$"
+exit \$rc
+WRAP
+chmod 755 "$T/w/mugai-convert"
+
+python3 - "$T/msg" "$N" <<'PY'
+import os, sys
+from email.message import EmailMessage
+
+def pdf(pages):
+    objs = ["<< /Type /Catalog /Pages 2 0 R >>",
+            "<< /Type /Pages /Kids [%s] /Count %d >>" % (
+                " ".join("%d 0 R" % (4 + 2 * i) for i in range(pages)), pages),
+            "<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>"]
+    for i in range(pages):
+        text = "BT /F1 24 Tf 72 700 Td (Burst page %d) Tj ET" % (i + 1)
+        objs.append("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+                    "/Resources << /Font << /F1 3 0 R >> >> /Contents %d 0 R >>"
+                    % (5 + 2 * i))
+        objs.append("<< /Length %d >>\nstream\n%s\nendstream" % (len(text), text))
+    out, offs = b"%PDF-1.4\n", []
+    for n, o in enumerate(objs, 1):
+        offs.append(len(out))
+        out += b"%d 0 obj\n%s\nendobj\n" % (n, o.encode())
+    x = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    out += b"".join(b"%010d 00000 n \n" % o for o in offs)
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objs) + 1, x)
+    return out
+
+d, n = sys.argv[1], int(sys.argv[2])
+os.makedirs(d)
+doc = pdf(4)
+for i in range(n):
+    m = EmailMessage()
+    m["From"] = "sender@example.com"
+    m["To"] = "staff@city.example.lg.jp"
+    m["Subject"] = "burst %d" % i
+    m["Message-ID"] = "<burst-%d@example.com>" % i
+    m.set_content("Report %d attached.\n" % i)
+    m.add_attachment(doc, maintype="application", subtype="pdf",
+                     filename="report-%d.pdf" % i)
+    with open(os.path.join(d, "m%02d.eml" % i), "wb") as f:
+        f.write(bytes(m))
+PY
+
+milter_up() {
+	grep -q 'started on' "$T/milter.log" 2>/dev/null ||
+	    ! kill -0 "$milter_pid" 2>/dev/null
+}
+mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
+    sink=$(pf_free_port "$mport" "$smtp") || {
+	fail start "no free ports"
+	finish
+}
+"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
+    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" -o "quarantine_dir=$T/q" \
+    -o "audit_log=$T/audit.jsonl" -o "clamav_database_dir=$testdb" \
+    -o "convert_worker=$T/w/mugai-convert" -o "convert_max_workers=$MAX" \
+    </dev/null 2>>"$T/milter.log" &
+milter_pid=$!
+pf_poll 60 milter_up
+if ! grep -q 'started on' "$T/milter.log"; then
+	fail milter-start "$(tail -n 3 "$T/milter.log" | tr '\n' ' ')"
+	finish
+fi
+if ! pf_start "$P" "$smtp" "$sink" "inet:127.0.0.1:$mport" 2>"$T/start.err"; then
+	fail postfix-start "$(head -c 300 "$T/start.err" | tr '\n' ' ')"
+	finish
+fi
+
+# SESSIONS senders at once, each with its share of the messages.
+s=0
+while [ "$s" -lt "$SESSIONS" ]; do
+	(
+		i=$s
+		while [ "$i" -lt "$N" ]; do
+			f=$(printf '%s/msg/m%02d.eml' "$T" "$i")
+			PF_SEND_LOG=$T/send-$i.log pf_send_file "$smtp" "$f" \
+			    --from sender@example.com \
+			    --to staff@city.example.lg.jp ||
+			    echo "$i" >> "$T/refused"
+			i=$((i + SESSIONS))
+		done
+	) &
+	s=$((s + 1))
+done
+wait
+if [ -s "$T/refused" ]; then
+	fail all-accepted "not accepted: $(tr '\n' ' ' < "$T/refused")"
+else
+	pass all-accepted
+fi
+if pf_wait_sink "$P" "$N" 120; then
+	pass "sink-has-$N"
+else
+	fail "sink-has-$N" "$(pf_sink_count "$P") messages at the sink"
+fi
+
+most=$(sort -n "$T/count/seen" | tail -n 1)
+runs=$(wc -l < "$T/count/seen")
+echo "# $runs workers ran, at most $most at once (convert_max_workers=$MAX)"
+if [ "$runs" -ge 1 ] && [ "$most" -le "$MAX" ]; then
+	pass "at-most-$MAX-workers"
+else
+	fail "at-most-$MAX-workers" "$runs ran, $most at once"
+fi
+# shellcheck disable=SC2046
+python3 - $(pf_sink_files "$P") > "$T/judge" <<'PY'
+import email, email.policy, sys
+seen = {}
+for path in sys.argv[1:]:
+    raw = open(path, "rb").read()
+    m = email.message_from_bytes(raw.split(b"\n\n", 1)[1] if raw.startswith(b"X-") else raw,
+                                 policy=email.policy.default)
+    subj = str(m["Subject"])
+    seen[subj] = seen.get(subj, 0) + 1
+    pdfs = [p for p in m.iter_attachments()
+            if p.get_content_type() == "application/pdf"]
+    status = str(m.get("X-Mugai-Status", ""))
+    if pdfs and pdfs[0].get_content().startswith(b"%PDF-"):
+        print("ok", subj + ":", "copy")
+    elif "held" in status or "held=1" in status:
+        print("ok", subj + ":", "held", status)
+    else:
+        print("bad", subj + ":", "no PDF copy and not held:", status)
+dups = [s for s, c in seen.items() if c > 1]
+print("ok" if not dups else "bad", "no-duplicates:", " ".join(dups))
+PY
+bad=$(grep -c '^bad' "$T/judge")
+if [ "$bad" -eq 0 ] && [ "$(grep -c '^ok burst' "$T/judge")" -eq "$N" ]; then
+	pass "each-copied-or-held"
+else
+	fail "each-copied-or-held" "$(grep '^bad' "$T/judge" | head -n 3 | tr '\n' ' ')"
+fi
+if grep -qi ' error\|tempfail' "$T/milter.log"; then
+	fail milter-no-errors "$(grep -i ' error\|tempfail' "$T/milter.log" | head -n 2 | tr '\n' ' ')"
+else
+	pass milter-no-errors
+fi
+finish
