@@ -89,7 +89,7 @@ sm_fetch() {
 		fi
 	done
 	set -- "$sm_c"/debs/*.deb
-	sm_stamp=$(ls "$sm_c/debs" | tr '\n' ' ')
+	sm_stamp=$*
 	if [ "$(cat "$sm_c/root.stamp" 2>/dev/null)" != "$sm_stamp" ]; then
 		rm -rf "$sm_c/root" "$sm_c/root.stamp"
 		for sm_d in "$@"; do
@@ -183,12 +183,10 @@ sm_wait_log() {
 	pf_poll "$4" pf__log_has "$1" "$2" "$3"
 }
 
-# sm_run DIR COMMAND [ARG...] - run COMMAND (e.g. the sendmail binary
+# sm_run COMMAND [ARG...] - run COMMAND (e.g. the sendmail binary
 # with -bp) with the instance's host name: a Sendmail started outside
 # would sleep 60 s looking for a qualified name.
 sm_run() {
-	sm_d=$1
-	shift
 	unshare -u sh -c 'hostname "$1" && shift && exec "$@"' sh \
 	    "$SM_HOSTNAME" "$@"
 }
@@ -230,7 +228,7 @@ sm__config() {
 		return 1
 	fi
 	chmod 644 "$sm_e"/* || return 1
-	if ! sm_run "$1" "$SM_ROOT/usr/libexec/sendmail/sendmail" \
+	if ! sm_run "$SM_ROOT/usr/libexec/sendmail/sendmail" \
 	    -C "$sm_e/sendmail.cf" -bi >>"$1/start.log" 2>&1; then
 		echo "sm_start: newaliases failed:" >&2
 		cat "$1/start.log" >&2

@@ -23,7 +23,8 @@
 #   big        a 300 KB text body (several body chunks to the milter and
 #              several replacement chunks back) arrives whole
 #   virus      EICAR: 550 5.7.1 at SMTP time, nothing relayed or queued
-#   oversize   over max_message_size: 552 5.3.4, nothing relayed or queued
+#   oversize   over max_message_size: 552 5.3.4, nothing relayed or queued;
+#              SIZE over Sendmail's MaxMessageSize: 552 5.2.3 at MAIL FROM
 #   stopped    milter stopped: 451 4.3.2 at MAIL FROM (F=T), nothing
 #              queued; restarted: the same message is delivered sanitised
 #   forged     X-Mugai-* headers in other cases and spellings are gone
@@ -31,7 +32,8 @@
 #              in the middle of the data, while Sendmail waits for its
 #              verdict): 4xx, nothing accepted
 #   held       virus_action=quarantine-only without mugai's quarantine:
-#              smfi_quarantine, Sendmail keeps the message held (hf file)
+#              smfi_quarantine, Sendmail keeps the message held (hf file,
+#              listed by mailq -qQ)
 #
 # Prints "PASS sendmail-milter/NAME" / "FAIL sendmail-milter/NAME: why",
 # then a count; exits 1 when anything failed.  When the packages cannot
@@ -332,6 +334,12 @@ check virus-milter-rejected pf_poll 10 sh -c \
 send over "$T/msg/over.eml" over@example.jp
 check oversize-552 replied over '552 5\.3\.4 Message size exceeds'
 check oversize-milter-log grep -q 'larger than max_message_size' "$T/milter.log"
+# Over Sendmail's own MaxMessageSize: Sendmail refuses it at MAIL FROM.
+size_refused() {
+	sc size "$smtp" $((SM_MAX_MESSAGE_SIZE + 1)) >"$T/size.out" 2>&1
+	grep -q '^552 5\.2\.3 ' "$T/size.out" || { cat "$T/size.out"; return 1; }
+}
+check oversize-sendmail-552 size_refused
 check refused-nothing-relayed nothing_more "$expected"
 
 # ---- milter killed in one SMTP transaction, then down: F=T -------------
@@ -374,6 +382,13 @@ check held-in-sendmail-quarantine pf_poll 10 held1
 check held-sendmail-log sm_wait_log "$S" \
     'milter=mugai, quarantine=virus found: Mugai\.Test\.EICAR' 1 10
 check held-nothing-relayed nothing_more "$expected"
+# mailq -qQ lists the quarantined messages.
+held_listed() {
+	sm_run "$SM_ROOT/usr/libexec/sendmail/sendmail" \
+	    -C "$S/etc/sendmail.cf" -bp -qQ >"$T/mailq.out" 2>&1
+	grep -q 'virus found' "$T/mailq.out" || { cat "$T/mailq.out"; return 1; }
+}
+check held-mailq-qQ held_listed
 
 # ---- end -----------------------------------------------------------------
 

@@ -363,6 +363,15 @@ def cmd_smtp(port, pid, mode, rcpt, path):
     done(code)
 
 
+def cmd_size(port, size):
+    """MAIL FROM with SIZE=size: prints Sendmail's reply."""
+    s = smtplib.SMTP('127.0.0.1', int(port), local_hostname='size.example', timeout=60)
+    s.ehlo()
+    code, text = s.docmd('MAIL FROM:<size@example.org> SIZE=%d' % int(size))
+    s.quit()
+    print('%d %s' % (code, text.decode('ascii', 'replace')))
+
+
 def cmd_make(d):
     att = base64.encodebytes(bytes(range(256)) * 4).decode()
     head = ('From: Sender <sender@example.org>\n'
