@@ -405,12 +405,20 @@ out:
 	return rc;
 }
 
+/* Start-up: every problem in the configuration to standard error. */
+static void
+print_problem(void *arg, enum mugai_config_severity sev, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "mugai-milter: %s%s\n", sev == MUGAI_CONFIG_ERROR ?
+	    "" : "warning: ", msg);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct options o;
 	struct mugai_config *cfg;
-	char err[1024];
 	int rc, facility, readyfd = -1;
 
 	/* A signal waits for its thread instead of killing us meanwhile. */
@@ -418,10 +426,11 @@ main(int argc, char **argv)
 	memset(&o, 0, sizeof(o));
 	if ((rc = parse_args(argc, argv, &o)) != EX_OK)
 		return rc;
-	cfg = mugai_config_load(o.config, o.overrides, o.noverrides, err,
-	    sizeof(err));
+	cfg = mugai_config_load_report(o.config, o.overrides, o.noverrides,
+	    print_problem, NULL);
 	if (cfg == NULL) {
-		fprintf(stderr, "mugai-milter: %s\n", err);
+		fprintf(stderr, "mugai-milter: the configuration has errors "
+		    "(above); nothing started\n");
 		return EX_CONFIG;
 	}
 	if ((facility = mugai_log_facility(cfg->log_facility)) < 0) {
