@@ -182,14 +182,8 @@ mf_envfrom(SMFICTX *ctx, char **argv)
 		    "please try again later");
 		return SMFIS_TEMPFAIL;
 	}
-	if ((snap = milter_state_get()) == NULL) {
-		/* Still starting: the listener runs before the engine loads. */
-		mugai_log(LOG_INFO, NULL, "starting: deferring a new message "
-		    "until the configuration and ClamAV database are loaded");
-		mf_reply(ctx, "451", "4.3.2", "Mail filter starting; please "
-		    "try again later");
-		return SMFIS_TEMPFAIL;
-	}
+	if ((snap = milter_state_get()) == NULL)
+		return mf_tempfail(ctx, NULL, "no configuration in force");
 	if (msg_start(c, snap, argv != NULL ? argv[0] : NULL) != MUGAI_OK)
 		return mf_tempfail(ctx, NULL, "out of memory");
 	mf_note_qid(ctx, c->msg);

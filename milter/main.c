@@ -4,9 +4,10 @@
  * Threads: signals.c's thread takes every signal and turns it into an
  * event; the main thread acts on events (reloads, shutdown); libmilter
  * runs its listener (and a thread per MTA connection) in a thread of
- * its own, started before the configuration and the ClamAV database
- * are loaded: until they are, every message is deferred (451), so the
- * socket never accepts a connection nobody answers.
+ * its own.  The socket is opened only once the configuration and the
+ * ClamAV database are loaded, so it never accepts a connection nobody
+ * answers; the loading runs as run_user already (effective ids), root
+ * coming back only to open the socket.
  *
  *   SIGHUP, SIGUSR1  reload the configuration and the ClamAV database;
  *                    signals during a reload make one more reload
@@ -257,6 +258,38 @@ find_user(struct options *o, const struct mugai_config *cfg,
 	return EX_OK;
 }
 
+/*
+ * Become run_user for the loading, effective ids only: root stays the
+ * saved id, so that the socket can be opened afterwards (a directory
+ * only root may write, chown), while the files made while loading
+ * (spool, quarantine) belong to run_user.
+ */
+static int
+become_user(struct options *o, const struct passwd *pw)
+{
+	if (pw == NULL || getuid() == pw->pw_uid)
+		return EX_OK;
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setresgid((gid_t)-1, pw->pw_gid, (gid_t)-1) != 0 ||
+	    setresuid((uid_t)-1, pw->pw_uid, (uid_t)-1) != 0)
+		return fail(o, EX_OSERR, "cannot become user %s: %s",
+		    pw->pw_name, strerror(errno));
+	return EX_OK;
+}
+
+/* Root again (from the saved ids), to open the socket. */
+static int
+become_root(struct options *o, const struct passwd *pw)
+{
+	if (pw == NULL || getuid() == pw->pw_uid)
+		return EX_OK;
+	if (setresuid((uid_t)-1, 0, (uid_t)-1) != 0 ||
+	    setresgid((gid_t)-1, 0, (gid_t)-1) != 0)
+		return fail(o, EX_OSERR, "cannot become root again to open "
+		    "the socket: %s", strerror(errno));
+	return EX_OK;
+}
+
 static int
 drop_privileges(struct options *o, const struct passwd *pw)
 {
@@ -344,46 +377,40 @@ shut_down(pthread_t tid)
 	return 1;
 }
 
-/* The listener is up but nothing loaded: stop it again. */
-static void
-stop_listener(pthread_t tid)
-{
-	milter_callbacks_stop();
-	smfi_stop();
-	pthread_join(tid, NULL);
-}
-
 static int
 run(struct options *o, struct mugai_config *cfg, int readyfd)
 {
-	char err[1024], *pid_file;
+	char err[1024], *pid_file = NULL;
 	struct passwd *pw;
 	pthread_t tid;
 	int rc, idle, stop, lrc = MI_SUCCESS;
 
 	if ((rc = find_user(o, cfg, &pw)) != EX_OK ||
-	    (rc = open_socket(o, cfg, pw)) != EX_OK)
+	    (rc = become_user(o, pw)) != EX_OK)
 		return rc;
-	if (write_pid_file(cfg->pid_file) != 0)
-		return fail(o, EX_CANTCREAT, "pid_file %s: %s", cfg->pid_file,
-		    strerror(errno));
-	if ((pid_file = strdup(cfg->pid_file)) == NULL)
-		return fail(o, EX_OSERR, "out of memory");
-	if ((rc = drop_privileges(o, pw)) != EX_OK)
-		goto out;
 	mugai_library_init();
-	/* Messages are deferred until milter_state_open is done. */
-	if (pthread_create(&tid, NULL, listener, &lrc) != 0) {
-		rc = fail(o, EX_OSERR, "cannot start the listener thread");
-		goto out;
-	}
 	/* milter_state_open takes our reference to cfg. */
 	if (milter_state_open(mugai_config_ref(cfg), err, sizeof(err)) !=
-	    MUGAI_OK) {
-		rc = fail(o, EX_CONFIG, "%s", err);
-		stop_listener(tid);
-		milter_state_close();
-		goto out;
+	    MUGAI_OK)
+		return fail(o, EX_CONFIG, "%s", err);
+	/* Loaded: only now may the MTA connect. */
+	if ((rc = become_root(o, pw)) != EX_OK ||
+	    (rc = open_socket(o, cfg, pw)) != EX_OK)
+		goto unload;
+	if (write_pid_file(cfg->pid_file) != 0) {
+		rc = fail(o, EX_CANTCREAT, "pid_file %s: %s", cfg->pid_file,
+		    strerror(errno));
+		goto unload;
+	}
+	if ((pid_file = strdup(cfg->pid_file)) == NULL) {
+		rc = fail(o, EX_OSERR, "out of memory");
+		goto unload;
+	}
+	if ((rc = drop_privileges(o, pw)) != EX_OK)
+		goto unload;
+	if (pthread_create(&tid, NULL, listener, &lrc) != 0) {
+		rc = fail(o, EX_OSERR, "cannot start the listener thread");
+		goto unload;
 	}
 	mugai_log(LOG_INFO, NULL, "started on %s (config %s)",
 	    cfg->milter_socket, o->config ? o->config : "built-in defaults");
@@ -398,8 +425,13 @@ run(struct options *o, struct mugai_config *cfg, int readyfd)
 	}
 	mugai_log(LOG_INFO, NULL, rc == EX_OK ? "stopped" : "stopped after "
 	    "a failure");
+	goto out;
+unload:
+	/* Nothing started: nothing in flight. */
+	milter_state_close();
+	mugai_library_shutdown();
 out:
-	if (*pid_file != '\0')
+	if (pid_file != NULL && *pid_file != '\0')
 		(void)unlink(pid_file);
 	free(pid_file);
 	return rc;
