@@ -21,7 +21,9 @@
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
+#include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 #include <sched.h>
 #include <sys/ioctl.h>
@@ -307,6 +309,15 @@ sandbox_enter(const struct convert_opts *o, unsigned needs, char *why,
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return fail(why, whylen, "dumpable", errno);
 	net_unshare();
+	/*
+	 * glibc's localtime() stats /etc/localtime on every call (to see
+	 * whether it changed) unless TZ is set: set TZ to that same zone
+	 * and read it now, so the decoders' time conversions (zip and
+	 * Office dates) need no stat under the filter.
+	 */
+	if (getenv("TZ") == NULL && setenv("TZ", ":/etc/localtime", 0) != 0)
+		return fail(why, whylen, "TZ", errno);
+	tzset();
 	if ((needs & SANDBOX_READ_FILES) && landlock_fonts_only(why,
 	    whylen) != 0)
 		return -1;
