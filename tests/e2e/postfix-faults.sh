@@ -224,13 +224,18 @@ with open(out, "w") as f:
 print("accepted", len(accepted))
 EOF
 before=$(pf_sink_count "$P")
+log_before=$(pf_log "$P" | wc -l)
 python3 "$T/load.py" "$smtp" "$COUNT" "$CLIENTS" "$T/accepted" \
     > "$T/load.out" 2>&1 &
 load_pid=$!
+# processed N - the milters so far logged at least N summary lines.
+processed() { [ "$(grep -c 'action=' "$T/milter.log")" -ge "$1" ]; }
 # Two crashes while the load runs: after about a third and two thirds.
 for k in 1 2; do
-	pf_poll 60 test "$(grep -c 'action=' "$T/milter.log")" -ge \
-	    "$((k * COUNT / 3))" 2>/dev/null
+	if ! pf_poll 60 processed "$((k * COUNT / 3))" ||
+	    ! alive "$load_pid"; then
+		fail "kill-load: crash $k" "the load was over before it"
+	fi
 	kill_milter
 	start_milter > "$T/start.out" || fail "kill-load: restart $k" \
 	    "$(cat "$T/start.out")"
@@ -280,4 +285,8 @@ if errors:
 EOF
 check "kill-load: the milter was killed twice and restarted" \
     test "$(grep -c 'started on' "$T/milter.log")" -ge 4
+# The crashes hit messages in flight: Postfix saw its milter fail.
+pf_log "$P" | tail -n "+$((log_before + 1))" > "$T/maillog.load"
+check "kill-load: Postfix deferred mail when the milter died" \
+    grep -q "milter.*4\.7\.1 Service unavailable" "$T/maillog.load"
 finish
