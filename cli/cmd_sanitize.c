@@ -12,6 +12,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <sysexits.h>
+#include <sys/stat.h>
 #include <unistd.h>
 
 #include "mugai/base/log.h"
@@ -43,12 +44,51 @@ write_all(int fd, const char *p, size_t n)
 	return 0;
 }
 
-/* Write to path through a temporary file, so a reader never sees half. */
+/*
+ * Write in place to what is not a regular file: a device, a FIFO, a
+ * socket, a terminal.  Renaming a temporary file over /dev/null (as
+ * root) would replace the device with a file for every later program.
+ * Returns 1 when path turned out to be a regular file after all (so the
+ * caller renames), 0 when written, else an exit status.
+ */
+static int
+write_in_place(const char *path, const char *p, size_t n)
+{
+	struct stat st;
+	int fd, rc = 0;
+
+	fd = open(path, O_WRONLY | O_NOCTTY | O_CLOEXEC);
+	if (fd < 0) {
+		fprintf(stderr, "mugai sanitize: %s: %s\n", path,
+		    strerror(errno));
+		return EX_CANTCREAT;
+	}
+	/* It may have been replaced by a file since the caller looked. */
+	if (fstat(fd, &st) == 0 && S_ISREG(st.st_mode))
+		rc = 1;
+	else if (write_all(fd, p, n) != 0) {
+		fprintf(stderr, "mugai sanitize: %s: %s\n", path,
+		    strerror(errno));
+		rc = EX_IOERR;
+	}
+	if (close(fd) != 0 && rc == 0) {
+		fprintf(stderr, "mugai sanitize: %s: %s\n", path,
+		    strerror(errno));
+		rc = EX_IOERR;
+	}
+	return rc;
+}
+
+/*
+ * Write to path: a new path or a regular file through a temporary file
+ * renamed over it, so a reader never sees half; anything else in place.
+ */
 static int
 write_file(const char *path, const char *p, size_t n)
 {
+	struct stat st;
 	char tmp[4096];
-	int fd;
+	int fd, rc;
 
 	if (path == NULL || strcmp(path, "-") == 0) {
 		if (write_all(STDOUT_FILENO, p, n) != 0) {
@@ -58,6 +98,9 @@ write_file(const char *path, const char *p, size_t n)
 		}
 		return 0;
 	}
+	if (stat(path, &st) == 0 && !S_ISREG(st.st_mode) &&
+	    (rc = write_in_place(path, p, n)) != 1)
+		return rc;
 	snprintf(tmp, sizeof(tmp), "%s.tmp.%ld", path, (long)getpid());
 	fd = open(tmp, O_WRONLY | O_CREAT | O_EXCL | O_CLOEXEC, 0644);
 	if (fd < 0) {

@@ -105,15 +105,29 @@ take_options(struct globals *g, int argc, char **argv, int from, int stop_at_wor
 	return out;
 }
 
+/*
+ * Every problem in the configuration, one line each; warnings only for
+ * check-config (other commands run from scripts and pipe(8)).
+ */
+static void
+print_problem(void *arg, enum mugai_config_severity sev, const char *msg)
+{
+	const int *warnings = arg;
+
+	if (sev == MUGAI_CONFIG_ERROR)
+		fprintf(stderr, "mugai: %s\n", msg);
+	else if (*warnings)
+		fprintf(stderr, "mugai: warning: %s\n", msg);
+}
+
 int
 main(int argc, char **argv)
 {
 	struct globals g;
 	const struct command *cmd = NULL;
 	struct mugai_config *cfg;
-	char err[1024];
 	size_t i;
-	int rc;
+	int rc, warnings;
 
 	memset(&g, 0, sizeof(g));
 	if ((argc = take_options(&g, argc, argv, 1, 1)) < 0)
@@ -139,12 +153,11 @@ main(int argc, char **argv)
 		g.config = DEFAULT_CONFIG;
 	mugai_log_open("mugai", MUGAI_LOG_STDERR, LOG_MAIL,
 	    g.verbose ? LOG_DEBUG : LOG_WARNING);
-	cfg = mugai_config_load(g.config, g.overrides, g.noverrides, err,
-	    sizeof(err));
-	if (cfg == NULL) {
-		fprintf(stderr, "mugai: %s\n", err);
+	warnings = strcmp(cmd->name, "check-config") == 0;
+	cfg = mugai_config_load_report(g.config, g.overrides, g.noverrides,
+	    print_problem, &warnings);
+	if (cfg == NULL)
 		return EX_CONFIG;
-	}
 	/* -v was taken out of argv above, so there is room to give it back. */
 	if (g.verbose && strcmp(cmd->name, "check-config") == 0) {
 		argv[argc++] = "-v";

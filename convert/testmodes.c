@@ -16,6 +16,8 @@
 #include <arpa/inet.h>
 #include <netinet/in.h>
 #include <sys/socket.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 #include <sys/wait.h>
 
 #include "testmodes.h"
@@ -214,6 +216,56 @@ test_read_font(void)
 	return test_read("/etc/fonts/fonts.conf", "test-read-font");
 }
 
+/* Any metadata of a path, in the strict sandbox. */
+static int
+test_stat(void)
+{
+	struct stat st;
+
+	if (stat("/etc/passwd", &st) != 0)
+		return refused("test-stat");
+	return escaped("test-stat");
+}
+
+static int
+test_statx(void)
+{
+	struct statx stx;
+
+	if (statx(AT_FDCWD, "/etc/passwd", 0, STATX_BASIC_STATS, &stx) != 0)
+		return refused("test-statx");
+	return escaped("test-statx");
+}
+
+/* The descriptor's own metadata stays allowed (the control). */
+static int
+test_fstat(void)
+{
+	struct stat st;
+
+	if (syscall(SYS_fstat, 0, &st) != 0)
+		return refused("test-fstat");
+	return 0;
+}
+
+/*
+ * In the mode that may read files: an O_PATH descriptor, which Landlock
+ * does not check, to a file outside the font directories.
+ */
+static int
+test_open_path(void)
+{
+	struct stat st;
+	int fd = open("/etc/passwd", O_PATH);
+
+	if (fd < 0)
+		return refused("test-open-path");
+	if (fstat(fd, &st) != 0)
+		return refused("test-open-path: fstat");
+	close(fd);
+	return escaped("test-open-path");
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -231,6 +283,10 @@ static const struct {
 	{ "test-fork", test_fork, 0 },
 	{ "test-read-secret", test_read_secret, SANDBOX_READ_FILES },
 	{ "test-read-font", test_read_font, SANDBOX_READ_FILES },
+	{ "test-stat", test_stat, 0 },
+	{ "test-statx", test_statx, 0 },
+	{ "test-fstat", test_fstat, 0 },
+	{ "test-open-path", test_open_path, SANDBOX_READ_FILES },
 };
 
 int

@@ -1,15 +1,20 @@
 /*
  * main.c - mugai-milter: start-up, signals and shutdown.
  *
- * Threads: libmilter runs its listener (and a thread per MTA
- * connection) in a thread of its own; the main thread only waits for
- * signals.  Linux hands a signal sent to the process to its main thread
- * when that thread is waiting for it, so SIGHUP reaches us and not
- * libmilter's own signal thread (which would take SIGHUP as "stop").
- * SIGUSR1 reloads too, for setups that must not rely on that.
+ * Threads: signals.c's thread takes every signal and turns it into an
+ * event; the main thread acts on events (reloads, shutdown); libmilter
+ * runs its listener (and a thread per MTA connection) in a thread of
+ * its own.  The socket is opened only once the configuration and the
+ * ClamAV database are loaded, so it never accepts a connection nobody
+ * answers; the loading runs as run_user already (effective ids), root
+ * coming back only to open the socket.
  *
- *   SIGHUP, SIGUSR1  reload the configuration and the ClamAV database
+ *   SIGHUP, SIGUSR1  reload the configuration and the ClamAV database;
+ *                    signals during a reload make one more reload
  *   SIGTERM, SIGINT  stop accepting, finish mail in flight, exit 0
+ *
+ * Any other end of libmilter's listener is a failure: logged, exit 70
+ * (EX_SOFTWARE), so that systemd's Restart=on-failure starts us again.
  */
 #include <sys/stat.h>
 #include <sys/types.h>
@@ -31,6 +36,7 @@
 #include "mugai/base/log.h"
 #include "mugai/sanitize/sanitize.h"
 #include "callbacks.h"
+#include "signals.h"
 #include "state.h"
 
 #define DEFAULT_CONFIG	"/etc/mugai/mugai.cf"
@@ -43,8 +49,6 @@ struct options {
 	int	 foreground;
 	int	 log_stderr;
 };
-
-static pthread_t main_thread;
 
 static void
 usage(FILE *fp)
@@ -254,6 +258,38 @@ find_user(struct options *o, const struct mugai_config *cfg,
 	return EX_OK;
 }
 
+/*
+ * Become run_user for the loading, effective ids only: root stays the
+ * saved id, so that the socket can be opened afterwards (a directory
+ * only root may write, chown), while the files made while loading
+ * (spool, quarantine) belong to run_user.
+ */
+static int
+become_user(struct options *o, const struct passwd *pw)
+{
+	if (pw == NULL || getuid() == pw->pw_uid)
+		return EX_OK;
+	if (initgroups(pw->pw_name, pw->pw_gid) != 0 ||
+	    setresgid((gid_t)-1, pw->pw_gid, (gid_t)-1) != 0 ||
+	    setresuid((uid_t)-1, pw->pw_uid, (uid_t)-1) != 0)
+		return fail(o, EX_OSERR, "cannot become user %s: %s",
+		    pw->pw_name, strerror(errno));
+	return EX_OK;
+}
+
+/* Root again (from the saved ids), to open the socket. */
+static int
+become_root(struct options *o, const struct passwd *pw)
+{
+	if (pw == NULL || getuid() == pw->pw_uid)
+		return EX_OK;
+	if (setresuid((uid_t)-1, 0, (uid_t)-1) != 0 ||
+	    setresgid((gid_t)-1, 0, (gid_t)-1) != 0)
+		return fail(o, EX_OSERR, "cannot become root again to open "
+		    "the socket: %s", strerror(errno));
+	return EX_OK;
+}
+
 static int
 drop_privileges(struct options *o, const struct passwd *pw)
 {
@@ -275,46 +311,36 @@ listener(void *arg)
 	int *rc = arg;
 
 	*rc = smfi_main();
-	pthread_kill(main_thread, SIGUSR2);
+	milter_signals_listener_ended();
 	return NULL;
 }
 
-static void
-signal_set(sigset_t *set)
+/*
+ * Act on events until one says stop: 0 for a stop that was asked for,
+ * -1 when the listener ended by itself.
+ */
+static int
+event_loop(struct options *o, const int *lrc)
 {
-	sigemptyset(set);
-	sigaddset(set, SIGHUP);
-	sigaddset(set, SIGUSR1);
-	sigaddset(set, SIGUSR2);
-	sigaddset(set, SIGTERM);
-	sigaddset(set, SIGINT);
-}
-
-/* Wait for signals until one says stop; reloads happen here. */
-static void
-signal_loop(struct options *o)
-{
-	sigset_t set;
 	int sig;
 
-	signal_set(&set);
 	for (;;) {
-		if (sigwait(&set, &sig) != 0)
-			continue;
-		switch (sig) {
-		case SIGHUP:
-		case SIGUSR1:
+		switch (milter_signals_next(&sig)) {
+		case MILTER_EV_RELOAD:
 			mugai_log(LOG_INFO, NULL, "reloading on signal %d",
 			    sig);
 			(void)milter_state_reload(o->config, o->overrides,
 			    o->noverrides);
 			break;
-		case SIGUSR2:
-			mugai_log(LOG_ERR, NULL, "libmilter listener ended");
-			return;
-		default:
+		case MILTER_EV_STOP:
 			mugai_log(LOG_INFO, NULL, "stopping on signal %d", sig);
-			return;
+			return 0;
+		case MILTER_EV_LISTENER_ENDED:
+			mugai_log(LOG_ERR, NULL, "libmilter listener ended "
+			    "unexpectedly (smfi_main returned %d); exiting "
+			    "with status %d so that the service manager "
+			    "restarts mugai-milter", *lrc, EX_SOFTWARE);
+			return -1;
 		}
 	}
 }
@@ -354,49 +380,70 @@ shut_down(pthread_t tid)
 static int
 run(struct options *o, struct mugai_config *cfg, int readyfd)
 {
-	char err[1024], *pid_file;
+	char err[1024], *pid_file = NULL;
 	struct passwd *pw;
 	pthread_t tid;
-	int rc, idle, lrc = MI_SUCCESS;
+	int rc, idle, stop, lrc = MI_SUCCESS;
 
 	if ((rc = find_user(o, cfg, &pw)) != EX_OK ||
-	    (rc = open_socket(o, cfg, pw)) != EX_OK)
+	    (rc = become_user(o, pw)) != EX_OK)
 		return rc;
-	if (write_pid_file(cfg->pid_file) != 0)
-		return fail(o, EX_CANTCREAT, "pid_file %s: %s", cfg->pid_file,
-		    strerror(errno));
-	if ((pid_file = strdup(cfg->pid_file)) == NULL)
-		return fail(o, EX_OSERR, "out of memory");
-	if ((rc = drop_privileges(o, pw)) != EX_OK)
-		goto out;
 	mugai_library_init();
 	/* milter_state_open takes our reference to cfg. */
 	if (milter_state_open(mugai_config_ref(cfg), err, sizeof(err)) !=
-	    MUGAI_OK) {
-		rc = fail(o, EX_CONFIG, "%s", err);
-		goto out;
+	    MUGAI_OK)
+		return fail(o, EX_CONFIG, "%s", err);
+	/* Loaded: only now may the MTA connect. */
+	if ((rc = become_root(o, pw)) != EX_OK ||
+	    (rc = open_socket(o, cfg, pw)) != EX_OK)
+		goto unload;
+	if (write_pid_file(cfg->pid_file) != 0) {
+		rc = fail(o, EX_CANTCREAT, "pid_file %s: %s", cfg->pid_file,
+		    strerror(errno));
+		goto unload;
 	}
+	if ((pid_file = strdup(cfg->pid_file)) == NULL) {
+		rc = fail(o, EX_OSERR, "out of memory");
+		goto unload;
+	}
+	if ((rc = drop_privileges(o, pw)) != EX_OK)
+		goto unload;
 	if (pthread_create(&tid, NULL, listener, &lrc) != 0) {
 		rc = fail(o, EX_OSERR, "cannot start the listener thread");
-		goto out;
+		goto unload;
 	}
 	mugai_log(LOG_INFO, NULL, "started on %s (config %s)",
 	    cfg->milter_socket, o->config ? o->config : "built-in defaults");
 	daemon_ready(readyfd);
-	signal_loop(o);
+	stop = event_loop(o, &lrc);
 	idle = shut_down(tid);
-	rc = lrc == MI_SUCCESS ? EX_OK : EX_SOFTWARE;
+	rc = stop == 0 ? EX_OK : EX_SOFTWARE;
 	if (!idle) {
 		if (*pid_file != '\0')
 			(void)unlink(pid_file);
 		_exit(rc);
 	}
-	mugai_log(LOG_INFO, NULL, "stopped");
+	mugai_log(LOG_INFO, NULL, rc == EX_OK ? "stopped" : "stopped after "
+	    "a failure");
+	goto out;
+unload:
+	/* Nothing started: nothing in flight. */
+	milter_state_close();
+	mugai_library_shutdown();
 out:
-	if (*pid_file != '\0')
+	if (pid_file != NULL && *pid_file != '\0')
 		(void)unlink(pid_file);
 	free(pid_file);
 	return rc;
+}
+
+/* Start-up: every problem in the configuration to standard error. */
+static void
+print_problem(void *arg, enum mugai_config_severity sev, const char *msg)
+{
+	(void)arg;
+	fprintf(stderr, "mugai-milter: %s%s\n", sev == MUGAI_CONFIG_ERROR ?
+	    "" : "warning: ", msg);
 }
 
 int
@@ -404,17 +451,18 @@ main(int argc, char **argv)
 {
 	struct options o;
 	struct mugai_config *cfg;
-	sigset_t set;
-	char err[1024];
 	int rc, facility, readyfd = -1;
 
+	/* A signal waits for its thread instead of killing us meanwhile. */
+	milter_signals_block();
 	memset(&o, 0, sizeof(o));
 	if ((rc = parse_args(argc, argv, &o)) != EX_OK)
 		return rc;
-	cfg = mugai_config_load(o.config, o.overrides, o.noverrides, err,
-	    sizeof(err));
+	cfg = mugai_config_load_report(o.config, o.overrides, o.noverrides,
+	    print_problem, NULL);
 	if (cfg == NULL) {
-		fprintf(stderr, "mugai-milter: %s\n", err);
+		fprintf(stderr, "mugai-milter: the configuration has errors "
+		    "(above); nothing started\n");
 		return EX_CONFIG;
 	}
 	if ((facility = mugai_log_facility(cfg->log_facility)) < 0) {
@@ -427,16 +475,17 @@ main(int argc, char **argv)
 	    MUGAI_LOG_SYSLOG, facility, cfg->log_verbose ? LOG_DEBUG :
 	    LOG_INFO);
 	signal(SIGPIPE, SIG_IGN);
-	/* Before any thread: every thread inherits the blocked set. */
-	signal_set(&set);
-	pthread_sigmask(SIG_BLOCK, &set, NULL);
-	main_thread = pthread_self();
 	if (!o.foreground && daemonize(&readyfd) != 0) {
 		mugai_config_unref(cfg);
 		return fail(&o, EX_OSERR, "cannot become a daemon: %s",
 		    strerror(errno));
 	}
-	main_thread = pthread_self();
+	/* After the fork (threads do not survive it), before any other. */
+	if (milter_signals_start() != 0) {
+		mugai_config_unref(cfg);
+		return fail(&o, EX_OSERR, "cannot start the signal thread: "
+		    "%s", strerror(errno));
+	}
 	rc = run(&o, cfg, readyfd);
 	mugai_config_unref(cfg);
 	return rc;

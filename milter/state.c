@@ -140,6 +140,18 @@ reload_warn_static(const struct mugai_config *o, const struct mugai_config *n)
 	reload_warn("quarantine_db", o->quarantine_db, n->quarantine_db);
 }
 
+/* A reload: every problem in the new configuration to the log. */
+static void
+log_problem(void *arg, enum mugai_config_severity sev, const char *msg)
+{
+	(void)arg;
+	if (sev == MUGAI_CONFIG_ERROR)
+		mugai_log(LOG_ERR, NULL, "reload failed, old configuration "
+		    "kept: %s", msg);
+	else
+		mugai_log(LOG_WARNING, NULL, "reload: warning: %s", msg);
+}
+
 mugai_status
 milter_state_reload(const char *path, char *const *overrides,
     size_t noverrides)
@@ -149,12 +161,10 @@ milter_state_reload(const char *path, char *const *overrides,
 	mugai_status rc;
 	char err[1024];
 
-	cfg = mugai_config_load(path, overrides, noverrides, err, sizeof(err));
-	if (cfg == NULL) {
-		mugai_log(LOG_ERR, NULL, "reload failed, old configuration "
-		    "kept: %s", err);
+	cfg = mugai_config_load_report(path, overrides, noverrides,
+	    log_problem, NULL);
+	if (cfg == NULL)
 		return MUGAI_ERR_CONFIG;
-	}
 	if ((s = snap_new(cfg, err, sizeof(err), &rc)) == NULL) {
 		mugai_log(LOG_ERR, NULL, "reload failed, old configuration "
 		    "kept: %s", err);

@@ -17,8 +17,9 @@
 #include <string.h>
 #include <strings.h>
 
-#include "mugai/base/config.h"
 #include "mugai/base/buf.h"
+#include "mugai/base/bypass.h"
+#include "mugai/base/config.h"
 #include "mugai/base/policy.h"
 
 #define CONFIG_MAX_FILE		(1024 * 1024)
@@ -33,7 +34,9 @@ enum key_type {
 	KEY_CHARSET,
 	KEY_VIRUS_ACTION,
 	KEY_SCAN_OPTIONS,
-	KEY_POLICY
+	KEY_POLICY,
+	KEY_NETS,	/* text, checked as mugai_bypass_new reads it */
+	KEY_RCPTS	/* likewise */
 };
 
 struct config_key {
@@ -112,8 +115,8 @@ static const struct config_key config_keys[] = {
 	{ "milter_body_chunk", KEY_SIZE, OFF(milter_body_chunk), "63K", 512, 65535 },
 	{ "milter_timeout", KEY_TIME, OFF(milter_timeout), "300s", 1, 86400 },
 	{ "shutdown_timeout", KEY_TIME, OFF(shutdown_timeout), "30s", 0, 3600 },
-	{ "bypass_client_networks", KEY_STR, OFF(bypass_client_networks), "", 0, 0 },
-	{ "bypass_recipients", KEY_STR, OFF(bypass_recipients), "", 0, 0 },
+	{ "bypass_client_networks", KEY_NETS, OFF(bypass_client_networks), "", 0, 0 },
+	{ "bypass_recipients", KEY_RCPTS, OFF(bypass_recipients), "", 0, 0 },
 	{ "convert_worker", KEY_STR, OFF(convert_worker), "", 0, 0 },
 	{ "convert_timeout", KEY_TIME, OFF(convert_timeout), "60s", 1, 3600 },
 	{ "convert_message_timeout", KEY_TIME, OFF(convert_message_timeout), "240s", 1, 86400 },
@@ -138,6 +141,39 @@ struct mugai_config_priv {
 	struct mugai_config pub;	/* first: the public view */
 	atomic_int refs;
 };
+
+/* One load: where problems go, and what the file set so far. */
+struct load_ctx {
+	mugai_config_report *report;
+	void	*arg;
+	unsigned nerrors;
+	unsigned file_line[NKEYS];	/* line that set the key, 0: none */
+};
+
+/* Report each line of text (problems of one value) as its own line. */
+static void
+load_report(struct load_ctx *ctx, enum mugai_config_severity sev,
+    const char *where, const char *name, const char *text)
+{
+	char msg[1024];
+	const char *nl;
+	int n;
+
+	do {
+		nl = strchr(text, '\n');
+		n = nl ? (int)(nl - text) : (int)strlen(text);
+		if (name != NULL)
+			snprintf(msg, sizeof(msg), "%s: %s: %.*s", where, name,
+			    n, text);
+		else
+			snprintf(msg, sizeof(msg), "%s: %.*s", where, n, text);
+		if (sev == MUGAI_CONFIG_ERROR)
+			ctx->nerrors++;
+		if (ctx->report != NULL)
+			ctx->report(ctx->arg, sev, msg);
+		text = nl ? nl + 1 : NULL;
+	} while (text != NULL && *text != '\0');
+}
 
 static const char *scan_option_names[] = {
 	"archive", "mail", "ole2", "pdf", "html", "heuristics"
@@ -214,10 +250,86 @@ parse_scan_options(const char *v, unsigned *out, char *why, size_t whylen)
 	return rc;
 }
 
-/* Set one key from its text value.  why gets the reason on failure. */
+/* Add a line to a list of problems (one per line). */
+static void
+why_add(char *why, size_t len, const char *fmt, ...)
+	__attribute__((format(printf, 3, 4)));
+
+static void
+why_add(char *why, size_t len, const char *fmt, ...)
+{
+	size_t used = strlen(why);
+	va_list ap;
+
+	if (used > 0 && used + 1 < len) {
+		why[used++] = '\n';
+		why[used] = '\0';
+	}
+	if (used + 1 >= len)
+		return;
+	va_start(ap, fmt);
+	vsnprintf(why + used, len - used, fmt, ap);
+	va_end(ap);
+}
+
+/* mugai_bypass_new's message without its "KEY: " (ours adds it). */
+static const char *
+bypass_why(const char *e)
+{
+	const char *p = strstr(e, ": ");
+
+	return strncmp(e, "bypass_", 7) == 0 && p != NULL ? p + 2 : e;
+}
+
+/*
+ * Check a bypass list item by item with the parser the milter uses
+ * (mugai_bypass_new), so that every bad item is named, not only the
+ * first.  A network with prefix 0 takes in every client: a warning.
+ */
+static int
+check_bypass_list(const char *v, int nets, char *why, size_t whylen,
+    char *warn, size_t warnlen)
+{
+	static const char sep[] = ", \t\r\n";
+	char item[512], e[512];
+	struct mugai_bypass *b;
+	const char *slash;
+	size_t pos = 0, n;
+	int bad = 0;
+
+	while (v[pos += strspn(v + pos, sep)] != '\0') {
+		n = strcspn(v + pos, sep);
+		snprintf(item, sizeof(item), "%.*s", (int)n, v + pos);
+		pos += n;
+		if (n >= sizeof(item)) {
+			why_add(why, whylen, "item too long: %.40s...", item);
+			bad = 1;
+			continue;
+		}
+		if (mugai_bypass_new(nets ? item : NULL, nets ? NULL : item,
+		    &b, e, sizeof(e)) != MUGAI_OK) {
+			why_add(why, whylen, "%s", bypass_why(e));
+			bad = 1;
+			continue;
+		}
+		mugai_bypass_free(b);
+		if (nets && (slash = strchr(item, '/')) != NULL &&
+		    strtoul(slash + 1, NULL, 10) == 0)
+			why_add(warn, warnlen, "%s takes in every %s client: "
+			    "their mail is passed unsanitised; remove it unless "
+			    "that is meant", item, strchr(item, ':') ? "IPv6" :
+			    "IPv4");
+	}
+	return bad ? -1 : 0;
+}
+
+/*
+ * Set one key from its text value.  why gets the reason on failure (one
+ * line per problem); warn gets what loads but is probably not meant.
+ */
 static int
 key_set(struct mugai_config *cfg, const struct config_key *k, const char *v,
-    char *why, size_t whylen)
+    char *why, size_t whylen, char *warn, size_t warnlen)
 {
 	static const unsigned long long size_mult[] = {
 		1024ULL, 1024ULL * 1024, 1024ULL * 1024 * 1024
@@ -229,6 +341,12 @@ key_set(struct mugai_config *cfg, const struct config_key *k, const char *v,
 	struct mugai_policy *pol;
 
 	switch (k->type) {
+	case KEY_NETS:
+	case KEY_RCPTS:
+		if (check_bypass_list(v, k->type == KEY_NETS, why, whylen,
+		    warn, warnlen) != 0)
+			return -1;
+		/* FALLTHROUGH */
 	case KEY_STR:
 		if ((s = strdup(v)) == NULL)
 			return -1;
@@ -346,7 +464,7 @@ edit_distance(const char *a, const char *b)
 }
 
 static void
-unknown_key(const char *where, const char *name, char *err, size_t errlen)
+unknown_key(const char *name, char *err, size_t errlen)
 {
 	const char *best = NULL;
 	size_t d, bestd = 4, i;
@@ -359,32 +477,49 @@ unknown_key(const char *where, const char *name, char *err, size_t errlen)
 		}
 	}
 	if (best != NULL)
-		snprintf(err, errlen, "%s: unknown key \"%s\"; did you mean "
-		    "\"%s\"?", where, name, best);
+		snprintf(err, errlen, "unknown key \"%s\"; did you mean "
+		    "\"%s\"?", name, best);
 	else
-		snprintf(err, errlen, "%s: unknown key \"%s\"; see "
-		    "'mugai check-config -v' for the list of keys", where, name);
+		snprintf(err, errlen, "unknown key \"%s\"; see "
+		    "'mugai check-config -v' for the list of keys", name);
 }
 
-/* Set name = value; where is "FILE:LINE" or "-o ..." for messages. */
+/*
+ * Set name = value; where is "FILE:LINE" or "-o ..." for messages.
+ * lineno is the file's line (0 for the rest), to warn about a key the
+ * file sets twice.  Problems go to ctx; -1 when the value is refused.
+ */
 static int
-config_assign(struct mugai_config *cfg, const char *where, const char *name,
-    const char *value, char *err, size_t errlen)
+config_assign(struct mugai_config *cfg, struct load_ctx *ctx,
+    const char *where, unsigned lineno, const char *name, const char *value)
 {
 	const struct config_key *k;
-	char why[512];
+	char why[2048], warn[1024], msg[1024];
+	size_t i;
+	int rc;
 
 	if ((k = key_find(name)) == NULL) {
-		unknown_key(where, name, err, errlen);
+		unknown_key(name, msg, sizeof(msg));
+		load_report(ctx, MUGAI_CONFIG_ERROR, where, NULL, msg);
 		return -1;
 	}
-	why[0] = '\0';
-	if (key_set(cfg, k, value, why, sizeof(why)) != 0) {
-		snprintf(err, errlen, "%s: %s: %s", where, name,
+	i = (size_t)(k - config_keys);
+	if (lineno != 0 && ctx->file_line[i] != 0) {
+		snprintf(warn, sizeof(warn), "set again (first at line %u); "
+		    "this later value is the one used: remove one of them",
+		    ctx->file_line[i]);
+		load_report(ctx, MUGAI_CONFIG_WARNING, where, name, warn);
+	}
+	if (lineno != 0)
+		ctx->file_line[i] = lineno;
+	why[0] = warn[0] = '\0';
+	rc = key_set(cfg, k, value, why, sizeof(why), warn, sizeof(warn));
+	if (rc != 0)
+		load_report(ctx, MUGAI_CONFIG_ERROR, where, name,
 		    why[0] ? why : "out of memory");
-		return -1;
-	}
-	return 0;
+	if (warn[0] != '\0')
+		load_report(ctx, MUGAI_CONFIG_WARNING, where, name, warn);
+	return rc;
 }
 
 static char *
@@ -401,94 +536,121 @@ trim(char *s)
 }
 
 /* Apply one logical "key = value" line; lineno is where it started. */
-static int
-config_line(struct mugai_config *cfg, const char *path, unsigned lineno,
-    char *line, char *err, size_t errlen)
+static void
+config_line(struct mugai_config *cfg, struct load_ctx *ctx, const char *path,
+    unsigned lineno, char *line)
 {
-	char where[PATH_MAX + 32], *eq, *name, *value;
+	char where[PATH_MAX + 32], msg[128], *eq, *name, *value;
 
 	snprintf(where, sizeof(where), "%s:%u", path, lineno);
 	if ((eq = strchr(line, '=')) == NULL) {
-		snprintf(err, errlen, "%s: expected \"key = value\", got \"%.60s\"",
-		    where, trim(line));
-		return -1;
+		snprintf(msg, sizeof(msg), "expected \"key = value\", got "
+		    "\"%.60s\"", trim(line));
+		load_report(ctx, MUGAI_CONFIG_ERROR, where, NULL, msg);
+		return;
 	}
 	*eq = '\0';
 	name = trim(line);
 	value = trim(eq + 1);
 	if (*name == '\0') {
-		snprintf(err, errlen, "%s: missing key name before \"=\"", where);
-		return -1;
+		load_report(ctx, MUGAI_CONFIG_ERROR, where, NULL,
+		    "missing key name before \"=\"");
+		return;
 	}
-	return config_assign(cfg, where, name, value, err, errlen);
+	(void)config_assign(cfg, ctx, where, lineno, name, value);
 }
 
-static int
-config_read_file(struct mugai_config *cfg, const char *path, char *err,
-    size_t errlen)
+static void
+file_error(struct load_ctx *ctx, const char *path, unsigned lineno,
+    const char *what)
+{
+	char where[PATH_MAX + 32];
+
+	snprintf(where, sizeof(where), "%s:%u", path, lineno);
+	load_report(ctx, MUGAI_CONFIG_ERROR, where, NULL, what);
+}
+
+/*
+ * Read the file, every line: a bad line is reported and the next one
+ * read, so that one run lists every problem.  Only an unreadable or
+ * oversized file stops it.
+ */
+static void
+config_read_file(struct mugai_config *cfg, struct load_ctx *ctx,
+    const char *path)
 {
 	FILE *fp;
-	char *line = NULL;
+	char *line = NULL, msg[PATH_MAX + 128];
 	size_t cap = 0;
 	ssize_t n;
 	struct mugai_buf logical;
 	unsigned lineno = 0, start = 0;
-	int rc = -1;
 
 	if ((fp = fopen(path, "r")) == NULL) {
-		snprintf(err, errlen, "%s: cannot open: %s; check the path "
-		    "given with -c", path, strerror(errno));
-		return -1;
+		snprintf(msg, sizeof(msg), "cannot open: %s; check the path "
+		    "given with -c", strerror(errno));
+		load_report(ctx, MUGAI_CONFIG_ERROR, path, NULL, msg);
+		return;
 	}
 	mugai_buf_init(&logical, CONFIG_MAX_VALUE);
 	while ((n = getline(&line, &cap, fp)) != -1) {
 		lineno++;
 		if (lineno > 100000 || (size_t)n > CONFIG_MAX_FILE) {
-			snprintf(err, errlen, "%s:%u: file too large", path,
-			    lineno);
+			file_error(ctx, path, lineno, "file too large");
 			goto out;
+		}
+		/* A C string would end at the NUL: "1\0 0" would read 1. */
+		if (memchr(line, '\0', (size_t)n) != NULL) {
+			if (start != 0)		/* in the order of the file */
+				config_line(cfg, ctx, path, start,
+				    logical.data);
+			start = 0;
+			snprintf(msg, sizeof(msg), "NUL byte at column %zu; "
+			    "the file must be plain text: remove it",
+			    strlen(line) + 1);
+			file_error(ctx, path, lineno, msg);
+			continue;
 		}
 		if (line[0] == '#' || trim(line)[0] == '\0')
 			continue;
 		/* White space at the start continues the previous value. */
 		if (isspace((unsigned char)line[0])) {
 			if (start == 0) {
-				snprintf(err, errlen, "%s:%u: continuation line "
-				    "with no key before it; remove the leading "
-				    "white space", path, lineno);
-				goto out;
+				file_error(ctx, path, lineno, "continuation "
+				    "line with no key before it; remove the "
+				    "leading white space");
+				continue;
 			}
 			if (mugai_buf_putc(&logical, '\n') != MUGAI_OK ||
 			    mugai_buf_puts(&logical, trim(line)) != MUGAI_OK) {
-				snprintf(err, errlen, "%s:%u: value longer than "
-				    "%d bytes", path, lineno, CONFIG_MAX_VALUE);
+				snprintf(msg, sizeof(msg), "value longer than "
+				    "%d bytes", CONFIG_MAX_VALUE);
+				file_error(ctx, path, lineno, msg);
 				goto out;
 			}
 			continue;
 		}
-		if (start != 0 && config_line(cfg, path, start, logical.data,
-		    err, errlen) != 0)
-			goto out;
+		if (start != 0)
+			config_line(cfg, ctx, path, start, logical.data);
 		mugai_buf_reset(&logical);
+		start = 0;
 		if (mugai_buf_puts(&logical, trim(line)) != MUGAI_OK) {
-			snprintf(err, errlen, "%s:%u: line too long", path, lineno);
-			goto out;
+			file_error(ctx, path, lineno, "line too long");
+			continue;
 		}
 		start = lineno;
 	}
 	if (ferror(fp)) {
-		snprintf(err, errlen, "%s: read error: %s", path, strerror(errno));
+		snprintf(msg, sizeof(msg), "read error: %s", strerror(errno));
+		load_report(ctx, MUGAI_CONFIG_ERROR, path, NULL, msg);
 		goto out;
 	}
-	if (start != 0 && config_line(cfg, path, start, logical.data, err,
-	    errlen) != 0)
-		goto out;
-	rc = 0;
+	if (start != 0)
+		config_line(cfg, ctx, path, start, logical.data);
 out:
 	free(line);
 	mugai_buf_free(&logical);
 	fclose(fp);
-	return rc;
 }
 
 static void
@@ -497,7 +659,9 @@ config_free(struct mugai_config *cfg)
 	size_t i;
 
 	for (i = 0; i < NKEYS; i++)
-		if (config_keys[i].type == KEY_STR)
+		if (config_keys[i].type == KEY_STR ||
+		    config_keys[i].type == KEY_NETS ||
+		    config_keys[i].type == KEY_RCPTS)
 			free(*(char **)((char *)cfg + config_keys[i].off));
 	mugai_policy_free(cfg->policy);
 	free(cfg->attachment_policy);
@@ -505,51 +669,98 @@ config_free(struct mugai_config *cfg)
 }
 
 struct mugai_config *
-mugai_config_load(const char *path, char *const *overrides,
-    size_t noverrides, char *err, size_t errlen)
+mugai_config_load_report(const char *path, char *const *overrides,
+    size_t noverrides, mugai_config_report *report, void *arg)
 {
 	struct mugai_config_priv *priv;
 	struct mugai_config *cfg;
+	struct load_ctx ctx;
 	char where[600], *copy, *eq;
 	size_t i;
-	int rc;
 
+	memset(&ctx, 0, sizeof(ctx));
+	ctx.report = report;
+	ctx.arg = arg;
 	if ((priv = calloc(1, sizeof(*priv))) == NULL) {
-		snprintf(err, errlen, "out of memory");
+		load_report(&ctx, MUGAI_CONFIG_ERROR, "mugai", NULL,
+		    "out of memory");
 		return NULL;
 	}
 	cfg = &priv->pub;
 	atomic_init(&priv->refs, 1);
 	for (i = 0; i < NKEYS; i++) {
-		if (config_assign(cfg, "built-in default", config_keys[i].name,
-		    config_keys[i].def, err, errlen) != 0)
+		if (config_assign(cfg, &ctx, "built-in default", 0,
+		    config_keys[i].name, config_keys[i].def) != 0)
 			goto fail;
 	}
 	if (path != NULL) {
-		if ((cfg->path = strdup(path)) == NULL ||
-		    config_read_file(cfg, path, err, errlen) != 0)
+		if ((cfg->path = strdup(path)) == NULL) {
+			load_report(&ctx, MUGAI_CONFIG_ERROR, path, NULL,
+			    "out of memory");
 			goto fail;
+		}
+		config_read_file(cfg, &ctx, path);
 	}
 	for (i = 0; i < noverrides; i++) {
 		snprintf(where, sizeof(where), "-o %.500s", overrides[i]);
 		if ((eq = strchr(overrides[i], '=')) == NULL) {
-			snprintf(err, errlen, "%s: write -o key=value", where);
-			goto fail;
+			load_report(&ctx, MUGAI_CONFIG_ERROR, where, NULL,
+			    "write -o key=value");
+			continue;
 		}
-		if ((copy = strdup(overrides[i])) == NULL)
-			goto fail;
+		if ((copy = strdup(overrides[i])) == NULL) {
+			load_report(&ctx, MUGAI_CONFIG_ERROR, where, NULL,
+			    "out of memory");
+			continue;
+		}
 		copy[eq - overrides[i]] = '\0';
-		rc = config_assign(cfg, where, trim(copy),
-		    trim(copy + (eq - overrides[i]) + 1), err, errlen);
+		(void)config_assign(cfg, &ctx, where, 0, trim(copy),
+		    trim(copy + (eq - overrides[i]) + 1));
 		free(copy);
-		if (rc != 0)
-			goto fail;
 	}
-	return cfg;
+	if (ctx.nerrors == 0)
+		return cfg;
 fail:
 	config_free(cfg);
 	free(priv);
 	return NULL;
+}
+
+/* For mugai_config_load: the first error, and how many more. */
+struct first_error {
+	char	*err;
+	size_t	 errlen;
+	size_t	 first_len;	/* where the count goes */
+	unsigned n;
+};
+
+static void
+keep_first_error(void *arg, enum mugai_config_severity sev, const char *msg)
+{
+	struct first_error *f = arg;
+
+	if (sev != MUGAI_CONFIG_ERROR || f->errlen == 0)
+		return;
+	if (f->n++ == 0) {
+		snprintf(f->err, f->errlen, "%s", msg);
+		f->first_len = strlen(f->err);
+		return;
+	}
+	/* Rewritten for each further error: the count stays current. */
+	snprintf(f->err + f->first_len, f->errlen - f->first_len, " (and %u "
+	    "more; 'mugai check-config' lists them all)", f->n - 1);
+}
+
+struct mugai_config *
+mugai_config_load(const char *path, char *const *overrides,
+    size_t noverrides, char *err, size_t errlen)
+{
+	struct first_error f = { err, errlen, 0, 0 };
+
+	if (errlen > 0)
+		err[0] = '\0';
+	return mugai_config_load_report(path, overrides, noverrides,
+	    keep_first_error, &f);
 }
 
 struct mugai_config *
@@ -627,6 +838,8 @@ mugai_config_dump(const struct mugai_config *cfg, FILE *fp)
 		fprintf(fp, "%s = ", k->name);
 		switch (k->type) {
 		case KEY_STR:
+		case KEY_NETS:
+		case KEY_RCPTS:
 			dump_text(fp, *(char *const *)(base + k->off));
 			break;
 		case KEY_SIZE:

@@ -189,6 +189,196 @@ test_errors_name_file_and_line(void **state)
 	}
 }
 
+/* Every problem a load reports, in order. */
+struct problems {
+	char	 msg[16][512];
+	int	 sev[16];
+	size_t	 n, nerrors, nwarnings;
+};
+
+static void
+collect(void *arg, enum mugai_config_severity sev, const char *msg)
+{
+	struct problems *p = arg;
+
+	if (sev == MUGAI_CONFIG_ERROR)
+		p->nerrors++;
+	else
+		p->nwarnings++;
+	if (p->n < 16) {
+		snprintf(p->msg[p->n], sizeof(p->msg[0]), "%s", msg);
+		p->sev[p->n++] = sev;
+	}
+}
+
+/* The problem of severity sev that has both a and b in it, or NULL. */
+static const char *
+problem(const struct problems *p, int sev, const char *a, const char *b)
+{
+	size_t i;
+
+	for (i = 0; i < p->n; i++)
+		if (p->sev[i] == sev && strstr(p->msg[i], a) != NULL &&
+		    (b == NULL || strstr(p->msg[i], b) != NULL))
+			return p->msg[i];
+	return NULL;
+}
+
+static char *
+write_tmp_len(const char *text, size_t len)
+{
+	static char path[64];
+	int fd;
+
+	snprintf(path, sizeof(path), "/tmp/mugai-cfg-XXXXXX");
+	fd = mkstemp(path);
+	assert_true(fd >= 0);
+	assert_int_equal(write(fd, text, len), (ssize_t)len);
+	close(fd);
+	return path;
+}
+
+/*
+ * Bad bypass items are errors at load (what the milter refused only at
+ * start, with no file or line), each named with its line, all of them.
+ */
+static void
+test_bypass_errors_all_listed(void **state)
+{
+	const char *path = write_tmp(
+	    "max_mime_depth = 5\n"
+	    "bypass_client_networks = 10.0.0.0/33, 192.0.2.300\n"
+	    "    2001:db8::/129 192.0.2.0/24\n"
+	    "bypass_recipients = @example.org nobody\n"
+	    "max_mime_parts = none\n");
+	struct problems p;
+	char where[96];
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_null(mugai_config_load_report(path, NULL, 0, collect, &p));
+	assert_int_equal(p.nerrors, 5);
+	snprintf(where, sizeof(where), "%s:2: bypass_client_networks:", path);
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, where, "/33"));
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, where, "192.0.2.300"));
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, where, "/129"));
+	snprintf(where, sizeof(where), "%s:4: bypass_recipients:", path);
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, where,
+	    "\"nobody\" is not an address; write user@domain or @domain"));
+	snprintf(where, sizeof(where), "%s:5: max_mime_parts:", path);
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, where, NULL));
+	/* Each says what to write instead. */
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, "/33", "use 0 to 32"));
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, "/129",
+	    "use 0 to 128"));
+	unlink(path);
+}
+
+/* The one-line form counts the rest. */
+static void
+test_load_counts_the_rest(void **state)
+{
+	const char *path = write_tmp("bypass_client_networks = 10.0.0.0/33\n"
+	    "bypass_recipients = nobody\nnosuch = 1\n");
+	char err[512];
+
+	(void)state;
+	assert_null(mugai_config_load(path, NULL, 0, err, sizeof(err)));
+	assert_non_null(strstr(err, ":1: bypass_client_networks:"));
+	assert_non_null(strstr(err, "(and 2 more;"));
+	assert_null(strchr(err, '\n'));
+	unlink(path);
+}
+
+/* Overrides are checked the same way. */
+static void
+test_bypass_override_errors(void **state)
+{
+	char *ov[] = { "bypass_client_networks=::1/129",
+	    "bypass_recipients=postmaster" };
+	struct problems p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_null(mugai_config_load_report(NULL, ov, 2, collect, &p));
+	assert_int_equal(p.nerrors, 2);
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR,
+	    "-o bypass_client_networks=::1/129: bypass_client_networks:",
+	    "/129"));
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR,
+	    "-o bypass_recipients=postmaster: bypass_recipients:", NULL));
+}
+
+/* A NUL byte is an error, not the end of the value ("1\0 0" is not 1). */
+static void
+test_nul_byte(void **state)
+{
+	static const char text[] = "max_mime_parts = 10\n"
+	    "max_mime_depth = 1\0 0\n";
+	const char *path = write_tmp_len(text, sizeof(text) - 1);
+	struct problems p;
+	char where[96];
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	assert_null(mugai_config_load_report(path, NULL, 0, collect, &p));
+	assert_int_equal(p.nerrors, 1);
+	snprintf(where, sizeof(where), "%s:2: NUL byte", path);
+	assert_non_null(problem(&p, MUGAI_CONFIG_ERROR, where, "remove it"));
+	unlink(path);
+}
+
+/* A key set twice loads, with the later value, and a warning. */
+static void
+test_duplicate_key_warns(void **state)
+{
+	const char *path = write_tmp("max_mime_depth = 5\n"
+	    "max_mime_parts = 10\nmax_mime_depth = 7\n");
+	struct mugai_config *cfg;
+	struct problems p;
+	char where[96];
+	char *ov[] = { "max_mime_parts=20" };
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	cfg = mugai_config_load_report(path, ov, 1, collect, &p);
+	assert_non_null(cfg);
+	assert_int_equal(cfg->max_mime_depth, 7);
+	assert_int_equal(cfg->max_mime_parts, 20);
+	/* -o overrides on purpose: no warning for max_mime_parts. */
+	assert_int_equal(p.nerrors, 0);
+	assert_int_equal(p.nwarnings, 1);
+	snprintf(where, sizeof(where), "%s:3: max_mime_depth:", path);
+	assert_non_null(problem(&p, MUGAI_CONFIG_WARNING, where,
+	    "first at line 1"));
+	mugai_config_unref(cfg);
+	unlink(path);
+}
+
+/* A bypass network that takes in every client loads, with a warning. */
+static void
+test_bypass_everything_warns(void **state)
+{
+	const char *path = write_tmp("bypass_client_networks = 10.0.0.0/8\n"
+	    "    0.0.0.0/0 ::/0 2001:db8::/32\n");
+	struct mugai_config *cfg;
+	struct problems p;
+
+	(void)state;
+	memset(&p, 0, sizeof(p));
+	cfg = mugai_config_load_report(path, NULL, 0, collect, &p);
+	assert_non_null(cfg);
+	assert_int_equal(p.nerrors, 0);
+	assert_int_equal(p.nwarnings, 2);
+	assert_non_null(problem(&p, MUGAI_CONFIG_WARNING, ":1: "
+	    "bypass_client_networks: 0.0.0.0/0", "every IPv4 client"));
+	assert_non_null(problem(&p, MUGAI_CONFIG_WARNING, ":1: "
+	    "bypass_client_networks: ::/0", "every IPv6 client"));
+	assert_null(problem(&p, MUGAI_CONFIG_WARNING, "10.0.0.0/8", NULL));
+	mugai_config_unref(cfg);
+	unlink(path);
+}
+
 static void
 test_override_errors(void **state)
 {
@@ -298,6 +488,12 @@ main(void)
 		cmocka_unit_test(test_missing_file),
 		cmocka_unit_test(test_refcount_and_dump),
 		cmocka_unit_test(test_dump_multiline),
+		cmocka_unit_test(test_bypass_errors_all_listed),
+		cmocka_unit_test(test_load_counts_the_rest),
+		cmocka_unit_test(test_bypass_override_errors),
+		cmocka_unit_test(test_nul_byte),
+		cmocka_unit_test(test_duplicate_key_warns),
+		cmocka_unit_test(test_bypass_everything_warns),
 	};
 	return cmocka_run_group_tests_name("config", tests, NULL, NULL);
 }

@@ -112,11 +112,39 @@ struct mugai_config {
 	unsigned office_timeout;	/* seconds for one LibreOffice run */
 };
 
+enum mugai_config_severity {
+	MUGAI_CONFIG_ERROR,	/* the configuration is refused */
+	MUGAI_CONFIG_WARNING	/* it loads, but is probably not as meant */
+};
+
 /*
- * mugai_config_load - read path (NULL: built-in defaults only), then apply
- * overrides[0..noverrides) of the form "key=value".  On failure returns
- * NULL with a one-line message in err ("FILE:LINE: problem; what to do").
- * The result has one reference.
+ * mugai_config_report - called for each problem found while loading, in
+ * order; msg is one line, "FILE:LINE: key: problem; what to do" (or
+ * "-o key=value: ..." for an override).
+ */
+typedef void mugai_config_report(void *arg,
+    enum mugai_config_severity sev, const char *msg);
+
+/*
+ * mugai_config_load_report - read path (NULL: built-in defaults only),
+ * then apply overrides[0..noverrides) of the form "key=value".  Every
+ * line is checked, so report hears of every error, not only the first:
+ * bad values (bypass lists with the parser the milter uses: a CIDR with
+ * a prefix beyond /32 or /128, an octet above 255, a recipient that is
+ * not user@domain or @domain), unknown keys, NUL bytes.  Warnings: a key
+ * the file sets twice, a bypass network that takes in every client
+ * (0.0.0.0/0, ::/0).  report may be NULL.  Returns NULL when there was
+ * any error; else the configuration, with one reference.  "mugai
+ * check-config" and mugai-milter both load through this.
+ */
+struct mugai_config *mugai_config_load_report(const char *path,
+    char *const *overrides, size_t noverrides, mugai_config_report *report,
+    void *arg);
+
+/*
+ * mugai_config_load - the same, for callers with one line to show: on
+ * failure err holds the first error ("FILE:LINE: problem; what to do")
+ * and how many more there were.
  */
 struct mugai_config *mugai_config_load(const char *path,
     char *const *overrides, size_t noverrides, char *err, size_t errlen);
