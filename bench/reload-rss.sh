@@ -11,7 +11,7 @@
 # have worked.  After each reload the RSS is read from /proc once the new
 # engine is in and the old one is freed.  The run is made twice side by
 # side: with glibc's default number of malloc arenas and with
-# MALLOC_ARENA_MAX=2 (docs/mugai-milter.service sets it).  What to look
+# MALLOC_ARENA_MAX=2 (an environment setting to try; mugai sets no limit).  What to look
 # for: the RSS after each switch back to the small database should fall
 # back near the first small-database figure instead of creeping up.
 set -eu
