@@ -11,9 +11,11 @@
 # have worked.  After each reload the RSS is read from /proc once the new
 # engine is in and the old one is freed.  The run is made twice side by
 # side: with glibc's default number of malloc arenas and with
-# MALLOC_ARENA_MAX=2 (an environment setting to try; mugai sets no limit).  What to look
-# for: the RSS after each switch back to the small database should fall
-# back near the first small-database figure instead of creeping up.
+# MALLOC_ARENA_MAX=2 (an environment setting to try; mugai sets none).
+# What to look for: the RSS after each switch back to the small database
+# should stay level instead of creeping up.  What stays above the
+# start-up figure is mostly each libmilter thread's libmagic handle (a
+# private mapping of magic.mgc, ~6 MB each) and its malloc arena.
 set -eu
 build=${1:-build}
 case $build in /*) ;; *) build=$(pwd)/$build ;; esac
