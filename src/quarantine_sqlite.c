@@ -198,8 +198,14 @@ qsql_fail(struct qsql *s, int rc, const char *what)
 	case SQLITE_NOMEM:
 		mugai_qerr_set("quarantine index: out of memory");
 		return MUGAI_ERR_NOMEM;
-	case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
+		mugai_qerr_set("quarantine index %s is not an SQLite database"
+		    " (overwritten or damaged beyond reading); stop mugai-milter"
+		    " and run 'mugai quarantine rebuild-index' (it rebuilds the"
+		    " index from the stored originals and the audit log, keeping"
+		    " this file)", s->path);
+		return MUGAI_ERR_IO;
+	case SQLITE_CORRUPT:
 		mugai_qerr_set("quarantine index %s is damaged (%s while %s);"
 		    " run 'mugai quarantine verify', then stop mugai-milter and"
 		    " run 'mugai quarantine rebuild-index' (it rebuilds the index"

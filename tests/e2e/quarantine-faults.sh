@@ -13,7 +13,8 @@
 #             do; "rebuild-index" brings back every message with its
 #             status and history; "verify" is clean again
 #   missing   the index deleted with originals stored: opening it says
-#             so and names rebuild-index
+#             so and names rebuild-index; likewise an index overwritten
+#             with garbage
 #   locked    the index held by another process: four messages at once
 #             through mugai-milter each get 451 within the bound
 #             (quarantine_busy_timeout=3: not 3, 6, 9, 12 s); when the
@@ -211,6 +212,15 @@ mq quarantine list >/dev/null 2>"$T/missing.err"
 check "missing: opening an empty new index next to originals says so" sh -c '
 	grep -q "was missing" "$1" && grep -q "rebuild-index" "$1"' sh \
     "$T/missing.err"
+
+cp "$QDIR/index.sqlite" "$T/index.keep"
+head -c 8192 /dev/urandom > "$QDIR/index.sqlite"
+mq quarantine list >/dev/null 2>"$T/garbage.err"
+echo $? >"$T/garbage.rc"
+check "missing: an index overwritten with garbage is named, with what to do" \
+    sh -c '[ "$(cat "$1.rc")" -eq 74 ] && grep -q "not an SQLite database" \
+    "$1.err" && grep -q "rebuild-index" "$1.err"' sh "$T/garbage"
+cp "$T/index.keep" "$QDIR/index.sqlite"
 
 # ---- locked ----------------------------------------------------------------
 
