@@ -1,6 +1,11 @@
 /*
  * cmd_quarantine.c - "mugai quarantine": list, show, export, release,
- * delete, purge and verify the stored originals.
+ * delete, purge and verify the stored originals, and rebuild the index.
+ *
+ * Exit statuses are sysexits(3), plus Q_EXIT_CONFLICT (3) when another
+ * command changed the message first (a release and a delete of one
+ * message racing: the one that loses changes nothing and exits 3), and
+ * 1 from verify when it found problems.
  *
  * Everything shown comes from mail senders, so text printed for people
  * is made harmless first: invalid UTF-8 becomes U+FFFD, control and
@@ -27,6 +32,7 @@
 #include "cmd.h"
 
 #define Q_GRACE_EXTRA	60	/* seconds beyond the busy timeout */
+#define Q_EXIT_CONFLICT	3	/* another command changed it first */
 
 struct qctx {
 	struct mugai_config *cfg;
@@ -76,6 +82,7 @@ q_exit(mugai_status rc)
 	case MUGAI_ERR_IO:		return EX_IOERR;
 	case MUGAI_ERR_CONFIG:		return EX_CONFIG;
 	case MUGAI_ERR_PARSE:		return EX_DATAERR;
+	case MUGAI_ERR_STATE:		return Q_EXIT_CONFLICT;
 	default:			return EX_SOFTWARE;
 	}
 }
@@ -297,8 +304,8 @@ q_parse_date(const char *s, time_t *out)
 static int
 q_status_valid(const char *s)
 {
-	return strcmp(s, "held") == 0 || strcmp(s, "released") == 0 ||
-	    strcmp(s, "deleted") == 0;
+	return strcmp(s, "held") == 0 || strcmp(s, "releasing") == 0 ||
+	    strcmp(s, "released") == 0 || strcmp(s, "deleted") == 0;
 }
 
 /* ---- list ---------------------------------------------------------------- */
@@ -424,8 +431,8 @@ q_list(struct qctx *c, int argc, char **argv)
 		return EX_USAGE;
 	}
 	if (status != NULL && !q_status_valid(status)) {
-		q_err(c, "bad --status \"%s\"; use held, released or deleted",
-		    status);
+		q_err(c, "bad --status \"%s\"; use held, releasing, released"
+		    " or deleted", status);
 		return EX_USAGE;
 	}
 	if (limit != NULL) {
@@ -926,7 +933,10 @@ q_purge(struct qctx *c, int argc, char **argv)
 static void
 q_verify_report(const struct mugai_qproblem *p, void *arg)
 {
-	(void)arg;
+	int *index_damaged = arg;
+
+	if (p->kind == MUGAI_QPROB_INDEX)
+		*index_damaged = 1;
 	printf("%-9s %s", mugai_qproblem_str(p->kind), p->path);
 	if (p->id != NULL) {
 		fputs("  id ", stdout);
@@ -944,14 +954,14 @@ q_verify(struct qctx *c, int argc, char **argv)
 	const char *pos[1];
 	mugai_status rc;
 	size_t n = 0;
-	int npos, ex;
+	int npos, ex, index_damaged = 0;
 
 	if ((ex = q_args(c, argc, argv, opts, pos, 0, &npos)) != 0)
 		return ex;
 	if ((ex = q_open(c)) != 0)
 		return ex;
-	rc = mugai_quarantine_verify(c->q, q_grace(c), q_verify_report, NULL,
-	    &n);
+	rc = mugai_quarantine_verify(c->q, q_grace(c), q_verify_report,
+	    &index_damaged, &n);
 	if (rc != MUGAI_OK)
 		return q_fail(c, rc);
 	if (n == 0) {
@@ -959,7 +969,39 @@ q_verify(struct qctx *c, int argc, char **argv)
 		return EX_OK;
 	}
 	printf("verify: %zu problem%s\n", n, n == 1 ? "" : "s");
+	if (index_damaged)
+		puts("verify: the index itself is damaged.  To recover: stop"
+		    " mugai-milter, run 'mugai quarantine rebuild-index' (it"
+		    " rebuilds the index from the stored originals and the"
+		    " audit log and keeps the damaged file beside it), run"
+		    " 'mugai quarantine verify' again, then start mugai-milter.");
 	return 1;
+}
+
+static void
+q_rebuild_line(const char *line, void *arg)
+{
+	(void)arg;
+	printf("rebuild-index: %s\n", line);
+	fflush(stdout);
+}
+
+static int
+q_rebuild(struct qctx *c, int argc, char **argv)
+{
+	const struct qopt opts[] = { { NULL, NULL, NULL } };
+	const char *pos[1];
+	mugai_status rc;
+	size_t n = 0;
+	int npos, ex;
+
+	if ((ex = q_args(c, argc, argv, opts, pos, 0, &npos)) != 0)
+		return ex;
+	/* No q_open: the old index may be beyond opening. */
+	rc = mugai_quarantine_rebuild(c->cfg, q_rebuild_line, NULL, &n);
+	if (rc != MUGAI_OK)
+		return q_fail(c, rc);
+	return EX_OK;
 }
 
 /* ---- dispatch ------------------------------------------------------------ */
@@ -974,6 +1016,7 @@ static const struct qcmd qcmds[] = {
 	{ "delete", q_delete, "delete ID [--reason TEXT]" },
 	{ "purge", q_purge, "purge [--older-than DAYS]" },
 	{ "verify", q_verify, "verify" },
+	{ "rebuild-index", q_rebuild, "rebuild-index" },
 };
 
 #define NQCMDS (sizeof(qcmds) / sizeof(qcmds[0]))

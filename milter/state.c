@@ -58,6 +58,27 @@ snap_unref(struct snap_priv *s)
 }
 
 /*
+ * Open the quarantine and check its index pages: with a damaged index
+ * every message that needs its original stored would be deferred, so
+ * refuse to start and say how to recover instead.
+ */
+static mugai_status
+quarantine_open_checked(const struct mugai_config *cfg, char *err,
+    size_t errlen)
+{
+	mugai_status rc;
+
+	rc = mugai_quarantine_open(cfg, &state_quarantine, err, errlen);
+	if (rc == MUGAI_OK &&
+	    (rc = mugai_quarantine_check_index(state_quarantine, err,
+	    errlen)) != MUGAI_OK) {
+		mugai_quarantine_close(state_quarantine);
+		state_quarantine = NULL;
+	}
+	return rc;
+}
+
+/*
  * A snapshot of cfg, opening the scanner or quarantine if cfg enables
  * one that is not open yet (the first start, or a reload that turns it
  * on).  Takes over the reference to cfg.
@@ -87,8 +108,7 @@ snap_new(struct mugai_config *cfg, char *err, size_t errlen, mugai_status *rc)
 	    MUGAI_OK)
 		goto fail;
 	if (cfg->quarantine_enable && state_quarantine == NULL &&
-	    (*rc = mugai_quarantine_open(cfg, &state_quarantine, err,
-	    errlen)) != MUGAI_OK)
+	    (*rc = quarantine_open_checked(cfg, err, errlen)) != MUGAI_OK)
 		goto fail;
 	s->pub.cfg = cfg;
 	s->pub.bypass = s->bypass;

@@ -102,8 +102,9 @@ static const struct config_key config_keys[] = {
 	{ "audit_log", KEY_STR, OFF(audit_log), "/var/log/mugai/audit.jsonl", 0, 0 },
 	{ "quarantine_retention_days", KEY_UINT, OFF(quarantine_retention_days),
 	    "90", 1, 36500 },
+	/* A total per message; it must fit in the MTA's milter timeout. */
 	{ "quarantine_busy_timeout", KEY_TIME, OFF(quarantine_busy_timeout),
-	    "10s", 1, 3600 },
+	    "10s", 1, 60 },
 	{ "sendmail_path", KEY_STR, OFF(sendmail_path), "/usr/sbin/sendmail", 0, 0 },
 	{ "milter_socket", KEY_STR, OFF(milter_socket), "unix:/run/mugai/mugai.sock", 0, 0 },
 	{ "pid_file", KEY_STR, OFF(pid_file), "/run/mugai/mugai-milter.pid", 0, 0 },

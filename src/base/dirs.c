@@ -6,11 +6,21 @@
 #include <stdio.h>
 #include <string.h>
 #include <sys/stat.h>
+#include <unistd.h>
 
 #include "mugai/base/dirs.h"
 
+/* mkdir(2) 0700 that gives a directory it creates to uid:gid. */
+static int
+mkdir_owned(const char *p, uid_t uid, gid_t gid)
+{
+	if (mkdir(p, 0700) == 0)
+		return lchown(p, uid, gid);
+	return errno == EEXIST ? 0 : -1;
+}
+
 int
-mugai_mkdirs(const char *dir)
+mugai_mkdirs(const char *dir, uid_t uid, gid_t gid)
 {
 	char p[PATH_MAX], *s;
 
@@ -22,13 +32,11 @@ mugai_mkdirs(const char *dir)
 		if (*s != '/')
 			continue;
 		*s = '\0';
-		if (mkdir(p, 0700) == -1 && errno != EEXIST)
+		if (mkdir_owned(p, uid, gid) == -1)
 			return -1;
 		*s = '/';
 	}
-	if (mkdir(p, 0700) == -1 && errno != EEXIST)
-		return -1;
-	return 0;
+	return mkdir_owned(p, uid, gid);
 }
 
 void

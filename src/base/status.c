@@ -17,6 +17,7 @@ mugai_status_str(mugai_status st)
 	case MUGAI_ERR_SCAN:		return "scanner error";
 	case MUGAI_ERR_NOTFOUND:	return "not found";
 	case MUGAI_ERR_INTERNAL:	return "internal error";
+	case MUGAI_ERR_STATE:		return "state conflict";
 	}
 	return "unknown status";
 }

@@ -22,7 +22,7 @@ static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
 
 /* Create the parent directories of path, 0700, as needed. */
 static int
-audit_mkparents(const char *path)
+audit_mkparents(const char *path, uid_t uid, gid_t gid)
 {
 	char dir[PATH_MAX], *p;
 
@@ -33,21 +33,46 @@ audit_mkparents(const char *path)
 	if ((p = strrchr(dir, '/')) == NULL || p == dir)
 		return 0;
 	*p = '\0';
-	return mugai_mkdirs(dir);
+	return mugai_mkdirs(dir, uid, gid);
+}
+
+/*
+ * Open path for appending, creating it (and its directories) for
+ * uid:gid when missing: the log root starts must stay writable by the
+ * milter's run_user.
+ */
+static int
+audit_open(const char *path, uid_t uid, gid_t gid)
+{
+	int fd, made = 0;
+
+	fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC | O_NOFOLLOW);
+	if (fd == -1 && errno == ENOENT) {
+		if (audit_mkparents(path, uid, gid) == -1)
+			return -1;
+		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_EXCL |
+		    O_CLOEXEC | O_NOFOLLOW, 0600);
+		made = fd != -1;
+		if (fd == -1 && errno == EEXIST)
+			fd = open(path, O_WRONLY | O_APPEND | O_CLOEXEC |
+			    O_NOFOLLOW);
+	}
+	if (made && fchown(fd, uid, gid) == -1) {
+		close(fd);
+		return -1;
+	}
+	return fd;
 }
 
 static mugai_status
-audit_append(const char *path, const char *line, size_t len)
+audit_append(const char *path, const char *line, size_t len, uid_t uid,
+    gid_t gid)
 {
 	char owner[256];
 	ssize_t n;
 	int fd;
 
-	fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC | O_NOFOLLOW,
-	    0600);
-	if (fd == -1 && errno == ENOENT && audit_mkparents(path) == 0)
-		fd = open(path, O_WRONLY | O_APPEND | O_CREAT | O_CLOEXEC |
-		    O_NOFOLLOW, 0600);
+	fd = audit_open(path, uid, gid);
 	if (fd == -1) {
 		owner[0] = '\0';
 		if (errno == EACCES || errno == EPERM)
@@ -80,8 +105,8 @@ audit_append(const char *path, const char *line, size_t len)
  * A newline inside json would break the one-object-per-line format, so
  * it is refused (MUGAI_ERR_USAGE).
  */
-mugai_status
-mugai_audit_write(const char *path, const char *json)
+static mugai_status
+audit_write(const char *path, const char *json, uid_t uid, gid_t gid)
 {
 	mugai_status rc;
 	size_t len;
@@ -104,14 +129,26 @@ mugai_audit_write(const char *path, const char *json)
 	line[len] = '\n';
 	line[len + 1] = '\0';
 	pthread_mutex_lock(&audit_lock);
-	rc = audit_append(path, line, len + 1);
+	rc = audit_append(path, line, len + 1, uid, gid);
 	pthread_mutex_unlock(&audit_lock);
 	free(line);
 	return rc;
 }
 
 mugai_status
+mugai_audit_write(const char *path, const char *json)
+{
+	return audit_write(path, json, (uid_t)-1, (gid_t)-1);
+}
+
+mugai_status
 mugai_audit(const struct mugai_config *cfg, const char *json)
 {
-	return mugai_audit_write(cfg->audit_log, json);
+	uid_t uid;
+	gid_t gid;
+	mugai_status rc;
+
+	if ((rc = mugai_qowner(cfg, &uid, &gid)) != MUGAI_OK)
+		return rc;
+	return audit_write(cfg->audit_log, json, uid, gid);
 }

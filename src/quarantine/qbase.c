@@ -1,10 +1,13 @@
 /*
  * qbase.c - what the store, the index backends and the audit log share
- * (see qbase.h): the per-thread error text and freeing a record.
+ * (see qbase.h): the per-thread error text, freeing a record and who
+ * owns the files the store creates.
  */
+#include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <unistd.h>
 
 #include "mugai/quarantine/quarantine.h"
 #include "qbase.h"
@@ -51,4 +54,28 @@ mugai_qrecord_free(struct mugai_qrecord *r)
 	free(r->status);
 	free(r->path);
 	free(r);
+}
+
+mugai_status
+mugai_qowner(const struct mugai_config *cfg, uid_t *uid, gid_t *gid)
+{
+	char pwbuf[4096];
+	struct passwd pw, *pwp = NULL;
+
+	*uid = (uid_t)-1;
+	*gid = (gid_t)-1;
+	if (geteuid() != 0 || cfg->run_user == NULL || cfg->run_user[0] == '\0')
+		return MUGAI_OK;
+	if (getpwnam_r(cfg->run_user, &pw, pwbuf, sizeof(pwbuf), &pwp) != 0 ||
+	    pwp == NULL) {
+		mugai_qerr_set("run_user %s: no such user; root creates the"
+		    " quarantine files for that user so mugai-milter can open"
+		    " them: create the user or fix run_user", cfg->run_user);
+		return MUGAI_ERR_CONFIG;
+	}
+	if (pw.pw_uid != 0) {
+		*uid = pw.pw_uid;
+		*gid = pw.pw_gid;
+	}
+	return MUGAI_OK;
 }

@@ -34,6 +34,8 @@ struct mugai_quarantine {
 	void	*ctx;
 	struct mugai_config *cfg;
 	int	 dfd;			/* quarantine_dir */
+	uid_t	 uid;			/* owner of what we create, -1: keep */
+	gid_t	 gid;
 	atomic_ulong seq;		/* makes temporary names unique */
 };
 
@@ -216,13 +218,54 @@ q_audit(struct mugai_quarantine *q, const char *action, const char *actor,
 
 /* ---- open, close ------------------------------------------------------ */
 
+static mugai_status q_walk_any(struct mugai_quarantine *q, size_t *n);
+
+/* Nonzero when the index file does not exist yet. */
+static int
+q_index_missing(const struct mugai_config *cfg)
+{
+	char buf[PATH_MAX];
+	struct stat st;
+
+	return stat(mugai_config_quarantine_db(cfg, buf, sizeof(buf)), &st) ==
+	    -1 && errno == ENOENT;
+}
+
+/*
+ * A new, empty index next to stored originals: the old index was lost
+ * (deleted, or quarantine_db changed).  Mail flows on, but those
+ * originals cannot be found until the index is rebuilt: say so.
+ */
+static void
+q_warn_new_index(struct mugai_quarantine *q)
+{
+	char buf[PATH_MAX];
+	size_t n = 0;
+
+	if (q_walk_any(q, &n) != MUGAI_OK || n == 0)
+		return;
+	mugai_log(LOG_WARNING, NULL, "quarantine: the index %s was missing and"
+	    " has been created empty, but %zu original%s stored in %s; run"
+	    " 'mugai quarantine rebuild-index' (with mugai-milter stopped) to"
+	    " index them again from their files and the audit log",
+	    mugai_config_quarantine_db(q->cfg, buf, sizeof(buf)), n,
+	    n == 1 ? " is" : "s are", q->cfg->quarantine_dir);
+}
+
 mugai_status
 mugai_quarantine_open(const struct mugai_config *cfg,
     struct mugai_quarantine **out, char *err, size_t errlen)
 {
+	return mugai_qopen_at(cfg, NULL, out, err, errlen);
+}
+
+mugai_status
+mugai_qopen_at(const struct mugai_config *cfg, const char *path,
+    struct mugai_quarantine **out, char *err, size_t errlen)
+{
 	struct mugai_quarantine *q;
 	mugai_status rc;
-	int saved;
+	int saved, missing;
 
 	*out = NULL;
 	if ((q = calloc(1, sizeof(*q))) == NULL) {
@@ -234,7 +277,12 @@ mugai_quarantine_open(const struct mugai_config *cfg,
 	q->be = &mugai_qbackend_sqlite;
 	q->dfd = -1;
 	atomic_init(&q->seq, 0);
-	if (mugai_mkdirs(cfg->quarantine_dir) == -1 ||
+	if ((rc = mugai_qowner(cfg, &q->uid, &q->gid)) != MUGAI_OK) {
+		snprintf(err, errlen, "%s", mugai_quarantine_error());
+		saved = EINVAL;
+		goto fail;
+	}
+	if (mugai_mkdirs(cfg->quarantine_dir, q->uid, q->gid) == -1 ||
 	    (q->dfd = open(cfg->quarantine_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
 		saved = errno;
@@ -244,10 +292,13 @@ mugai_quarantine_open(const struct mugai_config *cfg,
 		rc = MUGAI_ERR_IO;
 		goto fail;
 	}
-	rc = q->be->open(cfg, &q->ctx, err, errlen);
+	missing = path == NULL && q_index_missing(cfg);
+	rc = q->be->open(cfg, path, &q->ctx, err, errlen);
 	saved = errno;
 	if (rc != MUGAI_OK)
 		goto fail;
+	if (missing)
+		q_warn_new_index(q);
 	*out = q;
 	return MUGAI_OK;
 fail:
@@ -267,6 +318,30 @@ mugai_quarantine_close(struct mugai_quarantine *q)
 		close(q->dfd);
 	mugai_config_unref(q->cfg);
 	free(q);
+}
+
+/* ---- for quarantine_rebuild.c ------------------------------------------ */
+
+mugai_status
+mugai_qindex_add(struct mugai_quarantine *q, const struct mugai_qentry *e,
+    const char *sha256)
+{
+	char fan[3], rel[Q_ID_MAX + 16];
+
+	if (!q_id_valid(e->id)) {
+		mugai_qerr_set("bad message id \"%.80s\"", e->id);
+		return MUGAI_ERR_USAGE;
+	}
+	q_fanout(e->id, fan);
+	snprintf(rel, sizeof(rel), "%s/%s.eml", fan, e->id);
+	return q->be->insert(q->ctx, e, sha256, rel);
+}
+
+mugai_status
+mugai_qindex_transition(struct mugai_quarantine *q, const char *id,
+    unsigned from, const char *to, const struct mugai_qaction *a)
+{
+	return q->be->transition(q->ctx, id, from, to, a, NULL, 0);
 }
 
 /* ---- store ------------------------------------------------------------ */
@@ -325,7 +400,11 @@ q_fanout_open(struct mugai_quarantine *q, const char *fan)
 	    O_NOFOLLOW);
 	if (fd != -1 || errno != ENOENT)
 		return fd;
-	if (mkdirat(q->dfd, fan, 0700) == -1 && errno != EEXIST)
+	if (mkdirat(q->dfd, fan, 0700) == -1) {
+		if (errno != EEXIST)
+			return -1;
+	} else if (fchownat(q->dfd, fan, q->uid, q->gid,
+	    AT_SYMLINK_NOFOLLOW) == -1)
 		return -1;
 	/* The new entry must survive a crash as well as the file in it. */
 	if (fsync(q->dfd) == -1)
@@ -361,6 +440,9 @@ q_put_file(struct mugai_quarantine *q, int dfd, const char *dirpath,
 		q_syserr("cannot create a file in", dirpath, errno);
 		return MUGAI_ERR_IO;
 	}
+	what = "cannot give to run_user";
+	if (fchown(fd, q->uid, q->gid) == -1)
+		goto fail;
 	what = "cannot write";
 	if (q_write_all(fd, raw, len) == -1)
 		goto fail;
@@ -993,14 +1075,32 @@ q_bare_addr(const char *s, char *buf, size_t len)
 		buf[--n] = '\0';
 }
 
+/*
+ * The message for a change another command prevented: the status it
+ * found says which.
+ */
+static void
+q_state_err(const char *id, const char *status, const char *verb)
+{
+	if (strcmp(status, "deleted") == 0)
+		mugai_qerr_set("the original of %s was deleted; it cannot be"
+		    " %s (another command got there first, or it was deleted"
+		    " earlier)", id, verb);
+	else if (strcmp(status, "releasing") == 0)
+		mugai_qerr_set("%s is being released by another command right"
+		    " now, so it cannot be %s; try again when that has finished"
+		    " ('mugai quarantine show %s')", id, verb, id);
+	else
+		mugai_qerr_set("%s is %s, so it cannot be %s", id, status, verb);
+}
+
 static mugai_status
 q_release_check(const struct mugai_qrelease *req,
     const struct mugai_qrecord *r)
 {
 	if (strcmp(r->status, "deleted") == 0) {
-		mugai_qerr_set("the original of %s was deleted; it cannot be"
-		    " released", r->id);
-		return MUGAI_ERR_USAGE;
+		q_state_err(r->id, r->status, "released");
+		return MUGAI_ERR_STATE;
 	}
 	if (mugai_quarantine_dangerous(r) && !req->force) {
 		mugai_qerr_set("%s was %s (%s); releasing it needs --force",
@@ -1011,20 +1111,46 @@ q_release_check(const struct mugai_qrelease *req,
 	return MUGAI_OK;
 }
 
+/* Read the original (or build the part's message) and hand it over. */
+static mugai_status
+q_release_send(struct mugai_quarantine *q, const struct mugai_qrelease *req,
+    const struct mugai_qrecord *r)
+{
+	struct mugai_buf orig, part;
+	const struct mugai_buf *msg;
+	char sender[512];
+	mugai_status rc;
+
+	/* A file bigger than recorded is damaged: let the cap refuse it. */
+	mugai_buf_init(&orig, r->size + 1);
+	mugai_buf_init(&part, r->size * 2 + 65536);
+	if ((rc = mugai_quarantine_read(q, r, &orig)) != MUGAI_OK)
+		goto out;
+	msg = &orig;
+	if (req->part != NULL) {
+		if ((rc = q_part_message(r, &orig, req, &part)) != MUGAI_OK)
+			goto out;
+		msg = &part;
+	}
+	q_bare_addr(r->sender, sender, sizeof(sender));
+	rc = q_sendmail(q->cfg->sendmail_path, sender, req->to,
+	    msg->data != NULL ? msg->data : "", msg->len);
+out:
+	mugai_buf_free(&orig);
+	mugai_buf_free(&part);
+	return rc;
+}
+
 mugai_status
 mugai_quarantine_release(struct mugai_quarantine *q,
     const struct mugai_qrelease *req)
 {
 	struct mugai_qrecord *r = NULL;
 	struct mugai_qaction a;
-	struct mugai_buf orig, part;
-	const struct mugai_buf *msg;
-	char sender[512], detail[1024], errsave[1024];
-	const char *extra[9];
+	char detail[1024], errsave[1024], was[16];
+	const char *extra[9], *back;
 	mugai_status rc, rc2;
 
-	mugai_buf_init(&orig, 1);
-	mugai_buf_init(&part, 1);
 	if (!q_addr_ok(req->to)) {
 		mugai_qerr_set("bad recipient address \"%.200s\"",
 		    req->to != NULL ? req->to : "");
@@ -1038,20 +1164,14 @@ mugai_quarantine_release(struct mugai_quarantine *q,
 		return rc;
 	if ((rc = q_release_check(req, r)) != MUGAI_OK)
 		goto out;
-	/* A file bigger than recorded is damaged: let the cap refuse it. */
-	orig.max = r->size + 1;
-	part.max = r->size * 2 + 65536;
-	if ((rc = mugai_quarantine_read(q, r, &orig)) != MUGAI_OK)
+	/* Claim it: from here no delete can take the file away. */
+	rc = q->be->transition(q->ctx, r->id, Q_ST_HELD | Q_ST_RELEASED |
+	    Q_ST_STALE, "releasing", NULL, was, sizeof(was));
+	if (rc == MUGAI_ERR_STATE)
+		q_state_err(r->id, was, "released");
+	if (rc != MUGAI_OK)
 		goto out;
-	msg = &orig;
-	if (req->part != NULL) {
-		if ((rc = q_part_message(r, &orig, req, &part)) != MUGAI_OK)
-			goto out;
-		msg = &part;
-	}
-	q_bare_addr(r->sender, sender, sizeof(sender));
-	rc = q_sendmail(q->cfg->sendmail_path, sender, req->to,
-	    msg->data != NULL ? msg->data : "", msg->len);
+	rc = q_release_send(q, req, r);
 
 	/* Record the attempt either way; keep the first error's text. */
 	snprintf(errsave, sizeof(errsave), "%s", mugai_quarantine_error());
@@ -1065,8 +1185,10 @@ mugai_quarantine_release(struct mugai_quarantine *q,
 	a.action = rc == MUGAI_OK ? "release" : "release-failed";
 	a.detail = detail;
 	a.reason = req->reason;
-	rc2 = q->be->update_status(q->ctx, rc == MUGAI_OK ? "released" : NULL,
-	    &a);
+	/* A failed release gives the message back as it was. */
+	back = strcmp(was, "released") == 0 ? "released" : "held";
+	rc2 = q->be->transition(q->ctx, r->id, Q_ST_RELEASING,
+	    rc == MUGAI_OK ? "released" : back, &a, NULL, 0);
 	extra[0] = "to"; extra[1] = req->to;
 	extra[2] = "part"; extra[3] = req->part;
 	extra[4] = "force"; extra[5] = req->force ? "yes" : NULL;
@@ -1086,30 +1208,27 @@ mugai_quarantine_release(struct mugai_quarantine *q,
 	}
 out:
 	mugai_qrecord_free(r);
-	mugai_buf_free(&orig);
-	mugai_buf_free(&part);
 	return rc;
 }
 
 /* ---- delete, purge, verify -------------------------------------------- */
 
-/* Mark id deleted first, then unlink: a crash leaves an orphan, not a gap. */
+/*
+ * Mark id deleted first (one compare-and-set: a release running now
+ * keeps it), then unlink: a crash leaves an orphan, not a gap.
+ */
 static mugai_status
 q_remove(struct mugai_quarantine *q, const char *id, const char *action,
     const char *actor, const char *reason)
 {
-	struct mugai_qrecord *r = NULL;
 	struct mugai_qaction a;
-	char path[PATH_MAX], fan[3];
+	char path[PATH_MAX], fan[3], was[16];
 	mugai_status rc;
 	int dfd;
 
-	if ((rc = mugai_quarantine_get(q, id, &r)) != MUGAI_OK)
-		return rc;
-	if (strcmp(r->status, "deleted") == 0) {
-		mugai_qerr_set("the original of %s was already deleted", id);
-		rc = MUGAI_ERR_USAGE;
-		goto out;
+	if (!q_id_valid(id)) {
+		mugai_qerr_set("no message with id %.80s", id);
+		return MUGAI_ERR_NOTFOUND;
 	}
 	a.id = id;
 	a.time = time(NULL);
@@ -1117,13 +1236,19 @@ q_remove(struct mugai_quarantine *q, const char *id, const char *action,
 	a.action = action;
 	a.detail = "";
 	a.reason = reason != NULL ? reason : "";
-	if ((rc = q->be->update_status(q->ctx, "deleted", &a)) != MUGAI_OK)
-		goto out;
+	rc = q->be->transition(q->ctx, id, Q_ST_HELD | Q_ST_RELEASED |
+	    Q_ST_STALE, "deleted", &a, was, sizeof(was));
+	if (rc == MUGAI_ERR_STATE && strcmp(was, "deleted") == 0)
+		mugai_qerr_set("the original of %s was already deleted (another"
+		    " command got there first, or it was deleted earlier)", id);
+	else if (rc == MUGAI_ERR_STATE)
+		q_state_err(id, was, "deleted");
+	if (rc != MUGAI_OK)
+		return rc;
 	q_path(q, id, path, sizeof(path));
 	if (unlink(path) == -1 && errno != ENOENT) {
 		q_syserr("marked deleted, but cannot remove", path, errno);
-		rc = MUGAI_ERR_IO;
-		goto out;
+		return MUGAI_ERR_IO;
 	}
 	q_fanout(id, fan);
 	if ((dfd = openat(q->dfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC)) !=
@@ -1131,10 +1256,7 @@ q_remove(struct mugai_quarantine *q, const char *id, const char *action,
 		fsync(dfd);
 		close(dfd);
 	}
-	rc = q_audit(q, action, actor, id, a.reason, NULL);
-out:
-	mugai_qrecord_free(r);
-	return rc;
+	return q_audit(q, action, actor, id, a.reason, NULL);
 }
 
 mugai_status
@@ -1149,6 +1271,8 @@ struct q_row {
 	char	*id;
 	char	*sha256;
 	int	 deleted;
+	int	 releasing;
+	time_t	 changed;
 };
 
 struct q_rows {
@@ -1178,6 +1302,8 @@ q_rows_add(const struct mugai_qrecord *r, void *arg)
 	v->id = strdup(r->id);
 	v->sha256 = strdup(r->sha256);
 	v->deleted = strcmp(r->status, "deleted") == 0;
+	v->releasing = strcmp(r->status, "releasing") == 0;
+	v->changed = r->changed;
 	if (v->id == NULL || v->sha256 == NULL) {
 		free(v->id);
 		free(v->sha256);
@@ -1316,6 +1442,57 @@ q_walk(struct mugai_quarantine *q, q_walk_fn fn, void *arg)
 	return rc;
 }
 
+static mugai_status
+q_count_original(enum q_entry kind, int dfd, const char *name,
+    const char *path, const struct stat *st, void *arg)
+{
+	(void)dfd; (void)name; (void)path; (void)st;
+	if (kind == Q_ENTRY_ORIGINAL)
+		(*(size_t *)arg)++;
+	return MUGAI_OK;
+}
+
+/* How many originals are stored. */
+static mugai_status
+q_walk_any(struct mugai_quarantine *q, size_t *n)
+{
+	*n = 0;
+	return q_walk(q, q_count_original, n);
+}
+
+struct q_originals {
+	mugai_qoriginal_fn fn;
+	void	*arg;
+};
+
+static mugai_status
+q_original_cb(enum q_entry kind, int dfd, const char *name, const char *path,
+    const struct stat *st, void *arg)
+{
+	struct q_originals *o = arg;
+	char id[Q_ID_MAX + 1];
+	size_t n;
+
+	(void)dfd;
+	if (kind != Q_ENTRY_ORIGINAL)
+		return MUGAI_OK;
+	n = strlen(name) - 4;
+	memcpy(id, name, n);
+	id[n] = '\0';
+	return o->fn(id, path, st, o->arg);
+}
+
+mugai_status
+mugai_qwalk_originals(struct mugai_quarantine *q, mugai_qoriginal_fn fn,
+    void *arg)
+{
+	struct q_originals o;
+
+	o.fn = fn;
+	o.arg = arg;
+	return q_walk(q, q_original_cb, &o);
+}
+
 struct q_purge {
 	time_t	 now;
 	unsigned grace;
@@ -1360,6 +1537,9 @@ mugai_quarantine_purge(struct mugai_quarantine *q, time_t before,
 		snprintf(reason, sizeof(reason), "received before %s", when);
 		for (i = 0; i < rows.n; i++) {
 			rc = q_remove(q, rows.v[i].id, "purge", actor, reason);
+			/* Released or deleted meanwhile: not ours to purge. */
+			if (rc == MUGAI_ERR_STATE)
+				continue;
 			if (rc != MUGAI_OK)
 				goto out;
 			(*count)++;
@@ -1433,6 +1613,24 @@ q_verify_file(enum q_entry kind, int dfd, const char *name, const char *path,
 	return MUGAI_OK;
 }
 
+/* A release that claimed the message and never finished. */
+static void
+q_verify_stuck(struct mugai_quarantine *q, struct q_verify *v,
+    const struct q_row *row)
+{
+	char path[PATH_MAX], when[48], detail[512];
+
+	if (!row->releasing || v->now - row->changed < (time_t)v->grace)
+		return;
+	q_path(q, row->id, path, sizeof(path));
+	q_iso8601(row->changed, when, sizeof(when));
+	snprintf(detail, sizeof(detail), "a release began at %s and never"
+	    " finished (interrupted?); check the mail log for whether it went"
+	    " out; %d minutes after it began, release or delete may be run"
+	    " on it again", when, Q_STALE_RELEASE / 60);
+	q_problem(v, MUGAI_QPROB_STUCK, row->id, path, detail);
+}
+
 static void
 q_verify_rows(struct mugai_quarantine *q, struct q_verify *v)
 {
@@ -1442,6 +1640,7 @@ q_verify_rows(struct mugai_quarantine *q, struct q_verify *v)
 	for (i = 0; i < v->rows->n; i++) {
 		if (v->rows->v[i].deleted)
 			continue;
+		q_verify_stuck(q, v, &v->rows->v[i]);
 		q_path(q, v->rows->v[i].id, path, sizeof(path));
 		if (q_hash_file(path, hex) == -1) {
 			snprintf(detail, sizeof(detail), "%s", strerror(errno));
@@ -1456,6 +1655,56 @@ q_verify_rows(struct mugai_quarantine *q, struct q_verify *v)
 	}
 }
 
+static void
+q_index_problem(struct mugai_quarantine *q, struct q_verify *v,
+    const char *line)
+{
+	char buf[PATH_MAX], detail[1024];
+
+	snprintf(detail, sizeof(detail), "%s; stop mugai-milter and run"
+	    " 'mugai quarantine rebuild-index'", line);
+	q_problem(v, MUGAI_QPROB_INDEX, NULL,
+	    mugai_config_quarantine_db(q->cfg, buf, sizeof(buf)), detail);
+}
+
+struct q_index_ctx {
+	struct mugai_quarantine *q;
+	struct q_verify *v;
+};
+
+static void
+q_index_line(const char *line, void *arg)
+{
+	struct q_index_ctx *c = arg;
+
+	q_index_problem(c->q, c->v, line);
+}
+
+/* SQLite's integrity_check, each finding a problem of kind INDEX. */
+static mugai_status
+q_verify_index(struct mugai_quarantine *q, struct q_verify *v)
+{
+	struct q_index_ctx c;
+	size_t n = 0;
+
+	c.q = q;
+	c.v = v;
+	return q->be->check(q->ctx, 0, q_index_line, &c, &n);
+}
+
+struct q_first {
+	char	 line[256];
+};
+
+static void
+q_first_line(const char *line, void *arg)
+{
+	struct q_first *f = arg;
+
+	if (f->line[0] == '\0')
+		snprintf(f->line, sizeof(f->line), "%s", line);
+}
+
 mugai_status
 mugai_quarantine_verify(struct mugai_quarantine *q, unsigned grace,
     mugai_qproblem_fn fn, void *arg, size_t *nproblems)
@@ -1465,22 +1714,58 @@ mugai_quarantine_verify(struct mugai_quarantine *q, unsigned grace,
 	mugai_status rc;
 
 	*nproblems = 0;
-	if ((rc = q_rows_collect(q, NULL, 0, &rows)) != MUGAI_OK)
-		goto out;
-	if (rows.n > 0)
-		qsort(rows.v, rows.n, sizeof(*rows.v), q_row_cmp);
 	v.rows = &rows;
 	v.now = time(NULL);
 	v.grace = grace;
 	v.fn = fn;
 	v.arg = arg;
 	v.n = 0;
+	memset(&rows, 0, sizeof(rows));
+	if ((rc = q_verify_index(q, &v)) != MUGAI_OK)
+		goto out;
+	if ((rc = q_rows_collect(q, NULL, 0, &rows)) != MUGAI_OK) {
+		if (rc != MUGAI_ERR_IO)
+			goto out;
+		/* Too damaged to list: that is the finding, not a failure. */
+		q_index_problem(q, &v, mugai_quarantine_error());
+		rc = MUGAI_OK;
+		goto out;
+	}
+	if (rows.n > 0)
+		qsort(rows.v, rows.n, sizeof(*rows.v), q_row_cmp);
 	q_verify_rows(q, &v);
 	rc = q_walk(q, q_verify_file, &v);
-	*nproblems = v.n;
 out:
+	*nproblems = v.n;
 	q_rows_free(&rows);
 	return rc;
+}
+
+mugai_status
+mugai_quarantine_check_index(struct mugai_quarantine *q, char *err,
+    size_t errlen)
+{
+	struct q_first first;
+	char buf[PATH_MAX];
+	mugai_status rc;
+	size_t n = 0;
+
+	first.line[0] = '\0';
+	rc = q->be->check(q->ctx, 1, q_first_line, &first, &n);
+	if (rc != MUGAI_OK) {
+		snprintf(err, errlen, "%s", mugai_quarantine_error());
+		return rc;
+	}
+	if (n == 0)
+		return MUGAI_OK;
+	snprintf(err, errlen, "quarantine index %s is damaged (%s%s); stop"
+	    " mugai-milter, run 'mugai quarantine verify' and then 'mugai"
+	    " quarantine rebuild-index' (it rebuilds the index from the stored"
+	    " originals and the audit log, keeping the damaged file)",
+	    mugai_config_quarantine_db(q->cfg, buf, sizeof(buf)), first.line,
+	    n > 1 ? ", ..." : "");
+	mugai_qerr_set("%s", err);
+	return MUGAI_ERR_IO;
 }
 
 const char *
@@ -1492,6 +1777,8 @@ mugai_qproblem_str(enum mugai_qproblem_kind kind)
 	case MUGAI_QPROB_ORPHAN:	return "orphan";
 	case MUGAI_QPROB_TEMP:		return "temp";
 	case MUGAI_QPROB_STRAY:		return "stray";
+	case MUGAI_QPROB_INDEX:		return "index";
+	case MUGAI_QPROB_STUCK:		return "stuck";
 	}
 	return "unknown";
 }

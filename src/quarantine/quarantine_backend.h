@@ -7,21 +7,28 @@
  * quarantine_NAME.c exporting one struct mugai_qbackend and pick it in
  * quarantine.c.  Every function is safe to call from many threads on one
  * context, reports failures with mugai_qerr_set(), and returns
- * MUGAI_ERR_LIMIT when the database stayed locked beyond the configured
- * busy timeout.  Records handed to callbacks are freed by the backend.
+ * MUGAI_ERR_LIMIT when one call waited for the index (for other threads
+ * of this process or for another process) longer than
+ * quarantine_busy_timeout in total: the bound is per call, so waiters
+ * never add up.  Records handed to callbacks are freed by the backend.
  */
 #ifndef MUGAI_QUARANTINE_BACKEND_H
 #define MUGAI_QUARANTINE_BACKEND_H
 
 #include "mugai/quarantine/quarantine.h"
+#include <sys/types.h>
 #include "qbase.h"
 
 struct mugai_qbackend {
 	const char *name;
 
-	/* Open or create the index for cfg; err gets "what; what to do". */
-	mugai_status (*open)(const struct mugai_config *cfg, void **ctx,
-	    char *err, size_t errlen);
+	/*
+	 * Open or create the index for cfg (at path, or where cfg says
+	 * when path is NULL); err gets "what; what to do".  A file it
+	 * creates belongs to mugai_qowner() of cfg.
+	 */
+	mugai_status (*open)(const struct mugai_config *cfg, const char *path,
+	    void **ctx, char *err, size_t errlen);
 	void	(*close)(void *ctx);
 
 	/*
@@ -39,11 +46,23 @@ struct mugai_qbackend {
 	    mugai_qrecord_fn fn, void *arg);
 
 	/*
-	 * Set the status of a->id and append the action a, atomically.
-	 * status NULL: append the action only.
+	 * One state change, atomically: when the status of id is one of
+	 * the set from (Q_ST_* bits), set it to "to" (NULL: leave it) and
+	 * append the action a (NULL: none).  Otherwise nothing changes
+	 * and MUGAI_ERR_STATE is returned; MUGAI_ERR_NOTFOUND when there
+	 * is no such row.  was gets the status found (either way).
 	 */
-	mugai_status (*update_status)(void *ctx, const char *status,
-	    const struct mugai_qaction *a);
+	mugai_status (*transition)(void *ctx, const char *id, unsigned from,
+	    const char *to, const struct mugai_qaction *a, char *was,
+	    size_t waslen);
+
+	/*
+	 * Check the index itself (integrity_check, or the faster
+	 * quick_check when quick): fn gets one line per damage found,
+	 * *n their count.  An index too damaged to check counts as one.
+	 */
+	mugai_status (*check)(void *ctx, int quick,
+	    void (*fn)(const char *msg, void *arg), void *arg, size_t *n);
 
 	/* Remove the row and its actions (undoing a failed store). */
 	mugai_status (*delete)(void *ctx, const char *id);
@@ -55,6 +74,15 @@ struct mugai_qbackend {
 	    mugai_qpart_fn fn, void *arg);
 };
 
+/* Statuses as bits, for transition(). */
+#define Q_ST_HELD	0x01u
+#define Q_ST_RELEASING	0x02u
+#define Q_ST_RELEASED	0x04u
+#define Q_ST_DELETED	0x08u
+/* "releasing" untouched for Q_STALE_RELEASE seconds: its release died. */
+#define Q_ST_STALE	0x10u
+#define Q_STALE_RELEASE	3600
+
 extern const struct mugai_qbackend mugai_qbackend_sqlite;
 
 /*
@@ -65,6 +93,27 @@ extern const struct mugai_qbackend mugai_qbackend_sqlite;
  */
 typedef int (*mugai_qfault_fn)(const char *step);
 void mugai_quarantine_set_fault(mugai_qfault_fn fn);
+
+/*
+ * For quarantine_rebuild.c.  mugai_qopen_at: a handle whose index is
+ * the file at path rather than cfg's.  mugai_qindex_add: a "held" row
+ * for e (its original's path derived from the id).
+ * mugai_qindex_transition: the backend's transition.
+ * mugai_qwalk_originals: fn for every original file in the store, with
+ * its id; a status other than MUGAI_OK stops the walk.
+ */
+mugai_status mugai_qopen_at(const struct mugai_config *cfg, const char *path,
+    struct mugai_quarantine **out, char *err, size_t errlen);
+mugai_status mugai_qindex_add(struct mugai_quarantine *q,
+    const struct mugai_qentry *e, const char *sha256);
+mugai_status mugai_qindex_transition(struct mugai_quarantine *q,
+    const char *id, unsigned from, const char *to,
+    const struct mugai_qaction *a);
+struct stat;
+typedef mugai_status (*mugai_qoriginal_fn)(const char *id, const char *path,
+    const struct stat *st, void *arg);
+mugai_status mugai_qwalk_originals(struct mugai_quarantine *q,
+    mugai_qoriginal_fn fn, void *arg);
 
 /* mugai_audit_write - mugai_audit() to an explicit file. */
 mugai_status mugai_audit_write(const char *path, const char *json);

@@ -7,6 +7,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 #include <unistd.h>
 
 #include <sqlite3.h>
@@ -19,21 +20,29 @@
 
 /*
  * One connection per handle, serialised by a mutex: milter threads only
- * hold it for one short statement (the file is written before), and WAL
- * lets the admin CLI read and write from its own process meanwhile.
+ * hold it for one short transaction (the file is written before), and
+ * WAL lets the admin CLI read and write from its own process meanwhile.
+ *
+ * Waiting is bounded per call, not per wait: each call takes a deadline
+ * of timeout seconds from its start, and both the wait for the mutex
+ * (other threads' statements) and SQLite's wait for another process's
+ * lock (our busy handler) stop at that deadline.  With SQLite's plain
+ * busy timeout each thread queued behind the mutex would add a whole
+ * timeout for the next (10 s, 20 s, 30 s... past the MTA's patience).
  */
 struct qsql {
 	sqlite3	*db;
 	pthread_mutex_t lock;
+	struct timespec deadline; /* CLOCK_MONOTONIC, of the call holding lock */
 	char	*dir;		/* quarantine_dir, for absolute paths */
 	char	*path;		/* the database file, for messages */
 	unsigned timeout;	/* seconds, for messages */
 };
 
-#define QSQL_VERSION	1
+#define QSQL_VERSION	2
 #define QSQL_MAX_JSON	(1024 * 1024)
 
-/* Version 1.  A newer mugai adds "if version < N" steps after it. */
+/* Version 2.  A newer mugai adds "if version < N" steps after it. */
 static const char qsql_schema_sql[] =
 	"CREATE TABLE messages ("
 	" id TEXT PRIMARY KEY NOT NULL,"
@@ -50,8 +59,9 @@ static const char qsql_schema_sql[] =
 	" report_json TEXT NOT NULL DEFAULT '',"
 	" notice TEXT NOT NULL DEFAULT '',"
 	" status TEXT NOT NULL"
-	"  CHECK (status IN ('held', 'released', 'deleted')),"
-	" path TEXT NOT NULL);"
+	"  CHECK (status IN ('held', 'releasing', 'released', 'deleted')),"
+	" path TEXT NOT NULL,"
+	" changed INTEGER NOT NULL DEFAULT 0);"
 	"CREATE INDEX messages_received ON messages(received);"
 	"CREATE TABLE actions ("
 	" id TEXT NOT NULL REFERENCES messages(id),"
@@ -61,13 +71,115 @@ static const char qsql_schema_sql[] =
 	" detail TEXT NOT NULL DEFAULT '',"
 	" reason TEXT NOT NULL DEFAULT '');"
 	"CREATE INDEX actions_id ON actions(id);"
-	"PRAGMA user_version = 1;";
+	"PRAGMA user_version = 2;";
+
+/*
+ * Version 1 to 2: the state "releasing" and the time of the last state
+ * change.  SQLite cannot alter a CHECK, so the table is copied (with
+ * foreign keys off, which the caller sees to).
+ */
+static const char qsql_v2_sql[] =
+	"CREATE TABLE messages_v2 ("
+	" id TEXT PRIMARY KEY NOT NULL,"
+	" received INTEGER NOT NULL,"
+	" queue_id TEXT NOT NULL DEFAULT '',"
+	" client_addr TEXT NOT NULL DEFAULT '',"
+	" sender TEXT NOT NULL DEFAULT '',"
+	" recipients TEXT NOT NULL DEFAULT '[]',"
+	" subject TEXT NOT NULL DEFAULT '',"
+	" size INTEGER NOT NULL,"
+	" sha256 TEXT NOT NULL,"
+	" verdict TEXT NOT NULL DEFAULT '',"
+	" reasons TEXT NOT NULL DEFAULT '',"
+	" report_json TEXT NOT NULL DEFAULT '',"
+	" notice TEXT NOT NULL DEFAULT '',"
+	" status TEXT NOT NULL"
+	"  CHECK (status IN ('held', 'releasing', 'released', 'deleted')),"
+	" path TEXT NOT NULL,"
+	" changed INTEGER NOT NULL DEFAULT 0);"
+	"INSERT INTO messages_v2 SELECT id, received, queue_id, client_addr,"
+	" sender, recipients, subject, size, sha256, verdict, reasons,"
+	" report_json, notice, status, path, received FROM messages;"
+	"DROP TABLE messages;"
+	"ALTER TABLE messages_v2 RENAME TO messages;"
+	"CREATE INDEX messages_received ON messages(received);"
+	"PRAGMA user_version = 2;";
 
 /* Columns of a record, in the order qsql_record() reads them. */
 #define QSQL_COLS \
 	"id, received, queue_id, client_addr, sender," \
 	" CASE WHEN json_valid(recipients) THEN recipients ELSE '[]' END," \
-	" subject, size, sha256, verdict, reasons, status, path"
+	" subject, size, sha256, verdict, reasons, status, path, changed"
+
+/* ---- bounded waiting ------------------------------------------------- */
+
+static void
+qsql_now(struct timespec *ts)
+{
+	clock_gettime(CLOCK_MONOTONIC, ts);
+}
+
+/* Milliseconds from now to the deadline; <= 0 when it has passed. */
+static long
+qsql_left_ms(const struct qsql *s)
+{
+	struct timespec now;
+
+	qsql_now(&now);
+	return (long)(s->deadline.tv_sec - now.tv_sec) * 1000 +
+	    (s->deadline.tv_nsec - now.tv_nsec) / 1000000;
+}
+
+/*
+ * SQLite's busy handler: poll briefly (a released lock is taken within
+ * milliseconds) until this call's deadline, then give up.
+ */
+static int
+qsql_busy(void *arg, int count)
+{
+	struct qsql *s = arg;
+	struct timespec ts;
+	long left = qsql_left_ms(s), ms;
+
+	if (left <= 0)
+		return 0;
+	ms = count < 10 ? 1 : count < 50 ? 5 : 20;
+	if (ms > left)
+		ms = left;
+	ts.tv_sec = 0;
+	ts.tv_nsec = ms * 1000000L;
+	nanosleep(&ts, NULL);
+	return 1;
+}
+
+/*
+ * Take the handle for one call: the deadline starts now, and the wait
+ * for other threads of this process counts against it.
+ */
+static mugai_status
+qsql_lock(struct qsql *s, const char *what)
+{
+	struct timespec dl;
+	int r;
+
+	qsql_now(&dl);
+	dl.tv_sec += (time_t)s->timeout;
+	r = pthread_mutex_clocklock(&s->lock, CLOCK_MONOTONIC, &dl);
+	if (r != 0) {
+		mugai_qerr_set("quarantine index %s: waited %us for other"
+		    " messages' index writes while %s; retry, or raise"
+		    " quarantine_busy_timeout", s->path, s->timeout, what);
+		return r == ETIMEDOUT ? MUGAI_ERR_LIMIT : MUGAI_ERR_INTERNAL;
+	}
+	s->deadline = dl;
+	return MUGAI_OK;
+}
+
+static void
+qsql_unlock(struct qsql *s)
+{
+	pthread_mutex_unlock(&s->lock);
+}
 
 /* Turn an SQLite failure into a status and this thread's message. */
 static mugai_status
@@ -87,9 +199,22 @@ qsql_fail(struct qsql *s, int rc, const char *what)
 	case SQLITE_NOMEM:
 		mugai_qerr_set("quarantine index: out of memory");
 		return MUGAI_ERR_NOMEM;
-	case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_READONLY:
-	case SQLITE_CANTOPEN: case SQLITE_PERM: case SQLITE_CORRUPT:
 	case SQLITE_NOTADB:
+		mugai_qerr_set("quarantine index %s is not an SQLite database"
+		    " (overwritten or damaged beyond reading); stop mugai-milter"
+		    " and run 'mugai quarantine rebuild-index' (it rebuilds the"
+		    " index from the stored originals and the audit log, keeping"
+		    " this file)", s->path);
+		return MUGAI_ERR_IO;
+	case SQLITE_CORRUPT:
+		mugai_qerr_set("quarantine index %s is damaged (%s while %s);"
+		    " run 'mugai quarantine verify', then stop mugai-milter and"
+		    " run 'mugai quarantine rebuild-index' (it rebuilds the index"
+		    " from the stored originals and the audit log)", s->path,
+		    sqlite3_errmsg(s->db), what);
+		return MUGAI_ERR_IO;
+	case SQLITE_IOERR: case SQLITE_FULL: case SQLITE_READONLY:
+	case SQLITE_CANTOPEN: case SQLITE_PERM:
 		mugai_qerr_set("quarantine index %s: %s: %s", s->path, what,
 		    sqlite3_errmsg(s->db));
 		return MUGAI_ERR_IO;
@@ -162,7 +287,36 @@ qsql_user_version(struct qsql *s, int *version)
 	return rc;
 }
 
-/* Create the schema once; two processes opening a new index race here. */
+/*
+ * Create or upgrade the schema once: two processes opening a new index
+ * race here, so the version is read again under the write lock.
+ */
+static mugai_status
+qsql_schema_step(struct qsql *s, int *version)
+{
+	mugai_status rc;
+
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", "creating its tables");
+	if (rc != MUGAI_OK)
+		return rc;
+	rc = qsql_user_version(s, version);
+	if (rc == MUGAI_OK && *version == 0)
+		rc = qsql_exec(s, qsql_schema_sql, "creating its tables");
+	else if (rc == MUGAI_OK && *version == 1)
+		rc = qsql_exec(s, qsql_v2_sql, "upgrading it to version 2");
+	if (rc == MUGAI_OK && *version < QSQL_VERSION)
+		rc = qsql_exec(s, "PRAGMA foreign_key_check", "upgrading it");
+	if (rc == MUGAI_OK)
+		rc = qsql_exec(s, "COMMIT", "creating its tables");
+	if (rc != MUGAI_OK) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		return rc;
+	}
+	if (*version < QSQL_VERSION)
+		*version = QSQL_VERSION;
+	return MUGAI_OK;
+}
+
 static mugai_status
 qsql_schema(struct qsql *s, char *err, size_t errlen)
 {
@@ -171,20 +325,16 @@ qsql_schema(struct qsql *s, char *err, size_t errlen)
 
 	if ((rc = qsql_user_version(s, &version)) != MUGAI_OK)
 		goto out;
-	if (version == 0) {
-		rc = qsql_exec(s, "BEGIN IMMEDIATE", "creating its tables");
+	if (version < QSQL_VERSION) {
+		/* Copying a table that others reference needs them off. */
+		rc = qsql_exec(s, "PRAGMA foreign_keys = OFF", "upgrading it");
+		if (rc == MUGAI_OK)
+			rc = qsql_schema_step(s, &version);
+		if (rc == MUGAI_OK)
+			rc = qsql_exec(s, "PRAGMA foreign_keys = ON",
+			    "upgrading it");
 		if (rc != MUGAI_OK)
 			goto out;
-		rc = qsql_user_version(s, &version);
-		if (rc == MUGAI_OK && version == 0)
-			rc = qsql_exec(s, qsql_schema_sql, "creating its tables");
-		if (rc == MUGAI_OK)
-			rc = qsql_exec(s, "COMMIT", "creating its tables");
-		if (rc != MUGAI_OK) {
-			sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-			goto out;
-		}
-		version = QSQL_VERSION;
 	}
 	if (version > QSQL_VERSION) {
 		mugai_qerr_set("quarantine index %s has schema version %d, newer"
@@ -215,20 +365,40 @@ qsql_close(void *ctx)
 /*
  * Create the file 0600 ourselves: SQLite gives the -wal and -shm files
  * the mode of the database, so none of them is ever world readable.
+ * When root creates it for run_user, the file (and the -wal and -shm
+ * files, which SQLite gives the owner of the database) is run_user's.
  */
 static mugai_status
-qsql_create_file(const char *path, char *err, size_t errlen)
+qsql_create_file(const struct mugai_config *cfg, const char *path, char *err,
+    size_t errlen)
 {
 	char dir[PATH_MAX], owner[256], *slash;
+	uid_t uid;
+	gid_t gid;
 	int fd, saved;
 
+	if (mugai_qowner(cfg, &uid, &gid) != MUGAI_OK) {
+		snprintf(err, errlen, "%s", mugai_quarantine_error());
+		errno = EINVAL;
+		return MUGAI_ERR_CONFIG;
+	}
 	snprintf(dir, sizeof(dir), "%s", path);
 	if ((slash = strrchr(dir, '/')) != NULL && slash != dir) {
 		*slash = '\0';
-		if (mugai_mkdirs(dir) == -1)
+		if (mugai_mkdirs(dir, uid, gid) == -1)
 			goto fail;
 	}
-	fd = open(path, O_RDWR | O_CREAT | O_CLOEXEC | O_NOFOLLOW, 0600);
+	fd = open(path, O_RDWR | O_CREAT | O_EXCL | O_CLOEXEC | O_NOFOLLOW,
+	    0600);
+	if (fd != -1 && fchown(fd, uid, gid) == -1) {
+		saved = errno;
+		close(fd);
+		unlink(path);
+		errno = saved;
+		goto fail;
+	}
+	if (fd == -1 && errno == EEXIST)
+		fd = open(path, O_RDWR | O_CLOEXEC | O_NOFOLLOW);
 	if (fd == -1)
 		goto fail;
 	close(fd);
@@ -239,7 +409,8 @@ fail:
 	if (saved == EACCES || saved == EPERM)
 		mugai_owner_hint(path, owner, sizeof(owner));
 	snprintf(err, errlen, "cannot open quarantine index %s: %s%s; run as"
-	    " the user that owns it, or fix quarantine_db", path,
+	    " the user that owns it (mugai-milter's run_user), or give the"
+	    " files to that user (chown -R), or fix quarantine_db", path,
 	    strerror(saved), owner);
 	mugai_qerr_set("%s", err);
 	errno = saved;
@@ -247,8 +418,8 @@ fail:
 }
 
 static mugai_status
-qsql_open(const struct mugai_config *cfg, void **ctxp, char *err,
-    size_t errlen)
+qsql_open(const struct mugai_config *cfg, const char *path, void **ctxp,
+    char *err, size_t errlen)
 {
 	char dbbuf[PATH_MAX];
 	const char *dbpath;
@@ -257,8 +428,9 @@ qsql_open(const struct mugai_config *cfg, void **ctxp, char *err,
 	int r;
 
 	*ctxp = NULL;
-	dbpath = mugai_config_quarantine_db(cfg, dbbuf, sizeof(dbbuf));
-	if ((rc = qsql_create_file(dbpath, err, errlen)) != MUGAI_OK)
+	dbpath = path != NULL ? path :
+	    mugai_config_quarantine_db(cfg, dbbuf, sizeof(dbbuf));
+	if ((rc = qsql_create_file(cfg, dbpath, err, errlen)) != MUGAI_OK)
 		return rc;
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto nomem;
@@ -280,8 +452,10 @@ qsql_open(const struct mugai_config *cfg, void **ctxp, char *err,
 		return MUGAI_ERR_IO;
 	}
 	sqlite3_extended_result_codes(s->db, 1);
-	sqlite3_busy_timeout(s->db, (int)(s->timeout > INT_MAX / 1000 ?
-	    INT_MAX : s->timeout * 1000));
+	sqlite3_busy_handler(s->db, qsql_busy, s);
+	/* Opening waits like any other call, within one timeout. */
+	qsql_now(&s->deadline);
+	s->deadline.tv_sec += (time_t)s->timeout;
 	/* FULL: a row the MTA was told about survives a power cut. */
 	rc = qsql_exec(s, "PRAGMA journal_mode = WAL; PRAGMA synchronous = FULL;"
 	    " PRAGMA foreign_keys = ON", "setting it up");
@@ -325,9 +499,9 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 	static const char sql[] =
 	    "INSERT INTO messages (id, received, queue_id, client_addr,"
 	    " sender, recipients, subject, size, sha256, verdict, reasons,"
-	    " report_json, notice, status, path) VALUES"
+	    " report_json, notice, status, path, changed) VALUES"
 	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
-	    " 'held', ?14)";
+	    " 'held', ?14, ?2)";
 	struct qsql *s = ctx;
 	struct mugai_buf rcpt;
 	sqlite3_stmt *st = NULL;
@@ -339,7 +513,10 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 		mugai_buf_free(&rcpt);
 		return rc;
 	}
-	pthread_mutex_lock(&s->lock);
+	if ((rc = qsql_lock(s, "adding a message")) != MUGAI_OK) {
+		mugai_buf_free(&rcpt);
+		return rc;
+	}
 	rc = qsql_prepare(s, sql, &st, "adding a message");
 	if (rc != MUGAI_OK)
 		goto out;
@@ -360,7 +537,7 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 	rc = qsql_step_done(s, st, "adding a message");
 out:
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
+	qsql_unlock(s);
 	mugai_buf_free(&rcpt);
 	return rc;
 }
@@ -438,8 +615,9 @@ qsql_record(struct qsql *s, sqlite3_stmt *st, int full,
 	    (r->reasons = qsql_col(st, 10)) == NULL ||
 	    (r->status = qsql_col(st, 11)) == NULL)
 		goto nomem;
-	if (full && ((r->report_json = qsql_col(st, 13)) == NULL ||
-	    (r->notice = qsql_col(st, 14)) == NULL))
+	r->changed = (time_t)sqlite3_column_int64(st, 13);
+	if (full && ((r->report_json = qsql_col(st, 14)) == NULL ||
+	    (r->notice = qsql_col(st, 15)) == NULL))
 		goto nomem;
 	rel = (const char *)sqlite3_column_text(st, 12);
 	rel = rel != NULL ? rel : "";
@@ -470,7 +648,8 @@ qsql_get(void *ctx, const char *id, struct mugai_qrecord **out)
 	int step;
 
 	*out = NULL;
-	pthread_mutex_lock(&s->lock);
+	if ((rc = qsql_lock(s, "looking up a message")) != MUGAI_OK)
+		return rc;
 	rc = qsql_prepare(s, "SELECT " QSQL_COLS ", report_json, notice"
 	    " FROM messages WHERE id = ?1", &st, "looking up a message");
 	if (rc != MUGAI_OK)
@@ -486,7 +665,7 @@ qsql_get(void *ctx, const char *id, struct mugai_qrecord **out)
 		rc = qsql_fail(s, step, "looking up a message");
 out:
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
+	qsql_unlock(s);
 	return rc;
 }
 
@@ -512,7 +691,8 @@ qsql_list(void *ctx, const struct mugai_qfilter *f, mugai_qrecord_fn fn,
 	mugai_status rc;
 	int step, stop = 0;
 
-	pthread_mutex_lock(&s->lock);
+	if ((rc = qsql_lock(s, "listing messages")) != MUGAI_OK)
+		return rc;
 	rc = qsql_prepare(s, sql, &st, "listing messages");
 	if (rc != MUGAI_OK)
 		goto out;
@@ -535,7 +715,7 @@ qsql_list(void *ctx, const struct mugai_qfilter *f, mugai_qrecord_fn fn,
 		rc = qsql_fail(s, step, "listing messages");
 out:
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
+	qsql_unlock(s);
 	return rc;
 }
 
@@ -561,49 +741,158 @@ qsql_add_action(struct qsql *s, const struct mugai_qaction *a)
 	return rc;
 }
 
+static unsigned
+qsql_status_bit(const char *status)
+{
+	if (strcmp(status, "held") == 0)
+		return Q_ST_HELD;
+	if (strcmp(status, "releasing") == 0)
+		return Q_ST_RELEASING;
+	if (strcmp(status, "released") == 0)
+		return Q_ST_RELEASED;
+	if (strcmp(status, "deleted") == 0)
+		return Q_ST_DELETED;
+	return 0;
+}
+
+/* The status of id and when it last changed; MUGAI_ERR_NOTFOUND. */
 static mugai_status
-qsql_set_status(struct qsql *s, const char *id, const char *status)
+qsql_status_of(struct qsql *s, const char *id, char *was, size_t waslen,
+    time_t *changed)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step;
+
+	rc = qsql_prepare(s, "SELECT status, changed FROM messages"
+	    " WHERE id = ?1", &st, "changing a status");
+	if (rc != MUGAI_OK)
+		return rc;
+	qsql_bind_text(st, 1, id);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(was, waslen, "%s", sqlite3_column_text(st, 0) != NULL ?
+		    (const char *)sqlite3_column_text(st, 0) : "");
+		*changed = (time_t)sqlite3_column_int64(st, 1);
+	} else if (step == SQLITE_DONE) {
+		mugai_qerr_set("no message with id %s", id);
+		rc = MUGAI_ERR_NOTFOUND;
+	} else
+		rc = qsql_fail(s, step, "changing a status");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Compare-and-set: the row must still have the status read before. */
+static mugai_status
+qsql_set_status(struct qsql *s, const char *id, const char *was,
+    const char *to)
 {
 	sqlite3_stmt *st = NULL;
 	mugai_status rc;
 
-	rc = qsql_prepare(s, "UPDATE messages SET status = ?1 WHERE id = ?2",
-	    &st, "changing a status");
+	rc = qsql_prepare(s, "UPDATE messages SET status = ?1, changed = ?2"
+	    " WHERE id = ?3 AND status = ?4", &st, "changing a status");
 	if (rc != MUGAI_OK)
 		return rc;
-	qsql_bind_text(st, 1, status);
-	qsql_bind_text(st, 2, id);
+	qsql_bind_text(st, 1, to);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	qsql_bind_text(st, 3, id);
+	qsql_bind_text(st, 4, was);
 	rc = qsql_step_done(s, st, "changing a status");
-	if (rc == MUGAI_OK && sqlite3_changes(s->db) == 0) {
-		mugai_qerr_set("no message with id %s", id);
-		rc = MUGAI_ERR_NOTFOUND;
+	if (rc == MUGAI_OK && sqlite3_changes(s->db) != 1) {
+		mugai_qerr_set("%s changed under a write lock", id);
+		rc = MUGAI_ERR_INTERNAL;
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
+/*
+ * Read, test and set under one write transaction (BEGIN IMMEDIATE takes
+ * the lock before the read), so two commands racing on one message see
+ * each other's change: exactly one of them makes its transition.
+ */
 static mugai_status
-qsql_update_status(void *ctx, const char *status,
-    const struct mugai_qaction *a)
+qsql_transition(void *ctx, const char *id, unsigned from, const char *to,
+    const struct mugai_qaction *a, char *was, size_t waslen)
 {
 	struct qsql *s = ctx;
+	char cur[16] = "";
+	time_t changed = 0;
 	mugai_status rc;
+	unsigned bit;
 
-	pthread_mutex_lock(&s->lock);
-	/* IMMEDIATE: take the write lock now, waiting if need be. */
-	rc = qsql_exec(s, "BEGIN IMMEDIATE", "recording an action");
+	if ((rc = qsql_lock(s, "changing a status")) != MUGAI_OK)
+		return rc;
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", "changing a status");
 	if (rc != MUGAI_OK)
 		goto out;
-	if (status != NULL)
-		rc = qsql_set_status(s, a->id, status);
-	if (rc == MUGAI_OK)
+	rc = qsql_status_of(s, id, cur, sizeof(cur), &changed);
+	if (rc == MUGAI_OK) {
+		bit = qsql_status_bit(cur);
+		if (bit == Q_ST_RELEASING && (from & Q_ST_STALE) &&
+		    changed < time(NULL) - Q_STALE_RELEASE)
+			bit |= Q_ST_STALE;
+		if ((bit & from) == 0) {
+			mugai_qerr_set("%s is %s", id, cur);
+			rc = MUGAI_ERR_STATE;
+		}
+	}
+	if (rc == MUGAI_OK && to != NULL)
+		rc = qsql_set_status(s, id, cur, to);
+	if (rc == MUGAI_OK && a != NULL)
 		rc = qsql_add_action(s, a);
 	if (rc == MUGAI_OK)
-		rc = qsql_exec(s, "COMMIT", "recording an action");
+		rc = qsql_exec(s, "COMMIT", "changing a status");
 	if (rc != MUGAI_OK)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
-	pthread_mutex_unlock(&s->lock);
+	qsql_unlock(s);
+	if (was != NULL && waslen > 0)
+		snprintf(was, waslen, "%s", cur);
+	return rc;
+}
+
+/*
+ * SQLite's own check of every page, index and constraint (quick: skip
+ * the cross-check of indexes against their tables, which is the slow
+ * part).  A statement that cannot even run is damage too.
+ */
+static mugai_status
+qsql_check(void *ctx, int quick, void (*fn)(const char *msg, void *arg),
+    void *arg, size_t *n)
+{
+	struct qsql *s = ctx;
+	sqlite3_stmt *st = NULL;
+	const char *line;
+	mugai_status rc;
+	int r;
+
+	*n = 0;
+	if ((rc = qsql_lock(s, "checking it")) != MUGAI_OK)
+		return rc;
+	r = sqlite3_prepare_v2(s->db, quick ? "PRAGMA quick_check(20)" :
+	    "PRAGMA integrity_check(20)", -1, &st, NULL);
+	while (r == SQLITE_OK || r == SQLITE_ROW) {
+		if ((r = sqlite3_step(st)) != SQLITE_ROW)
+			break;
+		line = (const char *)sqlite3_column_text(st, 0);
+		if (line == NULL || strcmp(line, "ok") == 0)
+			continue;
+		(*n)++;
+		fn(line, arg);
+	}
+	if (r != SQLITE_DONE) {
+		if ((r & 0xff) == SQLITE_BUSY || (r & 0xff) == SQLITE_NOMEM)
+			rc = qsql_fail(s, r, "checking it");
+		else {
+			(*n)++;
+			fn(sqlite3_errmsg(s->db), arg);
+		}
+	}
+	sqlite3_finalize(st);
+	qsql_unlock(s);
 	return rc;
 }
 
@@ -614,7 +903,8 @@ qsql_delete(void *ctx, const char *id)
 	sqlite3_stmt *st = NULL;
 	mugai_status rc;
 
-	pthread_mutex_lock(&s->lock);
+	if ((rc = qsql_lock(s, "removing a message")) != MUGAI_OK)
+		return rc;
 	rc = qsql_exec(s, "BEGIN IMMEDIATE", "removing a message");
 	if (rc != MUGAI_OK)
 		goto out;
@@ -639,7 +929,7 @@ qsql_delete(void *ctx, const char *id)
 	if (rc != MUGAI_OK)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
-	pthread_mutex_unlock(&s->lock);
+	qsql_unlock(s);
 	return rc;
 }
 
@@ -652,7 +942,8 @@ qsql_history(void *ctx, const char *id, mugai_qaction_fn fn, void *arg)
 	mugai_status rc;
 	int step, stop = 0;
 
-	pthread_mutex_lock(&s->lock);
+	if ((rc = qsql_lock(s, "reading the history")) != MUGAI_OK)
+		return rc;
 	rc = qsql_prepare(s, "SELECT id, time, actor, action, detail, reason"
 	    " FROM actions WHERE id = ?1 ORDER BY rowid", &st,
 	    "reading the history");
@@ -672,7 +963,7 @@ qsql_history(void *ctx, const char *id, mugai_qaction_fn fn, void *arg)
 		rc = qsql_fail(s, step, "reading the history");
 out:
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
+	qsql_unlock(s);
 	return rc;
 }
 
@@ -704,7 +995,8 @@ qsql_report_parts(void *ctx, const char *report_json, mugai_qpart_fn fn,
 	mugai_status rc;
 	int step, stop = 0;
 
-	pthread_mutex_lock(&s->lock);
+	if ((rc = qsql_lock(s, "reading a report")) != MUGAI_OK)
+		return rc;
 	rc = qsql_prepare(s, sql, &st, "reading a report");
 	if (rc != MUGAI_OK)
 		goto out;
@@ -724,7 +1016,7 @@ qsql_report_parts(void *ctx, const char *report_json, mugai_qpart_fn fn,
 		rc = qsql_fail(s, step, "reading a report");
 out:
 	sqlite3_finalize(st);
-	pthread_mutex_unlock(&s->lock);
+	qsql_unlock(s);
 	return rc;
 }
 
@@ -735,7 +1027,8 @@ const struct mugai_qbackend mugai_qbackend_sqlite = {
 	.insert = qsql_insert,
 	.get = qsql_get,
 	.list = qsql_list,
-	.update_status = qsql_update_status,
+	.transition = qsql_transition,
+	.check = qsql_check,
 	.delete = qsql_delete,
 	.history = qsql_history,
 	.report_parts = qsql_report_parts,

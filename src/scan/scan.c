@@ -14,6 +14,7 @@
  */
 #include <dirent.h>
 #include <errno.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdarg.h>
 #include <stdint.h>
@@ -204,7 +205,12 @@ engine_set_limits(const struct mugai_scanner *sc, struct cl_engine *cl,
 	return MUGAI_OK;
 }
 
-/* Free an engine and let a waiting reload or free know. */
+/*
+ * Free an engine and let a waiting reload or free know.  An engine is
+ * hundreds of MB of small allocations; glibc keeps freed heap memory
+ * (in every thread's arena) for reuse, so without a trim the RSS of a
+ * reloaded milter stays at its peak: give it back to the system.
+ */
 static void
 engine_destroy(struct mugai_scanner *sc, struct engine *e)
 {
@@ -213,6 +219,7 @@ engine_destroy(struct mugai_scanner *sc, struct engine *e)
 	if (e->cl != NULL)
 		cl_engine_free(e->cl);
 	free(e);
+	malloc_trim(0);
 	pthread_mutex_lock(&sc->lock);
 	sc->nengines--;
 	pthread_cond_broadcast(&sc->engine_gone);

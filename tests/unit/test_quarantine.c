@@ -7,6 +7,7 @@
 
 #include <errno.h>
 #include <fcntl.h>
+#include <dirent.h>
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
@@ -48,15 +49,17 @@ static struct mugai_config *
 fx_config(struct fx *f, const char *sendmail, unsigned timeout)
 {
 	char o1[PATH_MAX + 32], o2[PATH_MAX + 32], o3[PATH_MAX + 32], o4[64];
-	char *ov[4], err[512];
+	char o5[PATH_MAX + 32], *ov[5], err[512];
 	struct mugai_config *cfg;
 
 	snprintf(o1, sizeof(o1), "quarantine_dir=%s", f->qdir);
 	snprintf(o2, sizeof(o2), "audit_log=%s", f->audit);
 	snprintf(o3, sizeof(o3), "sendmail_path=%s", sendmail);
 	snprintf(o4, sizeof(o4), "quarantine_busy_timeout=%u", timeout);
-	ov[0] = o1; ov[1] = o2; ov[2] = o3; ov[3] = o4;
-	cfg = mugai_config_load(NULL, ov, 4, err, sizeof(err));
+	/* rebuild-index looks for a running milter there. */
+	snprintf(o5, sizeof(o5), "pid_file=%s/milter.pid", f->root);
+	ov[0] = o1; ov[1] = o2; ov[2] = o3; ov[3] = o4; ov[4] = o5;
+	cfg = mugai_config_load(NULL, ov, 5, err, sizeof(err));
 	if (cfg == NULL)
 		fail_msg("config: %s", err);
 	return cfg;
@@ -693,7 +696,7 @@ test_schema_version(void **state)
 	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version", int_cb, &v,
 	    NULL), SQLITE_OK);
-	assert_int_equal(v, 1);
+	assert_int_equal(v, 2);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA journal_mode", NULL, NULL,
 	    NULL), SQLITE_OK);
 	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version = 99", NULL,
@@ -820,7 +823,8 @@ test_delete(void **state)
 	assert_true(strncmp(line, "{\"time\":\"", 9) == 0);
 	free(line);
 	assert_int_equal(mugai_quarantine_delete(f->q, "del", "alice", "x"),
-	    MUGAI_ERR_USAGE);
+	    MUGAI_ERR_STATE);
+	assert_non_null(strstr(mugai_quarantine_error(), "already deleted"));
 	assert_int_equal(mugai_quarantine_delete(f->q, "nosuch", "alice", "x"),
 	    MUGAI_ERR_NOTFOUND);
 	assert_int_equal(verify(f, 0, &ps), 0);
@@ -1329,6 +1333,484 @@ test_audit(void **state)
 	free(all);
 }
 
+
+/* ---- bounded waits on a locked index (issue 16, item 4) ---------------- */
+
+struct locked_worker {
+	struct mugai_quarantine *q;
+	int	 n;
+	mugai_status rc;
+	double	 secs;
+};
+
+static double
+now_secs(void)
+{
+	struct timespec ts;
+
+	clock_gettime(CLOCK_MONOTONIC, &ts);
+	return (double)ts.tv_sec + ts.tv_nsec / 1e9;
+}
+
+static void *
+locked_store(void *arg)
+{
+	struct locked_worker *w = arg;
+	char id[32];
+	double t0 = now_secs();
+
+	snprintf(id, sizeof(id), "lw%d", w->n);
+	w->rc = store(w->q, id, "a@b", "c@d", NULL, "sanitised", 0, "x\n");
+	w->secs = now_secs() - t0;
+	return NULL;
+}
+
+#define NLOCKED 4
+
+/*
+ * Messages of one milter (threads on one handle) waiting on an index
+ * another process holds: each gives up within its own bound (the
+ * busy timeout, 2 s here), not one bound after another; and once the
+ * lock goes they all get through at once.
+ */
+static void
+test_db_locked_bound(void **state)
+{
+	struct fx *f = *state;
+	struct locked_worker w[NLOCKED];
+	struct mugai_quarantine *q;
+	struct mugai_config *cfg;
+	pthread_t tid[NLOCKED];
+	struct problems ps;
+	char err[512];
+	sqlite3 *db;
+	double t0;
+	int i;
+
+	cfg = fx_config(f, f->sendmail, 2);
+	assert_int_equal(mugai_quarantine_open(cfg, &q, err, sizeof(err)),
+	    MUGAI_OK);
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "BEGIN IMMEDIATE", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < NLOCKED; i++) {
+		w[i].q = q;
+		w[i].n = i;
+		assert_int_equal(pthread_create(&tid[i], NULL, locked_store,
+		    &w[i]), 0);
+	}
+	for (i = 0; i < NLOCKED; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < NLOCKED; i++) {
+		assert_int_equal(w[i].rc, MUGAI_ERR_LIMIT);
+		/* Today's code: 2 s, 4 s, 6 s, 8 s. */
+		if (w[i].secs > 3.5)
+			fail_msg("message %d waited %.1f s with a 2 s bound", i,
+			    w[i].secs);
+	}
+	assert_int_equal(count_store_files(f), 0);
+
+	/* The lock goes after 0.5 s: every waiter proceeds then. */
+	for (i = 0; i < NLOCKED; i++) {
+		w[i].n = 10 + i;
+		assert_int_equal(pthread_create(&tid[i], NULL, locked_store,
+		    &w[i]), 0);
+	}
+	t0 = now_secs();
+	usleep(500000);
+	assert_int_equal(sqlite3_exec(db, "ROLLBACK", NULL, NULL, NULL),
+	    SQLITE_OK);
+	for (i = 0; i < NLOCKED; i++)
+		pthread_join(tid[i], NULL);
+	for (i = 0; i < NLOCKED; i++)
+		assert_int_equal(w[i].rc, MUGAI_OK);
+	if (now_secs() - t0 > 1.9)
+		fail_msg("waiters took %.1f s after the lock went",
+		    now_secs() - t0 - 0.5);
+	sqlite3_close(db);
+	mugai_quarantine_close(q);
+	mugai_config_unref(cfg);
+	assert_int_equal(verify(f, 0, &ps), 0);
+}
+
+/* ---- state transitions (issue 16, item 2) ------------------------------ */
+
+static void
+sql(const struct fx *f, const char *text)
+{
+	sqlite3 *db;
+	char *msg = NULL;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	sqlite3_busy_timeout(db, 5000);
+	if (sqlite3_exec(db, text, NULL, NULL, &msg) != SQLITE_OK)
+		fail_msg("%s: %s", text, msg);
+	sqlite3_close(db);
+}
+
+/*
+ * A release in progress ("releasing") keeps its file from a delete, and
+ * a second release waits its turn; a release that died an hour ago may
+ * be taken over.
+ */
+static void
+test_release_claim(void **state)
+{
+	struct fx *f = *state;
+	struct mugai_qrelease req;
+	struct mugai_qrecord *r;
+	struct problems ps;
+	struct hist h;
+
+	assert_int_equal(store(f->q, "busy", "a@b", "c@d", NULL, "sanitised",
+	    0, "busy\n"), MUGAI_OK);
+	sql(f, "UPDATE messages SET status = 'releasing', changed ="
+	    " strftime('%s', 'now') WHERE id = 'busy'");
+	assert_int_equal(mugai_quarantine_delete(f->q, "busy", "bob", "x"),
+	    MUGAI_ERR_STATE);
+	assert_non_null(strstr(mugai_quarantine_error(), "being released"));
+	r = get(f, "busy");
+	assert_string_equal(r->status, "releasing");
+	assert_int_equal(access(r->path, F_OK), 0);
+	mugai_qrecord_free(r);
+	memset(&req, 0, sizeof(req));
+	req.id = "busy";
+	req.to = "admin@lg.jp";
+	req.reason = "r";
+	req.actor = "alice";
+	assert_int_equal(mugai_quarantine_release(f->q, &req), MUGAI_ERR_STATE);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(mugai_quarantine_history(f->q, "busy", collect_action,
+	    &h), MUGAI_OK);
+	assert_string_equal(h.text, "");
+	/* Not yet stuck within the grace; stuck after it. */
+	assert_int_equal(verify(f, 3600, &ps), 0);
+	sql(f, "UPDATE messages SET changed = changed - 7200"
+	    " WHERE id = 'busy'");
+	assert_int_equal(verify(f, 60, &ps), 1);
+	assert_int_equal(ps.kind[0], MUGAI_QPROB_STUCK);
+	/* Stale: a release takes it over, and a failure gives it back. */
+	set_sendmail_exit(f, "75");
+	assert_int_equal(mugai_quarantine_release(f->q, &req), MUGAI_ERR_IO);
+	set_sendmail_exit(f, NULL);
+	r = get(f, "busy");
+	assert_string_equal(r->status, "held");
+	mugai_qrecord_free(r);
+	assert_int_equal(mugai_quarantine_release(f->q, &req), MUGAI_OK);
+	r = get(f, "busy");
+	assert_string_equal(r->status, "released");
+	mugai_qrecord_free(r);
+	/* Released, then released again: stays released on failure. */
+	set_sendmail_exit(f, "1");
+	assert_int_equal(mugai_quarantine_release(f->q, &req), MUGAI_ERR_IO);
+	set_sendmail_exit(f, NULL);
+	r = get(f, "busy");
+	assert_string_equal(r->status, "released");
+	mugai_qrecord_free(r);
+	assert_int_equal(mugai_quarantine_delete(f->q, "busy", "bob", "x"),
+	    MUGAI_OK);
+	assert_int_equal(mugai_quarantine_release(f->q, &req), MUGAI_ERR_STATE);
+	assert_non_null(strstr(mugai_quarantine_error(), "deleted"));
+	assert_int_equal(verify(f, 0, &ps), 0);
+}
+
+struct racer {
+	struct fx *f;
+	int	 release;
+	mugai_status rc;
+	pthread_barrier_t *go;
+};
+
+static void *
+racer_run(void *arg)
+{
+	struct racer *rc = arg;
+	struct mugai_quarantine *q;
+	struct mugai_qrelease req;
+	char err[512];
+
+	/* Its own handle: its own connection, as another process has. */
+	assert_int_equal(mugai_quarantine_open(rc->f->cfg, &q, err,
+	    sizeof(err)), MUGAI_OK);
+	pthread_barrier_wait(rc->go);
+	if (rc->release) {
+		memset(&req, 0, sizeof(req));
+		req.id = "race";
+		req.to = "admin@lg.jp";
+		req.reason = "r";
+		req.actor = "alice";
+		rc->rc = mugai_quarantine_release(q, &req);
+	} else
+		rc->rc = mugai_quarantine_delete(q, "race", "bob", "r");
+	mugai_quarantine_close(q);
+	return NULL;
+}
+
+/*
+ * Release and delete of one message at once, 30 times: exactly one
+ * wins, the other changes nothing, and the row, the file, what
+ * sendmail got and the history agree.
+ */
+static void
+test_release_delete_race(void **state)
+{
+	struct fx *f = *state;
+	struct racer rel, del;
+	pthread_barrier_t go;
+	pthread_t t1, t2;
+	struct mugai_qrecord *r;
+	struct problems ps;
+	struct hist h;
+	char path[PATH_MAX + 16];
+	int round, rel_won = 0, del_won = 0;
+
+	snprintf(path, sizeof(path), "%s/stdin", f->root);
+	for (round = 0; round < 30; round++) {
+		sql(f, "DELETE FROM actions; DELETE FROM messages");
+		unlink(path);
+		assert_int_equal(store(f->q, "race", "a@b", "c@d", NULL,
+		    "sanitised", 0, "race\n"), MUGAI_OK);
+		pthread_barrier_init(&go, NULL, 2);
+		rel.f = del.f = f;
+		rel.go = del.go = &go;
+		rel.release = 1;
+		del.release = 0;
+		assert_int_equal(pthread_create(&t1, NULL, racer_run, &rel), 0);
+		assert_int_equal(pthread_create(&t2, NULL, racer_run, &del), 0);
+		pthread_join(t1, NULL);
+		pthread_join(t2, NULL);
+		pthread_barrier_destroy(&go);
+		r = get(f, "race");
+		memset(&h, 0, sizeof(h));
+		assert_int_equal(mugai_quarantine_history(f->q, "race",
+		    collect_action, &h), MUGAI_OK);
+		if (rel.rc == MUGAI_OK && del.rc == MUGAI_OK) {
+			/* Only right if one ran wholly after the other. */
+			assert_string_equal(r->status, "deleted");
+			assert_string_equal(h.text, "alice|release|to=admin@lg.jp"
+			    "|r;bob|delete||r;");
+		} else if (rel.rc == MUGAI_OK) {
+			assert_int_equal(del.rc, MUGAI_ERR_STATE);
+			assert_string_equal(r->status, "released");
+			assert_int_equal(access(r->path, F_OK), 0);
+			assert_int_equal(access(path, F_OK), 0);
+			assert_string_equal(h.text,
+			    "alice|release|to=admin@lg.jp|r;");
+			rel_won++;
+		} else {
+			assert_int_equal(rel.rc, MUGAI_ERR_STATE);
+			assert_int_equal(del.rc, MUGAI_OK);
+			assert_string_equal(r->status, "deleted");
+			assert_int_equal(access(r->path, F_OK), -1);
+			/* The deleted original never reached sendmail. */
+			assert_int_equal(access(path, F_OK), -1);
+			assert_string_equal(h.text, "bob|delete||r;");
+			del_won++;
+		}
+		assert_int_equal(verify(f, 0, &ps), 0);
+		unlink(r->path);
+		mugai_qrecord_free(r);
+	}
+	print_message("release won %d, delete won %d of 30\n", rel_won,
+	    del_won);
+}
+
+/* ---- schema upgrade ----------------------------------------------------- */
+
+/* An index written by the first mugai gains "releasing" on opening. */
+static void
+test_schema_upgrade(void **state)
+{
+	struct fx *f = *state;
+	struct mugai_quarantine *q = NULL;
+	struct mugai_qrecord *r;
+	struct problems ps;
+	struct hist h;
+	char err[512];
+	sqlite3 *db;
+	int v = -1;
+
+	assert_int_equal(store(f->q, "old1", "a@b", "c@d", NULL, "sanitised",
+	    1700000000, "one\n"), MUGAI_OK);
+	assert_int_equal(mugai_quarantine_delete(f->q, "old1", "bob", "gone"),
+	    MUGAI_OK);
+	assert_int_equal(store(f->q, "old2", "a@b", "c@d", NULL, "sanitised",
+	    1700000100, "two\n"), MUGAI_OK);
+	mugai_quarantine_close(f->q);
+	f->q = NULL;
+	/* Back to version 1's table, as an old mugai left it. */
+	sql(f, "PRAGMA foreign_keys = OFF; BEGIN;"
+	    "CREATE TABLE m1 (id TEXT PRIMARY KEY NOT NULL, received INTEGER"
+	    " NOT NULL, queue_id TEXT NOT NULL DEFAULT '', client_addr TEXT"
+	    " NOT NULL DEFAULT '', sender TEXT NOT NULL DEFAULT '', recipients"
+	    " TEXT NOT NULL DEFAULT '[]', subject TEXT NOT NULL DEFAULT '',"
+	    " size INTEGER NOT NULL, sha256 TEXT NOT NULL, verdict TEXT NOT"
+	    " NULL DEFAULT '', reasons TEXT NOT NULL DEFAULT '', report_json"
+	    " TEXT NOT NULL DEFAULT '', notice TEXT NOT NULL DEFAULT '',"
+	    " status TEXT NOT NULL CHECK (status IN ('held', 'released',"
+	    " 'deleted')), path TEXT NOT NULL);"
+	    "INSERT INTO m1 SELECT id, received, queue_id, client_addr, sender,"
+	    " recipients, subject, size, sha256, verdict, reasons, report_json,"
+	    " notice, status, path FROM messages;"
+	    "DROP TABLE messages; ALTER TABLE m1 RENAME TO messages;"
+	    "CREATE INDEX messages_received ON messages(received);"
+	    "PRAGMA user_version = 1; COMMIT;");
+	assert_int_equal(mugai_quarantine_open(f->cfg, &q, err, sizeof(err)),
+	    MUGAI_OK);
+	f->q = q;
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA user_version", int_cb, &v,
+	    NULL), SQLITE_OK);
+	assert_int_equal(v, 2);
+	sqlite3_close(db);
+	r = get(f, "old1");
+	assert_string_equal(r->status, "deleted");
+	mugai_qrecord_free(r);
+	r = get(f, "old2");
+	assert_string_equal(r->status, "held");
+	assert_int_equal(r->received, 1700000100);
+	mugai_qrecord_free(r);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(mugai_quarantine_history(f->q, "old1", collect_action,
+	    &h), MUGAI_OK);
+	assert_string_equal(h.text, "bob|delete||gone;");
+	sql(f, "UPDATE messages SET status = 'releasing' WHERE id = 'old2';"
+	    "UPDATE messages SET status = 'held' WHERE id = 'old2'");
+	assert_int_equal(verify(f, 0, &ps), 0);
+}
+
+/* ---- a damaged index (issue 16, item 3) --------------------------------- */
+
+static int
+page_cb(void *arg, int n, char **v, char **names)
+{
+	(void)n; (void)names;
+	*(long *)arg = atol(v[0]);
+	return 0;
+}
+
+/* Overwrite the root page of table "messages" with garbage. */
+static void
+corrupt_messages_page(const struct fx *f)
+{
+	char junk[65536];
+	long root = 0, psize = 0;
+	sqlite3 *db;
+	int fd;
+
+	assert_int_equal(sqlite3_open(f->db, &db), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA wal_checkpoint(TRUNCATE)",
+	    NULL, NULL, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "SELECT rootpage FROM sqlite_master"
+	    " WHERE name = 'messages'", page_cb, &root, NULL), SQLITE_OK);
+	assert_int_equal(sqlite3_exec(db, "PRAGMA page_size", page_cb, &psize,
+	    NULL), SQLITE_OK);
+	sqlite3_close(db);
+	assert_true(root > 1 && psize > 0 && psize <= (long)sizeof(junk));
+	memset(junk, 0x5a, sizeof(junk));
+	assert_true((fd = open(f->db, O_WRONLY)) != -1);
+	assert_int_equal(pwrite(fd, junk, (size_t)psize, (root - 1) * psize),
+	    psize);
+	close(fd);
+}
+
+static void
+rebuild_line(const char *line, void *arg)
+{
+	(void)line;
+	(*(int *)arg)++;
+}
+
+/*
+ * A corrupted page: verify says so (and what to do), a milter would
+ * not start on it, and rebuild-index brings back every message with its
+ * status and history from the originals and the audit log.
+ */
+static void
+test_corrupt_index(void **state)
+{
+	struct fx *f = *state;
+	struct mugai_quarantine *q = NULL;
+	struct mugai_qrelease req;
+	struct mugai_qrecord *r;
+	struct problems ps;
+	struct hist h;
+	char err[1024], path[PATH_MAX + 64];
+	size_t n = 0, i;
+	int lines = 0;
+	DIR *d;
+	struct dirent *de;
+
+	assert_int_equal(store(f->q, "ca", "a@b", "c@d", NULL, "sanitised", 0,
+	    "From: x@example.org\r\nSubject: first\r\n\r\na\r\n"), MUGAI_OK);
+	assert_int_equal(store(f->q, "cb", "a@b", "c@d", NULL, "sanitised", 0,
+	    "From: x@example.org\r\nSubject: second\r\n\r\nb\r\n"), MUGAI_OK);
+	assert_int_equal(store(f->q, "cc", "a@b", "c@d", NULL, "sanitised", 0,
+	    "From: x@example.org\r\nSubject: third\r\n\r\nc\r\n"), MUGAI_OK);
+	memset(&req, 0, sizeof(req));
+	req.id = "cb";
+	req.to = "admin@lg.jp";
+	req.reason = "needed";
+	req.actor = "alice";
+	assert_int_equal(mugai_quarantine_release(f->q, &req), MUGAI_OK);
+	assert_int_equal(mugai_quarantine_delete(f->q, "cc", "bob", "spam"),
+	    MUGAI_OK);
+	assert_int_equal(mugai_quarantine_check_index(f->q, err, sizeof(err)),
+	    MUGAI_OK);
+	mugai_quarantine_close(f->q);
+	f->q = NULL;
+	corrupt_messages_page(f);
+
+	assert_int_equal(mugai_quarantine_open(f->cfg, &q, err, sizeof(err)),
+	    MUGAI_OK);
+	f->q = q;
+	assert_int_equal(mugai_quarantine_check_index(f->q, err, sizeof(err)),
+	    MUGAI_ERR_IO);
+	assert_non_null(strstr(err, "damaged"));
+	assert_non_null(strstr(err, "rebuild-index"));
+	n = verify(f, 0, &ps);
+	assert_true(n >= 1);
+	for (i = 0; i < ps.n && i < 16; i++)
+		assert_int_equal(ps.kind[i], MUGAI_QPROB_INDEX);
+	mugai_quarantine_close(f->q);
+	f->q = NULL;
+
+	assert_int_equal(mugai_quarantine_rebuild(f->cfg, rebuild_line, &lines,
+	    &n), MUGAI_OK);
+	assert_int_equal(n, 3);
+	assert_true(lines > 0);
+	assert_int_equal(mugai_quarantine_open(f->cfg, &q, err, sizeof(err)),
+	    MUGAI_OK);
+	f->q = q;
+	assert_int_equal(mugai_quarantine_check_index(f->q, err, sizeof(err)),
+	    MUGAI_OK);
+	assert_int_equal(verify(f, 0, &ps), 0);
+	r = get(f, "ca");
+	assert_string_equal(r->status, "held");
+	assert_string_equal(r->subject, "first");
+	mugai_qrecord_free(r);
+	r = get(f, "cb");
+	assert_string_equal(r->status, "released");
+	mugai_qrecord_free(r);
+	r = get(f, "cc");
+	assert_string_equal(r->status, "deleted");
+	mugai_qrecord_free(r);
+	memset(&h, 0, sizeof(h));
+	assert_int_equal(mugai_quarantine_history(f->q, "cb", collect_action,
+	    &h), MUGAI_OK);
+	assert_string_equal(h.text, "alice|release|to=admin@lg.jp|needed;");
+	/* The damaged file is kept beside the new one. */
+	assert_non_null(d = opendir(f->qdir));
+	n = 0;
+	while ((de = readdir(d)) != NULL)
+		if (strncmp(de->d_name, "index.sqlite.damaged-", 21) == 0)
+			n++;
+	closedir(d);
+	assert_int_equal(n, 1);
+	snprintf(path, sizeof(path), "%s.rebuild", f->db);
+	assert_int_equal(access(path, F_OK), -1);
+}
+
 int
 main(void)
 {
@@ -1353,6 +1835,11 @@ main(void)
 		T(test_release_part),
 		T(test_report_parts),
 		T(test_audit),
+		T(test_db_locked_bound),
+		T(test_release_claim),
+		T(test_release_delete_race),
+		T(test_schema_upgrade),
+		T(test_corrupt_index),
 #undef T
 	};
 	int rc;

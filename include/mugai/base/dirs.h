@@ -9,10 +9,13 @@
 #define MUGAI_DIRS_H
 
 #include <stddef.h>
+#include <sys/types.h>
 
-/* mugai_mkdirs - "mkdir -p dir", each new directory mode 0700; 0, or -1
- * with errno. */
-int mugai_mkdirs(const char *dir);
+/*
+ * mugai_mkdirs - "mkdir -p dir", each new directory mode 0700 and given
+ * to uid:gid ((uid_t)-1, (gid_t)-1: keep); 0, or -1 with errno.
+ */
+int mugai_mkdirs(const char *dir, uid_t uid, gid_t gid);
 
 /*
  * mugai_owner_hint - explain a permission error on path: buf gets

@@ -20,7 +20,9 @@ typedef enum mugai_status {
 	MUGAI_ERR_PARSE,	/* input could not be parsed at all */
 	MUGAI_ERR_SCAN,		/* virus scanner failed (not a detection) */
 	MUGAI_ERR_NOTFOUND,	/* lookup found nothing */
-	MUGAI_ERR_INTERNAL	/* anything else: a bug or a library error */
+	MUGAI_ERR_INTERNAL,	/* anything else: a bug or a library error */
+	MUGAI_ERR_STATE		/* the object is not in a state that allows it
+				   (another actor changed it first) */
 } mugai_status;
 
 /* mugai_status_str - short English name of a status, never NULL. */

@@ -87,8 +87,10 @@ struct mugai_qrecord {
 	char	*reasons;
 	char	*report_json;		/* NULL in list results */
 	char	*notice;		/* NULL in list results */
-	char	*status;		/* "held", "released", "deleted" */
+	char	*status;		/* "held", "releasing", "released",
+					   "deleted" */
 	char	*path;			/* absolute path of the original */
+	time_t	 changed;		/* when status last changed */
 };
 
 void mugai_qrecord_free(struct mugai_qrecord *r);
@@ -198,20 +200,39 @@ struct mugai_qrelease {
 int mugai_quarantine_dangerous(const struct mugai_qrecord *r);
 
 /*
+ * States and their changes.  Each change is one atomic compare-and-set
+ * in the index, so of two commands racing on one message exactly one
+ * wins and the other gets MUGAI_ERR_STATE ("another command got there
+ * first") with nothing changed:
+ *
+ *   held, released  --release claims it-->  releasing
+ *   releasing       --sendmail took it-->   released
+ *   releasing       --release failed-->     the status it had before
+ *   held, released  --delete, purge-->      deleted  (then the file goes)
+ *
+ * A "releasing" row left by a release that died (a crash) is reported
+ * by verify; after an hour (Q_STALE_RELEASE) release and delete may take
+ * it over.
+ */
+
+/*
  * mugai_quarantine_release - pipe the original (or, with part, a new
  * message carrying that one attachment) into "sendmail_path -i -f SENDER
  * -- TO", check its exit status, mark the message released and record
  * the action in the index and the audit log.  A failed attempt is
  * recorded too.  MUGAI_ERR_CONFIG when sendmail cannot be started,
- * MUGAI_ERR_IO when it fails, MUGAI_ERR_USAGE when the message was
- * deleted or is dangerous without force.
+ * MUGAI_ERR_IO when it fails, MUGAI_ERR_USAGE when it is dangerous
+ * without force, MUGAI_ERR_STATE when it was deleted or another release
+ * is running.
  */
 mugai_status mugai_quarantine_release(struct mugai_quarantine *q,
     const struct mugai_qrelease *req);
 
 /*
  * mugai_quarantine_delete - remove the original; the row stays with
- * status "deleted" so the audit trail keeps its metadata.
+ * status "deleted" so the audit trail keeps its metadata.  The row says
+ * deleted before the file goes.  MUGAI_ERR_STATE when it was already
+ * deleted or a release of it is running.
  */
 mugai_status mugai_quarantine_delete(struct mugai_quarantine *q,
     const char *id, const char *actor, const char *reason);
@@ -220,7 +241,8 @@ mugai_status mugai_quarantine_delete(struct mugai_quarantine *q,
  * mugai_quarantine_purge - delete every original received before
  * "before" (as mugai_quarantine_delete, action "purge"), and remove
  * temporary files left by crashed stores that are older than grace
- * seconds.  *count gets the number of originals deleted.
+ * seconds.  *count gets the number of originals deleted; one being
+ * released meanwhile is left alone.
  */
 mugai_status mugai_quarantine_purge(struct mugai_quarantine *q, time_t before,
     unsigned grace, const char *actor, size_t *count);
@@ -230,7 +252,9 @@ enum mugai_qproblem_kind {
 	MUGAI_QPROB_CHECKSUM,		/* file does not match its SHA-256 */
 	MUGAI_QPROB_ORPHAN,		/* file with no row (or a deleted row) */
 	MUGAI_QPROB_TEMP,		/* leftover temporary file */
-	MUGAI_QPROB_STRAY		/* something else in the store */
+	MUGAI_QPROB_STRAY,		/* something else in the store */
+	MUGAI_QPROB_INDEX,		/* the index itself is damaged */
+	MUGAI_QPROB_STUCK		/* a release that never finished */
 };
 
 struct mugai_qproblem {
@@ -242,14 +266,39 @@ struct mugai_qproblem {
 typedef void (*mugai_qproblem_fn)(const struct mugai_qproblem *p, void *arg);
 
 /*
- * mugai_quarantine_verify - check every original against the index.
- * Orphan and temporary files younger than grace seconds are skipped:
- * a store may be in flight.  *nproblems gets the count.
+ * mugai_quarantine_verify - check the index itself (SQLite's
+ * integrity_check), then every original against the index.  Orphan and
+ * temporary files younger than grace seconds are skipped: a store may
+ * be in flight.  An index too damaged to read gives INDEX problems, not
+ * an error.  *nproblems gets the count.
  */
 mugai_status mugai_quarantine_verify(struct mugai_quarantine *q, unsigned grace,
     mugai_qproblem_fn fn, void *arg, size_t *nproblems);
 
-/* mugai_qproblem_str - "missing", "checksum", "orphan", "temp", "stray". */
+/*
+ * mugai_quarantine_check_index - a quick check of the index pages (for
+ * mugai-milter's start: a damaged index would defer every message that
+ * needs an original).  MUGAI_ERR_IO with err saying what to do.
+ */
+mugai_status mugai_quarantine_check_index(struct mugai_quarantine *q,
+    char *err, size_t errlen);
+
+/*
+ * mugai_quarantine_rebuild - build a new index from the stored originals
+ * (metadata from their headers) and the audit log (envelope, verdict,
+ * and every release, delete and purge, which set the status), then put
+ * it in place of the old one, which is kept beside it as
+ * NAME.damaged-TIMESTAMP.  mugai-milter must be stopped (its pid_file
+ * is checked).  fn gets one line of progress at a time.  *nrows gets the
+ * number of rows written.
+ */
+mugai_status mugai_quarantine_rebuild(const struct mugai_config *cfg,
+    void (*fn)(const char *line, void *arg), void *arg, size_t *nrows);
+
+/*
+ * mugai_qproblem_str - "missing", "checksum", "orphan", "temp", "stray",
+ * "index", "stuck".
+ */
 const char *mugai_qproblem_str(enum mugai_qproblem_kind kind);
 
 /* mugai_quarantine_error - this thread's last quarantine error, never NULL. */
