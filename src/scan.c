@@ -674,9 +674,9 @@ verdict_log(const struct mugai_scan_verdict *v, const char *label,
 		    label, v->name);
 }
 
-mugai_status
-mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
-    const char *label, struct mugai_scan_verdict *v)
+static mugai_status
+scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
+    unsigned no_parse, const char *label, struct mugai_scan_verdict *v)
 {
 	struct cl_scan_options opts;
 	struct engine *e;
@@ -712,6 +712,7 @@ mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
 		goto out;
 	}
 	opts = sc->opts;
+	opts.parse &= ~no_parse;
 	rc = cl_scanmap_callback(map, NULL, &virname, &scanned, e->cl, &opts,
 	    (void *)(uintptr_t)label);
 	/* virname points into the engine: copy it before the unref. */
@@ -725,4 +726,38 @@ mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
 out:
 	engine_unref(sc, e);
 	return ret;
+}
+
+mugai_status
+mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
+    const char *label, struct mugai_scan_verdict *v)
+{
+	return scanner_scan(sc, data, len, 0, label, v);
+}
+
+/*
+ * libclamav remembers clean objects by their hash, whatever options found
+ * them clean: after the scan without MIME decoding, the same bytes would
+ * come back clean from that cache without being decoded.  So the decoding
+ * scan reads a copy with one more line end, which MIME ignores (only on
+ * the rare messages the walk did not decode whole).
+ */
+mugai_status
+mugai_scanner_scan_message(struct mugai_scanner *sc, const void *data,
+    size_t len, int decode, const char *label, struct mugai_scan_verdict *v)
+{
+	mugai_status rc;
+	char *copy;
+
+	if (!decode)
+		return scanner_scan(sc, data, len, CL_SCAN_PARSE_MAIL, label, v);
+	if ((copy = malloc(len + 1)) == NULL) {
+		mugai_log(LOG_ERR, "-", "%s: out of memory", label);
+		return MUGAI_ERR_SCAN;
+	}
+	memcpy(copy, data, len);
+	copy[len] = '\n';
+	rc = scanner_scan(sc, copy, len + 1, 0, label, v);
+	free(copy);
+	return rc;
 }
