@@ -752,10 +752,10 @@ subtree_removed(struct san *s, GMimeObject *obj, const char *path,
 		if (mugai_type_detect(ba->data, ba->len, r->detected,
 		    sizeof(r->detected)) != MUGAI_OK)
 			snprintf(r->detected, sizeof(r->detected), "-");
-		/* Not delivered, but a virus in it is the message's. */
-		if (scan_part(s, r, ba->data, ba->len, "part") != 0 &&
-		    strcmp(r->reason, "virus") != 0)
-			r->reason = reason;
+		/* Not delivered, but a virus in it is the message's (the
+		 * row keeps the reason it was removed for). */
+		(void)scan_part(s, r, ba->data, ba->len, "part");
+		r->reason = reason;
 		g_byte_array_unref(ba);
 	} else if (!GMIME_IS_PART(obj)) {
 		s->undecoded = 1;
@@ -1037,6 +1037,7 @@ enum parse_cut { CUT_NONE, CUT_DASH_LINES, CUT_FIELDS };
 
 struct parse_limit {
 	GMimeStream	*st;
+	GByteArray	*wrap;		/* raw itself, not a copy */
 	size_t		 fields, max_fields;
 	enum parse_cut	 cut;
 	size_t		 cut_at;	/* offset in raw; len when no cut */
@@ -1089,7 +1090,17 @@ parse_message(const struct mugai_config *cfg, const char *raw, size_t len,
 	    (size_t)cfg->max_mime_parts * DASH_LINES_PER_PART);
 	if (pl->cut_at < len)
 		pl->cut = CUT_DASH_LINES;
-	pl->st = g_mime_stream_mem_new_with_buffer(raw, pl->cut_at);
+	/*
+	 * GMime reads the caller's bytes in place: an array that does not
+	 * own them, under a stream that does not own the array.  The parts
+	 * refer to it until the message is freed; parse_release then.
+	 */
+	if ((pl->wrap = g_byte_array_new()) == NULL)
+		return NULL;
+	pl->wrap->data = (guint8 *)raw;
+	pl->wrap->len = (guint)pl->cut_at;
+	pl->st = g_mime_stream_mem_new_with_byte_array(pl->wrap);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(pl->st), FALSE);
 	parser = g_mime_parser_new_with_stream(pl->st);
 	g_mime_parser_set_header_regex(parser, ".", field_counted, pl);
 	opts = g_mime_parser_options_new();
@@ -1104,6 +1115,18 @@ parse_message(const struct mugai_config *cfg, const char *raw, size_t len,
 	g_object_unref(pl->st);
 	pl->st = NULL;
 	return m;
+}
+
+/* After the message (and every part kept from it) is freed. */
+static void
+parse_release(struct parse_limit *pl)
+{
+	if (pl->wrap == NULL)
+		return;
+	pl->wrap->data = NULL;
+	pl->wrap->len = 0;
+	g_byte_array_unref(pl->wrap);
+	pl->wrap = NULL;
 }
 
 /* The parse stopped at its budget: one row says the rest is gone. */
@@ -1279,7 +1302,7 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	struct san s;
 	GMimeMessage *m = NULL;
 	GMimeObject *root;
-	struct parse_limit pl;
+	struct parse_limit pl = { 0 };
 	char rawsha[65];
 
 	memset(&s, 0, sizeof(s));
@@ -1326,8 +1349,10 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	}
 	/* A virus in the raw message stops the walk; admins still want
 	 * to see the subject in the quarantine and the audit log. */
-	if (m == NULL && s.virus)
+	if (m == NULL && s.virus) {
+		parse_release(&pl);
 		m = parse_message(s.cfg, raw, len, &pl);
+	}
 	fill_subject(&s, m);
 	if (s.err == MUGAI_OK && !s.virus)
 		build_output(&s);
@@ -1341,6 +1366,7 @@ report:
 	if (m != NULL)
 		g_object_unref(m);
 	g_ptr_array_free(s.kept, TRUE);
+	parse_release(&pl);
 	rows_free(&s);
 	mugai_buf_free(&s.text);
 	return s.res;
