@@ -524,6 +524,41 @@ test_eicar_mime_base64(void **state)
 	mugai_scanner_free(sc);
 }
 
+/*
+ * A whole message: without decoding, an encoded virus is not seen (the
+ * caller scans the decoded parts); with decoding it is, even right after
+ * the same bytes came back clean without it (libclamav's cache of clean
+ * objects must not answer for the decoding scan).
+ */
+static void
+test_message_decode(void **state)
+{
+	struct mugai_scanner *sc = scanner_make(testdb(), NULL, NULL);
+	struct mugai_scan_verdict v;
+	struct mugai_buf m;
+
+	(void)state;
+	mail_with_part(&m, "application/octet-stream", "base64", eicar,
+	    strlen(eicar));
+	assert_hidden(&m, eicar);
+	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 0,
+	    "message", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_CLEAN);
+	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 1,
+	    "message", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	assert_true(strncmp(v.name, EICAR_SIG, strlen(EICAR_SIG)) == 0);
+	/* Not decoding still sees what is there in plain bytes. */
+	mugai_buf_free(&m);
+	mail_with_part(&m, "application/octet-stream", "7bit", eicar,
+	    strlen(eicar));
+	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 0,
+	    "message", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	mugai_buf_free(&m);
+	mugai_scanner_free(sc);
+}
+
 static void
 test_eicar_zip(void **state)
 {
@@ -1018,6 +1053,7 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eicar_plain),
 		cmocka_unit_test(test_eicar_mime_base64),
+		cmocka_unit_test(test_message_decode),
 		cmocka_unit_test(test_eicar_zip),
 		cmocka_unit_test(test_eicar_zip_in_zip_in_mail),
 		cmocka_unit_test(test_eicar_forwarded_rfc822),
