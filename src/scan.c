@@ -515,6 +515,7 @@ static void
 scanner_config(struct mugai_scanner *sc, const struct mugai_config *cfg)
 {
 	unsigned long long ms = cfg->clamav_max_scantime * 1000ULL;
+	const char *tmp = cfg->spool_dir;
 
 	sc->max_filesize = cfg->clamav_max_filesize;
 	sc->max_scansize = cfg->clamav_max_scansize;
@@ -524,13 +525,16 @@ scanner_config(struct mugai_scanner *sc, const struct mugai_config *cfg)
 	sc->check_interval = cfg->clamav_check_interval;
 	scan_options_build(cfg->clamav_scan_options, &sc->opts);
 	/*
-	 * libclamav may unpack archive members to temporary files: keep them
-	 * in the private spool (0700) rather than a shared /tmp, when it
-	 * exists (the milter makes it; the CLI may run without one).
+	 * libclamav makes a directory for every scan and may unpack archive
+	 * members to temporary files: keep them in clamav_tmp_dir, else in
+	 * the private spool (0700) rather than a shared /tmp, when it exists
+	 * (the milter makes it; the CLI may run without one).
 	 */
-	if (cfg->spool_dir != NULL && access(cfg->spool_dir, W_OK | X_OK) == 0 &&
-	    strlen(cfg->spool_dir) < sizeof(sc->tmpdir))
-		memcpy(sc->tmpdir, cfg->spool_dir, strlen(cfg->spool_dir) + 1);
+	if (cfg->clamav_tmp_dir != NULL && *cfg->clamav_tmp_dir != '\0')
+		tmp = cfg->clamav_tmp_dir;
+	if (tmp != NULL && access(tmp, W_OK | X_OK) == 0 &&
+	    strlen(tmp) < sizeof(sc->tmpdir))
+		memcpy(sc->tmpdir, tmp, strlen(tmp) + 1);
 }
 
 mugai_status
@@ -546,6 +550,12 @@ mugai_scanner_new(const struct mugai_config *cfg, struct mugai_scanner **out,
 		set_err(err, errlen, "cl_init failed: %s",
 		    cl_strerror(clamav_init_rc));
 		return MUGAI_ERR_SCAN;
+	}
+	if (cfg->clamav_tmp_dir != NULL && *cfg->clamav_tmp_dir != '\0' &&
+	    access(cfg->clamav_tmp_dir, W_OK | X_OK) != 0) {
+		set_err(err, errlen, "clamav_tmp_dir %s: %s", cfg->clamav_tmp_dir,
+		    strerror(errno));
+		return MUGAI_ERR_CONFIG;
 	}
 	if (cfg->clamav_database_dir == NULL || *cfg->clamav_database_dir == 0) {
 		set_err(err, errlen, "clamav_database_dir is empty; set it to "
