@@ -2,8 +2,11 @@
 """postfix-client.py - the SMTP side of bench/postfix.sh.
 
   postfix-client.py gen DIR
-      Write the two benchmark messages: text-10k.eml (10 KB of UTF-8
-      Japanese text) and html-100k-attach.eml (100 KB of HTML and a
+      Write the benchmark messages: text-10k.eml (10 KB of UTF-8
+      Japanese text), html-30k.eml (30 KB of HTML), alt-40k.eml
+      (multipart/alternative: text and HTML, 40 KB), pdf-200k.eml (a
+      short text and a 200 KB PDF: three pages of text, one with a
+      256 x 256 RGB image) and html-100k-attach.eml (100 KB of HTML and a
       20 KB PDF attachment).
   postfix-client.py send PORT FILE N CONC RCPT
       Send FILE N times to 127.0.0.1:PORT over CONC parallel SMTP
@@ -46,6 +49,68 @@ def gen(out):
                 'Content-Disposition: attachment; filename="report.pdf"\n'
                 "Content-Transfer-Encoding: base64\n\n" +
                 base64.encodebytes(pdf).decode() + "--bench--\n")
+    gen_more(out, head, line, row)
+
+
+def pdf_200k():
+    """A valid PDF with a cross-reference table, written by hand."""
+    rnd = bytes((x * 37 + y * 11) % 256 for y in range(256) for x in range(768))
+    objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
+            b"<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>"]
+    for i in range(3):
+        objs.append(("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
+                     "/Resources << /Font << /F1 6 0 R >> /XObject << /Im1 7 0 R >> >> "
+                     "/Contents %d 0 R >>" % (8 + i)).encode())
+    objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
+    objs.append(b"<< /Type /XObject /Subtype /Image /Width 256 /Height 256 "
+                b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n"
+                % len(rnd) + rnd + b"\nendstream")
+    for i in range(3):
+        text = "".join("BT /F1 10 Tf 40 %d Td (Page %d line %d: budget report) Tj ET\n"
+                       % (800 - 14 * k, i + 1, k) for k in range(50))
+        if i == 0:
+            text += "q 256 0 0 256 170 80 cm /Im1 Do Q\n"
+        data = text.encode()
+        objs.append(b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
+    out = bytearray(b"%PDF-1.4\n")
+    offs = []
+    for i, o in enumerate(objs):
+        offs.append(len(out))
+        out += b"%d 0 obj\n" % (i + 1) + o + b"\nendobj\n"
+    xref = len(out)
+    out += b"xref\n0 %d\n0000000000 65535 f \n" % (len(objs) + 1)
+    for o in offs:
+        out += b"%010d 00000 n \n" % o
+    out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
+        len(objs) + 1, xref)
+    return bytes(out)
+
+
+def gen_more(out, head, line, row):
+    """The messages of the side-by-side table (bench/postfix.sh)."""
+    def html(size):
+        return ("<html><head><style>td { color: red }</style></head><body>"
+                "<h1>報告</h1><table>\n" + row * (size // len(row.encode()) + 1) +
+                "</table></body></html>\n")
+    with open(os.path.join(out, "html-30k.eml"), "w") as f:
+        f.write(head % "html30" + "Content-Type: text/html; charset=UTF-8\n"
+                "Content-Transfer-Encoding: 8bit\n\n" + html(30 * 1024))
+    text = line * (12 * 1024 // len(line.encode()) + 1)
+    with open(os.path.join(out, "alt-40k.eml"), "w") as f:
+        f.write(head % "alt" + 'Content-Type: multipart/alternative; boundary="alt"\n\n'
+                "--alt\nContent-Type: text/plain; charset=UTF-8\n"
+                "Content-Transfer-Encoding: 8bit\n\n" + text +
+                "--alt\nContent-Type: text/html; charset=UTF-8\n"
+                "Content-Transfer-Encoding: 8bit\n\n" + html(27 * 1024) + "--alt--\n")
+    pdf = pdf_200k()
+    with open(os.path.join(out, "pdf-200k.eml"), "w") as f:
+        f.write(head % "pdf" + 'Content-Type: multipart/mixed; boundary="pdf"\n\n'
+                "--pdf\nContent-Type: text/plain; charset=UTF-8\n"
+                "Content-Transfer-Encoding: 8bit\n\n" + line * 3 +
+                '--pdf\nContent-Type: application/pdf; name="report.pdf"\n'
+                'Content-Disposition: attachment; filename="report.pdf"\n'
+                "Content-Transfer-Encoding: base64\n\n" +
+                base64.encodebytes(pdf).decode() + "--pdf--\n")
 
 
 def send(port, path, n, conc, rcpt):

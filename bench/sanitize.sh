@@ -39,8 +39,10 @@ echo
 echo "in process (library only, no process start):"
 cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags gmime-3.0) \
 	-o "$tmp/bench_sanitize" bench/bench_sanitize.c "$build/libmugai.a" \
-	$(pkg-config --libs gmime-3.0 libxml-2.0 libmagic libclamav sqlite3) -lpthread
-printf '%-24s %10s %6s %10s %10s\n' corpus bytes runs msg/s MB/s
+	$(pkg-config --libs gmime-3.0 libxml-2.0 libmagic libclamav sqlite3) \
+	-lpng16 -ljpeg -lz -lpthread
+printf '%-24s %10s %6s %10s %10s %s\n' corpus bytes runs msg/s MB/s \
+    "scan cpu_ms/msg"
 for mode in - "$tmp/db"; do
 	"$tmp/bench_sanitize" "$mode" 20 "$tmp"/corpus/text-10k.eml \
 	    "$tmp"/corpus/html-100k-attach.eml

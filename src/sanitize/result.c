@@ -142,13 +142,16 @@ sanitize_serialize(struct mugai_result *r, GMimeObject *top)
 	GMimeStream *mem;
 	GByteArray *ba;
 	mugai_status rc = MUGAI_OK;
+	GMimeStream *null;
 	int i, n;
-	char *tmp;
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_UNIX);
-	/* Make GMime produce the header values it would write. */
-	tmp = g_mime_object_to_string(top, fo);
-	g_free(tmp);
+	/* Make GMime produce the header values it would write (into a
+	 * stream that keeps nothing: a second copy of the message is not
+	 * needed for that). */
+	null = g_mime_stream_null_new();
+	(void)g_mime_object_write_to_stream(top, fo, null);
+	g_object_unref(null);
 	if ((rc = result_set(r, "MIME-Version", "1.0")) != MUGAI_OK)
 		goto out;
 	hl = g_mime_object_get_header_list(top);
@@ -166,13 +169,13 @@ sanitize_serialize(struct mugai_result *r, GMimeObject *top)
 		rc = MUGAI_ERR_INTERNAL;
 		goto out;
 	}
+	/* Take the stream's array as the body rather than copy it. */
 	ba = g_mime_stream_mem_get_byte_array(GMIME_STREAM_MEM(mem));
-	r->body = g_malloc(ba->len + 1);
-	if (ba->len > 0)
-		memcpy(r->body, ba->data, ba->len);
-	r->body[ba->len] = '\0';
-	r->body_len = ba->len;
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(mem), FALSE);
 	g_object_unref(mem);
+	r->body_len = ba->len;
+	g_byte_array_append(ba, (const guint8 *)"", 1);
+	r->body = (char *)g_byte_array_free(ba, FALSE);
 out:
 	g_mime_format_options_free(fo);
 	return rc;

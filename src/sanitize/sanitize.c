@@ -44,6 +44,8 @@ struct san {
 	unsigned quote;			/* "> " levels for forwarded mail */
 	unsigned phishing;
 	int	 virus;
+	int	 undecoded;		/* content the walk did not decode:
+					   libclamav decodes the message too */
 	mugai_status err;		/* first internal error */
 	char	 errwhy[256];
 	struct timespec started;	/* CLOCK_MONOTONIC, for
@@ -563,6 +565,7 @@ over_part_limit(struct san *s, GMimeObject *obj, const char *path)
 
 	if (++s->leaves <= s->cfg->max_mime_parts)
 		return 0;
+	s->undecoded = 1;
 	if (!s->parts_limit_told) {
 		s->parts_limit_told = 1;
 		mugai_log(LOG_NOTICE, s->logid, "more than %u MIME parts; the "
@@ -612,6 +615,30 @@ weak_com_guess(GMimeObject *obj, const struct part_row *r, GByteArray *ba)
 	return text;
 }
 
+/*
+ * Text that carries a uuencoded or BinHex file, which libclamav's mail
+ * parser decodes and its scan of the part alone does not.
+ */
+static int
+holds_encoded_file(const GByteArray *ba)
+{
+	const guint8 *p = ba->data, *e = ba->data + ba->len;
+	size_t n;
+
+	if (memmem(p, ba->len, "(This file must be converted with BinHex",
+	    40) != NULL)
+		return 1;
+	for (; p < e; p++) {
+		n = (size_t)(e - p);
+		if ((p == ba->data || p[-1] == '\n') && n > 10 &&
+		    memcmp(p, "begin ", 6) == 0 && p[6] >= '0' && p[6] <= '7')
+			return 1;
+		if ((p = memchr(p, '\n', n)) == NULL)
+			break;
+	}
+	return 0;
+}
+
 static void
 leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 {
@@ -634,13 +661,16 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 		return;
 	r->size = ba->len;
 	sha256_hex(ba->data, ba->len, r->sha256);
-	if (mugai_type_detect(ba->data, ba->len, r->detected,
-	    sizeof(r->detected)) != MUGAI_OK) {
+	if (mugai_type_detect_part(ba->data, ba->len, r->declared,
+	    g_mime_object_get_content_type_parameter(obj, "charset"),
+	    r->detected, sizeof(r->detected)) != MUGAI_OK) {
 		san_fail(s, MUGAI_ERR_INTERNAL, "file type detection");
 		goto out;
 	}
 	if (weak_com_guess(obj, r, ba))
 		snprintf(r->detected, sizeof(r->detected), "text/plain");
+	if (strncmp(r->detected, "text/", 5) == 0 && holds_encoded_file(ba))
+		s->undecoded = 1;
 	if (ba->len > s->cfg->max_part_size) {
 		mugai_log(LOG_NOTICE, s->logid, "part %s: %zu bytes decoded, "
 		    "over max_part_size; removed", path, (size_t)ba->len);
@@ -722,7 +752,13 @@ subtree_removed(struct san *s, GMimeObject *obj, const char *path,
 		if (mugai_type_detect(ba->data, ba->len, r->detected,
 		    sizeof(r->detected)) != MUGAI_OK)
 			snprintf(r->detected, sizeof(r->detected), "-");
+		/* Not delivered, but a virus in it is the message's (the
+		 * row keeps the reason it was removed for). */
+		(void)scan_part(s, r, ba->data, ba->len, "part");
+		r->reason = reason;
 		g_byte_array_unref(ba);
+	} else if (!GMIME_IS_PART(obj)) {
+		s->undecoded = 1;
 	}
 	if (tell)
 		part_removed(s, r);
@@ -1001,6 +1037,7 @@ enum parse_cut { CUT_NONE, CUT_DASH_LINES, CUT_FIELDS };
 
 struct parse_limit {
 	GMimeStream	*st;
+	GByteArray	*wrap;		/* raw itself, not a copy */
 	size_t		 fields, max_fields;
 	enum parse_cut	 cut;
 	size_t		 cut_at;	/* offset in raw; len when no cut */
@@ -1053,7 +1090,17 @@ parse_message(const struct mugai_config *cfg, const char *raw, size_t len,
 	    (size_t)cfg->max_mime_parts * DASH_LINES_PER_PART);
 	if (pl->cut_at < len)
 		pl->cut = CUT_DASH_LINES;
-	pl->st = g_mime_stream_mem_new_with_buffer(raw, pl->cut_at);
+	/*
+	 * GMime reads the caller's bytes in place: an array that does not
+	 * own them, under a stream that does not own the array.  The parts
+	 * refer to it until the message is freed; parse_release then.
+	 */
+	if ((pl->wrap = g_byte_array_new()) == NULL)
+		return NULL;
+	pl->wrap->data = (guint8 *)raw;
+	pl->wrap->len = (guint)pl->cut_at;
+	pl->st = g_mime_stream_mem_new_with_byte_array(pl->wrap);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(pl->st), FALSE);
 	parser = g_mime_parser_new_with_stream(pl->st);
 	g_mime_parser_set_header_regex(parser, ".", field_counted, pl);
 	opts = g_mime_parser_options_new();
@@ -1068,6 +1115,18 @@ parse_message(const struct mugai_config *cfg, const char *raw, size_t len,
 	g_object_unref(pl->st);
 	pl->st = NULL;
 	return m;
+}
+
+/* After the message (and every part kept from it) is freed. */
+static void
+parse_release(struct parse_limit *pl)
+{
+	if (pl->wrap == NULL)
+		return;
+	pl->wrap->data = NULL;
+	pl->wrap->len = 0;
+	g_byte_array_unref(pl->wrap);
+	pl->wrap = NULL;
 }
 
 /* The parse stopped at its budget: one row says the rest is gone. */
@@ -1093,15 +1152,22 @@ structure_cut(struct san *s, enum parse_cut cut)
 	part_removed(s, r);
 }
 
-/* Scan the raw message and the result; see scan_part for the parts. */
+/*
+ * Scan the raw message and the result; see scan_part for the parts.
+ * decode: libclamav decodes the MIME parts itself (slow: temporary
+ * files); without it the bytes are scanned as they are, which is enough
+ * when every part was decoded and scanned on its own.
+ */
 static int
-scan_whole(struct san *s, const void *p, size_t n, const char *what)
+scan_whole(struct san *s, const void *p, size_t n, int decode,
+    const char *what)
 {
 	struct mugai_scan_verdict v;
 
 	if (!s->cfg->clamav_enable)
 		return 0;
-	if (mugai_scanner_scan(s->svc->scanner, p, n, what, &v) != MUGAI_OK) {
+	if (mugai_scanner_scan_message(s->svc->scanner, p, n, decode, what,
+	    &v) != MUGAI_OK) {
 		san_fail(s, MUGAI_ERR_SCAN, "virus scan");
 		return -1;
 	}
@@ -1115,6 +1181,21 @@ scan_whole(struct san *s, const void *p, size_t n, const char *what)
 	/* UNSCANNED for the whole message only means some part was:
 	 * that part is judged on its own below. */
 	return 0;
+}
+
+/* The new message, scanned as the parts are (it is new bytes). */
+static void
+scan_output(struct san *s)
+{
+	struct part_row r;
+
+	if (!s->cfg->clamav_enable)
+		return;
+	memset(&r, 0, sizeof(r));
+	snprintf(r.path, sizeof(r.path), "output");
+	/* A virus sets s->virus; an unscanned output is no verdict (its
+	 * parts were judged on their own). */
+	(void)scan_part(s, &r, s->res->body, s->res->body_len, "sanitised");
 }
 
 static void
@@ -1221,7 +1302,7 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	struct san s;
 	GMimeMessage *m = NULL;
 	GMimeObject *root;
-	struct parse_limit pl;
+	struct parse_limit pl = { 0 };
 	char rawsha[65];
 
 	memset(&s, 0, sizeof(s));
@@ -1245,24 +1326,38 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 		    "max_message_size %zu", len, s.cfg->max_message_size);
 		goto report;
 	}
-	if (s.err == MUGAI_OK && scan_whole(&s, raw, len, "message") == 0) {
+	/*
+	 * One pass over the raw bytes, then each part as the walk decodes
+	 * it.  libclamav's own MIME decoding runs only when the walk left
+	 * something undecoded (a removed subtree, the parts over the limit,
+	 * a file encoded inside text, an unparsable message).
+	 */
+	if (s.err == MUGAI_OK && scan_whole(&s, raw, len, 0, "message") == 0) {
 		m = parse_message(s.cfg, raw, len, &pl);
 		root = m ? g_mime_message_get_mime_part(m) : NULL;
 		if (root != NULL)
 			walk(&s, root, "1", 0, 1);
-		else
+		else {
+			s.undecoded = 1;
 			unparsable(&s, raw, pl.cut_at);
+		}
 		structure_cut(&s, pl.cut);
+		if (pl.cut != CUT_NONE)
+			s.undecoded = 1;
+		if (s.undecoded && s.err == MUGAI_OK && !s.virus)
+			scan_whole(&s, raw, len, 1, "message");
 	}
 	/* A virus in the raw message stops the walk; admins still want
 	 * to see the subject in the quarantine and the audit log. */
-	if (m == NULL && s.virus)
+	if (m == NULL && s.virus) {
+		parse_release(&pl);
 		m = parse_message(s.cfg, raw, len, &pl);
+	}
 	fill_subject(&s, m);
 	if (s.err == MUGAI_OK && !s.virus)
 		build_output(&s);
 	if (s.err == MUGAI_OK && !s.virus)
-		scan_whole(&s, s.res->body, s.res->body_len, "sanitised output");
+		scan_output(&s);
 	decide(&s);
 report:
 	if (s.res->subject == NULL)
@@ -1271,6 +1366,7 @@ report:
 	if (m != NULL)
 		g_object_unref(m);
 	g_ptr_array_free(s.kept, TRUE);
+	parse_release(&pl);
 	rows_free(&s);
 	mugai_buf_free(&s.text);
 	return s.res;

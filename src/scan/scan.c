@@ -522,6 +522,7 @@ static void
 scanner_config(struct mugai_scanner *sc, const struct mugai_config *cfg)
 {
 	unsigned long long ms = cfg->clamav_max_scantime * 1000ULL;
+	const char *tmp = cfg->spool_dir;
 
 	sc->max_filesize = cfg->clamav_max_filesize;
 	sc->max_scansize = cfg->clamav_max_scansize;
@@ -531,13 +532,16 @@ scanner_config(struct mugai_scanner *sc, const struct mugai_config *cfg)
 	sc->check_interval = cfg->clamav_check_interval;
 	scan_options_build(cfg->clamav_scan_options, &sc->opts);
 	/*
-	 * libclamav may unpack archive members to temporary files: keep them
-	 * in the private spool (0700) rather than a shared /tmp, when it
-	 * exists (the milter makes it; the CLI may run without one).
+	 * libclamav makes a directory for every scan and may unpack archive
+	 * members to temporary files: keep them in clamav_tmp_dir, else in
+	 * the private spool (0700) rather than a shared /tmp, when it exists
+	 * (the milter makes it; the CLI may run without one).
 	 */
-	if (cfg->spool_dir != NULL && access(cfg->spool_dir, W_OK | X_OK) == 0 &&
-	    strlen(cfg->spool_dir) < sizeof(sc->tmpdir))
-		memcpy(sc->tmpdir, cfg->spool_dir, strlen(cfg->spool_dir) + 1);
+	if (cfg->clamav_tmp_dir != NULL && *cfg->clamav_tmp_dir != '\0')
+		tmp = cfg->clamav_tmp_dir;
+	if (tmp != NULL && access(tmp, W_OK | X_OK) == 0 &&
+	    strlen(tmp) < sizeof(sc->tmpdir))
+		memcpy(sc->tmpdir, tmp, strlen(tmp) + 1);
 }
 
 mugai_status
@@ -553,6 +557,12 @@ mugai_scanner_new(const struct mugai_config *cfg, struct mugai_scanner **out,
 		set_err(err, errlen, "cl_init failed: %s",
 		    cl_strerror(clamav_init_rc));
 		return MUGAI_ERR_SCAN;
+	}
+	if (cfg->clamav_tmp_dir != NULL && *cfg->clamav_tmp_dir != '\0' &&
+	    access(cfg->clamav_tmp_dir, W_OK | X_OK) != 0) {
+		set_err(err, errlen, "clamav_tmp_dir %s: %s", cfg->clamav_tmp_dir,
+		    strerror(errno));
+		return MUGAI_ERR_CONFIG;
 	}
 	if (cfg->clamav_database_dir == NULL || *cfg->clamav_database_dir == 0) {
 		set_err(err, errlen, "clamav_database_dir is empty; set it to "
@@ -681,9 +691,9 @@ verdict_log(const struct mugai_scan_verdict *v, const char *label,
 		    label, v->name);
 }
 
-mugai_status
-mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
-    const char *label, struct mugai_scan_verdict *v)
+static mugai_status
+scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
+    unsigned no_parse, const char *label, struct mugai_scan_verdict *v)
 {
 	struct cl_scan_options opts;
 	struct engine *e;
@@ -719,6 +729,7 @@ mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
 		goto out;
 	}
 	opts = sc->opts;
+	opts.parse &= ~no_parse;
 	rc = cl_scanmap_callback(map, NULL, &virname, &scanned, e->cl, &opts,
 	    (void *)(uintptr_t)label);
 	/* virname points into the engine: copy it before the unref. */
@@ -732,4 +743,38 @@ mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
 out:
 	engine_unref(sc, e);
 	return ret;
+}
+
+mugai_status
+mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
+    const char *label, struct mugai_scan_verdict *v)
+{
+	return scanner_scan(sc, data, len, 0, label, v);
+}
+
+/*
+ * libclamav remembers clean objects by their hash, whatever options found
+ * them clean: after the scan without MIME decoding, the same bytes would
+ * come back clean from that cache without being decoded.  So the decoding
+ * scan reads a copy with one more line end, which MIME ignores (only on
+ * the rare messages the walk did not decode whole).
+ */
+mugai_status
+mugai_scanner_scan_message(struct mugai_scanner *sc, const void *data,
+    size_t len, int decode, const char *label, struct mugai_scan_verdict *v)
+{
+	mugai_status rc;
+	char *copy;
+
+	if (!decode)
+		return scanner_scan(sc, data, len, CL_SCAN_PARSE_MAIL, label, v);
+	if ((copy = malloc(len + 1)) == NULL) {
+		mugai_log(LOG_ERR, "-", "%s: out of memory", label);
+		return MUGAI_ERR_SCAN;
+	}
+	memcpy(copy, data, len);
+	copy[len] = '\n';
+	rc = scanner_scan(sc, copy, len + 1, 0, label, v);
+	free(copy);
+	return rc;
 }

@@ -539,8 +539,11 @@ ek_lookup(const xmlChar *name)
 
 	if (name == NULL)
 		return EK_INLINE;
+	/* Every element and text node asks: compare the first letter
+	 * before the whole name (the table is lower case). */
 	for (i = 0; i < sizeof(ek_table) / sizeof(ek_table[0]); i++)
-		if (strcasecmp(ek_table[i].name, (const char *)name) == 0)
+		if (ek_table[i].name[0] == (char)tolower(name[0]) &&
+		    strcasecmp(ek_table[i].name, (const char *)name) == 0)
 			return ek_table[i].kind;
 	return EK_INLINE;
 }

@@ -22,6 +22,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <sys/inotify.h>
 #include <time.h>
 #include <unistd.h>
 
@@ -524,6 +525,84 @@ test_eicar_mime_base64(void **state)
 	mugai_scanner_free(sc);
 }
 
+/*
+ * A whole message: without decoding, an encoded virus is not seen (the
+ * caller scans the decoded parts); with decoding it is, even right after
+ * the same bytes came back clean without it (libclamav's cache of clean
+ * objects must not answer for the decoding scan).
+ */
+static void
+test_message_decode(void **state)
+{
+	struct mugai_scanner *sc = scanner_make(testdb(), NULL, NULL);
+	struct mugai_scan_verdict v;
+	struct mugai_buf m;
+
+	(void)state;
+	mail_with_part(&m, "application/octet-stream", "base64", eicar,
+	    strlen(eicar));
+	assert_hidden(&m, eicar);
+	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 0,
+	    "message", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_CLEAN);
+	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 1,
+	    "message", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	assert_true(strncmp(v.name, EICAR_SIG, strlen(EICAR_SIG)) == 0);
+	/* Not decoding still sees what is there in plain bytes. */
+	mugai_buf_free(&m);
+	mail_with_part(&m, "application/octet-stream", "7bit", eicar,
+	    strlen(eicar));
+	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 0,
+	    "message", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	mugai_buf_free(&m);
+	mugai_scanner_free(sc);
+}
+
+/*
+ * clamav_tmp_dir: libclamav's per-scan directories are made there (and
+ * removed again); a directory that cannot be used is a configuration
+ * error, not a silent fall back to /tmp.
+ */
+static void
+test_tmp_dir(void **state)
+{
+	char dir[] = "/tmp/test_scan_tmp.XXXXXX", opt[64], err[512];
+	struct mugai_scanner *sc = NULL;
+	struct mugai_config *cfg;
+	struct mugai_buf z;
+	struct inotify_event *ev;
+	char evbuf[4096];
+	ssize_t n;
+	int fd, made = 0;
+
+	(void)state;
+	assert_non_null(mkdtemp(dir));
+	snprintf(opt, sizeof(opt), "clamav_tmp_dir=%s", dir);
+	sc = scanner_make(testdb(), opt, NULL);
+	/* Watch the directory: each scan makes and removes its own. */
+	assert_true((fd = inotify_init1(IN_NONBLOCK)) >= 0);
+	assert_true(inotify_add_watch(fd, dir, IN_CREATE) >= 0);
+	zip_one("eicar.com", eicar, strlen(eicar), 0, &z);
+	assert_infected(sc, &z, EICAR_SIG);
+	while ((n = read(fd, evbuf, sizeof(evbuf))) > 0)
+		for (ev = (struct inotify_event *)evbuf; (char *)ev < evbuf + n;
+		    ev = (struct inotify_event *)((char *)ev + sizeof(*ev) +
+		    ev->len))
+			made++;
+	close(fd);
+	assert_true(made > 0);
+	mugai_buf_free(&z);
+	mugai_scanner_free(sc);
+	assert_int_equal(rmdir(dir), 0);	/* left empty */
+	cfg = cfg_make(testdb(), opt, NULL);
+	assert_int_equal(mugai_scanner_new(cfg, &sc, err, sizeof(err)),
+	    MUGAI_ERR_CONFIG);
+	assert_non_null(strstr(err, "clamav_tmp_dir"));
+	mugai_config_unref(cfg);
+}
+
 static void
 test_eicar_zip(void **state)
 {
@@ -1018,6 +1097,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_eicar_plain),
 		cmocka_unit_test(test_eicar_mime_base64),
+		cmocka_unit_test(test_message_decode),
+		cmocka_unit_test(test_tmp_dir),
 		cmocka_unit_test(test_eicar_zip),
 		cmocka_unit_test(test_eicar_zip_in_zip_in_mail),
 		cmocka_unit_test(test_eicar_forwarded_rfc822),

@@ -51,6 +51,20 @@ mugai_status mugai_scanner_scan(struct mugai_scanner *sc, const void *data,
     size_t len, const char *label, struct mugai_scan_verdict *v);
 
 /*
+ * mugai_scanner_scan_message - scan a whole message.  decode 0: its bytes
+ * as they are, with the signatures for mail and for any file, but
+ * without libclamav's own MIME decoding (which writes every part to a
+ * temporary file): for callers that scan each decoded part themselves
+ * with mugai_scanner_scan.  decode 1: with that decoding, as
+ * mugai_scanner_scan does (for content the caller did not decode), and
+ * never answered from libclamav's cache of clean objects, which does not
+ * know that an earlier clean answer came without decoding.
+ */
+mugai_status mugai_scanner_scan_message(struct mugai_scanner *sc,
+    const void *data, size_t len, int decode, const char *label,
+    struct mugai_scan_verdict *v);
+
+/*
  * mugai_scanner_reload - load and compile a fresh engine now, in the
  * caller's thread, and swap it in.  On failure the old engine stays,
  * the error is logged and returned.

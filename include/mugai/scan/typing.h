@@ -1,10 +1,12 @@
 /*
  * mugai/scan/typing.h - what a file really is, judged by its bytes.
  *
- * Detection uses libmagic with one handle per thread (libmagic handles
- * are not thread safe), created on first use and closed when the thread
- * exits.  Declared types and file extensions are only compared with the
- * detected type; they never decide what a part is.
+ * The formats the policy acts on are recognised by their signatures;
+ * libmagic (one handle per thread, all sharing one mapping of its
+ * compiled database) names the rest.  Declared types and file extensions
+ * never decide what a part is: a declared text type only lets text that
+ * has no signature of another format, no NUL or stray control byte, and
+ * is well formed in its charset skip libmagic's slow pattern tests.
  */
 #ifndef MUGAI_TYPING_H
 #define MUGAI_TYPING_H
@@ -20,6 +22,17 @@
  */
 mugai_status mugai_type_detect(const void *data, size_t len, char *out,
     size_t outlen);
+
+/*
+ * mugai_type_detect_part - mugai_type_detect for a MIME part declared as
+ * declared (may be NULL) with the charset parameter charset (may be
+ * NULL).  A part declared text/... whose bytes are plainly text is
+ * "text/plain", "text/html", "text/csv" or "application/json" without
+ * libmagic's pattern database; the same bytes under any declared type
+ * get the same answer whenever it is not text.
+ */
+mugai_status mugai_type_detect_part(const void *data, size_t len,
+    const char *declared, const char *charset, char *out, size_t outlen);
 
 /*
  * mugai_type_mismatch - NULL when declared type, file name and detected
