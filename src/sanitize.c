@@ -1233,6 +1233,20 @@ walk(struct san *s, GMimeObject *obj, const char *path, unsigned depth,
 	mp = GMIME_MULTIPART(obj);
 	sub = g_mime_content_type_get_media_subtype(
 	    g_mime_object_get_content_type(obj));
+	/* With no boundary nothing can be split into parts (GMime gives
+	 * none): all there was is unread, told, and the original kept. */
+	if (g_mime_multipart_get_count(mp) == 0 &&
+	    g_mime_object_get_content_type_parameter(obj, "boundary") == NULL) {
+		mugai_log(LOG_NOTICE, s->logid, "part %s: multipart without a "
+		    "boundary parameter; its content could not be read", path);
+		subtree_removed(s, obj, path, "unread", 0);
+		if (s->nrows > 0 && strcmp(s->rows[s->nrows - 1].path,
+		    path) == 0) {
+			s->rows[s->nrows - 1].count = 1;
+			part_removed(s, &s->rows[s->nrows - 1]);
+		}
+		return;
+	}
 	if (sub != NULL && strcasecmp(sub, "alternative") == 0) {
 		alternative(s, mp, path, depth, body_ok);
 		return;
