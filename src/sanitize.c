@@ -1628,9 +1628,12 @@ parsed_children(GMimeObject *obj, GHashTable *seen, unsigned depth)
 
 /*
  * The safety net: delimiter lines in the bytes against the parts GMime
- * made of them.  Parts that were there but not parsed are counted
- * removed and told in the notice ("n parts could not be read"), so the
- * original is kept.
+ * made of them, for every boundary GMime found or the bytes declare (a
+ * multipart whose header GMime lost has none in the tree).  Parts that
+ * were there but not parsed are counted removed and told in the notice
+ * ("n parts could not be read"), so the original is kept.  A boundary=
+ * quoted in a text body can give a false alarm: that errs on the safe
+ * side.
  */
 static void
 unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len)
@@ -1639,6 +1642,7 @@ unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len)
 	    g_free, NULL);
 	GHashTable *lines = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
+	GHashTable *known = boundaries_declared(raw, len);
 	GHashTableIter it;
 	gpointer k, v;
 	const char *p = raw, *end = raw + len, *nl, *next;
@@ -1647,12 +1651,15 @@ unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len)
 	struct part_row *r;
 
 	parsed_children(root, seen, 0);
+	g_hash_table_iter_init(&it, seen);
+	while (g_hash_table_iter_next(&it, &k, NULL))
+		g_hash_table_add(known, g_strdup(k));
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		next = nl ? nl + 1 : end;
 		if (ll >= 3 && p[0] == '-' && p[1] == '-' &&
-		    delimiter(seen, p, ll) == 1) {
+		    delimiter(known, p, ll) == 1) {
 			while (ll > 0 && strchr(" \t\r", p[ll - 1]))
 				ll--;
 			k = g_strndup(p + 2, ll - 2);
@@ -1670,6 +1677,7 @@ unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len)
 	}
 	g_hash_table_destroy(seen);
 	g_hash_table_destroy(lines);
+	g_hash_table_destroy(known);
 	if (missing == 0)
 		return;
 	mugai_log(LOG_NOTICE, s->logid, "%u part(s) behind boundary lines "

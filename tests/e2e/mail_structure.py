@@ -260,10 +260,28 @@ def header_runs_into_base64():
            .read('a.txt'), 'attachments %r' % list(att))
 
 
+def top_header_runs():
+    """The safety net: the message's own header runs into a 5,000-byte
+    preamble line, so GMime reads no multipart at all; the delimiter
+    lines in the bytes say three parts were there."""
+    raw = ('From: a@example.com\nTo: staff@city.example.lg.jp\n'
+           'Subject: top header runs on\nMIME-Version: 1.0\n'
+           'Content-Type: multipart/mixed; boundary="m"\n'
+           'This is a multi-part message in MIME format. ' + 'x' * 5000 +
+           '\n--m\nContent-Type: text/plain\n\nbody\n--m\n'
+           'Content-Type: application/octet-stream; name="x.bin"\n\nAAAA\n'
+           '--m\nContent-Type: text/plain\n\nLATER\n--m--\n').encode()
+    msg, rep, text = run('top-header-runs', raw, ['3 parts could not be read'])
+    if msg is None:
+        return
+    result('top-header-runs/told', rep['removed'] >= 3 and any(
+        r['reason'] == 'unread' for r in rep['parts']),
+        'removed=%d' % rep['removed'])
+
+
 def unread_parts():
-    """The safety net: a part header of 5,000 bytes that is a header
-    field (so nothing is mended) hides the parts after it from GMime, or
-    does not; either way every delimiter line is accounted for."""
+    """A part header field of 5,000 bytes (nothing to mend): every part
+    after it is read (GMime keeps long fields), or told as unread."""
     mixed = MIMEMultipart('mixed')
     mixed.attach(MIMEText('本文です。\n', 'plain', 'utf-8'))
     for i in range(3):
@@ -372,7 +390,7 @@ def bom_and_warning():
 
 
 for case in (outlook, apple, html_related, header_runs_into_base64,
-             unread_parts, alternative_html, sjis_csv, partial,
+             top_header_runs, unread_parts, alternative_html, sjis_csv, partial,
              bom_and_warning):
     try:
         case()
