@@ -735,11 +735,18 @@ cid_name(struct san *s, const char *cid)
 	return g_strdup_printf("image%u", ++s->images);
 }
 
+/*
+ * Pictures whose references in the text are renamed: each one is a pass
+ * over the text, so a hostile message with thousands cannot make it slow.
+ */
+#define CID_REWRITE_MAX	200
+
 /* Remember that [cid:id] in the text means the attachment called name. */
 static void
 cid_add(struct san *s, const char *cid, const char *name)
 {
-	if (cid == NULL || name == NULL || name[0] == '\0')
+	if (cid == NULL || cid[0] == '\0' || name == NULL || name[0] == '\0' ||
+	    s->cids->len >= 2 * CID_REWRITE_MAX)
 		return;
 	g_ptr_array_add(s->cids, g_strdup(cid));
 	g_ptr_array_add(s->cids, g_strdup(name));
@@ -747,8 +754,9 @@ cid_add(struct san *s, const char *cid, const char *name)
 
 /*
  * "cid:ID" in the body text (Outlook's "[cid:image001.png@01DA...]" in
- * its plain text, the "[image: alt cid:ID]" of converted HTML) becomes
- * the name of the attached copy.
+ * its plain text, the "[image: alt (cid:ID)]" of converted HTML) becomes
+ * the name of the attached copy.  Text that would outgrow its limit
+ * keeps the references as they were.
  */
 static void
 cid_rewrite(struct san *s)
@@ -775,9 +783,13 @@ cid_rewrite(struct san *s)
 		t = o;
 		g_free(from);
 	}
-	s->text.len = 0;
-	if (mugai_buf_append(&s->text, t->str, t->len) != MUGAI_OK)
-		san_fail(s, MUGAI_ERR_NOMEM, "image references");
+	if (s->text.max == 0 || t->len <= s->text.max) {
+		s->text.len = 0;
+		if (mugai_buf_append(&s->text, t->str, t->len) != MUGAI_OK)
+			san_fail(s, MUGAI_ERR_NOMEM, "image references");
+	} else
+		mugai_log(LOG_NOTICE, s->logid, "image references left as "
+		    "cid: (the text would pass its limit)");
 	g_string_free(t, TRUE);
 }
 
@@ -958,7 +970,7 @@ alternative(struct san *s, GMimeMultipart *mp, const char *path,
 		 * told as removed, their images (Outlook's pasted
 		 * screenshots) delivered like attachments. */
 		walk(s, child, cpath, depth + 1, i == pick &&
-		    body_ok == BODY_YES ? BODY_YES : BODY_DROPPED);
+		    body_ok != BODY_DROPPED ? BODY_YES : BODY_DROPPED);
 	}
 }
 
@@ -1468,37 +1480,34 @@ structure_cut(struct san *s, enum parse_cut cut)
  */
 #define BOUNDARIES_MAX	1000
 
-/* The boundary= values in raw, as GMime would read them (roughly). */
-static GHashTable *
-boundaries_declared(const char *raw, size_t len)
+/* Add the boundary= values of a header line to h. */
+static void
+boundaries_add(GHashTable *h, const char *line, size_t n)
 {
-	GHashTable *h = g_hash_table_new_full(g_str_hash, g_str_equal, g_free,
-	    NULL);
-	const char *p = raw, *end = raw + len, *v, *e;
+	const char *p = line, *end = line + n, *v, *e;
 
-	while (g_hash_table_size(h) < BOUNDARIES_MAX &&
-	    (p = g_strstr_len(p, end - p, "oundary")) != NULL) {
-		v = p + 7;
-		p = v;
-		if (!(p - raw >= 8 && (p[-8] == 'b' || p[-8] == 'B')))
+	while (g_hash_table_size(h) < BOUNDARIES_MAX && end - p > 8) {
+		if (g_ascii_strncasecmp(p, "boundary", 8) != 0) {
+			p++;
 			continue;
-		while (v < end && (*v == ' ' || *v == '\t'))
-			v++;
+		}
+		for (v = p + 8; v < end && (*v == ' ' || *v == '\t'); v++)
+			;
+		p += 8;
 		if (v >= end || *v != '=')
 			continue;
 		for (v++; v < end && (*v == ' ' || *v == '\t'); v++)
 			;
 		if (v < end && *v == '"') {
-			for (e = ++v; e < end && *e != '"' && *e != '\n'; e++)
+			for (e = ++v; e < end && *e != '"'; e++)
 				;
 		} else {
-			for (e = v; e < end && !strchr(" \t\r\n;\"", *e); e++)
+			for (e = v; e < end && !strchr(" \t\r;\"", *e); e++)
 				;
 		}
 		if (e > v && e - v <= 200)
 			g_hash_table_add(h, g_strndup(v, (gsize)(e - v)));
 	}
-	return h;
 }
 
 /*
@@ -1547,29 +1556,42 @@ header_like(const char *line, size_t n, int have_field)
 /*
  * A copy of raw with a blank line where a part header block runs into
  * its body; NULL when none does (or memory ran out: then raw is used).
+ * h gets the boundaries declared in header blocks (the message's, its
+ * parts', those of messages in message/rfc822 parts), not the ones
+ * quoted in bodies.  The message's own header is not mended: the MTA
+ * has read it already.
  */
 static GByteArray *
-mend_part_headers(struct san *s, const char *raw, size_t len)
+mend_part_headers(struct san *s, const char *raw, size_t len, GHashTable *h)
 {
-	GHashTable *h = boundaries_declared(raw, len);
 	GByteArray *out = NULL;
 	const char *p = raw, *end = raw + len, *nl;
 	size_t n, ll, mended = 0;
-	int in_hdr = 0, have_field = 0, crlf;
+	int in_hdr = 1, top = 1, have_field = 0, rfc822 = 0, crlf;
 
-	if (g_hash_table_size(h) == 0)
-		goto done;
+	if (len >= 5 && strncmp(raw, "From ", 5) == 0 &&
+	    (nl = memchr(raw, '\n', len)) != NULL)
+		p = nl + 1;	/* an mbox envelope line */
 	while (p < end) {
 		nl = memchr(p, '\n', (size_t)(end - p));
 		ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
 		n = nl ? ll + 1 : ll;
-		if (in_hdr && (ll == 0 || (ll == 1 && p[0] == '\r')))
-			in_hdr = 0;
-		else if (p[0] == '-' && delimiter(h, p, ll) != 0) {
+		if (in_hdr && (ll == 0 || (ll == 1 && p[0] == '\r'))) {
+			/* A message in a part has a header block of its own. */
+			in_hdr = rfc822;
+			top = rfc822;
+			rfc822 = have_field = 0;
+		} else if (p[0] == '-' && delimiter(h, p, ll) != 0) {
 			in_hdr = delimiter(h, p, ll) == 1;
-			have_field = 0;
+			top = rfc822 = have_field = 0;
 		} else if (in_hdr && header_like(p, ll, have_field)) {
 			have_field = 1;
+			boundaries_add(h, p, ll);
+			if (!top && g_strstr_len(p, (gssize)ll,
+			    "message/rfc822") != NULL)
+				rfc822 = 1;
+		} else if (in_hdr && top) {
+			in_hdr = 0;
 		} else if (in_hdr) {
 			if (out == NULL) {
 				out = g_byte_array_sized_new((guint)len + 64);
@@ -1590,8 +1612,6 @@ mend_part_headers(struct san *s, const char *raw, size_t len)
 		mugai_log(LOG_NOTICE, s->logid, "%zu part header block(s) ran "
 		    "into the body; ended at the first line that is not a "
 		    "header field", mended);
-done:
-	g_hash_table_destroy(h);
 	return out;
 }
 
@@ -1628,21 +1648,20 @@ parsed_children(GMimeObject *obj, GHashTable *seen, unsigned depth)
 
 /*
  * The safety net: delimiter lines in the bytes against the parts GMime
- * made of them, for every boundary GMime found or the bytes declare (a
- * multipart whose header GMime lost has none in the tree).  Parts that
- * were there but not parsed are counted removed and told in the notice
- * ("n parts could not be read"), so the original is kept.  A boundary=
- * quoted in a text body can give a false alarm: that errs on the safe
- * side.
+ * made of them, for every boundary GMime found or a header block of the
+ * bytes declares (known, from mend_part_headers: a multipart whose
+ * header GMime lost has none in the tree).  Parts that were there but
+ * not parsed are counted removed and told in the notice ("n parts could
+ * not be read"), so the original is kept.
  */
 static void
-unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len)
+unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len,
+    GHashTable *known)
 {
 	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
 	GHashTable *lines = g_hash_table_new_full(g_str_hash, g_str_equal,
 	    g_free, NULL);
-	GHashTable *known = boundaries_declared(raw, len);
 	GHashTableIter it;
 	gpointer k, v;
 	const char *p = raw, *end = raw + len, *nl, *next;
@@ -1677,7 +1696,6 @@ unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len)
 	}
 	g_hash_table_destroy(seen);
 	g_hash_table_destroy(lines);
-	g_hash_table_destroy(known);
 	if (missing == 0)
 		return;
 	mugai_log(LOG_NOTICE, s->logid, "%u part(s) behind boundary lines "
@@ -1824,6 +1842,7 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	struct parse_limit pl;
 	char rawsha[65];
 	GByteArray *mended = NULL;
+	GHashTable *bounds;
 	const char *in;
 	size_t inlen;
 
@@ -1840,13 +1859,10 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	s.kept = g_ptr_array_new_with_free_func(g_object_unref);
 	s.cids = g_ptr_array_new_with_free_func(g_free);
 	sha256_hex(raw, len, rawsha);
-	/* What GMime reads: no byte-order mark, part headers mended. */
+	/* What GMime reads: no byte-order mark, part headers mended below. */
 	in = raw + sanitize_bom_len(raw, len);
 	inlen = len - sanitize_bom_len(raw, len);
-	if ((mended = mend_part_headers(&s, in, inlen)) != NULL) {
-		in = (const char *)mended->data;
-		inlen = mended->len;
-	}
+	bounds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	if (s.cfg->clamav_enable && svc->scanner == NULL)
 		san_fail(&s, MUGAI_ERR_SCAN, "no virus scanner");
@@ -1857,6 +1873,10 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 		goto report;
 	}
 	if (s.err == MUGAI_OK && scan_whole(&s, raw, len, "message") == 0) {
+		if ((mended = mend_part_headers(&s, in, inlen, bounds)) != NULL) {
+			in = (const char *)mended->data;
+			inlen = mended->len;
+		}
 		m = parse_message(s.cfg, in, inlen, &pl);
 		root = m ? g_mime_message_get_mime_part(m) : NULL;
 		if (root != NULL)
@@ -1865,7 +1885,7 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 			unparsable(&s, in, pl.cut_at);
 		structure_cut(&s, pl.cut);
 		if (root != NULL && pl.cut == CUT_NONE && s.err == MUGAI_OK)
-			unread_parts(&s, root, in, inlen);
+			unread_parts(&s, root, in, inlen, bounds);
 		cid_rewrite(&s);
 	}
 	/* A virus in the raw message stops the walk; admins still want
@@ -1888,6 +1908,7 @@ report:
 	g_ptr_array_free(s.cids, TRUE);
 	if (mended != NULL)
 		g_byte_array_unref(mended);
+	g_hash_table_destroy(bounds);
 	rows_free(&s);
 	mugai_buf_free(&s.text);
 	return s.res;
