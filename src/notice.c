@@ -225,9 +225,20 @@ render_item(const struct templates *t, const struct mugai_notice_item *it,
 	phrase(t->phrases, key, action, sizeof(action));
 	if ((rc = reason_text(t, it, reason, sizeof(reason))) != MUGAI_OK)
 		return rc;
-	/* A warning is about the message, not a file: no name or types. */
-	if (it->warning)
-		return mugai_buf_printf(out, "■ %s: %s\n", action, reason);
+	/* A warning is about the message, not a file: no name or types.
+	 * Its line is the phrase line.warning (built in when missing). */
+	if (it->warning) {
+		char line[256];
+		const struct var wv[] = { { "action", action },
+		    { "reason", reason } };
+
+		phrase(t->phrases, "line.warning", line, sizeof(line));
+		if (strcmp(line, "line.warning") == 0)
+			snprintf(line, sizeof(line), "■ {action}: {reason}");
+		if ((rc = substitute(line, wv, 2, out)) == MUGAI_OK)
+			rc = mugai_buf_putc(out, '\n');
+		return rc;
+	}
 	phrase(t->phrases, "label.type", ltype, sizeof(ltype));
 	phrase(t->phrases, "label.detected", ldet, sizeof(ldet));
 	phrase(t->phrases, "label.reason", lreason, sizeof(lreason));

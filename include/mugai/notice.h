@@ -7,7 +7,8 @@
  * {id}, {admin_contact}), notice-item.txt (one per item: {action},
  * {name}, {declared}, {detected}, {size}, {reason} and the label_*
  * phrases) and notice-phrases.txt ("key = text" lines).  A warning
- * item is one line, "■ " action.warning ": " reason.  Reason phrases
+ * item is one line, the phrase line.warning ("■ {action}: {reason}",
+ * action being action.warning).  Reason phrases
  * may hold {n} and {m} (counts, fragment numbers).  They are read
  * from notice_template_dir when it is set, else the built-in copies are
  * used; a missing file in the directory falls back to the built-in one
