@@ -32,6 +32,7 @@ enum key_type {
 	KEY_TIME,	/* seconds, s/m/h/d suffix */
 	KEY_BOOL,
 	KEY_CHARSET,
+	KEY_CSV_CHARSET,
 	KEY_VIRUS_ACTION,
 	KEY_SCAN_OPTIONS,
 	KEY_POLICY,
@@ -80,6 +81,7 @@ static const struct config_key config_keys[] = {
 	{ "max_html_depth", KEY_UINT, OFF(max_html_depth), "200", 8, 10000 },
 	{ "max_header_size", KEY_SIZE, OFF(max_header_size), "64K", 1024, 16777216 },
 	{ "output_charset", KEY_CHARSET, OFF(output_charset), "utf-8", 0, 0 },
+	{ "csv_charset", KEY_CSV_CHARSET, OFF(csv_utf8_bom), "original", 0, 0 },
 	{ "notice_template_dir", KEY_STR, OFF(notice_template_dir), "", 0, 0 },
 	{ "admin_contact", KEY_STR, OFF(admin_contact), "postmaster", 0, 0 },
 	{ "attachment_policy", KEY_POLICY, OFF(policy), DEFAULT_POLICY, 0, 0 },
@@ -392,6 +394,17 @@ key_set(struct mugai_config *cfg, const struct config_key *k, const char *v,
 			cfg->output_charset = MUGAI_OUTPUT_ISO2022JP;
 		else {
 			snprintf(why, whylen, "\"%s\": use utf-8 or iso-2022-jp", v);
+			return -1;
+		}
+		return 0;
+	case KEY_CSV_CHARSET:
+		if (strcasecmp(v, "original") == 0)
+			cfg->csv_utf8_bom = 0;
+		else if (strcasecmp(v, "utf-8-bom") == 0)
+			cfg->csv_utf8_bom = 1;
+		else {
+			snprintf(why, whylen, "\"%s\": use original or "
+			    "utf-8-bom", v);
 			return -1;
 		}
 		return 0;
@@ -859,6 +872,9 @@ mugai_config_dump(const struct mugai_config *cfg, FILE *fp)
 		case KEY_CHARSET:
 			fputs(cfg->output_charset == MUGAI_OUTPUT_UTF8 ?
 			    "utf-8" : "iso-2022-jp", fp);
+			break;
+		case KEY_CSV_CHARSET:
+			fputs(cfg->csv_utf8_bom ? "utf-8-bom" : "original", fp);
 			break;
 		case KEY_VIRUS_ACTION:
 			fputs(cfg->virus_action == MUGAI_VIRUS_REJECT ? "reject" :

@@ -186,6 +186,31 @@ name_shown(const char *name, char *buf, size_t buflen)
 	return name;
 }
 
+/* The reason phrase for it, with {n} and {m} filled in. */
+static mugai_status
+reason_text(const struct templates *t, const struct mugai_notice_item *it,
+    char *out, size_t outlen)
+{
+	char key[64], tpl[512], n[16], m[16];
+	struct mugai_buf b;
+	mugai_status rc;
+
+	snprintf(key, sizeof(key), "reason.%s", it->reason);
+	phrase(t->phrases, key, tpl, sizeof(tpl));
+	snprintf(n, sizeof(n), "%u", it->n);
+	snprintf(m, sizeof(m), "%u", it->m);
+	{
+		const struct var vars[] = { { "n", n }, { "m", m } };
+
+		mugai_buf_init(&b, 0);
+		rc = substitute(tpl, vars, 2, &b);
+	}
+	if (rc == MUGAI_OK)
+		snprintf(out, outlen, "%s", b.data ? b.data : "");
+	mugai_buf_free(&b);
+	return rc;
+}
+
 static mugai_status
 render_item(const struct templates *t, const struct mugai_notice_item *it,
     struct mugai_buf *out)
@@ -195,10 +220,25 @@ render_item(const struct templates *t, const struct mugai_notice_item *it,
 	char shown[NAME_SHOW_MAX * 4 + 4];
 	mugai_status rc;
 
-	snprintf(key, sizeof(key), "action.%s", it->action);
+	snprintf(key, sizeof(key), "action.%s", it->warning ? "warning" :
+	    it->action);
 	phrase(t->phrases, key, action, sizeof(action));
-	snprintf(key, sizeof(key), "reason.%s", it->reason);
-	phrase(t->phrases, key, reason, sizeof(reason));
+	if ((rc = reason_text(t, it, reason, sizeof(reason))) != MUGAI_OK)
+		return rc;
+	/* A warning is about the message, not a file: no name or types.
+	 * Its line is the phrase line.warning (built in when missing). */
+	if (it->warning) {
+		char line[256];
+		const struct var wv[] = { { "action", action },
+		    { "reason", reason } };
+
+		phrase(t->phrases, "line.warning", line, sizeof(line));
+		if (strcmp(line, "line.warning") == 0)
+			snprintf(line, sizeof(line), "■ {action}: {reason}");
+		if ((rc = substitute(line, wv, 2, out)) == MUGAI_OK)
+			rc = mugai_buf_putc(out, '\n');
+		return rc;
+	}
 	phrase(t->phrases, "label.type", ltype, sizeof(ltype));
 	phrase(t->phrases, "label.detected", ldet, sizeof(ldet));
 	phrase(t->phrases, "label.reason", lreason, sizeof(lreason));

@@ -149,20 +149,24 @@ to_tempfail(struct mugai_result *r, const char *why)
 	r->body_len = 0;
 }
 
-static mugai_status
+/*
+ * X-Mugai-Status always; X-Mugai-Id only when the original was stored,
+ * so that an id staff quote always finds the original.  Room for both
+ * is checked before the store (see rewrite_headers).
+ */
+static void
 add_mugai_headers(struct mugai_result *r)
 {
 	char status[128];
 
-	if (r->nset + 2 > 16)
-		return MUGAI_ERR_LIMIT;
 	snprintf(status, sizeof(status), "sanitised; converted=%u; removed=%u",
 	    r->converted, r->removed);
 	r->set[r->nset].name = g_strdup("X-Mugai-Status");
 	r->set[r->nset++].value = g_strdup(status);
+	if (!r->quarantined)
+		return;
 	r->set[r->nset].name = g_strdup("X-Mugai-Id");
 	r->set[r->nset++].value = g_strdup(r->id);
-	return MUGAI_OK;
 }
 
 /*
@@ -190,7 +194,7 @@ rewrite_headers(struct mugai_result *r, const char *raw, size_t len,
 		r->body_len = 0;
 		return;
 	}
-	if (rc != MUGAI_OK || add_mugai_headers(r) != MUGAI_OK)
+	if (rc != MUGAI_OK || r->nset + 2 > 16)
 		to_tempfail(r, "too many headers to rewrite");
 }
 
@@ -295,6 +299,8 @@ sanitize_finish(struct mugai_result *r, const struct mugai_services *svc,
 	if (r->verdict != MUGAI_VERDICT_TEMPFAIL && changed &&
 	    svc->quarantine != NULL)
 		store_original(r, svc, env, raw, len, rawsha, logid);
+	if (r->verdict == MUGAI_VERDICT_DELIVER)
+		add_mugai_headers(r);
 	if (svc->cfg->audit_log[0] != '\0')
 		audit_message(r, svc, env, len, logid);
 }

@@ -181,6 +181,12 @@ out:
 	return rc;
 }
 
+size_t
+sanitize_bom_len(const char *raw, size_t len)
+{
+	return len >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
+}
+
 /* Is the header field that starts at line named one of remove[]? */
 static int
 header_removed(const struct mugai_result *r, const char *line, size_t n)
@@ -241,6 +247,11 @@ mugai_result_write(const struct mugai_result *r, const char *raw, size_t len,
 
 	if (r->verdict != MUGAI_VERDICT_DELIVER)
 		return MUGAI_ERR_USAGE;
+	/* Some programs write a byte-order mark before the first header. */
+	pos = sanitize_bom_len(raw, len);
+	raw += pos;
+	len -= pos;
+	pos = 0;
 	/* An mbox "From " line is an envelope marker, not a header. */
 	if (len >= 5 && strncmp(raw, "From ", 5) == 0)
 		pos = field_end(raw, len);
@@ -294,6 +305,10 @@ sanitize_collect_removals(struct mugai_result *r, const char *raw, size_t len)
 	    (rc = remove_add(r, "X-Mugai-Status", 14)) != MUGAI_OK ||
 	    (rc = remove_add(r, "X-Mugai-Id", 10)) != MUGAI_OK)
 		return rc;
+	pos = sanitize_bom_len(raw, len);
+	raw += pos;
+	len -= pos;
+	pos = 0;
 	if (len >= 5 && strncmp(raw, "From ", 5) == 0)
 		pos = field_end(raw, len);
 	while (pos < len) {

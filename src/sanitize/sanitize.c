@@ -42,6 +42,9 @@ struct san {
 	unsigned leaves;
 	int	 parts_limit_told;
 	unsigned quote;			/* "> " levels for forwarded mail */
+	GPtrArray *cids;		/* Content-ID, copy's name, ...: for
+					   [cid:...] in the text */
+	unsigned images;		/* names made for unnamed images */
 	unsigned phishing;
 	int	 virus;
 	int	 undecoded;		/* content the walk did not decode:
@@ -51,6 +54,15 @@ struct san {
 	struct timespec started;	/* CLOCK_MONOTONIC, for
 					   convert_message_timeout */
 };
+
+/*
+ * How a leaf is read (walk's body_ok): as the body text, as an
+ * attachment, or inside an alternative form of the body that is not
+ * shown (its text goes, its images are delivered like attachments).
+ */
+#define BODY_NO		0
+#define BODY_YES	1
+#define BODY_DROPPED	2
 
 static void
 san_fail(struct san *s, mugai_status st, const char *why)
@@ -224,20 +236,47 @@ text_charset(GMimeObject *obj, const guint8 *p, size_t n)
 	return canon;
 }
 
+/*
+ * Is text in charset cs (NULL: detected) delivered as other bytes?  Only
+ * 8-bit bytes and ISO-2022-JP escapes change when written as UTF-8.
+ */
+static int
+charset_changes(const char *cs, const guint8 *p, size_t n)
+{
+	size_t i;
+
+	if (cs == NULL)
+		cs = mugai_charset_detect((const char *)p, n);
+	if (strcmp(cs, "UTF-8") == 0 || strcmp(cs, "US-ASCII") == 0)
+		return n >= 3 && memcmp(p, "\xEF\xBB\xBF", 3) == 0;
+	for (i = 0; i < n; i++)
+		if ((p[i] & 0x80) || p[i] == 0x1B)
+			return 1;
+	return 0;
+}
+
+/* The body text; a change of charset is counted (the original is kept). */
 static void
-body_plain(struct san *s, GMimeObject *obj, GByteArray *ba)
+body_plain(struct san *s, GMimeObject *obj, GByteArray *ba,
+    struct part_row *r)
 {
 	struct mugai_buf u;
+	const char *cs = text_charset(obj, ba->data, ba->len);
 	mugai_status rc;
 
 	mugai_buf_init(&u, 0);
-	rc = mugai_charset_to_utf8(text_charset(obj, ba->data, ba->len),
-	    (const char *)ba->data, ba->len, &u, NULL);
+	rc = mugai_charset_to_utf8(cs, (const char *)ba->data, ba->len, &u,
+	    NULL);
 	if (rc != MUGAI_OK)
 		san_fail(s, rc, "text body charset");
 	else {
 		text_separate(s);
 		text_append(s, u.data ? u.data : "", u.len);
+		if (charset_changes(cs, ba->data, ba->len)) {
+			r->action = "converted";
+			r->reason = "body-charset";
+			s->res->converted++;
+		}
 	}
 	mugai_buf_free(&u);
 }
@@ -382,19 +421,73 @@ attachment_new(const char *type, const char *subtype, const char *name,
 	return p;
 }
 
+/* The MIME label for a canonical charset name of mugai_charset_*. */
+static const char *
+charset_label(const char *canon)
+{
+	return strcmp(canon, "CP932") == 0 ? "Shift_JIS" : canon;
+}
+
+/*
+ * The guarded CSV g (UTF-8) as delivered: in the charset it came in
+ * (Excel in Japan reads a CSV without a byte-order mark as CP932), or
+ * as UTF-8 with a byte-order mark when csv_charset = utf-8-bom or the
+ * text cannot go back (a character the charset lacks).  *label gets
+ * the charset parameter, *bom whether UTF-8 got a byte-order mark.
+ */
+static mugai_status
+csv_encode(struct san *s, const char *cs, const guint8 *in, size_t inlen,
+    const struct mugai_buf *g, struct mugai_buf *out, const char **label,
+    int *bom)
+{
+	const char *orig = cs ? cs : mugai_charset_detect((const char *)in,
+	    inlen);
+	int utf = strcmp(orig, "UTF-8") == 0 || strcmp(orig, "US-ASCII") == 0;
+	gchar *conv;
+	gsize n = 0;
+
+	*label = "UTF-8";
+	*bom = s->cfg->csv_utf8_bom || (utf && inlen >= 3 &&
+	    memcmp(in, "\xEF\xBB\xBF", 3) == 0);
+	if (!s->cfg->csv_utf8_bom && !utf && strcmp(orig, "ISO-2022-JP") != 0) {
+		conv = g_convert(g->data ? g->data : "", (gssize)g->len, orig,
+		    "UTF-8", NULL, &n, NULL);
+		if (conv != NULL) {
+			*label = charset_label(orig);
+			mugai_status rc = mugai_buf_append(out, conv, n);
+
+			g_free(conv);
+			return rc;
+		}
+		mugai_log(LOG_INFO, s->logid, "CSV cannot be written back in "
+		    "%s; writing UTF-8 with a byte-order mark", orig);
+		*bom = 1;
+	} else if (!utf)
+		*bom = 1;	/* ISO-2022-JP: no spreadsheet reads it */
+	if (*bom && mugai_buf_append(out, "\xEF\xBB\xBF", 3) != MUGAI_OK)
+		return MUGAI_ERR_NOMEM;
+	return mugai_buf_append(out, g->data ? g->data : "", g->len);
+}
+
 static void
 keep_text(struct san *s, struct part_row *r, GMimeObject *obj,
     GByteArray *ba, enum mugai_action act)
 {
-	struct mugai_buf u, g;
+	struct mugai_buf u, g, c;
 	char *name = NULL;
 	const char *subtype = act == MUGAI_ACT_CSV ? "csv" : "plain";
+	const char *cs = text_charset(obj, ba->data, ba->len);
+	const char *label = "UTF-8";
+	const struct mugai_buf *src = &u;
+	int bom = 0, changed;
 	mugai_status rc;
 	struct mugai_html_stats st;
+	GMimePart *p;
 
 	memset(&st, 0, sizeof(st));
 	mugai_buf_init(&u, 0);
 	mugai_buf_init(&g, 0);
+	mugai_buf_init(&c, 0);
 	if (act == MUGAI_ACT_HTML) {
 		rc = mugai_html_to_text((const char *)ba->data, ba->len,
 		    g_mime_object_get_content_type_parameter(obj, "charset"),
@@ -402,11 +495,15 @@ keep_text(struct san *s, struct part_row *r, GMimeObject *obj,
 		if (rc == MUGAI_ERR_PARSE)
 			rc = MUGAI_OK;
 	} else {
-		rc = mugai_charset_to_utf8(text_charset(obj, ba->data, ba->len),
-		    (const char *)ba->data, ba->len, &u, NULL);
+		rc = mugai_charset_to_utf8(cs, (const char *)ba->data, ba->len,
+		    &u, NULL);
 	}
 	if (rc == MUGAI_OK && act == MUGAI_ACT_CSV)
 		rc = mugai_csv_guard(u.data ? u.data : "", u.len, &g);
+	if (rc == MUGAI_OK && act == MUGAI_ACT_CSV) {
+		rc = csv_encode(s, cs, ba->data, ba->len, &g, &c, &label, &bom);
+		src = &c;
+	}
 	if (rc != MUGAI_OK) {
 		san_fail(s, rc, "text attachment");
 		goto out;
@@ -415,17 +512,21 @@ keep_text(struct san *s, struct part_row *r, GMimeObject *obj,
 		name = g_strdup(r->name);
 	else
 		name = g_strconcat(r->name, ".txt", NULL);
-	{
-		const struct mugai_buf *src = act == MUGAI_ACT_CSV ? &g : &u;
-		GMimePart *p = attachment_new("text", subtype, name,
-		    src->data ? src->data : "", src->len, 1);
-
-		g_ptr_array_add(s->kept, p);
-	}
-	if (act == MUGAI_ACT_HTML || strcmp(name, r->name) != 0) {
+	p = attachment_new("text", subtype, name, src->data ? src->data : "",
+	    src->len, 1);
+	g_mime_object_set_content_type_parameter(GMIME_OBJECT(p), "charset",
+	    label);
+	g_ptr_array_add(s->kept, p);
+	/* Anything not delivered as the same bytes is named in the notice. */
+	changed = act == MUGAI_ACT_CSV ? src->len != ba->len ||
+	    memcmp(src->data ? src->data : "", ba->data, ba->len) != 0 :
+	    charset_changes(cs, ba->data, ba->len);
+	if (act == MUGAI_ACT_HTML || strcmp(name, r->name) != 0 || changed) {
 		r->action = "converted";
 		r->reason = act == MUGAI_ACT_HTML ?
-		    html_reason(s, r, &st, "html") : "rename";
+		    html_reason(s, r, &st, "html") :
+		    strcmp(name, r->name) != 0 ? "rename" :
+		    act != MUGAI_ACT_CSV ? "text" : bom ? "csv-bom" : "csv";
 		r->in_notice = 1;
 		s->res->converted++;
 	} else {
@@ -437,6 +538,7 @@ out:
 	g_free(name);
 	mugai_buf_free(&u);
 	mugai_buf_free(&g);
+	mugai_buf_free(&c);
 }
 
 static void part_removed(struct san *s, struct part_row *r);
@@ -639,6 +741,85 @@ holds_encoded_file(const GByteArray *ba)
 	return 0;
 }
 
+/*
+ * A name for an unnamed part that has a Content-ID, as Outlook and Apple
+ * Mail paste images: "image001.png@01DA..." gives "image001.png"; an id
+ * that does not look like a file name gives "image1", "image2", ... (the
+ * copy gets its extension from its type).
+ */
+static char *
+cid_name(struct san *s, const char *cid)
+{
+	size_t n = strcspn(cid, "@"), i;
+	int ok = n > 0 && n <= 64 && cid[0] != '.';
+
+	for (i = 0; i < n && ok; i++)
+		if (!isalnum((unsigned char)cid[i]) &&
+		    strchr("._-", cid[i]) == NULL)
+			ok = 0;
+	if (ok)
+		return g_strndup(cid, n);
+	return g_strdup_printf("image%u", ++s->images);
+}
+
+/*
+ * Pictures whose references in the text are renamed: each one is a pass
+ * over the text, so a hostile message with thousands cannot make it slow.
+ */
+#define CID_REWRITE_MAX	200
+
+/* Remember that [cid:id] in the text means the attachment called name. */
+static void
+cid_add(struct san *s, const char *cid, const char *name)
+{
+	if (cid == NULL || cid[0] == '\0' || name == NULL || name[0] == '\0' ||
+	    s->cids->len >= 2 * CID_REWRITE_MAX)
+		return;
+	g_ptr_array_add(s->cids, g_strdup(cid));
+	g_ptr_array_add(s->cids, g_strdup(name));
+}
+
+/*
+ * "cid:ID" in the body text (Outlook's "[cid:image001.png@01DA...]" in
+ * its plain text, the "[image: alt (cid:ID)]" of converted HTML) becomes
+ * the name of the attached copy.  Text that would outgrow its limit
+ * keeps the references as they were.
+ */
+static void
+cid_rewrite(struct san *s)
+{
+	GString *t;
+	gchar *from;
+	const char *p, *hit;
+	guint i;
+
+	if (s->cids->len == 0 || s->text.len == 0 || s->err != MUGAI_OK)
+		return;
+	t = g_string_new_len(s->text.data, (gssize)s->text.len);
+	for (i = 0; i + 1 < s->cids->len; i += 2) {
+		GString *o = g_string_sized_new(t->len);
+
+		from = g_strconcat("cid:", s->cids->pdata[i], NULL);
+		for (p = t->str; (hit = strstr(p, from)) != NULL;
+		    p = hit + strlen(from)) {
+			g_string_append_len(o, p, hit - p);
+			g_string_append(o, s->cids->pdata[i + 1]);
+		}
+		g_string_append(o, p);
+		g_string_free(t, TRUE);
+		t = o;
+		g_free(from);
+	}
+	if (s->text.max == 0 || t->len <= s->text.max) {
+		s->text.len = 0;
+		if (mugai_buf_append(&s->text, t->str, t->len) != MUGAI_OK)
+			san_fail(s, MUGAI_ERR_NOMEM, "image references");
+	} else
+		mugai_log(LOG_NOTICE, s->logid, "image references left as "
+		    "cid: (the text would pass its limit)");
+	g_string_free(t, TRUE);
+}
+
 static void
 leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 {
@@ -646,8 +827,9 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 	struct part_row *r;
 	GByteArray *ba;
 	char why[256];
-	const char *mm;
+	const char *mm, *cid = g_mime_object_get_content_id(obj);
 	enum mugai_action act;
+	guint nkept = s->kept->len;
 
 	s->res->parts++;
 	if (over_part_limit(s, obj, path) || (r = row_new(s, path)) == NULL)
@@ -656,6 +838,12 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 	if ((r->name = part_filename(obj)) == NULL) {
 		san_fail(s, MUGAI_ERR_NOMEM, "file name");
 		return;
+	}
+	if (r->name[0] == '\0' && cid != NULL && cid[0] != '\0' &&
+	    strcmp(r->declared, "text/plain") != 0 &&
+	    strcmp(r->declared, "text/html") != 0) {
+		g_free(r->name);
+		r->name = cid_name(s, cid);
 	}
 	if ((ba = part_decode(s, part)) == NULL)
 		return;
@@ -682,13 +870,20 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 		part_removed(s, r);
 		goto out;
 	}
-	if (body_ok && is_body_text(obj, r->declared, r->name)) {
+	if (body_ok == BODY_DROPPED && is_body_text(obj, r->declared,
+	    r->name)) {
+		/* Another form of the body is shown; this one is told. */
+		r->reason = "alternative";
+		part_removed(s, r);
+		goto out;
+	}
+	if (body_ok == BODY_YES && is_body_text(obj, r->declared, r->name)) {
 		r->action = "body";
 		r->reason = "";
 		if (strcmp(r->declared, "text/html") == 0)
 			body_html(s, obj, ba, r);
 		else
-			body_plain(s, obj, ba);
+			body_plain(s, obj, ba, r);
 		goto out;
 	}
 	if ((mm = mugai_type_mismatch(r->declared, r->name, r->detected, why,
@@ -723,6 +918,9 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 		part_removed(s, r);
 		break;
 	}
+	if (s->kept->len > nkept && GMIME_IS_PART(s->kept->pdata[nkept]))
+		cid_add(s, cid, g_mime_part_get_filename(
+		    GMIME_PART(s->kept->pdata[nkept])));
 out:
 	g_byte_array_unref(ba);
 }
@@ -790,7 +988,7 @@ part_is_blank_text(struct san *s, GMimeObject *obj)
  */
 static void
 alternative(struct san *s, GMimeMultipart *mp, const char *path,
-    unsigned depth)
+    unsigned depth, int body_ok)
 {
 	int n = g_mime_multipart_get_count(mp), i, pick = -1;
 	char cpath[64];
@@ -804,16 +1002,19 @@ alternative(struct san *s, GMimeMultipart *mp, const char *path,
 	for (i = 0; i < n; i++) {
 		child = g_mime_multipart_get_part(mp, i);
 		snprintf(cpath, sizeof(cpath), "%s.%d", path, i + 1);
-		if (i == pick)
-			walk(s, child, cpath, depth + 1, 1);
-		else
-			subtree_removed(s, child, cpath, "alternative", 0);
+		/* The forms not shown are still walked: their text is
+		 * told as removed, their images (Outlook's pasted
+		 * screenshots) delivered like attachments. */
+		walk(s, child, cpath, depth + 1, i == pick &&
+		    body_ok != BODY_DROPPED ? BODY_YES : BODY_DROPPED);
 	}
 }
 
-/* multipart/related: the root is the body, the rest attachments. */
+/* multipart/related: the root is read as the related is, the rest
+ * as attachments. */
 static void
-related(struct san *s, GMimeMultipart *mp, const char *path, unsigned depth)
+related(struct san *s, GMimeMultipart *mp, const char *path, unsigned depth,
+    int body_ok)
 {
 	int n = g_mime_multipart_get_count(mp), i, root = 0;
 	const char *start = g_mime_object_get_content_type_parameter(
@@ -837,7 +1038,7 @@ related(struct san *s, GMimeMultipart *mp, const char *path, unsigned depth)
 	for (i = 0; i < n; i++) {
 		child = g_mime_multipart_get_part(mp, i);
 		snprintf(cpath, sizeof(cpath), "%s.%d", path, i + 1);
-		walk(s, child, cpath, depth + 1, i == root);
+		walk(s, child, cpath, depth + 1, i == root ? body_ok : BODY_NO);
 	}
 }
 
@@ -889,8 +1090,158 @@ forwarded(struct san *s, GMimeMessagePart *mp, const char *path,
 		free(v);
 	}
 	snprintf(cpath, sizeof(cpath), "%s.1", path);
-	walk(s, mobj, cpath, depth + 1, 1);
+	walk(s, mobj, cpath, depth + 1, BODY_YES);
 	s->quote--;
+}
+
+/* Most file names listed from a split message's first fragment. */
+#define PARTIAL_NAMES_MAX	50
+
+/*
+ * What can be read of the first fragment of a split message (its
+ * headers, the beginning of its body): the text of its unnamed text
+ * parts and the names of its files, as the notice cannot show them.
+ */
+static void
+partial_show(struct san *s, GMimeObject *obj, unsigned depth,
+    unsigned *names)
+{
+	GByteArray *ba;
+	char decl[TYPE_MAX], *name, *line;
+	struct mugai_buf u;
+	struct mugai_html_stats st;
+	int i, n;
+
+	if (s->err != MUGAI_OK || depth > s->cfg->max_mime_depth)
+		return;
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		GMimeMessage *m = g_mime_message_part_get_message(
+		    GMIME_MESSAGE_PART(obj));
+
+		if (m != NULL && g_mime_message_get_mime_part(m) != NULL)
+			partial_show(s, g_mime_message_get_mime_part(m),
+			    depth + 1, names);
+		return;
+	}
+	if (GMIME_IS_MULTIPART(obj)) {
+		n = g_mime_multipart_get_count(GMIME_MULTIPART(obj));
+		for (i = 0; i < n; i++)
+			partial_show(s, g_mime_multipart_get_part(
+			    GMIME_MULTIPART(obj), i), depth + 1, names);
+		return;
+	}
+	if (!GMIME_IS_PART(obj) || GMIME_IS_MESSAGE_PARTIAL(obj))
+		return;
+	declared_type(obj, decl, sizeof(decl));
+	if ((name = part_filename(obj)) == NULL) {
+		san_fail(s, MUGAI_ERR_NOMEM, "file name");
+		return;
+	}
+	if (name[0] != '\0') {
+		if (++*names <= PARTIAL_NAMES_MAX) {
+			line = g_strdup_printf("[添付 / attachment: %s]\n", name);
+			text_append(s, line, strlen(line));
+			g_free(line);
+		}
+		g_free(name);
+		return;
+	}
+	g_free(name);
+	if (!is_body_text(obj, decl, "") ||
+	    (ba = part_decode(s, GMIME_PART(obj))) == NULL)
+		return;
+	mugai_buf_init(&u, 0);
+	memset(&st, 0, sizeof(st));
+	if ((strcmp(decl, "text/html") == 0 ? mugai_html_to_text(
+	    (const char *)ba->data, ba->len,
+	    g_mime_object_get_content_type_parameter(obj, "charset"),
+	    s->cfg->max_html_depth, &u, &st) :
+	    mugai_charset_to_utf8(text_charset(obj, ba->data, ba->len),
+	    (const char *)ba->data, ba->len, &u, NULL)) == MUGAI_ERR_NOMEM)
+		san_fail(s, MUGAI_ERR_NOMEM, "fragment text");
+	else
+		text_append(s, u.data ? u.data : "", u.len);
+	mugai_buf_free(&u);
+	g_byte_array_unref(ba);
+}
+
+/*
+ * message/partial (RFC 2046 5.2.2): one fragment of a message split over
+ * several mails.  It cannot be put together here, so it is removed and
+ * told as "fragment n of m"; of the first fragment, which holds the
+ * message's headers, what can be read is shown.
+ */
+static void
+partial(struct san *s, GMimeMessagePartial *mp, const char *path,
+    unsigned depth)
+{
+	static const char *const show[] = { "From", "Date", "Subject", "To" };
+	struct part_row *r;
+	GByteArray *ba;
+	GMimeStream *st;
+	GMimeParser *parser;
+	GMimeMessage *m;
+	const char *raw;
+	char *v, *line;
+	unsigned names = 0;
+	size_t i;
+
+	s->res->parts++;
+	if (over_part_limit(s, GMIME_OBJECT(mp), path) ||
+	    (r = row_new(s, path)) == NULL)
+		return;
+	declared_type(GMIME_OBJECT(mp), r->declared, sizeof(r->declared));
+	snprintf(r->detected, sizeof(r->detected), "message/partial");
+	r->name = g_strdup("");
+	r->frag_n = g_mime_message_partial_get_number(mp) > 0 ?
+	    (unsigned)g_mime_message_partial_get_number(mp) : 0;
+	r->frag_m = g_mime_message_partial_get_total(mp) > 0 ?
+	    (unsigned)g_mime_message_partial_get_total(mp) : 0;
+	if ((ba = part_decode(s, GMIME_PART(mp))) == NULL)
+		return;
+	r->size = ba->len;
+	sha256_hex(ba->data, ba->len, r->sha256);
+	if (scan_part(s, r, ba->data, ba->len, "part") != 0) {
+		part_removed(s, r);
+		goto out;
+	}
+	r->reason = "partial";
+	part_removed(s, r);
+	if (r->frag_n != 1)
+		goto out;
+	line = g_strdup_printf("---------- 分割メッセージの断片 1/%u / Fragment 1 "
+	    "of %u of a split message ----------\n", r->frag_m, r->frag_m);
+	text_separate(s);
+	text_append(s, line, strlen(line));
+	g_free(line);
+	s->quote++;
+	st = g_mime_stream_mem_new_with_buffer((const char *)ba->data, ba->len);
+	parser = g_mime_parser_new_with_stream(st);
+	m = g_mime_parser_construct_message(parser, NULL);
+	for (i = 0; m != NULL && i < sizeof(show) / sizeof(show[0]); i++) {
+		if ((raw = raw_header(GMIME_OBJECT(m), show[i])) == NULL)
+			continue;
+		if ((v = mugai_header_decode(raw, strlen(raw))) == NULL) {
+			san_fail(s, MUGAI_ERR_NOMEM, "fragment header");
+			break;
+		}
+		line = g_strdup_printf("%s: %s\n", show[i], v);
+		text_append(s, line, strlen(line));
+		g_free(line);
+		free(v);
+	}
+	if (m != NULL && g_mime_message_get_mime_part(m) != NULL) {
+		text_append(s, "\n", 1);
+		partial_show(s, g_mime_message_get_mime_part(m), depth + 1,
+		    &names);
+	}
+	s->quote--;
+	if (m != NULL)
+		g_object_unref(m);
+	g_object_unref(parser);
+	g_object_unref(st);
+out:
+	g_byte_array_unref(ba);
 }
 
 static void
@@ -915,6 +1266,10 @@ walk(struct san *s, GMimeObject *obj, const char *path, unsigned depth,
 		forwarded(s, GMIME_MESSAGE_PART(obj), path, depth);
 		return;
 	}
+	if (GMIME_IS_MESSAGE_PARTIAL(obj)) {
+		partial(s, GMIME_MESSAGE_PARTIAL(obj), path, depth);
+		return;
+	}
 	if (GMIME_IS_PART(obj)) {
 		leaf(s, GMIME_PART(obj), path, body_ok);
 		return;
@@ -926,12 +1281,26 @@ walk(struct san *s, GMimeObject *obj, const char *path, unsigned depth,
 	mp = GMIME_MULTIPART(obj);
 	sub = g_mime_content_type_get_media_subtype(
 	    g_mime_object_get_content_type(obj));
+	/* With no boundary nothing can be split into parts (GMime gives
+	 * none): all there was is unread, told, and the original kept. */
+	if (g_mime_multipart_get_count(mp) == 0 &&
+	    g_mime_object_get_content_type_parameter(obj, "boundary") == NULL) {
+		mugai_log(LOG_NOTICE, s->logid, "part %s: multipart without a "
+		    "boundary parameter; its content could not be read", path);
+		subtree_removed(s, obj, path, "unread", 0);
+		if (s->nrows > 0 && strcmp(s->rows[s->nrows - 1].path,
+		    path) == 0) {
+			s->rows[s->nrows - 1].count = 1;
+			part_removed(s, &s->rows[s->nrows - 1]);
+		}
+		return;
+	}
 	if (sub != NULL && strcasecmp(sub, "alternative") == 0) {
-		alternative(s, mp, path, depth);
+		alternative(s, mp, path, depth, body_ok);
 		return;
 	}
 	if (sub != NULL && strcasecmp(sub, "related") == 0) {
-		related(s, mp, path, depth);
+		related(s, mp, path, depth, body_ok);
 		return;
 	}
 	if (sub != NULL && strcasecmp(sub, "encrypted") == 0) {
@@ -972,14 +1341,20 @@ notice_write(struct san *s, struct mugai_buf *out)
 		items[n].size = s->rows[i].size;
 		items[n].reason = s->rows[i].reason;
 		items[n].mismatch = s->rows[i].mismatch;
+		/* Parts that could not be read have no name or type. */
+		items[n].warning = strcmp(s->rows[i].reason, "unread") == 0;
+		items[n].n = items[n].warning ? s->rows[i].count :
+		    s->rows[i].frag_n;
+		items[n].m = s->rows[i].frag_m;
 		n++;
 	}
 	if (s->phishing > 0) {
-		items[n].action = "converted";
+		items[n].action = "warning";
 		items[n].name = "";
-		items[n].declared = "text/html";
-		items[n].detected = "text/html";
+		items[n].declared = "";
+		items[n].detected = "";
 		items[n].reason = "phishing";
+		items[n].warning = 1;
 		n++;
 	}
 	rc = mugai_notice_render(s->cfg, s->res->id, items, n, out);
@@ -1153,6 +1528,250 @@ structure_cut(struct san *s, enum parse_cut cut)
 }
 
 /*
+ * Broken part headers.  A part header that runs straight into its body
+ * (no blank line) makes GMime read the body as header lines, and with a
+ * long enough line the part and every later one are lost.  Mail clients
+ * end the header block at the first line that cannot be a header field
+ * ("Name:" or a continuation), and so does this: a copy of the message
+ * gets a blank line there.  Only part headers (after a delimiter line of
+ * a boundary declared somewhere in the message) are mended; the
+ * original is what the quarantine keeps.
+ */
+#define BOUNDARIES_MAX	1000
+
+/* Add the boundary= values of a header line to h. */
+static void
+boundaries_add(GHashTable *h, const char *line, size_t n)
+{
+	const char *p = line, *end = line + n, *v, *e;
+
+	while (g_hash_table_size(h) < BOUNDARIES_MAX && end - p > 8) {
+		if (g_ascii_strncasecmp(p, "boundary", 8) != 0) {
+			p++;
+			continue;
+		}
+		for (v = p + 8; v < end && (*v == ' ' || *v == '\t'); v++)
+			;
+		p += 8;
+		if (v >= end || *v != '=')
+			continue;
+		for (v++; v < end && (*v == ' ' || *v == '\t'); v++)
+			;
+		if (v < end && *v == '"') {
+			for (e = ++v; e < end && *e != '"'; e++)
+				;
+		} else {
+			for (e = v; e < end && !strchr(" \t\r;\"", *e); e++)
+				;
+		}
+		if (e > v && e - v <= 200)
+			g_hash_table_add(h, g_strndup(v, (gsize)(e - v)));
+	}
+}
+
+/*
+ * Is line[0..n) (no line end) a delimiter of a boundary in h?  1 for
+ * "--b", 2 for the closing "--b--", 0 otherwise.  Trailing white space
+ * is allowed (RFC 2046).
+ */
+static int
+delimiter(GHashTable *h, const char *line, size_t n)
+{
+	char key[204];
+
+	while (n > 0 && (line[n - 1] == ' ' || line[n - 1] == '\t' ||
+	    line[n - 1] == '\r'))
+		n--;
+	if (n < 3 || line[0] != '-' || line[1] != '-' || n - 2 > 202)
+		return 0;
+	memcpy(key, line + 2, n - 2);
+	key[n - 2] = '\0';
+	if (g_hash_table_contains(h, key))
+		return 1;
+	if (n >= 5 && key[n - 3] == '-' && key[n - 4] == '-') {
+		key[n - 4] = '\0';
+		if (g_hash_table_contains(h, key))
+			return 2;
+	}
+	return 0;
+}
+
+/* Can line[0..n) be a header field or its continuation? */
+static int
+header_like(const char *line, size_t n, int have_field)
+{
+	size_t i;
+
+	if (n > 0 && (line[0] == ' ' || line[0] == '\t'))
+		return have_field;
+	for (i = 0; i < n && line[i] > 0x20 && line[i] < 0x7F &&
+	    line[i] != ':'; i++)
+		;
+	while (i < n && (line[i] == ' ' || line[i] == '\t'))
+		i++;
+	return i > 0 && i < n && line[i] == ':';
+}
+
+/*
+ * A copy of raw with a blank line where a part header block runs into
+ * its body; NULL when none does (or memory ran out: then raw is used).
+ * h gets the boundaries declared in header blocks (the message's, its
+ * parts', those of messages in message/rfc822 parts), not the ones
+ * quoted in bodies.  The message's own header is not mended: the MTA
+ * has read it already.
+ */
+static GByteArray *
+mend_part_headers(struct san *s, const char *raw, size_t len, GHashTable *h)
+{
+	GByteArray *out = NULL;
+	const char *p = raw, *end = raw + len, *nl;
+	size_t n, ll, mended = 0;
+	int in_hdr = 1, top = 1, have_field = 0, rfc822 = 0, crlf;
+
+	if (len >= 5 && strncmp(raw, "From ", 5) == 0 &&
+	    (nl = memchr(raw, '\n', len)) != NULL)
+		p = nl + 1;	/* an mbox envelope line */
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		n = nl ? ll + 1 : ll;
+		if (in_hdr && (ll == 0 || (ll == 1 && p[0] == '\r'))) {
+			/* A message in a part has a header block of its own. */
+			in_hdr = rfc822;
+			top = rfc822;
+			rfc822 = have_field = 0;
+		} else if (p[0] == '-' && delimiter(h, p, ll) != 0) {
+			in_hdr = delimiter(h, p, ll) == 1;
+			top = rfc822 = have_field = 0;
+		} else if (in_hdr && header_like(p, ll, have_field)) {
+			have_field = 1;
+			boundaries_add(h, p, ll);
+			if (!top && g_strstr_len(p, (gssize)ll,
+			    "message/rfc822") != NULL)
+				rfc822 = 1;
+		} else if (in_hdr && top) {
+			in_hdr = 0;
+		} else if (in_hdr) {
+			if (out == NULL) {
+				out = g_byte_array_sized_new((guint)len + 64);
+				g_byte_array_append(out, (const guint8 *)raw,
+				    (guint)(p - raw));
+			}
+			crlf = p > raw + 1 && p[-2] == '\r';
+			g_byte_array_append(out, (const guint8 *)"\r\n" +
+			    (crlf ? 0 : 1), crlf ? 2 : 1);
+			in_hdr = 0;
+			mended++;
+		}
+		if (out != NULL)
+			g_byte_array_append(out, (const guint8 *)p, (guint)n);
+		p += n;
+	}
+	if (mended > 0)
+		mugai_log(LOG_NOTICE, s->logid, "%zu part header block(s) ran "
+		    "into the body; ended at the first line that is not a "
+		    "header field", mended);
+	return out;
+}
+
+/* Children GMime found under each boundary, over the whole tree. */
+static void
+parsed_children(GMimeObject *obj, GHashTable *seen, unsigned depth)
+{
+	GMimeMultipart *mp;
+	GMimeMessage *m;
+	const char *b;
+	int i, n;
+
+	if (depth > 1000)
+		return;
+	if (GMIME_IS_MESSAGE_PART(obj)) {
+		m = g_mime_message_part_get_message(GMIME_MESSAGE_PART(obj));
+		if (m != NULL && g_mime_message_get_mime_part(m) != NULL)
+			parsed_children(g_mime_message_get_mime_part(m), seen,
+			    depth + 1);
+		return;
+	}
+	if (!GMIME_IS_MULTIPART(obj))
+		return;
+	mp = GMIME_MULTIPART(obj);
+	n = g_mime_multipart_get_count(mp);
+	if ((b = g_mime_multipart_get_boundary(mp)) != NULL)
+		g_hash_table_insert(seen, g_strdup(b), GUINT_TO_POINTER(
+		    GPOINTER_TO_UINT(g_hash_table_lookup(seen, b)) +
+		    (unsigned)n));
+	for (i = 0; i < n; i++)
+		parsed_children(g_mime_multipart_get_part(mp, i), seen,
+		    depth + 1);
+}
+
+/*
+ * The safety net: delimiter lines in the bytes against the parts GMime
+ * made of them, for every boundary GMime found or a header block of the
+ * bytes declares (known, from mend_part_headers: a multipart whose
+ * header GMime lost has none in the tree).  Parts that were there but
+ * not parsed are counted removed and told in the notice ("n parts could
+ * not be read"), so the original is kept.
+ */
+static void
+unread_parts(struct san *s, GMimeObject *root, const char *raw, size_t len,
+    GHashTable *known)
+{
+	GHashTable *seen = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	GHashTable *lines = g_hash_table_new_full(g_str_hash, g_str_equal,
+	    g_free, NULL);
+	GHashTableIter it;
+	gpointer k, v;
+	const char *p = raw, *end = raw + len, *nl, *next;
+	size_t ll;
+	unsigned want, got, missing = 0;
+	struct part_row *r;
+
+	parsed_children(root, seen, 0);
+	g_hash_table_iter_init(&it, seen);
+	while (g_hash_table_iter_next(&it, &k, NULL))
+		g_hash_table_add(known, g_strdup(k));
+	while (p < end) {
+		nl = memchr(p, '\n', (size_t)(end - p));
+		ll = nl ? (size_t)(nl - p) : (size_t)(end - p);
+		next = nl ? nl + 1 : end;
+		if (ll >= 3 && p[0] == '-' && p[1] == '-' &&
+		    delimiter(known, p, ll) == 1) {
+			while (ll > 0 && strchr(" \t\r", p[ll - 1]))
+				ll--;
+			k = g_strndup(p + 2, ll - 2);
+			g_hash_table_insert(lines, k, GUINT_TO_POINTER(
+			    GPOINTER_TO_UINT(g_hash_table_lookup(lines, k)) + 1));
+		}
+		p = next;
+	}
+	g_hash_table_iter_init(&it, lines);
+	while (g_hash_table_iter_next(&it, &k, &v)) {
+		want = GPOINTER_TO_UINT(v);
+		got = GPOINTER_TO_UINT(g_hash_table_lookup(seen, k));
+		if (want > got)
+			missing += want - got;
+	}
+	g_hash_table_destroy(seen);
+	g_hash_table_destroy(lines);
+	if (missing == 0)
+		return;
+	mugai_log(LOG_NOTICE, s->logid, "%u part(s) behind boundary lines "
+	    "could not be read", missing);
+	s->undecoded = 1;	/* libclamav's decoder reads what GMime lost */
+	if ((r = row_new(s, "-")) == NULL)
+		return;
+	snprintf(r->declared, sizeof(r->declared), "-");
+	snprintf(r->detected, sizeof(r->detected), "-");
+	r->name = g_strdup("");
+	r->reason = "unread";
+	r->count = missing;
+	part_removed(s, r);
+	s->res->removed += missing - 1;
+}
+
+/*
  * Scan the raw message and the result; see scan_part for the parts.
  * decode: libclamav decodes the MIME parts itself (slow: temporary
  * files); without it the bytes are scanned as they are, which is enough
@@ -1304,6 +1923,10 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	GMimeObject *root;
 	struct parse_limit pl = { 0 };
 	char rawsha[65];
+	GByteArray *mended = NULL;
+	GHashTable *bounds;
+	const char *in;
+	size_t inlen;
 
 	memset(&s, 0, sizeof(s));
 	clock_gettime(CLOCK_MONOTONIC, &s.started);
@@ -1316,7 +1939,12 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	    s.res->id;
 	mugai_buf_init(&s.text, s.cfg->max_message_size * 4 + 1024 * 1024);
 	s.kept = g_ptr_array_new_with_free_func(g_object_unref);
+	s.cids = g_ptr_array_new_with_free_func(g_free);
 	sha256_hex(raw, len, rawsha);
+	/* What GMime reads: no byte-order mark, part headers mended below. */
+	in = raw + sanitize_bom_len(raw, len);
+	inlen = len - sanitize_bom_len(raw, len);
+	bounds = g_hash_table_new_full(g_str_hash, g_str_equal, g_free, NULL);
 
 	if (s.cfg->clamav_enable && svc->scanner == NULL)
 		san_fail(&s, MUGAI_ERR_SCAN, "no virus scanner");
@@ -1330,20 +1958,28 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	 * One pass over the raw bytes, then each part as the walk decodes
 	 * it.  libclamav's own MIME decoding runs only when the walk left
 	 * something undecoded (a removed subtree, the parts over the limit,
-	 * a file encoded inside text, an unparsable message).
+	 * parts that could not be read, a file encoded inside text, an
+	 * unparsable message).
 	 */
 	if (s.err == MUGAI_OK && scan_whole(&s, raw, len, 0, "message") == 0) {
-		m = parse_message(s.cfg, raw, len, &pl);
+		if ((mended = mend_part_headers(&s, in, inlen, bounds)) != NULL) {
+			in = (const char *)mended->data;
+			inlen = mended->len;
+		}
+		m = parse_message(s.cfg, in, inlen, &pl);
 		root = m ? g_mime_message_get_mime_part(m) : NULL;
 		if (root != NULL)
-			walk(&s, root, "1", 0, 1);
+			walk(&s, root, "1", 0, BODY_YES);
 		else {
 			s.undecoded = 1;
-			unparsable(&s, raw, pl.cut_at);
+			unparsable(&s, in, pl.cut_at);
 		}
 		structure_cut(&s, pl.cut);
 		if (pl.cut != CUT_NONE)
 			s.undecoded = 1;
+		if (root != NULL && pl.cut == CUT_NONE && s.err == MUGAI_OK)
+			unread_parts(&s, root, in, inlen, bounds);
+		cid_rewrite(&s);
 		if (s.undecoded && s.err == MUGAI_OK && !s.virus)
 			scan_whole(&s, raw, len, 1, "message");
 	}
@@ -1351,7 +1987,7 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 	 * to see the subject in the quarantine and the audit log. */
 	if (m == NULL && s.virus) {
 		parse_release(&pl);
-		m = parse_message(s.cfg, raw, len, &pl);
+		m = parse_message(s.cfg, in, inlen, &pl);
 	}
 	fill_subject(&s, m);
 	if (s.err == MUGAI_OK && !s.virus)
@@ -1367,6 +2003,10 @@ report:
 		g_object_unref(m);
 	g_ptr_array_free(s.kept, TRUE);
 	parse_release(&pl);
+	g_ptr_array_free(s.cids, TRUE);
+	if (mended != NULL)
+		g_byte_array_unref(mended);
+	g_hash_table_destroy(bounds);
 	rows_free(&s);
 	mugai_buf_free(&s.text);
 	return s.res;

@@ -26,7 +26,12 @@ struct part_row {
 	char	*mismatch;	/* g_malloc'd or NULL */
 	char	 scan[160];	/* "clean", "infected:X", "unscanned:X", "-" */
 	int	 in_notice;
+	unsigned count;		/* reason "unread": parts it stands for */
+	unsigned frag_n, frag_m; /* reason "partial": fragment n of m */
 };
+
+/* Length of a UTF-8 byte-order mark before the first header (0 or 3). */
+size_t sanitize_bom_len(const char *raw, size_t len);
 
 /* A zeroed result with empty strings where callers expect strings. */
 struct mugai_result *sanitize_result_new(void);

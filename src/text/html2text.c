@@ -22,6 +22,7 @@
  *	<blockquote>		"> " per level	<pre>		kept as is
  *	<a href=U>t</a>		t <U>		(just t when t is U)
  *	<img alt=x>		[image: x]	no alt: [image]; alt="": nothing
+ *	<img src=cid:I>		[image (cid:I)]	a picture sent with the mail
  *
  * Paragraphs, headings, <pre>, <blockquote> and top-level lists are set
  * off by a blank line; there is never more than one blank line in a row,
@@ -1193,17 +1194,28 @@ img_put(struct h2t *h, const xmlNode *n)
 {
 	struct mugai_buf b;
 	const char *alt = attr_get(n, "alt");
+	const char *src = attr_get(n, "src");
+	int cid = src != NULL && strncasecmp(src, "cid:", 4) == 0 &&
+	    src[4] != '\0', show;
 	mugai_status rc;
 
 	h->st->images++;
 	mugai_buf_init(&b, 0);
-	/* alt="" marks a decorative image (spacers, tracking pixels). */
-	if (alt == NULL)
-		rc = mugai_buf_puts(&b, "[image]");
-	else if ((rc = mugai_buf_puts(&b, "[image: ")) == MUGAI_OK &&
-	    (rc = text_collapse(&b, alt, strlen(alt))) == MUGAI_OK)
-		rc = b.len == 8 ? MUGAI_OK : mugai_buf_putc(&b, ']');
-	if (rc == MUGAI_OK && (alt == NULL || b.len > 8)) {
+	/* alt="" marks a decorative image (spacers, tracking pixels),
+	 * unless it is a picture sent with the message (cid:): its
+	 * reference is kept so the caller can name the attached copy. */
+	if (alt == NULL || (cid && alt[0] == '\0'))
+		rc = mugai_buf_puts(&b, "[image");
+	else if ((rc = mugai_buf_puts(&b, "[image: ")) == MUGAI_OK)
+		rc = text_collapse(&b, alt, strlen(alt));
+	show = alt == NULL || cid || b.len > 8;
+	if (rc == MUGAI_OK && cid && (rc = mugai_buf_puts(&b, " (cid:")) ==
+	    MUGAI_OK && (rc = text_collapse(&b, src + 4, strlen(src + 4))) ==
+	    MUGAI_OK)
+		rc = mugai_buf_putc(&b, ')');
+	if (rc == MUGAI_OK && show)
+		rc = mugai_buf_putc(&b, ']');
+	if (rc == MUGAI_OK && show) {
 		h->space = 1;
 		rc = put_word(h, b.data, b.len);
 		h->space = 1;

@@ -34,7 +34,7 @@ if [ ! -f "$testdb/mugai.ndb" ]; then
 	fail "setup: no ClamAV test database in $testdb (make testdb)"
 	exit 1
 fi
-if ! python3 "$root/scripts/make-fixtures" "$tmp/gen"; then
+if ! python3 "$root/scripts/make-fixtures" --office "$tmp/gen"; then
 	fail "setup: scripts/make-fixtures failed"
 	exit 1
 fi

@@ -23,7 +23,8 @@
 #
 # Checked: both smtp-source runs succeed; exactly 4000 messages reach the
 # sink, each number of each kind once; each carries X-Mugai-Status and a
-# distinct X-Mugai-Id and Postfix queue id; the text is intact (plain:
+# distinct Postfix queue id, each html one a distinct X-Mugai-Id (a plain
+# one none: nothing changed, nothing stored); the text is intact (plain:
 # every body identical to smtp-source's payload; html: the HTML's text
 # and the notice, no HTML or PDF left); the milter logged exactly 4000
 # summary lines, all action=delivered, naming the same queue id,
@@ -220,18 +221,20 @@ for path in files:
     q = re.match(rb'Received: .*?\(Postfix\) with \S+ id ([0-9A-Za-z]+)', head, re.S)
     st = re.findall(rb'^X-Mugai-Status: (.*)$', head, re.M)
     mid = re.findall(rb'^X-Mugai-Id: (\S+)$', head, re.M)
-    if not q or len(st) != 1 or len(mid) != 1:
+    # A plain message is delivered as it came: nothing stored, no id.
+    if not q or len(st) != 1 or len(mid) != (key[0] != 'plain'):
         err('%s %d: queue id %r, X-Mugai-Status %r, X-Mugai-Id %r'
             % (key + (q and q.group(1), st, mid)))
         continue
-    qid, mid = q.group(1).decode(), mid[0].decode()
+    qid, mid = q.group(1).decode(), mid[0].decode() if mid else None
     st = st[0].decode()
     if not re.match(r'^sanitised(;\s*[a-z_]+=\d+)*$', st):
         err('%s %d: X-Mugai-Status %r' % (key + (st,)))
     if qid in by_qid:
         err('queue id %s twice' % qid)
     by_qid[qid] = key + (mid,)
-    ids[mid] += 1
+    if mid is not None:
+        ids[mid] += 1
     counts = dict((k, int(v)) for k, v in re.findall(r'([a-z_]+)=(\d+)', st))
     if key[0] == 'plain':
         if counts.get('removed') or counts.get('converted'):
@@ -280,7 +283,8 @@ for line in open(milterlog, encoding='utf-8', errors='replace'):
     actions[m.group(5)] += 1
     if m.group(1) in summ:
         err('milter logged queue id %s twice' % m.group(1))
-    summ[m.group(1)] = (m.group(3), int(m.group(2)), m.group(4))
+    summ[m.group(1)] = (m.group(3), int(m.group(2)),
+                        m.group(4) if m.group(3) != 'plain' else None)
 if sum(actions.values()) != 2 * per_kind or set(actions) != {'delivered'}:
     err('milter summary lines: %r, want %d delivered' % (dict(actions), 2 * per_kind))
 if summ != by_qid:

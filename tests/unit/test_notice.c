@@ -30,9 +30,41 @@ config(const char *dir)
 static const struct mugai_notice_item items[] = {
 	{ "removed", "請求書.pdf", "application/pdf", "application/x-dosexec",
 	    123456, "policy", "name says .pdf but the content is "
-	    "application/x-dosexec" },
-	{ "converted", "", "text/html", "text/html", 10, "body", NULL },
+	    "application/x-dosexec", 0, 0, 0 },
+	{ "converted", "", "text/html", "text/html", 10, "body", NULL, 0, 0, 0 },
 };
+
+/*
+ * A warning is a line of its own kind, not a file: no "(no name)" and
+ * no types; counts and fragment numbers fill the phrase's {n} and {m}.
+ */
+static void
+test_warning_and_counts(void **state)
+{
+	static const struct mugai_notice_item w[] = {
+		{ "warning", "", "", "", 0, "phishing", NULL, 1, 0, 0 },
+		{ "removed", "", "-", "-", 0, "unread", NULL, 1, 3, 0 },
+		{ "removed", "", "message/partial", "message/partial", 10,
+		    "partial", NULL, 0, 1, 3 },
+	};
+	struct mugai_config *c = config(NULL);
+	struct mugai_buf b;
+
+	(void)state;
+	mugai_buf_init(&b, 0);
+	assert_int_equal(mugai_notice_render(c, "ID-1", w, 3, &b), MUGAI_OK);
+	assert_non_null(strstr(b.data, "■ 警告 / warning: 表示と異なるリンク先"));
+	assert_non_null(strstr(b.data, "■ 警告 / warning: 3 個の部品を読み取れ"));
+	assert_non_null(strstr(b.data, "3 parts could not be read"));
+	assert_non_null(strstr(b.data, "fragment 1 of 3 of a split message"));
+	/* Only the fragment is about a part: one "(no name)". */
+	assert_non_null(strstr(b.data, "no name"));
+	assert_null(strstr(strstr(b.data, "no name") + 1, "no name"));
+	assert_null(strstr(b.data, "text/html"));
+	assert_null(strstr(b.data, "{"));
+	mugai_buf_free(&b);
+	mugai_config_unref(c);
+}
 
 static void
 test_builtin(void **state)
@@ -142,6 +174,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_builtin),
+		cmocka_unit_test(test_warning_and_counts),
 		cmocka_unit_test(test_long_name_cut),
 		cmocka_unit_test(test_admin_templates_and_fallback),
 	};

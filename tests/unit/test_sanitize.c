@@ -118,7 +118,8 @@ test_plain_kept_headers_rewritten(void **state)
 	assert_null(strstr(out, "Content-Disposition"));
 	assert_non_null(strstr(out, "X-Mugai-Status: sanitised; converted=0; "
 	    "removed=0\n"));
-	assert_non_null(strstr(out, "X-Mugai-Id: "));
+	/* Nothing changed, nothing stored: no id that would find nothing. */
+	assert_null(strstr(out, "X-Mugai-Id: "));
 	assert_non_null(strstr(out, "charset=UTF-8"));
 	text = first_text(out);
 	assert_string_equal(text, "Hello Hanako.\n");
@@ -211,6 +212,155 @@ test_alternative_prefers_text(void **state)
 	text = first_text(out);
 	assert_non_null(strstr(text, "html version"));
 	g_free(text);
+	free(out);
+}
+
+/* The HTML form not shown is counted and told, not dropped silently. */
+static void
+test_alternative_counted(void **state)
+{
+	const char *msg = HDRS "Content-Type: multipart/alternative; "
+	    "boundary=\"a\"\n\n--a\nContent-Type: text/plain; charset=utf-8\n\n"
+	    "plain version\n--a\nContent-Type: text/html\n\n<p>html version</p>\n"
+	    "--a--\n";
+	struct mugai_result *r;
+	char *out;
+
+	(void)state;
+	out = run(msg, NULL, &r);
+	assert_int_equal(r->removed, 1);
+	assert_non_null(strstr(out, "X-Mugai-Status: sanitised; converted=0; "
+	    "removed=1\n"));
+	assert_non_null(strstr(r->notice, "an alternative form of the body"));
+	assert_non_null(strstr(r->report_json, "\"reason\":\"alternative\""));
+	mugai_result_free(r);
+	free(out);
+}
+
+/*
+ * A part header running straight into a 6,000-byte line of base64 (no
+ * blank line) ends at that line, as mail clients read it: the part and
+ * the ones after it are all there.
+ */
+static void
+test_header_runs_into_body(void **state)
+{
+	GString *m = g_string_new(HDRS "Content-Type: multipart/mixed; "
+	    "boundary=\"m\"\n\n--m\nContent-Type: text/plain\n\nbody text\n"
+	    "--m\nContent-Type: text/plain; name=\"notes.txt\"\n"
+	    "Content-Disposition: attachment; filename=\"notes.txt\"\n"
+	    "Content-Transfer-Encoding: base64\n");
+	struct mugai_result *r;
+	char *out, *b64, *text;
+	char plain[4500];
+
+	(void)state;
+	memset(plain, 'n', sizeof(plain));
+	memcpy(plain, "NOTESMARKER ", 12);
+	b64 = g_base64_encode((const guchar *)plain, sizeof(plain));
+	g_string_append_printf(m, "%s\n--m\nContent-Type: text/plain\n\n"
+	    "LATERMARKER\n--m--\n", b64);
+	out = run(m->str, NULL, &r);
+	text = first_text(out);
+	assert_non_null(strstr(text, "LATERMARKER"));
+	assert_int_equal(r->parts, 3);
+	assert_non_null(strstr(out, "notes.txt"));
+	assert_null(strstr(r->notice, "could not be read"));
+	g_free(text);
+	mugai_result_free(r);
+	free(out);
+	g_free(b64);
+	g_string_free(m, TRUE);
+}
+
+/* A multipart with no boundary: nothing to split, so told as unread. */
+static void
+test_no_boundary_told(void **state)
+{
+	const char *msg = HDRS "Content-Type: multipart/mixed\n\n--x\n"
+	    "Content-Type: text/plain\n\nlost\n--x--\n";
+	struct mugai_result *r;
+	char *out;
+
+	(void)state;
+	out = run(msg, NULL, &r);
+	assert_int_equal(r->removed, 1);
+	assert_non_null(strstr(r->notice, "1 parts could not be read"));
+	assert_non_null(strstr(r->notice, "警告 / warning"));
+	mugai_result_free(r);
+	free(out);
+}
+
+/* message/partial: told as a fragment; fragment 1's text shown. */
+static void
+test_partial_fragment(void **state)
+{
+	const char *msg = HDRS "Content-Type: message/partial; id=\"p@x\"; "
+	    "number=1; total=3\n\nFrom: a@example.jp\nSubject: split\n"
+	    "MIME-Version: 1.0\nContent-Type: multipart/mixed; boundary=\"i\"\n"
+	    "\n--i\nContent-Type: text/plain\n\nFRAGMENTMARKER\n--i\n"
+	    "Content-Type: application/pdf; name=\"r.pdf\"\n"
+	    "Content-Transfer-Encoding: base64\n\nJVBERi0xLjQK\n";
+	struct mugai_result *r;
+	char *out, *text;
+
+	(void)state;
+	out = run(msg, NULL, &r);
+	text = first_text(out);
+	assert_non_null(strstr(text, "fragment 1 of 3 of a split message"));
+	assert_non_null(strstr(text, "FRAGMENTMARKER"));
+	assert_non_null(strstr(text, "attachment: r.pdf"));
+	assert_non_null(strstr(text, "Subject: split"));
+	assert_int_equal(r->removed, 1);
+	g_free(text);
+	mugai_result_free(r);
+	free(out);
+}
+
+/* A byte-order mark before the first header is not copied out. */
+static void
+test_leading_bom_dropped(void **state)
+{
+	const char *msg = "\xEF\xBB\xBF" HDRS
+	    "Content-Type: text/plain\n\nhello\n";
+	char *out;
+
+	(void)state;
+	out = run(msg, NULL, NULL);
+	assert_true(strncmp(out, "From: Taro", 10) == 0);
+	free(out);
+}
+
+/*
+ * A Shift_JIS CSV stays Shift_JIS after the formula guard (Excel in
+ * Japan reads it so), or becomes UTF-8 with a BOM when configured; it
+ * is named in the notice either way.
+ */
+static void
+test_csv_charset(void **state)
+{
+	/* "表,=1+1\n" in Shift_JIS, base64 */
+	const char *msg = HDRS "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
+	    "--m\nContent-Type: text/plain\n\nbody\n--m\n"
+	    "Content-Type: text/csv; charset=Shift_JIS; name=\"a.csv\"\n"
+	    "Content-Transfer-Encoding: base64\n\nlVwsPTErMQo=\n--m--\n";
+	struct mugai_result *r;
+	char *out;
+
+	(void)state;
+	out = run(msg, NULL, &r);
+	assert_non_null(strstr(out, "charset=Shift_JIS"));
+	/* "表,'=1+1\n" in Shift_JIS */
+	assert_non_null(strstr(out, "lVwsJz0xKzEK"));
+	assert_non_null(strstr(r->notice, "a.csv"));
+	assert_int_equal(r->converted, 1);
+	mugai_result_free(r);
+	free(out);
+	out = run(msg, "csv_charset=utf-8-bom", &r);
+	/* BOM "表,'=1+1\n" in UTF-8 */
+	assert_non_null(strstr(out, "77u/6KGoLCc9MSsxCg=="));
+	assert_non_null(strstr(r->notice, "byte-order mark"));
+	mugai_result_free(r);
 	free(out);
 }
 
@@ -472,6 +622,12 @@ main(void)
 		cmocka_unit_test(test_html_only),
 		cmocka_unit_test(test_html_truncated_told),
 		cmocka_unit_test(test_alternative_prefers_text),
+		cmocka_unit_test(test_alternative_counted),
+		cmocka_unit_test(test_header_runs_into_body),
+		cmocka_unit_test(test_no_boundary_told),
+		cmocka_unit_test(test_partial_fragment),
+		cmocka_unit_test(test_leading_bom_dropped),
+		cmocka_unit_test(test_csv_charset),
 		cmocka_unit_test(test_attachments_by_policy),
 		cmocka_unit_test(test_forwarded_message),
 		cmocka_unit_test(test_depth_and_part_limits),

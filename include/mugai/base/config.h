@@ -52,6 +52,7 @@ struct mugai_config {
 
 	/* What the recipient gets. */
 	enum mugai_output_charset output_charset;
+	int	 csv_utf8_bom;		/* csv_charset: 0 original, 1 utf-8-bom */
 	char	*notice_template_dir;	/* "" : built-in templates */
 	char	*admin_contact;		/* who to ask for an original */
 	char	*attachment_policy;	/* the rule text ... */

@@ -6,7 +6,10 @@
  * Wording comes from three templates: notice.txt (the frame: {items},
  * {id}, {admin_contact}), notice-item.txt (one per item: {action},
  * {name}, {declared}, {detected}, {size}, {reason} and the label_*
- * phrases) and notice-phrases.txt ("key = text" lines).  They are read
+ * phrases) and notice-phrases.txt ("key = text" lines).  A warning
+ * item is one line, the phrase line.warning ("■ {action}: {reason}",
+ * action being action.warning).  Reason phrases
+ * may hold {n} and {m} (counts, fragment numbers).  They are read
  * from notice_template_dir when it is set, else the built-in copies are
  * used; a missing file in the directory falls back to the built-in one
  * with a warning.
@@ -26,6 +29,9 @@ struct mugai_notice_item {
 	size_t	 size;		/* decoded bytes */
 	const char *reason;	/* phrase key: "policy", "virus", ... */
 	const char *mismatch;	/* NULL, or why name/type disagree */
+	int	 warning;	/* a warning line ("action.warning: reason"),
+				   not about one file */
+	unsigned n, m;		/* {n} and {m} in the reason phrase */
 };
 
 /*
