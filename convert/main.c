@@ -131,8 +131,10 @@ write_all(const char *p, size_t len)
 int
 main(int argc, char **argv)
 {
+	static char chatter[4096];
 	struct convert_opts o;
 	struct mugai_buf in, out;
+	FILE *quiet;
 	char why[256] = "";
 	size_t i;
 	int rc;
@@ -159,12 +161,18 @@ main(int argc, char **argv)
 		fprintf(stderr, "names and text in CP932 may be lossy\n");
 	/*
 	 * A library that prints to stdout (libytnef does, on bad input)
-	 * must not write into the stream the parent parses: stdio's stdout
-	 * becomes stderr (glibc lets a program assign it), the result still
-	 * goes to descriptor 1 with write().
+	 * must not write into the stream the parent parses, nor push the
+	 * mode's own reason off the first line of stderr: stdio's stdout
+	 * becomes a small buffer in memory that nobody reads (glibc lets a
+	 * program assign stdout).  The result still goes to descriptor 1
+	 * with write().
 	 */
 	fflush(stdout);
-	stdout = stderr;
+	if ((quiet = fmemopen(chatter, sizeof(chatter), "w")) == NULL) {
+		fprintf(stderr, "cannot set up the output\n");
+		return MUGAI_CONVERT_EXIT_SANDBOX;
+	}
+	stdout = quiet;
 	if (modes[i].fn == convert_pdf && convert_pdf_prepare() != 0)
 		fprintf(stderr, "fontconfig did not load\n");
 	if (sandbox_enter(&o, modes[i].needs, why, sizeof(why)) != 0) {

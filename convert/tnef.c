@@ -20,7 +20,7 @@
  * holds winmail.dat whole.
  *
  * libytnef is trusted only as far as it has to be: it prints to stdout
- * (main.c makes stdio's stdout stderr before any mode runs), its
+ * (main.c points stdio's stdout at memory before any mode runs), its
  * DecompressRTF reads one or two bytes past its input on a truncated
  * stream (it gets a padded copy) and mishandles the uncompressed
  * ("MELA") form (done here instead), and strings it does not convert
