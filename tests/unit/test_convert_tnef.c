@@ -333,7 +333,7 @@ static void
 test_hostile_names(void **state)
 {
 	static const char *const titles[] = { "..\\..\\evil.exe", "C:x.bat",
-	    "a\x01" "b.txt", "..", "/etc/passwd" };
+	    ("a\x01" "b.txt"), "..", "/etc/passwd" };
 	static const char *const want[] = { "evil.exe", "C_x.bat", "a_b.txt",
 	    "attachment-4", "passwd" };
 	struct convert_opts o;
