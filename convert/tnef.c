@@ -9,7 +9,8 @@
  *     "Subject: ...\nFrom: ...\nDate: ...\n" in UTF-8;
  *   - the body as one MUGAI_MEMBER_BODY member of UTF-8 text: the
  *     compressed RTF (PR_RTF_COMPRESSED) decompressed and read as text
- *     (rtftext.c), else the plain body (PR_BODY, attBody);
+ *     (rtftext.c), else the plain body (PR_BODY, attBody); a body
+ *     that is only HTML (PR_BODY_HTML) comes as a file "body.html";
  *   - each attached file as a plain member, named by its long file
  *     name, reduced to one path component;
  *   - each embedded message (attach method 5, or data that is itself
@@ -195,7 +196,9 @@ add(struct tnx *x, struct mugai_buf *out, uint32_t *count, const char *name,
 	if (++x->members > x->o->max_members)
 		return tnx_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "winmail.dat "
 		    "holds more than %u files", x->o->max_members);
-	x->total += size;
+	/* An embedded message's bytes were counted as its own members. */
+	if (!(flags & MUGAI_MEMBER_MESSAGE))
+		x->total += size;
 	if (x->total > x->o->max_total)
 		return tnx_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "winmail.dat "
 		    "unpacks to more than %zu bytes", x->o->max_total);
@@ -277,8 +280,14 @@ body(struct tnx *x, TNEFStruct *t, struct mugai_buf *out, uint32_t *count)
 		if ((rc = rtf_decompress(x, v, &rtf)) == MUGAI_CONVERT_EXIT_OK)
 			rc = convert_rtf_text((const unsigned char *)(rtf.data ?
 			    rtf.data : ""), rtf.len, x->o->max_total, &txt);
-	} else if (!string_prop(&t->MapiProperties, PR_BODY, &txt))
-		(void)string_attr(&t->body, &txt);
+	} else if (!string_prop(&t->MapiProperties, PR_BODY, &txt) &&
+	    !string_attr(&t->body, &txt) &&
+	    ((v = prop(&t->MapiProperties, PT_BINARY, PR_BODY_HTML)) !=
+	    NULL || (v = prop(&t->MapiProperties, PT_STRING8,
+	    PR_BODY_HTML)) != NULL))
+		/* Only HTML: a file the policy turns into text, not lost. */
+		rc = add(x, out, count, "body.html", 0, v->data,
+		    (size_t)v->size);
 	if (rc == MUGAI_CONVERT_EXIT_OK && txt.len > 0)
 		rc = add(x, out, count, "body.txt", MUGAI_MEMBER_BODY, txt.data,
 		    txt.len);

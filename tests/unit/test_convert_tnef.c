@@ -446,6 +446,37 @@ test_lzfu(void **state)
 	mugai_buf_free(&t);
 }
 
+/* A body that is only HTML comes as a file for the policy, not lost. */
+static void
+test_html_only_body(void **state)
+{
+	static const char html[] = "<p>\xe4\xbc\x9a\xe8\xad\xb0</p>";
+	struct convert_opts o;
+	struct mugai_buf t, p, out;
+	struct mugai_member *m;
+	char why[256];
+	size_t n;
+
+	(void)state;
+	opts(&o);
+	begin(&t);
+	mugai_buf_init(&p, 0);
+	prop_var(&p, PT_BINARY_, 0x1013, html, strlen(html));
+	mapi(&t, LVL_MSG, ATT_MAPI, 1, &p);
+	assert_int_equal(run(&t, &o, &out, why, sizeof(why)),
+	    MUGAI_CONVERT_EXIT_OK);
+	assert_int_equal(mugai_members_parse(out.data, out.len, 10, 1 << 20,
+	    &m, &n), MUGAI_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].name, "body.html");
+	assert_int_equal(m[0].flags, 0);
+	assert_memory_equal(m[0].data, html, strlen(html));
+	mugai_members_free(m, n);
+	mugai_buf_free(&out);
+	mugai_buf_free(&p);
+	mugai_buf_free(&t);
+}
+
 /* Limits: files in all, bytes in all, messages inside messages. */
 static void
 test_limits(void **state)
@@ -549,6 +580,7 @@ main(void)
 		cmocka_unit_test(test_hostile_names),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_lzfu),
+		cmocka_unit_test(test_html_only_body),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_parent_refuses),
 	};
