@@ -446,6 +446,30 @@ test_lzfu(void **state)
 	mugai_buf_free(&t);
 }
 
+/* Outlook's encapsulated HTML: tags and RTF-only text are left out. */
+static void
+test_rtf_fromhtml(void **state)
+{
+	static const char rtf[] = "{\\rtf1\\ansi\\ansicpg932\\fromhtml1 "
+	    "{\\*\\htmltag19 <html>}\\htmlrtf {\\b rtf-only}\\htmlrtf0 "
+	    "Hello {\\*\\htmltag84 &nbsp;}\\htmlrtf \\par\\htmlrtf0 "
+	    "world {\\pict 0123abcd}{\\field{\\*\\fldinst HYPERLINK x}"
+	    "{\\fldrslt link}}}";
+	struct mugai_buf out;
+
+	(void)state;
+	mugai_buf_init(&out, 0);
+	assert_int_equal(convert_rtf_text((const unsigned char *)rtf,
+	    strlen(rtf), 1000, &out), MUGAI_CONVERT_EXIT_OK);
+	assert_string_equal(out.data, "Hello world link");
+	mugai_buf_reset(&out);
+	/* The output cap holds. */
+	assert_int_equal(convert_rtf_text((const unsigned char *)rtf,
+	    strlen(rtf), 5, &out), MUGAI_CONVERT_EXIT_OK);
+	assert_true(out.len <= 5);
+	mugai_buf_free(&out);
+}
+
 /* A body that is only HTML comes as a file for the policy, not lost. */
 static void
 test_html_only_body(void **state)
@@ -581,6 +605,7 @@ main(void)
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_lzfu),
 		cmocka_unit_test(test_html_only_body),
+		cmocka_unit_test(test_rtf_fromhtml),
 		cmocka_unit_test(test_limits),
 		cmocka_unit_test(test_parent_refuses),
 	};
