@@ -25,7 +25,7 @@
  * DecompressRTF reads one or two bytes past its input on a truncated
  * stream (it gets a padded copy) and mishandles the uncompressed
  * ("MELA") form (done here instead), and strings it does not convert
- * are in the message's code page: UTF-8 when valid, else CP932.
+ * are in the message's code page (attOemCodepage, PR_INTERNET_CPID).
  * On some hostile streams (an attribute given twice, a damaged RTF
  * body) libytnef leaks a few bytes; the worker exits after one
  * document, and fuzz/lsan.supp names those leaks for the fuzzer.
@@ -54,6 +54,8 @@
 
 struct tnx {
 	const struct convert_opts *o;
+	unsigned cp;			/* code page of the message being read,
+					   0 when it does not say */
 	unsigned members;		/* over the whole tree */
 	uint64_t total;			/* bytes handed on */
 	char	*why;
@@ -100,12 +102,36 @@ prop(MAPIProps *m, unsigned type, unsigned id)
 }
 
 /*
+ * 8-bit text in the message's code page as UTF-8: UTF-8 as it is when
+ * valid; CP932 for Japanese Windows, and when the message does not say
+ * (Japanese mail, and the one legacy code page the sandbox has loaded);
+ * Latin-1 for the other code pages (1252 and the like).  1 on success.
+ */
+static int
+decode(const struct tnx *x, const unsigned char *p, size_t n,
+    struct mugai_buf *out)
+{
+	size_t i;
+
+	if (mugai_utf8_valid((const char *)p, n))
+		return mugai_buf_append(out, p, n) == MUGAI_OK;
+	if (x->cp == 0 || x->cp == 932)
+		return mugai_charset_to_utf8("CP932", (const char *)p, n, out,
+		    NULL) == MUGAI_OK;
+	for (i = 0; i < n; i++)
+		if (mugai_buf_put_utf8(out, p[i]) != MUGAI_OK)
+			return 0;
+	return 1;
+}
+
+/*
  * A string property as UTF-8 into out: PT_UNICODE comes converted by
  * libytnef, PT_STRING8 is in the message's code page.  Trailing NULs
  * go.  0 when the property is absent.
  */
 static int
-string_prop(MAPIProps *m, unsigned id, struct mugai_buf *out)
+string_prop(const struct tnx *x, MAPIProps *m, unsigned id,
+    struct mugai_buf *out)
 {
 	variableLength *v;
 	size_t n;
@@ -126,15 +152,13 @@ string_prop(MAPIProps *m, unsigned id, struct mugai_buf *out)
 		n--;
 	if (n == 0)
 		return 0;
-	if (mugai_utf8_valid((const char *)v->data, n))
-		return mugai_buf_append(out, v->data, n) == MUGAI_OK;
-	return mugai_charset_to_utf8("CP932", (const char *)v->data, n, out,
-	    NULL) == MUGAI_OK;
+	return decode(x, v->data, n, out);
 }
 
 /* Bytes of an 8-bit attribute (attSubject, attAttachTitle) as UTF-8. */
 static int
-string_attr(const variableLength *v, struct mugai_buf *out)
+string_attr(const struct tnx *x, const variableLength *v,
+    struct mugai_buf *out)
 {
 	size_t n;
 
@@ -144,10 +168,7 @@ string_attr(const variableLength *v, struct mugai_buf *out)
 	n = strnlen((const char *)v->data, (size_t)v->size);
 	if (n == 0)
 		return 0;
-	if (mugai_utf8_valid((const char *)v->data, n))
-		return mugai_buf_append(out, v->data, n) == MUGAI_OK;
-	return mugai_charset_to_utf8("CP932", (const char *)v->data, n, out,
-	    NULL) == MUGAI_OK;
+	return decode(x, v->data, n, out);
 }
 
 /*
@@ -280,8 +301,8 @@ body(struct tnx *x, TNEFStruct *t, struct mugai_buf *out, uint32_t *count)
 		if ((rc = rtf_decompress(x, v, &rtf)) == MUGAI_CONVERT_EXIT_OK)
 			rc = convert_rtf_text((const unsigned char *)(rtf.data ?
 			    rtf.data : ""), rtf.len, x->o->max_total, &txt);
-	} else if (!string_prop(&t->MapiProperties, PR_BODY, &txt) &&
-	    !string_attr(&t->body, &txt) &&
+	} else if (!string_prop(x, &t->MapiProperties, PR_BODY, &txt) &&
+	    !string_attr(x, &t->body, &txt) &&
 	    ((v = prop(&t->MapiProperties, PT_BINARY, PR_BODY_HTML)) !=
 	    NULL || (v = prop(&t->MapiProperties, PT_STRING8,
 	    PR_BODY_HTML)) != NULL))
@@ -309,11 +330,11 @@ header(struct tnx *x, TNEFStruct *t, struct mugai_buf *out,
 	mugai_buf_init(&h, 0);
 	mugai_buf_init(&v, 0);
 	mugai_buf_init(&e, 0);
-	if (string_prop(&t->MapiProperties, PR_SUBJECT, &v) ||
-	    string_attr(&t->subject, &v))
+	if (string_prop(x, &t->MapiProperties, PR_SUBJECT, &v) ||
+	    string_attr(x, &t->subject, &v))
 		(void)mugai_buf_printf(&h, "Subject: %s\n", v.data);
-	if (string_prop(&t->MapiProperties, PR_SENDER_NAME, &v)) {
-		if (string_prop(&t->MapiProperties, PR_SENDER_EMAIL_ADDRESS,
+	if (string_prop(x, &t->MapiProperties, PR_SENDER_NAME, &v)) {
+		if (string_prop(x, &t->MapiProperties, PR_SENDER_EMAIL_ADDRESS,
 		    &e))
 			(void)mugai_buf_printf(&h, "From: %s <%s>\n", v.data,
 			    e.data);
@@ -369,13 +390,14 @@ attachment(struct tnx *x, Attachment *a, unsigned n, unsigned depth,
 	const unsigned char *emb, *data = NULL;
 	char name[NAME_MAX_BYTES + 8];
 	size_t elen, size = 0;
+	unsigned cp;
 	int rc;
 
 	mugai_buf_init(&raw, 0);
-	if (!string_prop(&a->MAPI, PR_ATTACH_LONG_FILENAME, &raw) &&
-	    !string_prop(&a->MAPI, PR_ATTACH_FILENAME, &raw) &&
-	    !string_attr(&a->Title, &raw))
-		(void)string_prop(&a->MAPI, PR_DISPLAY_NAME, &raw);
+	if (!string_prop(x, &a->MAPI, PR_ATTACH_LONG_FILENAME, &raw) &&
+	    !string_prop(x, &a->MAPI, PR_ATTACH_FILENAME, &raw) &&
+	    !string_attr(x, &a->Title, &raw))
+		(void)string_prop(x, &a->MAPI, PR_DISPLAY_NAME, &raw);
 	file_name(&raw, n, name, sizeof(name));
 	mugai_buf_free(&raw);
 	if ((emb = embedded(a, &elen)) != NULL) {
@@ -384,7 +406,9 @@ attachment(struct tnx *x, Attachment *a, unsigned n, unsigned depth,
 			    "winmail.dat nests messages more than %d deep",
 			    TNEF_MAX_DEPTH);
 		mugai_buf_init(&sub, 0);
+		cp = x->cp;
 		rc = message(x, emb, elen, depth + 1, &sub);
+		x->cp = cp;
 		if (rc == MUGAI_CONVERT_EXIT_OK)
 			rc = add(x, out, count, name, MUGAI_MEMBER_MESSAGE, sub.data,
 			    sub.len);
@@ -448,6 +472,22 @@ rd_read(TNEFIOStruct *io, int size, int count, void *dest)
 	return count;
 }
 
+/*
+ * The code page of the message's 8-bit strings: attOemCodepage, else
+ * PR_INTERNET_CPID, else what the enclosing message had.
+ */
+static void
+message_codepage(struct tnx *x, TNEFStruct *t)
+{
+	variableLength *v;
+
+	if (t->CodePage.data != NULL && t->CodePage.size >= 4)
+		x->cp = le32(t->CodePage.data);
+	else if ((v = prop(&t->MapiProperties, PT_LONG, PR_INTERNET_CPID)) !=
+	    NULL && v->size >= 4)
+		x->cp = le32(v->data);
+}
+
 /* One message (the top or an embedded one) as a stream into out. */
 static int
 message(struct tnx *x, const unsigned char *in, size_t len, unsigned depth,
@@ -487,6 +527,7 @@ message(struct tnx *x, const unsigned char *in, size_t len, unsigned depth,
 		    rd.pos, rd.len);
 		goto out;
 	}
+	message_codepage(x, &t);
 	if (mugai_members_begin(out, 0) != MUGAI_OK) {
 		rc = tnx_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "out of memory");
 		goto out;

@@ -359,6 +359,33 @@ test_hostile_names(void **state)
 	mugai_buf_free(&t);
 }
 
+/* 8-bit names in the message's code page: 1252 here, CP932 by default. */
+static void
+test_codepage(void **state)
+{
+	static const unsigned char oem[8] = { 0xe4, 0x04 };	/* 1252 */
+	struct convert_opts o;
+	struct mugai_buf t, out;
+	struct mugai_member *m;
+	char why[256];
+	size_t n;
+
+	(void)state;
+	opts(&o);
+	begin(&t);
+	attr(&t, LVL_MSG, 0x00069007u, oem, sizeof(oem));
+	file_attachment(&t, "R\xe9sum\xe9.txt", "x", 1);
+	assert_int_equal(run(&t, &o, &out, why, sizeof(why)),
+	    MUGAI_CONVERT_EXIT_OK);
+	assert_int_equal(mugai_members_parse(out.data, out.len, 10, 1 << 20,
+	    &m, &n), MUGAI_OK);
+	assert_int_equal(n, 1);
+	assert_string_equal(m[0].name, "Résumé.txt");
+	mugai_members_free(m, n);
+	mugai_buf_free(&out);
+	mugai_buf_free(&t);
+}
+
 /* Damaged streams are refused with the reason; nothing is written. */
 static void
 test_damaged(void **state)
@@ -602,6 +629,7 @@ main(void)
 		cmocka_unit_test(test_rtf_body_and_files),
 		cmocka_unit_test(test_embedded_message),
 		cmocka_unit_test(test_hostile_names),
+		cmocka_unit_test(test_codepage),
 		cmocka_unit_test(test_damaged),
 		cmocka_unit_test(test_lzfu),
 		cmocka_unit_test(test_html_only_body),
