@@ -4,8 +4,8 @@
  * Each mode reads one hostile document from memory and writes only
  * primitive data to out: pixels (mugai/cdr/pixels.h) for images and PDF
  * pages, a cleaned zip for Office Open XML, members (mugai/cdr/members.h)
- * for archives.  It returns a MUGAI_CONVERT_EXIT_* code and, when that
- * is not OK, one line in why saying what was wrong with the input.
+ * for archives and winmail.dat.  It returns a MUGAI_CONVERT_EXIT_* code
+ * and, when that is not OK, one line in why saying what was wrong with the input.
  * Modes never open files or sockets: they run after sandbox_enter.
  */
 #ifndef MUGAI_CONVERT_INT_H
@@ -35,8 +35,17 @@ convert_fn convert_image;		/* image.c */
 convert_fn convert_pdf;			/* pdf.c */
 convert_fn convert_ooxml;		/* ooxml.c */
 convert_fn convert_archive;		/* archive.c */
+convert_fn convert_tnef;		/* tnef.c: winmail.dat */
 int convert_archive_prepare(void);	/* archive.c: before sandbox_enter */
 int convert_pdf_prepare(void);		/* pdf.c: before sandbox_enter */
+
+/*
+ * convert_rtf_text - the text of an RTF document as UTF-8, appended to
+ * out, at most max_out bytes (rtftext.c).  MUGAI_CONVERT_EXIT_OK, or
+ * TOO_BIG when out of memory.
+ */
+int convert_rtf_text(const unsigned char *rtf, size_t len, size_t max_out,
+    struct mugai_buf *out);
 
 /*
  * convert_vwhy - format the line for why; control bytes and bytes that

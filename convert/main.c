@@ -4,7 +4,7 @@
  *
  *   mugai-convert MODE [--name=VALUE]...
  *
- * MODE is image, pdf, ooxml or archive, or one of the test-* modes that
+ * MODE is image, pdf, ooxml, archive or tnef, or one of the test-* modes that
  * show the sandbox at work (testmodes.c).  Options carry the limits
  * from the parent's config.  The sandbox is entered before the first
  * byte of the document is read.
@@ -30,13 +30,15 @@ static const struct {
 	{ "pdf", convert_pdf, SANDBOX_READ_FILES },
 	{ "ooxml", convert_ooxml, 0 },
 	{ "archive", convert_archive, 0 },
+	{ "tnef", convert_tnef, 0 },
 };
+
 
 static int
 usage(const char *why)
 {
 	fprintf(stderr, "mugai-convert: %s; usage: mugai-convert "
-	    "image|pdf|ooxml|archive [--memory=N] [--cpu=S] [--max-pixels=N] "
+	    "image|pdf|ooxml|archive|tnef [--memory=N] [--cpu=S] [--max-pixels=N] "
 	    "[--max-pages=N] [--dpi=N] [--max-members=N] [--max-total=N] "
 	    "[--max-ratio=N]\n", why);
 	return MUGAI_CONVERT_EXIT_USAGE;
@@ -129,8 +131,10 @@ write_all(const char *p, size_t len)
 int
 main(int argc, char **argv)
 {
+	static char chatter[4096];
 	struct convert_opts o;
 	struct mugai_buf in, out;
+	FILE *quiet;
 	char why[256] = "";
 	size_t i;
 	int rc;
@@ -152,8 +156,23 @@ main(int argc, char **argv)
 	 * need a locale and conversion tables, PDF pages need fontconfig.
 	 */
 	tzset();
-	if (modes[i].fn == convert_archive && convert_archive_prepare() != 0)
-		fprintf(stderr, "archive names may be lossy\n");
+	if ((modes[i].fn == convert_archive || modes[i].fn == convert_tnef) &&
+	    convert_archive_prepare() != 0)
+		fprintf(stderr, "names and text in CP932 may be lossy\n");
+	/*
+	 * A library that prints to stdout (libytnef does, on bad input)
+	 * must not write into the stream the parent parses, nor push the
+	 * mode's own reason off the first line of stderr: stdio's stdout
+	 * becomes a small buffer in memory that nobody reads (glibc lets a
+	 * program assign stdout).  The result still goes to descriptor 1
+	 * with write().
+	 */
+	fflush(stdout);
+	if ((quiet = fmemopen(chatter, sizeof(chatter), "w")) == NULL) {
+		fprintf(stderr, "cannot set up the output\n");
+		return MUGAI_CONVERT_EXIT_SANDBOX;
+	}
+	stdout = quiet;
 	if (modes[i].fn == convert_pdf && convert_pdf_prepare() != 0)
 		fprintf(stderr, "fontconfig did not load\n");
 	if (sandbox_enter(&o, modes[i].needs, why, sizeof(why)) != 0) {

@@ -71,7 +71,7 @@ struct config_key {
 	"application/vnd.rar archive, application/x-lha archive, " \
 	"application/x-lzh-compressed archive, application/x-tar archive, " \
 	"application/gzip archive, application/x-bzip2 archive, " \
-	"application/x-xz archive, * remove"
+	"application/x-xz archive, application/vnd.ms-tnef tnef, * remove"
 
 static const struct config_key config_keys[] = {
 	{ "max_message_size", KEY_SIZE, OFF(max_message_size), "50M", 1024, 0 },

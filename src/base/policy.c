@@ -35,6 +35,7 @@ static const struct {
 	{ "ooxml", MUGAI_ACT_OOXML },
 	{ "office", MUGAI_ACT_OFFICE },
 	{ "archive", MUGAI_ACT_ARCHIVE },
+	{ "tnef", MUGAI_ACT_TNEF },
 };
 
 const char *
@@ -110,8 +111,8 @@ rule_parse(char *text, struct policy_rule *r, unsigned n, char *err,
 			break;
 	if (i == sizeof(action_names) / sizeof(action_names[0])) {
 		snprintf(err, errlen, "rule %u: unknown action \"%s\"; use "
-		    "remove, text, csv, html, pass, image, pdf, ooxml, office or "
-		    "archive", n, act);
+		    "remove, text, csv, html, pass, image, pdf, ooxml, office, "
+		    "archive or tnef", n, act);
 		return -1;
 	}
 	if ((r->pattern = strdup(pat)) == NULL) {

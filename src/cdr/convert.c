@@ -454,6 +454,8 @@ member(struct conv *c, struct mugai_zipw *z, const struct mugai_member *m,
 	act = mugai_policy_for_file(c->cfg->policy, type, NULL, m->name);
 	switch (act) {
 	case MUGAI_ACT_REMOVE:
+	/* A winmail.dat cannot be re-packed as one file: left out. */
+	case MUGAI_ACT_TNEF:
 		return inner_add(res, "", m->name, m->size, "policy", type);
 	case MUGAI_ACT_PASS:
 		(*kept)++;
@@ -555,6 +557,12 @@ conv_archive(struct conv *c, const char *name, const void *in, size_t len,
 		    "member stream (%zu bytes)", list.len);
 		goto out;
 	}
+	for (i = 0; i < n; i++)
+		if (members[i].flags & MUGAI_MEMBER_TNEF) {
+			held(res, "convert-failed", "mugai-convert archive: "
+			    "a member flagged as a message part");
+			goto out;
+		}
 	if (tree_over_limits(c, members, n)) {
 		held(res, "too-big", "%s", c->over);
 		goto out;
@@ -603,6 +611,25 @@ out:
 	return rc;
 }
 
+/*
+ * winmail.dat: the worker's member stream as it is; mugai_tnef_mime
+ * (tnef.c) validates it and makes the MIME parts the caller sanitises.
+ */
+static mugai_status
+conv_tnef(struct conv *c, const void *in, size_t len,
+    struct mugai_convert_result *res)
+{
+	int r;
+
+	if ((r = run_worker(c, "tnef", in, len, &res->data, res)) <= 0)
+		return r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+	snprintf(res->type, sizeof(res->type), "application/x-mugai-members");
+	res->reason = "tnef";
+	snprintf(res->detail, sizeof(res->detail), "unpacked, %zu bytes",
+	    res->data.len);
+	return set_name(res, "", NULL);
+}
+
 static mugai_status
 convert_one(struct conv *c, enum mugai_action act, const char *detected,
     const char *name, const void *in, size_t len, unsigned depth,
@@ -621,6 +648,8 @@ convert_one(struct conv *c, enum mugai_action act, const char *detected,
 		return conv_office(c, detected, name, in, len, res);
 	case MUGAI_ACT_ARCHIVE:
 		return conv_archive(c, name, in, len, depth, res);
+	case MUGAI_ACT_TNEF:
+		return conv_tnef(c, in, len, res);
 	default:
 		return MUGAI_ERR_USAGE;
 	}

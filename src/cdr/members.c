@@ -19,7 +19,10 @@
 #include "mugai/cdr/members.h"
 
 #define MEMBERS_MAGIC		"MARC"
-#define MEMBERS_FLAGS		(MUGAI_MEMBER_ENCRYPTED | MUGAI_MEMBER_DIR)
+#define MEMBERS_FLAGS		(MUGAI_MEMBER_ENCRYPTED | MUGAI_MEMBER_DIR | \
+				 MUGAI_MEMBER_TNEF)
+/* The flags that stand for a name without data. */
+#define MEMBERS_NODATA		(MUGAI_MEMBER_ENCRYPTED | MUGAI_MEMBER_DIR)
 /* name_len, at least one name byte, flags, size. */
 #define MEMBER_MIN		(4 + 1 + 4 + 8)
 
@@ -165,7 +168,8 @@ mugai_members_add(struct mugai_buf *out, const char *name, uint32_t flags,
 	nlen = strlen(name);
 	if (nlen > UINT32_MAX || !name_ok(name, nlen))
 		return MUGAI_ERR_USAGE;
-	if ((flags & ~MEMBERS_FLAGS) != 0 || (flags != 0 && size > 0))
+	if ((flags & ~MEMBERS_FLAGS) != 0 ||
+	    ((flags & MEMBERS_NODATA) != 0 && size > 0))
 		return MUGAI_ERR_USAGE;
 	le32(hdr, (uint32_t)nlen);
 	if ((rc = mugai_buf_append(out, hdr, 4)) != MUGAI_OK)
@@ -235,7 +239,8 @@ parse_one(struct rd *r, size_t *total, size_t max_total,
 		return -1;
 	m->flags = get32(p);
 	size = get64(p + 4);
-	if ((m->flags & ~MEMBERS_FLAGS) != 0 || (m->flags != 0 && size > 0))
+	if ((m->flags & ~MEMBERS_FLAGS) != 0 ||
+	    ((m->flags & MEMBERS_NODATA) != 0 && size > 0))
 		return -1;
 	if (size > max_total - *total)
 		return -1;

@@ -16,18 +16,19 @@
 
 #include <gmime/gmime.h>
 
-#include "mugai/text/charset.h"
-#include "mugai/cdr/convert.h"
 #include "mugai/base/csv.h"
-#include "mugai/text/hdrdecode.h"
-#include "mugai/text/html2text.h"
 #include "mugai/base/log.h"
-#include "mugai/sanitize/notice.h"
 #include "mugai/base/policy.h"
+#include "mugai/cdr/convert.h"
 #include "mugai/quarantine/quarantine.h"
+#include "mugai/sanitize/notice.h"
 #include "mugai/sanitize/sanitize.h"
 #include "mugai/scan/scan.h"
 #include "mugai/scan/typing.h"
+#include "mugai/text/charset.h"
+#include "mugai/text/hdrdecode.h"
+#include "mugai/text/html2text.h"
+#include "mugai/cdr/tnef.h"
 #include "sanitize_int.h"
 
 struct san {
@@ -820,8 +821,89 @@ cid_rewrite(struct san *s)
 	g_string_free(t, TRUE);
 }
 
+static void walk(struct san *s, GMimeObject *obj, const char *path,
+    unsigned depth, int body_ok);
+
+/* Is the body text written so far blank? */
+static int
+text_blank(const struct san *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->text.len; i++)
+		if (!isspace((unsigned char)s->text.data[i]))
+			return 0;
+	return 1;
+}
+
+/*
+ * winmail.dat: unpacked by the worker and walked in its place as parts
+ * of this message (mugai/cdr/tnef.h), so each file inside meets the policy
+ * as any attachment; its body becomes the text only when the message
+ * has none of its own.  Every file inside is named in the notice, also
+ * one kept as it is.  A TNEF that cannot be unpacked is held whole.
+ */
 static void
-leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
+tnef_expand(struct san *s, size_t row, GByteArray *ba, unsigned depth)
+{
+	struct mugai_convert_result cr;
+	struct part_row *r = &s->rows[row];
+	GMimeObject *tree = NULL;
+	char path[80], why[160];
+	size_t first, i;
+	int with_body = text_blank(s), dropped = 0;
+	mugai_status rc;
+
+	rc = mugai_convert(s->cfg, s->logid, MUGAI_ACT_TNEF, r->detected,
+	    r->name, ba->data, ba->len, convert_seconds_left(s), &cr);
+	if (rc == MUGAI_OK && !cr.held && (rc = mugai_tnef_mime(cr.data.data,
+	    cr.data.len, s->cfg->archive_max_members, s->cfg->archive_max_size,
+	    with_body, &tree, &dropped, why, sizeof(why))) == MUGAI_ERR_PARSE) {
+		cr.held = 1;
+		cr.reason = "convert-failed";
+		snprintf(cr.detail, sizeof(cr.detail), "mugai-convert tnef: %s",
+		    why);
+		rc = MUGAI_OK;
+	}
+	if (rc != MUGAI_OK) {
+		san_fail(s, rc, "winmail.dat");
+		goto out;
+	}
+	if (cr.held) {
+		mugai_log(LOG_NOTICE, s->logid, "part %s held (%s): %s",
+		    r->path, cr.reason, cr.detail);
+		r->reason = cr.reason;
+		part_removed(s, r);
+		goto out;
+	}
+	mugai_log(LOG_INFO, s->logid, "part %s unpacked (TNEF): %s", r->path,
+	    cr.detail);
+	r->action = "converted";
+	r->reason = "tnef";
+	r->in_notice = 1;
+	s->res->converted++;
+	snprintf(path, sizeof(path), "%s.1", r->path);
+	first = s->nrows;
+	walk(s, tree, path, depth + 1, with_body);
+	for (i = first; i < s->nrows; i++)
+		if (s->rows[i].name != NULL && s->rows[i].name[0] != '\0')
+			s->rows[i].in_notice = 1;
+	/* The message has a body: the RTF one is another form of it. */
+	if (dropped && (r = row_new(s, path)) != NULL) {
+		snprintf(r->declared, sizeof(r->declared), "text/rtf");
+		snprintf(r->detected, sizeof(r->detected), "text/rtf");
+		r->name = g_strdup("");
+		r->reason = "alternative";
+	}
+out:
+	if (tree != NULL)
+		g_object_unref(tree);
+	mugai_convert_result_free(&cr);
+}
+
+static void
+leaf(struct san *s, GMimePart *part, const char *path, unsigned depth,
+    int body_ok)
 {
 	GMimeObject *obj = GMIME_OBJECT(part);
 	struct part_row *r;
@@ -906,6 +988,9 @@ leaf(struct san *s, GMimePart *part, const char *path, int body_ok)
 	case MUGAI_ACT_OFFICE:
 	case MUGAI_ACT_ARCHIVE:
 		keep_converted(s, r, ba, act);
+		break;
+	case MUGAI_ACT_TNEF:
+		tnef_expand(s, (size_t)(r - s->rows), ba, depth);
 		break;
 	case MUGAI_ACT_PASS:
 		g_ptr_array_add(s->kept, g_object_ref(obj));
@@ -1271,7 +1356,7 @@ walk(struct san *s, GMimeObject *obj, const char *path, unsigned depth,
 		return;
 	}
 	if (GMIME_IS_PART(obj)) {
-		leaf(s, GMIME_PART(obj), path, body_ok);
+		leaf(s, GMIME_PART(obj), path, depth, body_ok);
 		return;
 	}
 	if (!GMIME_IS_MULTIPART(obj)) {

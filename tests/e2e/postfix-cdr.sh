@@ -3,7 +3,8 @@
 # thing: a private Postfix with mugai-milter on the default policy, so
 # the milter's threads spawn the sandboxed mugai-convert.  A PNG with a
 # payload after its end arrives redrawn; a zip arrives re-packed without
-# its program, and the notice names it.
+# its program, and the notice names it; a winmail.dat arrives as its
+# files (the PNG redrawn, the program removed) with its RTF body as text.
 set -u
 if [ $# -ne 2 ]; then
 	echo "usage: postfix-cdr.sh BUILD FIXTURES" >&2
@@ -59,7 +60,7 @@ pass postfix-start
 
 mkdir -p "$T/msg"
 python3 "$here/postfix_cdr.py" make "$T/msg"
-for m in cdr-png cdr-zip; do
+for m in cdr-png cdr-zip cdr-tnef; do
 	if pf_send_file "$smtp" "$T/msg/$m.eml" --from sender@example.com \
 	    --to staff@city.example.lg.jp; then
 		pass "$m-sent"
@@ -67,10 +68,10 @@ for m in cdr-png cdr-zip; do
 		fail "$m-sent" "$(tail -n 3 "$PF_SEND_LOG" | tr '\n' ' ')"
 	fi
 done
-if pf_wait_sink "$P" 2 60; then
-	pass sink-has-2
+if pf_wait_sink "$P" 3 60; then
+	pass sink-has-3
 else
-	fail sink-has-2 "$(pf_sink_count "$P") messages at the sink"
+	fail sink-has-3 "$(pf_sink_count "$P") messages at the sink"
 fi
 # shellcheck disable=SC2046
 python3 "$here/postfix_cdr.py" check $(pf_sink_files "$P") > "$T/judge"
@@ -82,7 +83,8 @@ while read -r verdict name why; do
 	esac
 done < "$T/judge"
 if grep -q 'converted (image)' "$T/milter.log" &&
-    grep -q 'converted (archive)' "$T/milter.log"; then
+    grep -q 'converted (archive)' "$T/milter.log" &&
+    grep -q 'unpacked (TNEF)' "$T/milter.log"; then
 	pass milter-log-converted
 else
 	fail milter-log-converted "no \"converted\" lines in the milter log"

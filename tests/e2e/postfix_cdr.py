@@ -6,11 +6,15 @@ of what smtp-sink received: one line "ok NAME" or "bad NAME: why" each."""
 import email
 import email.policy
 import io
+import os
 import struct
 import sys
 import zipfile
 import zlib
 from email.message import EmailMessage
+
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import tnef_writer as tw  # noqa: E402
 
 PAYLOAD = b'PAYLOAD-AFTER-IEND'
 
@@ -36,15 +40,31 @@ def archive():
     return buf.getvalue()
 
 
+RTF = (b'{\\rtf1\\ansi\\ansicpg932{\\fonttbl{\\f0\\fcharset128 x;}}\\f0 ' +
+       b''.join(b"\\'%02x" % c for c in '議事録'.encode('cp932')) +
+       b'\\par \\u12362?\\u30693?\\u12425?\\u12379?\\par}')
+
+
+def winmail():
+    """Outlook's winmail.dat: RTF body, a PNG, a program."""
+    return tw.Message(subject='議事録', body_rtf=RTF, attachments=[
+        tw.Attachment('グラフ.png', png()),
+        tw.Attachment('setup.exe', b'MZ\x90\x00' + b'\0' * 60 +
+                      b'This program cannot be run in DOS mode' +
+                      b'\0' * 100)]).tnef()
+
+
 def make(d):
     for subject, name, data, mtype in (
             ('cdr-png', 'グラフ.png', png(), 'image/png'),
-            ('cdr-zip', '資料.zip', archive(), 'application/zip')):
+            ('cdr-zip', '資料.zip', archive(), 'application/zip'),
+            ('cdr-tnef', 'winmail.dat', winmail(), 'application/ms-tnef')):
         m = EmailMessage()
         m['From'] = 'sender@example.com'
         m['To'] = 'staff@city.example.lg.jp'
         m['Subject'] = subject
-        m.set_content('添付をご確認ください。\n')
+        m.set_content('添付をご確認ください。\n' if subject != 'cdr-tnef'
+                      else '\n')
         major, minor = mtype.split('/')
         m.add_attachment(data, maintype=major, subtype=minor, filename=name)
         open('%s/%s.eml' % (d, subject), 'wb').write(m.as_bytes())
@@ -56,7 +76,8 @@ def check(files):
         m = email.message_from_bytes(open(f, 'rb').read(),
                                      policy=email.policy.default)
         got[str(m['Subject'])] = m
-    for subject, judge in (('cdr-png', judge_png), ('cdr-zip', judge_zip)):
+    for subject, judge in (('cdr-png', judge_png), ('cdr-zip', judge_zip),
+                           ('cdr-tnef', judge_tnef)):
         m = got.get(subject)
         why = 'not at the sink' if m is None else judge(m)
         print('ok %s' % subject if not why else 'bad %s: %s' % (subject, why))
@@ -89,6 +110,26 @@ def judge_zip(m):
             and not p.get_filename()]
     if not body or 'setup.exe' not in body[0].get_content():
         return 'the notice does not name setup.exe'
+    return ''
+
+
+def judge_tnef(m):
+    a = {p.get_filename(): p for p in atts(m)}
+    if sorted(a) != ['グラフ.png']:
+        return 'attachments %r' % sorted(a)
+    if PAYLOAD in a['グラフ.png'].get_content():
+        return 'the PNG copy keeps bytes after IEND'
+    body = [p for p in m.walk() if p.get_content_type() == 'text/plain'
+            and not p.get_filename()][0].get_content()
+    if '議事録' not in body or 'お知らせ' not in body:
+        return 'the RTF body is not the text: %r' % body[-200:]
+    notice = body.split('ID: ')[0]
+    for n in ('winmail.dat', 'グラフ.png', 'setup.exe'):
+        if n not in notice:
+            return 'the notice does not name %s' % n
+    st = str(m['X-Mugai-Status'])
+    if 'converted=2' not in st or 'removed=1' not in st:
+        return 'X-Mugai-Status %s' % st
     return ''
 
 

@@ -221,7 +221,7 @@ test_parse_bad_frames(void **state)
 	mugai_buf_free(&b);
 	/* Unknown flags; data on an encrypted or directory member. */
 	raw_begin(&b, "MARC", 1);
-	raw_member(&b, "a", 1, 0x4, 0, "", 0);
+	raw_member(&b, "a", 1, 0x40, 0, "", 0);
 	assert_int_equal(parse(&b, 10, 10, &n), MUGAI_ERR_PARSE);
 	mugai_buf_free(&b);
 	raw_begin(&b, "MARC", 1);
@@ -235,7 +235,7 @@ test_parse_bad_frames(void **state)
 	mugai_buf_init(&b, 0);
 	assert_int_equal(mugai_members_add(&b, "d", MUGAI_MEMBER_DIR, "x", 1),
 	    MUGAI_ERR_USAGE);
-	assert_int_equal(mugai_members_add(&b, "d", 0x8, NULL, 0),
+	assert_int_equal(mugai_members_add(&b, "d", 0x40, NULL, 0),
 	    MUGAI_ERR_USAGE);
 	mugai_buf_free(&b);
 	/* Caps: total bytes (5 here) and member count (2). */

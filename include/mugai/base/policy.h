@@ -26,7 +26,9 @@ enum mugai_action {
 	MUGAI_ACT_PDF,		/* render pages, rebuild an image-only PDF */
 	MUGAI_ACT_OOXML,	/* docx/xlsx/pptx: active parts removed */
 	MUGAI_ACT_OFFICE,	/* doc/xls/ppt/rtf: LibreOffice to PDF, then pdf */
-	MUGAI_ACT_ARCHIVE	/* each member by this policy, re-packed as zip */
+	MUGAI_ACT_ARCHIVE,	/* each member by this policy, re-packed as zip */
+	MUGAI_ACT_TNEF		/* winmail.dat: unpacked, each file by this
+				   policy, attached in its place */
 };
 
 struct mugai_policy;
@@ -55,7 +57,7 @@ enum mugai_action mugai_policy_for_file(const struct mugai_policy *p,
     const char *detected, const char *declared, const char *name);
 
 /* mugai_action_name - "remove", "text", "csv", "html", "pass", "image",
- * "pdf", "ooxml", "office", "archive". */
+ * "pdf", "ooxml", "office", "archive", "tnef". */
 const char *mugai_action_name(enum mugai_action a);
 
 #endif

@@ -14,6 +14,9 @@
  *   archive  members listed by mugai-convert, each sanitised here by the
  *            same policy (nested archives up to archive_max_depth), the
  *            kept ones re-packed as a zip with UTF-8 names
+ *   tnef     winmail.dat unpacked by mugai-convert: data is its member
+ *            stream (mugai/cdr/members.h), which mugai_tnef_mime turns into
+ *            MIME parts that the caller sanitises one by one
  *
  * The caller scans the copy with ClamAV before it is delivered.  A copy
  * that cannot be made (the worker refused, crashed, timed out, wrote
@@ -52,7 +55,7 @@ struct mugai_convert_result {
 /*
  * mugai_convert - make the sanitised copy of in[0..len), detected as
  * type `detected`, named `name` (UTF-8, may be ""), for action act
- * (MUGAI_ACT_IMAGE ... MUGAI_ACT_ARCHIVE).  logid prefixes log lines.
+ * (MUGAI_ACT_IMAGE ... MUGAI_ACT_TNEF).  logid prefixes log lines.
  * seconds is the time left for the message's copies: every worker run
  * gets at most what is left of it (and at most convert_timeout or
  * office_timeout); with none left, or when it runs out, the result is

@@ -7,7 +7,12 @@
  *   "MARC" count(u32)
  *   count times: name_len(u32) name(UTF-8, no NUL) flags(u32)
  *                size(u64) data[size]
- * flags: MUGAI_MEMBER_ENCRYPTED (no data), MUGAI_MEMBER_DIR (no data).
+ * flags: MUGAI_MEMBER_ENCRYPTED (no data), MUGAI_MEMBER_DIR (no data);
+ * winmail.dat (convert/tnef.c) also uses MUGAI_MEMBER_BODY (the body as
+ * UTF-8 text), MUGAI_MEMBER_HEADER ("Subject: ...\n" lines of an
+ * embedded message, UTF-8) and MUGAI_MEMBER_MESSAGE (an embedded
+ * message: its data is a whole stream of the same kind).  Readers of
+ * archives refuse those three.
  * The worker has already enforced the member count, total size and
  * ratio caps and refused absolute paths and "..".
  */
@@ -20,6 +25,11 @@
 
 #define MUGAI_MEMBER_ENCRYPTED	0x1u
 #define MUGAI_MEMBER_DIR	0x2u
+#define MUGAI_MEMBER_BODY	0x4u
+#define MUGAI_MEMBER_HEADER	0x8u
+#define MUGAI_MEMBER_MESSAGE	0x10u
+#define MUGAI_MEMBER_TNEF	(MUGAI_MEMBER_BODY | MUGAI_MEMBER_HEADER | \
+				 MUGAI_MEMBER_MESSAGE)
 
 struct mugai_member {
 	char	*name;			/* malloc'd, validated UTF-8 relative path */
