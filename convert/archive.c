@@ -434,6 +434,13 @@ convert_archive(const unsigned char *in, size_t len,
 	why[0] = '\0';
 	if (len == 0)
 		return arc_why(&x, MUGAI_CONVERT_EXIT_BAD_INPUT, "empty file");
+	/*
+	 * A zip with [Content_Types].xml is an Office file that libmagic
+	 * did not recognise (folder entries, bytes after the end): it is
+	 * cleaned as one, and the frame tells the parent so.
+	 */
+	if (convert_ooxml_is_package(in, len))
+		return convert_ooxml_framed(in, len, o, out, why, whylen);
 	/* Outside mugai-convert (tests, fuzzing) nothing prepared it. */
 	(void)convert_archive_prepare();
 	mugai_buf_init(&x.data, 0);

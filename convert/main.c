@@ -28,7 +28,7 @@ static const struct {
 } modes[] = {
 	{ "image", convert_image, 0 },
 	{ "pdf", convert_pdf, SANDBOX_READ_FILES },
-	{ "ooxml", convert_ooxml, 0 },
+	{ "ooxml", convert_ooxml_framed, 0 },
 	{ "archive", convert_archive, 0 },
 };
 
