@@ -17,6 +17,7 @@ PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib \
 # mugai-convert, the sandboxed worker, alone links the parsers of
 # hostile formats.
 CONVERT_PKGS = poppler-glib cairo fontconfig libtiff-4 libwebp libarchive libzip \
+	   libgsf-1 \
 	   libseccomp libxml-2.0 libpng libjpeg zlib
 SAN	?=
 

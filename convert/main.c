@@ -4,7 +4,7 @@
  *
  *   mugai-convert MODE [--name=VALUE]...
  *
- * MODE is image, pdf, ooxml or archive, or one of the test-* modes that
+ * MODE is image, pdf, ooxml, archive or ole2, or one of the test-* modes that
  * show the sandbox at work (testmodes.c).  Options carry the limits
  * from the parent's config.  The sandbox is entered before the first
  * byte of the document is read.
@@ -30,13 +30,14 @@ static const struct {
 	{ "pdf", convert_pdf, SANDBOX_READ_FILES },
 	{ "ooxml", convert_ooxml_framed, 0 },
 	{ "archive", convert_archive, 0 },
+	{ "ole2", convert_ole2, 0 },
 };
 
 static int
 usage(const char *why)
 {
 	fprintf(stderr, "mugai-convert: %s; usage: mugai-convert "
-	    "image|pdf|ooxml|archive [--memory=N] [--cpu=S] [--max-pixels=N] "
+	    "image|pdf|ooxml|archive|ole2 [--memory=N] [--cpu=S] [--max-pixels=N] "
 	    "[--max-pages=N] [--dpi=N] [--max-members=N] [--max-total=N] "
 	    "[--max-ratio=N]\n", why);
 	return MUGAI_CONVERT_EXIT_USAGE;
@@ -154,6 +155,8 @@ main(int argc, char **argv)
 	tzset();
 	if (modes[i].fn == convert_archive && convert_archive_prepare() != 0)
 		fprintf(stderr, "archive names may be lossy\n");
+	if (modes[i].fn == convert_ole2)
+		(void)convert_ole2_prepare();
 	if (modes[i].fn == convert_pdf && convert_pdf_prepare() != 0)
 		fprintf(stderr, "fontconfig did not load\n");
 	if (sandbox_enter(&o, modes[i].needs, why, sizeof(why)) != 0) {

@@ -104,6 +104,8 @@ worker_reason(const struct mugai_worker_status *st)
 		return "unreadable";
 	case MUGAI_CONVERT_EXIT_UNSAFE:
 		return "unsafe";
+	case MUGAI_CONVERT_EXIT_XFA:
+		return "xfa";
 	}
 	return "convert-failed";
 }
@@ -462,28 +464,49 @@ conv_office_as(struct conv *c, const char *ext, const char *name,
 		    "workbook");
 		goto out;
 	}
-	res->reason = "office";
+	res->reason = "office-ooxml";
 out:
 	mugai_buf_free(&made);
 	mugai_buf_free(&b);
 	return rc;
 }
 
+/*
+ * A compound file is looked at in mugai-convert first: a password is
+ * told as such (not as a failed conversion), a file with no Word, Excel
+ * or PowerPoint stream is refused before LibreOffice would import it
+ * as text, and the stream found says what it is.
+ */
 static mugai_status
 conv_office(struct conv *c, const char *detected, const char *name,
     const void *in, size_t len, struct mugai_convert_result *res)
 {
-	const char *ext = "doc";
+	static const char *const kinds[] = { "doc", "xls", "ppt" };
+	struct mugai_buf b;
+	size_t i;
+	int r;
 
 	if (strstr(detected, "sheet.binary") != NULL)
-		ext = "xlsb";
-	else if (strstr(detected, "excel") != NULL)
-		ext = "xls";
-	else if (strstr(detected, "powerpoint") != NULL)
-		ext = "ppt";
-	else if (strstr(detected, "rtf") != NULL)
-		ext = "rtf";
-	return conv_office_as(c, ext, name, in, len, res);
+		return conv_office_as(c, "xlsb", name, in, len, res);
+	if (strstr(detected, "rtf") != NULL)
+		return conv_office_as(c, "rtf", name, in, len, res);
+	mugai_buf_init(&b, 16);
+	if ((r = run_worker(c, "ole2", in, len, &b, res)) <= 0) {
+		mugai_buf_free(&b);
+		return r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (b.len == 4 && memcmp(b.data, kinds[i], 3) == 0 &&
+		    b.data[3] == '\n')
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0])) {
+		held(res, "convert-failed", "mugai-convert ole2: invalid "
+		    "output (%zu bytes)", b.len);
+		mugai_buf_free(&b);
+		return MUGAI_OK;
+	}
+	mugai_buf_free(&b);
+	return conv_office_as(c, kinds[i], name, in, len, res);
 }
 
 static mugai_status convert_one(struct conv *c, enum mugai_action act,

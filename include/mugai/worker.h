@@ -29,6 +29,7 @@
 #define MUGAI_CONVERT_EXIT_BAD_INPUT	12	/* corrupt or unsupported */
 #define MUGAI_CONVERT_EXIT_SANDBOX	13	/* the sandbox could not be set up */
 #define MUGAI_CONVERT_EXIT_UNSAFE	14	/* e.g. path traversal in an archive */
+#define MUGAI_CONVERT_EXIT_XFA		15	/* a dynamic XFA form (Adobe only) */
 #define MUGAI_CONVERT_EXIT_USAGE	64
 
 /*

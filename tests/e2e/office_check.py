@@ -345,7 +345,7 @@ def case_doc(fx):
         judge_copy('doc97-to-docx', att, DOCX, '議事録.docx', DOC_TEXT)
         r = row(rep, '議事録.doc')
         result('doc97-reported', r.get('action') == 'converted' and
-               r.get('reason') == 'office', 'row %r' % r)
+               r.get('reason') == 'office-ooxml', 'row %r' % r)
 
 
 def case_rtf(fx):
@@ -449,6 +449,65 @@ def case_password_xls(fx):
            'exit %d row %r log %s' % (rc, r, err[-300:]))
 
 
+def xfa_pdf():
+    """A dynamic XFA form as LiveCycle Designer writes one: the XML form
+    in the AcroForm's XFA, NeedsRendering in the catalog, and the page
+    other readers show."""
+    text = ('Please wait... If this message is not eventually replaced by '
+            'the proper contents of the document, your PDF viewer may not '
+            'be able to display this type of document.')
+    content = ('BT /F1 10 Tf 40 700 Td (%s) Tj ET' % text).encode()
+    xdp = (b'<?xml version="1.0"?><xdp:xdp xmlns:xdp="http://ns.adobe.com/'
+           b'xdp/"><template xmlns="http://www.xfa.org/schema/xfa-template/'
+           b'3.3/"><subform name="form1"><field name="name"/></subform>'
+           b'</template></xdp:xdp>')
+    objs = [b'<< /Type /Catalog /Pages 2 0 R /AcroForm 5 0 R '
+            b'/NeedsRendering true >>',
+            b'<< /Type /Pages /Kids [3 0 R] /Count 1 >>',
+            b'<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] '
+            b'/Contents 4 0 R /Resources << /Font << /F1 6 0 R >> >> >>',
+            b'<< /Length %d >>\nstream\n' % len(content) + content +
+            b'\nendstream',
+            b'<< /Fields [] /XFA 7 0 R >>',
+            b'<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>',
+            b'<< /Length %d >>\nstream\n' % len(xdp) + xdp + b'\nendstream']
+    out = b'%PDF-1.7\n'
+    offs = []
+    for i, o in enumerate(objs):
+        offs.append(len(out))
+        out += b'%d 0 obj\n' % (i + 1) + o + b'\nendobj\n'
+    xref = len(out)
+    out += b'xref\n0 %d\n0000000000 65535 f \n' % (len(objs) + 1)
+    out += b''.join(b'%010d 00000 n \n' % o for o in offs)
+    out += (b'trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n'
+            % (len(objs) + 1, xref))
+    return out
+
+
+def case_xfa(fx):
+    rc, msg, rep, err = sanitize('xfa', message('申請書.pdf', xfa_pdf(),
+                                                'application/pdf'))
+    r = row(rep, '申請書.pdf')
+    result('xfa-held', rc == 0 and not attachments(msg) and
+           r.get('reason') == 'xfa' and 'XFA' in body_text(msg) and
+           'XFA form (Adobe-only dynamic form)' in err,
+           'exit %d row %r log %s' % (rc, r, err[-300:]))
+
+
+def case_ole2_noise(fx):
+    """OLE2 signature, then noise: refused before LibreOffice, which would
+    import it as text."""
+    import random
+    rnd = random.Random(7)
+    junk = b'\xd0\xcf\x11\xe0\xa1\xb1\x1a\xe1' + bytes(
+        rnd.randrange(256) for _ in range(8192))
+    rc, msg, rep, err = sanitize('ole2-noise', message('noise.doc', junk,
+                                 'application/msword'))
+    r = row(rep, 'noise.doc')
+    result('ole2-noise-held', rc == 0 and not attachments(msg) and
+           r.get('action') == 'removed', 'exit %d row %r' % (rc, r))
+
+
 def case_opens():
     """Every copy opens in LibreOffice: one run converts them all to PDF."""
     if not opened:
@@ -478,7 +537,8 @@ def main():
         result('setup', False, 'LibreOffice did not write %r' % missing)
         return
     for case in (case_doc, case_rtf, case_ppt, case_xls, case_pdf_route,
-                 case_zip_layouts, case_zip_member, case_password_xls):
+                 case_zip_layouts, case_zip_member, case_password_xls,
+                 case_xfa, case_ole2_noise):
         try:
             case(fx)
         except Exception as e:  # a broken case fails, the others still run
