@@ -675,8 +675,6 @@ office_sandbox_args(const struct mugai_config *cfg, struct office_run *r,
 	arg(r, "0");
 	arg3(r, "--ro-bind", "/usr", "/usr");
 	office_roots_args(r);
-	if (r->tree[0] != '\0')
-		arg3(r, "--ro-bind", r->tree, r->tree);
 	/* All soffice needs from /etc: fonts, its registry, the ld cache. */
 	arg3(r, "--ro-bind-try", "/etc/fonts", "/etc/fonts");
 	arg3(r, "--ro-bind-try", "/etc/libreoffice", "/etc/libreoffice");
@@ -692,6 +690,9 @@ office_sandbox_args(const struct mugai_config *cfg, struct office_run *r,
 	arg(r, OFFICE_TMP_SIZE);
 	arg(r, "--tmpfs");
 	arg(r, "/tmp");
+	/* After /tmp's tmpfs, which would hide a tree under /tmp. */
+	if (r->tree[0] != '\0')
+		arg3(r, "--ro-bind", r->tree, r->tree);
 	arg(r, "--size");
 	arg(r, r->size);
 	arg(r, "--tmpfs");
