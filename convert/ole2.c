@@ -46,10 +46,23 @@ ole2_why(char *why, size_t whylen, int rc, const char *fmt, ...)
 	return rc;
 }
 
+/* libgsf's complaints about a broken file: the refusal says it once. */
+static void
+ole2_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg,
+    gpointer data)
+{
+	(void)domain;
+	(void)level;
+	(void)msg;
+	(void)data;
+}
+
 int
 convert_ole2_prepare(void)
 {
 	gsf_init();
+	g_log_set_handler("libgsf:msole", G_LOG_LEVEL_MASK, ole2_quiet, NULL);
+	g_log_set_handler("libgsf", G_LOG_LEVEL_MASK, ole2_quiet, NULL);
 	return 0;
 }
 
