@@ -234,8 +234,9 @@ def rezip(data, dirs):
     return buf.getvalue()
 
 
-def password_xls(src, dst):
-    """src saved as Excel 97 with a password, by LibreOffice through UNO."""
+def password_save(jobs):
+    """Each (src, dst, filter) saved with a password by LibreOffice
+    through UNO."""
     import uno
     from com.sun.star.beans import PropertyValue
 
@@ -265,12 +266,14 @@ def password_xls(src, dst):
                 time.sleep(0.2)
         desk = rc.ServiceManager.createInstanceWithContext(
             'com.sun.star.frame.Desktop', rc)
-        doc = desk.loadComponentFromURL(uno.systemPathToFileUrl(src),
-                                        '_blank', 0, (pv('Hidden', True),))
-        doc.storeToURL(uno.systemPathToFileUrl(dst),
-                       (pv('FilterName', 'MS Excel 97'),
-                        pv('Password', 'himitsu')))
-        doc.close(True)
+        for src, dst, flt in jobs:
+            doc = desk.loadComponentFromURL(uno.systemPathToFileUrl(src),
+                                            '_blank', 0,
+                                            (pv('Hidden', True),))
+            doc.storeToURL(uno.systemPathToFileUrl(dst),
+                           (pv('FilterName', flt),
+                            pv('Password', 'himitsu')))
+            doc.close(True)
         try:
             desk.terminate()
         except Exception:
@@ -451,21 +454,29 @@ def case_zip_member(fx):
     result('docx-in-zip-cleaned', ok, 'members %r' % names)
 
 
-def case_password_xls(fx):
-    src = os.path.join(TMP, 'fix', 'jp.xls')
-    dst = os.path.join(TMP, 'fix', 'pw.xls')
+def case_password(fx):
+    fix = os.path.join(TMP, 'fix')
+    jobs = [(os.path.join(fix, 'jp.xls'), os.path.join(fix, 'pw.xls'),
+             'MS Excel 97'),
+            (os.path.join(fix, 'jp.doc'), os.path.join(fix, 'pw.doc'),
+             'MS Word 97')]
     try:
-        password_xls(src, dst)
-        data = open(dst, 'rb').read()
+        password_save(jobs)
     except Exception as e:
-        return result('xls-password-held', False,
-                      'cannot make the fixture with UNO: %r' % e)
-    rc, msg, rep, err = sanitize('xls-password', message(
-        '予算.xls', data, 'application/vnd.ms-excel'))
-    r = row(rep, '予算.xls')
-    result('xls-password-held', rc == 0 and not attachments(msg) and
-           r.get('reason') == 'encrypted' and 'パスワード' in body_text(msg),
-           'exit %d row %r log %s' % (rc, r, err[-300:]))
+        return result('password-held', False,
+                      'cannot make the fixtures with UNO: %r' % e)
+    for (_, dst, _), name, mtype in zip(
+            jobs, ('予算.xls', '議事録.doc'),
+            ('application/vnd.ms-excel', 'application/msword')):
+        ext = name.rsplit('.', 1)[1]
+        data = open(dst, 'rb').read()
+        rc, msg, rep, err = sanitize('password-' + ext,
+                                     message(name, data, mtype))
+        r = row(rep, name)
+        result('%s-password-held' % ext, rc == 0 and not attachments(msg)
+               and r.get('reason') == 'encrypted' and
+               'パスワード' in body_text(msg),
+               'exit %d row %r log %s' % (rc, r, err[-300:]))
 
 
 def xfa_pdf():
@@ -556,7 +567,7 @@ def main():
         result('setup', False, 'LibreOffice did not write %r' % missing)
         return
     for case in (case_doc, case_rtf, case_ppt, case_xls, case_pdf_route,
-                 case_zip_layouts, case_zip_member, case_password_xls,
+                 case_zip_layouts, case_zip_member, case_password,
                  case_xfa, case_ole2_noise):
         try:
             case(fx)
