@@ -8,7 +8,10 @@
  * archives included, with its own depth cap) and packs the kept ones
  * into a fresh zip.  The worker's job is to refuse what must not reach
  * the parent at all: path traversal, password-protected archives (PPAP,
- * which cannot be inspected and is held whole), and bombs.
+ * which cannot be inspected and is held whole), and bombs.  A zip with
+ * [Content_Types].xml is an Office file libmagic did not recognise: it
+ * is cleaned by the OOXML cleaner and answered with its frame instead
+ * (ooxml.c, mugai/worker.h).
  */
 #include <archive.h>
 #include <archive_entry.h>

@@ -7,6 +7,14 @@
  * comments, data between members) is copied.  Kept parts are copied
  * byte for byte unless a rule below had to rewrite them.
  *
+ * Read as Office reads them: folder entries are skipped, bytes after the
+ * end of the zip (after its last end-of-central-directory record) are
+ * cut off before the strict open below.  The ooxml mode writes a frame
+ * naming the main part's type before the zip (mugai/worker.h), and a
+ * binary workbook (xlsb) as the frame alone; the archive mode does the
+ * same for a zip with [Content_Types].xml.  The new zip starts with
+ * [Content_Types].xml and _rels/.rels, as readers and libmagic expect.
+ *
  * Refused (nothing comes out):
  *  - not a zip, or an inconsistent one (ZIP_CHECKCONS): BAD_INPUT
  *  - encrypted members: ENCRYPTED (an encrypted Office file is really
@@ -23,7 +31,8 @@
  *  - any XML part with a DOCTYPE: UNSAFE (entity bombs, external
  *    entities; Office itself refuses DTDs).  Entities are never
  *    substituted and the network is never used (XML_PARSE_NONET).
- *  - XML that is not well formed: BAD_INPUT (fail closed)
+ *  - XML that is not well formed: BAD_INPUT (fail closed), except a
+ *    VML drawing (Excel writes <br> unclosed), which is left out
  *
  * Parts left out (ooxml_pkg.c):
  *  - macros and binaries: vbaProject.bin, vbaData.xml, every *.bin
