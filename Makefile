@@ -12,10 +12,12 @@
 CC	?= cc
 BUILD	?= build
 PKG_CONFIG ?= pkg-config
-PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib
+PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib \
+	   libseccomp
 # mugai-convert, the sandboxed worker, alone links the parsers of
 # hostile formats.
 CONVERT_PKGS = poppler-glib cairo fontconfig libtiff-4 libwebp libarchive libzip libytnef \
+	   libgsf-1 \
 	   libseccomp libxml-2.0 libpng libjpeg zlib
 SAN	?=
 

@@ -90,9 +90,10 @@ check_converters(const struct mugai_config *cfg, const char *where)
 		return -1;
 	}
 	if (!mugai_office_available(cfg))
-		fprintf(stderr, "mugai: %s: warning: %s or %s is not "
-		    "executable: legacy Office and RTF attachments will be "
-		    "held (install libreoffice-core-nogui and bubblewrap)\n",
+		fprintf(stderr, "mugai: %s: warning: %s, %s or "
+		    "/usr/bin/prlimit is not executable: legacy Office and "
+		    "RTF attachments will be held (install "
+		    "libreoffice-core-nogui, bubblewrap and util-linux)\n",
 		    where, cfg->libreoffice_path, cfg->bwrap_path);
 	return 0;
 }

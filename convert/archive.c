@@ -8,7 +8,10 @@
  * archives included, with its own depth cap) and packs the kept ones
  * into a fresh zip.  The worker's job is to refuse what must not reach
  * the parent at all: path traversal, password-protected archives (PPAP,
- * which cannot be inspected and is held whole), and bombs.
+ * which cannot be inspected and is held whole), and bombs.  A zip with
+ * [Content_Types].xml is an Office file libmagic did not recognise: it
+ * is cleaned by the OOXML cleaner and answered with its frame instead
+ * (ooxml.c, mugai/cdr/worker.h).
  */
 #include <archive.h>
 #include <archive_entry.h>
@@ -434,6 +437,13 @@ convert_archive(const unsigned char *in, size_t len,
 	why[0] = '\0';
 	if (len == 0)
 		return arc_why(&x, MUGAI_CONVERT_EXIT_BAD_INPUT, "empty file");
+	/*
+	 * A zip with [Content_Types].xml is an Office file that libmagic
+	 * did not recognise (folder entries, bytes after the end): it is
+	 * cleaned as one, and the frame tells the parent so.
+	 */
+	if (convert_ooxml_is_package(in, len))
+		return convert_ooxml_framed(in, len, o, out, why, whylen);
 	/* Outside mugai-convert (tests, fuzzing) nothing prepared it. */
 	(void)convert_archive_prepare();
 	mugai_buf_init(&x.data, 0);

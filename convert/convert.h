@@ -33,9 +33,13 @@ typedef int convert_fn(const unsigned char *in, size_t len,
 
 convert_fn convert_image;		/* image.c */
 convert_fn convert_pdf;			/* pdf.c */
-convert_fn convert_ooxml;		/* ooxml.c */
+convert_fn convert_ooxml;		/* ooxml.c: the cleaned zip */
+convert_fn convert_ooxml_framed;	/* ooxml.c: the ooxml mode's frame */
+int convert_ooxml_is_package(const unsigned char *in, size_t len);
 convert_fn convert_archive;		/* archive.c */
 convert_fn convert_tnef;		/* tnef.c: winmail.dat */
+convert_fn convert_ole2;		/* ole2.c: doc, xls, ppt, encrypted */
+int convert_ole2_prepare(void);		/* ole2.c: before sandbox_enter */
 int convert_archive_prepare(void);	/* archive.c: before sandbox_enter */
 int convert_pdf_prepare(void);		/* pdf.c: before sandbox_enter */
 

@@ -4,7 +4,7 @@
  *
  *   mugai-convert MODE [--name=VALUE]...
  *
- * MODE is image, pdf, ooxml, archive or tnef, or one of the test-* modes that
+ * MODE is image, pdf, ooxml, archive, tnef or ole2, or one of the test-* modes that
  * show the sandbox at work (testmodes.c).  Options carry the limits
  * from the parent's config.  The sandbox is entered before the first
  * byte of the document is read.
@@ -28,9 +28,10 @@ static const struct {
 } modes[] = {
 	{ "image", convert_image, 0 },
 	{ "pdf", convert_pdf, SANDBOX_READ_FILES },
-	{ "ooxml", convert_ooxml, 0 },
+	{ "ooxml", convert_ooxml_framed, 0 },
 	{ "archive", convert_archive, 0 },
 	{ "tnef", convert_tnef, 0 },
+	{ "ole2", convert_ole2, 0 },
 };
 
 
@@ -38,7 +39,7 @@ static int
 usage(const char *why)
 {
 	fprintf(stderr, "mugai-convert: %s; usage: mugai-convert "
-	    "image|pdf|ooxml|archive|tnef [--memory=N] [--cpu=S] [--max-pixels=N] "
+	    "image|pdf|ooxml|archive|tnef|ole2 [--memory=N] [--cpu=S] [--max-pixels=N] "
 	    "[--max-pages=N] [--dpi=N] [--max-members=N] [--max-total=N] "
 	    "[--max-ratio=N]\n", why);
 	return MUGAI_CONVERT_EXIT_USAGE;
@@ -159,6 +160,8 @@ main(int argc, char **argv)
 	if ((modes[i].fn == convert_archive || modes[i].fn == convert_tnef) &&
 	    convert_archive_prepare() != 0)
 		fprintf(stderr, "names and text in CP932 may be lossy\n");
+	if (modes[i].fn == convert_ole2)
+		(void)convert_ole2_prepare();
 	/*
 	 * A library that prints to stdout (libytnef does, on bad input)
 	 * must not write into the stream the parent parses, nor push the

@@ -7,6 +7,14 @@
  * comments, data between members) is copied.  Kept parts are copied
  * byte for byte unless a rule below had to rewrite them.
  *
+ * Read as Office reads them: folder entries are skipped, bytes after the
+ * end of the zip (after its last end-of-central-directory record) are
+ * cut off before the strict open below.  The ooxml mode writes a frame
+ * naming the main part's type before the zip (mugai/cdr/worker.h), and a
+ * binary workbook (xlsb) as the frame alone; the archive mode does the
+ * same for a zip with [Content_Types].xml.  The new zip starts with
+ * [Content_Types].xml and _rels/.rels, as readers and libmagic expect.
+ *
  * Refused (nothing comes out):
  *  - not a zip, or an inconsistent one (ZIP_CHECKCONS): BAD_INPUT
  *  - encrypted members: ENCRYPTED (an encrypted Office file is really
@@ -23,7 +31,8 @@
  *  - any XML part with a DOCTYPE: UNSAFE (entity bombs, external
  *    entities; Office itself refuses DTDs).  Entities are never
  *    substituted and the network is never used (XML_PARSE_NONET).
- *  - XML that is not well formed: BAD_INPUT (fail closed)
+ *  - XML that is not well formed: BAD_INPUT (fail closed), except a
+ *    VML drawing (Excel writes <br> unclosed), which is left out
  *
  * Parts left out (ooxml_pkg.c):
  *  - macros and binaries: vbaProject.bin, vbaData.xml, every *.bin
@@ -71,6 +80,7 @@
 
 #define OOXML_RATIO_FLOOR	((uint64_t)1 << 20)
 #define OOXML_MTIME		((time_t)946684800)	/* 2000-01-01, fixed */
+#define OOXML_TRAIL_MAX		((size_t)1 << 20)	/* bytes after the end */
 
 int
 ooxml_why(struct ooxml *x, int rc, const char *fmt, ...)
@@ -295,30 +305,85 @@ read_parts(struct ooxml *x, zip_t *za, size_t inlen)
 	return check_duplicates(x);
 }
 
+static int open_zip(struct ooxml *x, const unsigned char *in, size_t len,
+    zip_t **zap);
+static int open_failed(struct ooxml *x, int err);
+
+/*
+ * The length of in up to the end of its last end-of-central-directory
+ * record (with its comment), or len when there is none or nothing
+ * follows it.  Office opens a package with bytes after its end (a mail
+ * program's padding, a careless concatenation); libzip's consistency
+ * check does not, so the bytes after the end are cut off and the zip
+ * itself is checked as strictly as ever.
+ */
+static size_t
+zip_end(const unsigned char *in, size_t len)
+{
+	size_t pos, stop, clen;
+
+	if (len < 22)
+		return len;
+	stop = len - 22 > OOXML_TRAIL_MAX ? len - 22 - OOXML_TRAIL_MAX : 0;
+	for (pos = len - 22; ; pos--) {
+		if (memcmp(in + pos, "PK\005\006", 4) == 0) {
+			clen = (size_t)in[pos + 20] | (size_t)in[pos + 21] << 8;
+			if (pos + 22 + clen <= len)
+				return pos + 22 + clen;
+		}
+		if (pos == stop)
+			break;
+	}
+	return len;
+}
+
 static int
 open_input(struct ooxml *x, const unsigned char *in, size_t len, zip_t **zap)
 {
-	zip_error_t ze;
-	zip_source_t *src;
+	size_t end;
 	int err;
 
-	zip_error_init(&ze);
-	src = zip_source_buffer_create(len > 0 ? in : NULL, len, 0, &ze);
-	if (src == NULL) {
-		zip_error_fini(&ze);
-		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "out of memory");
-	}
-	*zap = zip_open_from_source(src, ZIP_CHECKCONS | ZIP_RDONLY, &ze);
-	err = zip_error_code_zip(&ze);
-	zip_error_fini(&ze);
-	if (*zap != NULL)
-		return MUGAI_CONVERT_EXIT_OK;
-	zip_source_free(src);
+	if ((err = open_zip(x, in, len, zap)) != ZIP_ER_INCONS &&
+	    err != ZIP_ER_NOZIP)
+		return err == ZIP_ER_OK ? MUGAI_CONVERT_EXIT_OK :
+		    open_failed(x, err);
+	if ((end = zip_end(in, len)) < len)
+		err = open_zip(x, in, end, zap);
+	return err == ZIP_ER_OK ? MUGAI_CONVERT_EXIT_OK : open_failed(x, err);
+}
+
+static int
+open_failed(struct ooxml *x, int err)
+{
 	if (err == ZIP_ER_MEMORY)
 		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "out of memory");
 	return ooxml_why(x, MUGAI_CONVERT_EXIT_BAD_INPUT, "%s",
 	    err == ZIP_ER_NOZIP ? "not a zip file" :
 	    "zip is corrupt or inconsistent");
+}
+
+/* libzip's error code; *zap set when it is ZIP_ER_OK. */
+static int
+open_zip(struct ooxml *x, const unsigned char *in, size_t len, zip_t **zap)
+{
+	zip_error_t ze;
+	zip_source_t *src;
+	int err;
+
+	(void)x;
+	zip_error_init(&ze);
+	src = zip_source_buffer_create(len > 0 ? in : NULL, len, 0, &ze);
+	if (src == NULL) {
+		zip_error_fini(&ze);
+		return ZIP_ER_MEMORY;
+	}
+	*zap = zip_open_from_source(src, ZIP_CHECKCONS | ZIP_RDONLY, &ze);
+	err = zip_error_code_zip(&ze);
+	zip_error_fini(&ze);
+	if (*zap != NULL)
+		return ZIP_ER_OK;
+	zip_source_free(src);
+	return err != ZIP_ER_OK ? err : ZIP_ER_INCONS;
 }
 
 /* The bytes to write for p: its tree when a rule changed it. */
@@ -330,18 +395,41 @@ part_bytes(struct ooxml *x, struct ooxml_part *p)
 	return ooxml_serialise(x, p);
 }
 
+/*
+ * Parts in the order readers (and libmagic) expect: [Content_Types].xml
+ * first, _rels/.rels next, the rest as they came.
+ */
+static struct ooxml_part *
+part_in_order(struct ooxml *x, size_t i, struct ooxml_part *rels)
+{
+	size_t head = rels != NULL ? 2 : 1, k;
+
+	if (i == 0)
+		return x->ct;
+	if (i == 1 && rels != NULL)
+		return rels;
+	for (k = 0; k < x->nparts; k++) {
+		if (&x->parts[k] == x->ct || &x->parts[k] == rels)
+			continue;
+		if (head++ == i)
+			return &x->parts[k];
+	}
+	return NULL;
+}
+
 static int
 add_output(struct ooxml *x, zip_t *za)
 {
+	struct ooxml_part *rels = ooxml_find(x, "_rels/.rels");
 	zip_source_t *s;
 	zip_int64_t idx;
 	size_t i;
 	int rc;
 
 	for (i = 0; i < x->nparts; i++) {
-		struct ooxml_part *p = &x->parts[i];
+		struct ooxml_part *p = part_in_order(x, i, rels);
 
-		if (p->drop != NULL)
+		if (p == NULL || p->drop != NULL)
 			continue;
 		if ((rc = part_bytes(x, p)) != 0)
 			return rc;
@@ -447,14 +535,10 @@ free_parts(struct ooxml *x)
 	free(x->sorted);
 }
 
-/*
- * convert_ooxml - the cleaned package of in[0..len) into out, as a new
- * zip.  MUGAI_CONVERT_EXIT_OK, or an exit code with why filled; out
- * then holds nothing useful.  The rules are at the top of this file.
- */
-int
-convert_ooxml(const unsigned char *in, size_t len, const struct convert_opts *o,
-    struct mugai_buf *out, char *why, size_t whylen)
+/* The clean; OOXML_BINARY with the type in ct for an xlsb. */
+static int
+ooxml_run(const unsigned char *in, size_t len, const struct convert_opts *o,
+    struct mugai_buf *out, char *why, size_t whylen, char *ct, size_t ctlen)
 {
 	struct ooxml x;
 	zip_t *za = NULL;
@@ -477,6 +561,99 @@ convert_ooxml(const unsigned char *in, size_t len, const struct convert_opts *o,
 		mugai_buf_reset(out);
 		rc = write_zip(&x, out);
 	}
+	snprintf(ct, ctlen, "%s", rc == OOXML_BINARY ? OOXML_XLSB_CT :
+	    x.main_ct);
 	free_parts(&x);
 	return rc;
+}
+
+/*
+ * convert_ooxml - the cleaned package of in[0..len) into out, as a new
+ * zip.  MUGAI_CONVERT_EXIT_OK, or an exit code with why filled; out
+ * then holds nothing useful.  The rules are at the top of this file.
+ */
+int
+convert_ooxml(const unsigned char *in, size_t len, const struct convert_opts *o,
+    struct mugai_buf *out, char *why, size_t whylen)
+{
+	char ct[200];
+	int rc = ooxml_run(in, len, o, out, why, whylen, ct, sizeof(ct));
+
+	if (rc != OOXML_BINARY)
+		return rc;
+	if (whylen > 0)
+		snprintf(why, whylen, "binary workbook (xlsb): only "
+		    "LibreOffice reads it");
+	return MUGAI_CONVERT_EXIT_BAD_INPUT;
+}
+
+/*
+ * convert_ooxml_framed - the ooxml mode: the frame of mugai/cdr/worker.h
+ * (the main part's content type), then convert_ooxml's zip; for a
+ * binary workbook the frame with its type and no zip, so that the
+ * parent hands it to LibreOffice.
+ */
+int
+convert_ooxml_framed(const unsigned char *in, size_t len,
+    const struct convert_opts *o, struct mugai_buf *out, char *why,
+    size_t whylen)
+{
+	struct mugai_buf zip;
+	unsigned char hdr[8];
+	char ct[200];
+	size_t n;
+	int rc;
+
+	mugai_buf_init(&zip, out->max);
+	rc = ooxml_run(in, len, o, &zip, why, whylen, ct, sizeof(ct));
+	if (rc == OOXML_BINARY) {
+		mugai_buf_reset(&zip);
+		rc = MUGAI_CONVERT_EXIT_OK;
+	}
+	if (rc == MUGAI_CONVERT_EXIT_OK) {
+		n = strlen(ct);
+		memcpy(hdr, MUGAI_OOXML_MAGIC, 4);
+		hdr[4] = n & 0xff;
+		hdr[5] = n >> 8 & 0xff;
+		hdr[6] = 0;
+		hdr[7] = 0;
+		mugai_buf_reset(out);
+		if (mugai_buf_append(out, hdr, 8) != MUGAI_OK ||
+		    mugai_buf_append(out, ct, n) != MUGAI_OK ||
+		    (zip.len > 0 && mugai_buf_append(out, zip.data, zip.len) !=
+		    MUGAI_OK)) {
+			if (whylen > 0)
+				snprintf(why, whylen, "cleaned document is "
+				    "too big");
+			rc = MUGAI_CONVERT_EXIT_TOO_BIG;
+		}
+	}
+	mugai_buf_free(&zip);
+	return rc;
+}
+
+/*
+ * convert_ooxml_is_package - 1 when in[0..len) is a zip (bytes after
+ * its end allowed, as for the clean) with a [Content_Types].xml: an
+ * Office Open XML package, whatever libmagic called it.
+ */
+int
+convert_ooxml_is_package(const unsigned char *in, size_t len)
+{
+	struct ooxml x;
+	char why[8];
+	zip_t *za = NULL;
+	int found;
+
+	if (len < 4 || memcmp(in, "PK\003\004", 4) != 0)
+		return 0;
+	memset(&x, 0, sizeof(x));
+	x.why = why;
+	x.whylen = sizeof(why);
+	if (open_input(&x, in, len, &za) != 0)
+		return 0;
+	found = zip_name_locate(za, "[Content_Types].xml", ZIP_FL_NOCASE |
+	    ZIP_FL_ENC_RAW) >= 0;
+	zip_discard(za);
+	return found;
 }

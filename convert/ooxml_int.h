@@ -40,7 +40,14 @@ struct ooxml {
 	size_t	 ngone_sheets;
 	size_t	 removed_sheet_idx[64];	/* their positions, for localSheetId */
 	size_t	 nremoved_idx;
+	char	 main_ct[200];		/* the main part's (plain) type */
+	int	 binary;		/* an xlsb: nothing here can clean it */
 };
+
+/* ooxml_clean's answer for a binary workbook (not an exit code). */
+#define OOXML_BINARY	1000
+#define OOXML_XLSB_CT	"application/vnd.ms-excel.sheet.binary.macroEnabled.main"
+
 
 /* Set why (control bytes as '?') and return rc. */
 int ooxml_why(struct ooxml *x, int rc, const char *fmt, ...)

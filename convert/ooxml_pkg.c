@@ -3,6 +3,7 @@
  * and relationships stay, [Content_Types].xml and the .rels.  The
  * rules and the reasons for them are listed at the top of ooxml.c.
  */
+#include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
@@ -551,28 +552,56 @@ ctype_has(const struct ooxml_part *p, const char *what)
 	return p->ctype != NULL && strcasestr(p->ctype, what) != NULL;
 }
 
-static void
+/*
+ * Legacy VML drawings (comments, form controls) written by Excel are
+ * often not well-formed XML (<br> without its end tag); Office and
+ * LibreOffice read them anyway.  One that does not parse is left out
+ * like any other dropped part, which takes its relationships with it;
+ * a DOCTYPE is still refused.
+ */
+static int
+vml_verdict(struct ooxml *x, struct ooxml_part *p)
+{
+	int rc;
+
+	if (!ctype_has(p, "vmlDrawing") || (rc = ooxml_check(x, p)) == 0)
+		return MUGAI_CONVERT_EXIT_OK;
+	if (rc != MUGAI_CONVERT_EXIT_BAD_INPUT)
+		return rc;
+	if (x->whylen > 0)
+		x->why[0] = '\0';
+	p->drop = "VML drawing not well formed";
+	return MUGAI_CONVERT_EXIT_OK;
+}
+
+static int
 mark_by_rules(struct ooxml *x, int *extlinks)
 {
 	struct ooxml_part *p;
 	const char *why;
 	size_t i;
+	int rc;
 
 	*extlinks = 0;
 	for (i = 0; i < x->nparts; i++) {
 		p = &x->parts[i];
 		if (p == x->ct)
 			continue;
+		if (p->ctype != NULL && strcasecmp(p->ctype, OOXML_XLSB_CT) == 0)
+			x->binary = 1;
 		if ((why = name_verdict(p->key)) != NULL)
 			p->drop = why;
 		else if (p->ctype == NULL)
 			p->drop = "no content type";
 		else if (!ctype_allowed(p->ctype))
 			p->drop = "content type not allowed";
+		else if ((rc = vml_verdict(x, p)) != 0)
+			return rc;
 		if (p->drop != NULL && (strstr(p->key, "externallinks/") ||
 		    ctype_has(p, "externalLink")))
 			*extlinks = 1;
 	}
+	return MUGAI_CONVERT_EXIT_OK;
 }
 
 /* Sheets before the walk: a cut formula makes calcChain.xml go too. */
@@ -630,7 +659,8 @@ clean_parts(struct ooxml *x, struct ooxml_part *main)
 
 /*
  * ooxml_clean - decide every part and relationship and rewrite what has
- * to change.  0 or an exit code with why set.
+ * to change.  0 or an exit code with why set; OOXML_BINARY, before
+ * anything else is done, for a binary workbook (xlsb).
  */
 int
 ooxml_clean(struct ooxml *x)
@@ -640,7 +670,10 @@ ooxml_clean(struct ooxml *x)
 
 	if ((rc = load_ctypes(x)) != 0)
 		return rc;
-	mark_by_rules(x, &extlinks);
+	if ((rc = mark_by_rules(x, &extlinks)) != 0)
+		return rc;
+	if (x->binary)
+		return OOXML_BINARY;
 	if ((rc = clean_sheets(x, extlinks)) != 0)
 		return rc;
 	if ((rc = walk_package(x)) != 0)
@@ -652,6 +685,8 @@ ooxml_clean(struct ooxml *x)
 		    "no Word, Excel or PowerPoint main part");
 	if ((rc = clean_parts(x, main)) != 0)
 		return rc;
+	snprintf(x->main_ct, sizeof(x->main_ct), "%s",
+	    main_plain(main->ctype) ? main_plain(main->ctype) : main->ctype);
 	rewrite_ctypes(x);
 	return MUGAI_CONVERT_EXIT_OK;
 }

@@ -227,6 +227,44 @@ open_doc(GBytes *bytes, PopplerDocument **docp, char *why, size_t whylen)
 }
 
 /*
+ * A dynamic XFA form (LiveCycle Designer) is drawn by Adobe's readers
+ * from its XML; every other reader, poppler included, shows only the
+ * placeholder page the form carries for them.  Its copy would be that
+ * page alone, so such a form is refused: by the catalog's
+ * NeedsRendering flag when it is not in a compressed object stream,
+ * else by the placeholder's standard sentence on the first page.
+ */
+#define XFA_PLACEHOLDER "If this message is not eventually replaced by " \
+	"the proper contents of the document"
+
+static int
+is_dynamic_xfa(const unsigned char *in, size_t len, PopplerDocument *doc)
+{
+	PopplerPage *page;
+	char *text, *p, *q;
+	int found;
+
+	if (memmem(in, len, "/NeedsRendering true", 20) != NULL &&
+	    memmem(in, len, "/XFA", 4) != NULL)
+		return 1;
+	if ((page = poppler_document_get_page(doc, 0)) == NULL)
+		return 0;
+	text = poppler_page_get_text(page);
+	g_object_unref(page);
+	if (text == NULL)
+		return 0;
+	/* Lines broken anywhere: white space runs become one space. */
+	for (p = q = text; *p != '\0'; p++)
+		if (!(*p == ' ' || *p == '\n' || *p == '\r' || *p == '\t') ||
+		    (q > text && q[-1] != ' '))
+			*q++ = (*p == '\n' || *p == '\r' || *p == '\t') ? ' ' : *p;
+	*q = '\0';
+	found = strstr(text, XFA_PLACEHOLDER) != NULL;
+	g_free(text);
+	return found;
+}
+
+/*
  * check_pages - every page's pixel size within the limits, before any
  * page is rendered: a refusal on page 90 should not cost 89 renders.
  */
@@ -303,6 +341,11 @@ convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
 	}
 	if ((rc = check_pages(doc, n, o, why, whylen)) != MUGAI_CONVERT_EXIT_OK)
 		goto out;
+	if (is_dynamic_xfa(in, len, doc)) {
+		snprintf(why, whylen, "XFA form (Adobe-only dynamic form)");
+		rc = MUGAI_CONVERT_EXIT_XFA;
+		goto out;
+	}
 	if (mugai_pixels_begin(out, (uint32_t)n) != MUGAI_OK) {
 		snprintf(why, whylen, "out of memory");
 		rc = MUGAI_CONVERT_EXIT_TOO_BIG;

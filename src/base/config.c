@@ -37,7 +37,8 @@ enum key_type {
 	KEY_SCAN_OPTIONS,
 	KEY_POLICY,
 	KEY_NETS,	/* text, checked as mugai_bypass_new reads it */
-	KEY_RCPTS	/* likewise */
+	KEY_RCPTS,	/* likewise */
+	KEY_OFFICE_OUTPUT
 };
 
 struct config_key {
@@ -53,14 +54,15 @@ struct config_key {
 /*
  * Sanitised copies for what staff need (mugai/cdr/convert.h), text for text,
  * everything else removed.  xlsb is binary: the ooxml clean cannot read
- * it.  Generic OLE2 files (application/x-ole-storage) are removed.
+ * it, LibreOffice makes it an xlsx first.  Generic OLE2 files
+ * (application/x-ole-storage) are removed.
  */
 #define DEFAULT_POLICY \
 	"text/plain text, text/csv csv, text/html html, " \
 	"image/jpeg image, image/png image, image/gif image, " \
 	"image/bmp image, image/x-ms-bmp image, image/tiff image, " \
 	"image/webp image, application/pdf pdf, " \
-	"application/vnd.ms-excel.sheet.binary.* remove, " \
+	"application/vnd.ms-excel.sheet.binary.* office, " \
 	"application/vnd.openxmlformats-officedocument.* ooxml, " \
 	"application/vnd.ms-word.* ooxml, application/vnd.ms-excel.* ooxml, " \
 	"application/vnd.ms-powerpoint.* ooxml, " \
@@ -137,6 +139,10 @@ static const struct config_key config_keys[] = {
 	{ "libreoffice_path", KEY_STR, OFF(libreoffice_path), "/usr/bin/soffice", 0, 0 },
 	{ "bwrap_path", KEY_STR, OFF(bwrap_path), "/usr/bin/bwrap", 0, 0 },
 	{ "office_timeout", KEY_TIME, OFF(office_timeout), "120s", 1, 3600 },
+	{ "office_output", KEY_OFFICE_OUTPUT, OFF(office_output), "ooxml", 0, 0 },
+	{ "office_memory", KEY_SIZE, OFF(office_memory), "4G", 256 << 20, 0 },
+	{ "office_tmpfs_size", KEY_SIZE, OFF(office_tmpfs_size), "512M", 16 << 20, 0 },
+	{ "office_max_processes", KEY_UINT, OFF(office_max_processes), "1024", 16, 1000000 },
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))
@@ -435,6 +441,16 @@ key_set(struct mugai_config *cfg, const struct config_key *k, const char *v,
 		free(cfg->attachment_policy);
 		cfg->policy = pol;
 		cfg->attachment_policy = s;
+		return 0;
+	case KEY_OFFICE_OUTPUT:
+		if (strcasecmp(v, "ooxml") == 0)
+			cfg->office_output = MUGAI_OFFICE_OUTPUT_OOXML;
+		else if (strcasecmp(v, "pdf") == 0)
+			cfg->office_output = MUGAI_OFFICE_OUTPUT_PDF;
+		else {
+			snprintf(why, whylen, "\"%s\": use ooxml or pdf", v);
+			return -1;
+		}
 		return 0;
 	}
 	return -1;
@@ -886,6 +902,10 @@ mugai_config_dump(const struct mugai_config *cfg, FILE *fp)
 			break;
 		case KEY_POLICY:
 			dump_text(fp, cfg->attachment_policy);
+			break;
+		case KEY_OFFICE_OUTPUT:
+			fputs(cfg->office_output == MUGAI_OFFICE_OUTPUT_PDF ?
+			    "pdf" : "ooxml", fp);
 			break;
 		}
 		fputc('\n', fp);

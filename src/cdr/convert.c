@@ -104,6 +104,8 @@ worker_reason(const struct mugai_worker_status *st)
 		return "unreadable";
 	case MUGAI_CONVERT_EXIT_UNSAFE:
 		return "unsafe";
+	case MUGAI_CONVERT_EXIT_XFA:
+		return "xfa";
 	}
 	return "convert-failed";
 }
@@ -286,95 +288,226 @@ conv_pdf(struct conv *c, const char *name, const void *in, size_t len,
 	return set_name(res, name, ".pdf");
 }
 
-/* Legacy Office and RTF: LibreOffice makes a PDF, rebuilt as any PDF. */
-static mugai_status
-conv_office(struct conv *c, const char *detected, const char *name,
-    const void *in, size_t len, struct mugai_convert_result *res)
-{
-	struct mugai_buf pdf;
-	struct mugai_worker_status st;
-	char why[300];
-	const char *ext = "doc";
-	mugai_status rc;
-	unsigned timeout;
-	int available = 0;
+/*
+ * The main part types the worker's ooxml frame may name (mugai/cdr/worker.h)
+ * and what the copy then is.  type NULL: a binary workbook, which
+ * LibreOffice makes an xlsx first.
+ */
+#define OD "application/vnd.openxmlformats-officedocument."
+static const struct {
+	const char *main, *type, *ext;
+} ooxml_kinds[] = {
+	{ OD "wordprocessingml.document.main+xml",
+	  OD "wordprocessingml.document", ".docx" },
+	{ OD "wordprocessingml.template.main+xml",
+	  OD "wordprocessingml.template", ".dotx" },
+	{ OD "spreadsheetml.sheet.main+xml", OD "spreadsheetml.sheet", ".xlsx" },
+	{ OD "spreadsheetml.template.main+xml",
+	  OD "spreadsheetml.template", ".xltx" },
+	{ OD "presentationml.presentation.main+xml",
+	  OD "presentationml.presentation", ".pptx" },
+	{ OD "presentationml.slideshow.main+xml",
+	  OD "presentationml.slideshow", ".ppsx" },
+	{ OD "presentationml.template.main+xml",
+	  OD "presentationml.template", ".potx" },
+	{ "application/vnd.ms-excel.sheet.binary.macroEnabled.main", NULL,
+	  ".xlsb" },
+};
+#undef OD
+#define NKINDS (sizeof(ooxml_kinds) / sizeof(ooxml_kinds[0]))
 
-	if (strstr(detected, "excel") != NULL)
-		ext = "xls";
-	else if (strstr(detected, "powerpoint") != NULL)
-		ext = "ppt";
-	else if (strstr(detected, "rtf") != NULL)
-		ext = "rtf";
-	mugai_buf_init(&pdf, c->cfg->convert_max_output);
-	if ((timeout = seconds_left(c, c->cfg->office_timeout)) == 0) {
-		held_for_time(c, res);
-		rc = MUGAI_OK;
-		goto out;
-	}
-	rc = mugai_office_to_pdf(c->cfg, in, len, ext, timeout, &pdf, &st,
-	    &available);
-	if (rc != MUGAI_OK)
-		goto out;
-	if (!available) {
-		held(res, "no-converter", "LibreOffice (%s) or bubblewrap "
-		    "(%s) is not installed", c->cfg->libreoffice_path,
-		    c->cfg->bwrap_path);
-		goto out;
-	}
-	if (st.end != MUGAI_WORKER_DONE || pdf.len == 0) {
-		mugai_worker_describe(&st, why, sizeof(why));
-		held(res, st.end == MUGAI_WORKER_TIMEOUT ? "time" :
-		    "convert-failed", "LibreOffice: %s", why);
-		goto out;
-	}
-	if ((rc = pdf_rebuild(c, pdf.data, pdf.len, res)) != MUGAI_OK ||
-	    res->held)
-		goto out;
-	res->reason = "office";
-	rc = set_name(res, name, ".pdf");
-out:
-	mugai_buf_free(&pdf);
-	return rc;
+/*
+ * The frame of mugai-convert's ooxml answer: the kind of the main part
+ * and the zip after it, or -1 when the frame is not one of ours.
+ */
+static int
+ooxml_frame(const struct mugai_buf *b, const char **zip, size_t *ziplen)
+{
+	const unsigned char *p = (const unsigned char *)b->data;
+	size_t n, i;
+
+	if (b->len < 8 || memcmp(p, MUGAI_OOXML_MAGIC, 4) != 0)
+		return -1;
+	n = (size_t)p[4] | (size_t)p[5] << 8 | (size_t)p[6] << 16 |
+	    (size_t)p[7] << 24;
+	if (n == 0 || n > MUGAI_OOXML_CT_MAX || n > b->len - 8)
+		return -1;
+	for (i = 0; i < NKINDS; i++)
+		if (strlen(ooxml_kinds[i].main) == n &&
+		    strncasecmp((const char *)p + 8, ooxml_kinds[i].main, n) == 0)
+			break;
+	if (i == NKINDS)
+		return -1;
+	*zip = (const char *)p + 8 + n;
+	*ziplen = b->len - 8 - n;
+	/* A zip for the documents, none for a binary workbook. */
+	if ((ooxml_kinds[i].type != NULL) != (*ziplen > 0) ||
+	    (*ziplen > 0 && (*ziplen < 4 || memcmp(*zip, "PK\003\004", 4))))
+		return -1;
+	return (int)i;
 }
 
-/* Macro-enabled extensions and the plain forms the cleaned file gets. */
-static const char *
-ooxml_plain_ext(const char *name)
-{
-	static const char *const map[][2] = {
-		{ ".docm", ".docx" }, { ".dotm", ".dotx" }, { ".xlsm", ".xlsx" },
-		{ ".xltm", ".xltx" }, { ".pptm", ".pptx" }, { ".potm", ".potx" },
-		{ ".ppsm", ".ppsx" },
-	};
-	const char *dot = strrchr(name, '.');
-	size_t i;
+static mugai_status conv_office_as(struct conv *c, const char *ext,
+    const char *name, const void *in, size_t len,
+    struct mugai_convert_result *res);
 
-	for (i = 0; dot != NULL && i < sizeof(map) / sizeof(map[0]); i++)
-		if (strcasecmp(dot, map[i][0]) == 0)
-			return map[i][1];
-	return NULL;
+/*
+ * The worker's ooxml frame in b into res: the cleaned file with the type
+ * and extension of its main part.  A binary workbook (the original,
+ * in[0..len)) goes to LibreOffice.  via: what made the file.
+ */
+static mugai_status
+ooxml_result(struct conv *c, const char *name, const struct mugai_buf *b,
+    const void *in, size_t len, const char *via,
+    struct mugai_convert_result *res)
+{
+	const char *zip;
+	size_t ziplen;
+	mugai_status rc;
+	int k;
+
+	if ((k = ooxml_frame(b, &zip, &ziplen)) < 0) {
+		held(res, "convert-failed", "mugai-convert ooxml: invalid "
+		    "output (%zu bytes)", b->len);
+		return MUGAI_OK;
+	}
+	if (ooxml_kinds[k].type == NULL)
+		return in != NULL ? conv_office_as(c, "xlsb", name, in, len,
+		    res) : MUGAI_OK;
+	mugai_buf_reset(&res->data);
+	if ((rc = mugai_buf_append(&res->data, zip, ziplen)) != MUGAI_OK)
+		return rc;
+	snprintf(res->type, sizeof(res->type), "%s", ooxml_kinds[k].type);
+	res->reason = "ooxml";
+	snprintf(res->detail, sizeof(res->detail), "%sactive content removed",
+	    via);
+	return set_name(res, name, ooxml_kinds[k].ext);
 }
 
 static mugai_status
 conv_ooxml(struct conv *c, const char *name, const void *in, size_t len,
     struct mugai_convert_result *res)
 {
-	mugai_status rc;
+	struct mugai_buf b;
+	mugai_status rc = MUGAI_OK;
 	int r;
 
-	if ((r = run_worker(c, "ooxml", in, len, &res->data, res)) <= 0)
+	mugai_buf_init(&b, 0);
+	if ((r = run_worker(c, "ooxml", in, len, &b, res)) > 0)
+		rc = ooxml_result(c, name, &b, in, len, "", res);
+	else if (r < 0)
+		rc = MUGAI_ERR_INTERNAL;
+	mugai_buf_free(&b);
+	return rc;
+}
+
+/*
+ * Legacy Office and RTF (and xlsb): LibreOffice makes an Office Open
+ * XML file, cleaned as any other (office_output = ooxml), or a PDF,
+ * rebuilt as any PDF (office_output = pdf).
+ */
+static mugai_status
+conv_office_as(struct conv *c, const char *ext, const char *name,
+    const void *in, size_t len, struct mugai_convert_result *res)
+{
+	struct mugai_buf made, b;
+	struct mugai_worker_status st;
+	char why[300], via[64];
+	const char *outext;
+	mugai_status rc;
+	unsigned timeout;
+	int available = 0, pdf, r;
+
+	pdf = c->cfg->office_output == MUGAI_OFFICE_OUTPUT_PDF;
+	outext = mugai_office_out_ext(ext, pdf);
+	mugai_buf_init(&made, c->cfg->convert_max_output);
+	mugai_buf_init(&b, 0);
+	if ((timeout = seconds_left(c, c->cfg->office_timeout)) == 0) {
+		held_for_time(c, res);
+		rc = MUGAI_OK;
+		goto out;
+	}
+	rc = mugai_office_convert(c->cfg, in, len, ext, name, pdf, timeout,
+	    &made, &st, &available);
+	if (rc != MUGAI_OK)
+		goto out;
+	if (!available) {
+		held(res, "no-converter", "LibreOffice (%s), bubblewrap (%s) "
+		    "or prlimit is not installed", c->cfg->libreoffice_path,
+		    c->cfg->bwrap_path);
+		goto out;
+	}
+	if (st.end != MUGAI_WORKER_DONE || made.len == 0) {
+		mugai_worker_describe(&st, why, sizeof(why));
+		held(res, st.end == MUGAI_WORKER_TIMEOUT ? "time" :
+		    "convert-failed", "LibreOffice: %s", why);
+		goto out;
+	}
+	if (pdf) {
+		if ((rc = pdf_rebuild(c, made.data, made.len, res)) !=
+		    MUGAI_OK || res->held)
+			goto out;
+		res->reason = "office";
+		rc = set_name(res, name, ".pdf");
+		goto out;
+	}
+	if ((r = run_worker(c, "ooxml", made.data, made.len, &b, res)) <= 0) {
+		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+		goto out;
+	}
+	snprintf(via, sizeof(via), "LibreOffice %s to %s, ", ext, outext);
+	/* No original to fall back on: LibreOffice never writes an xlsb. */
+	if ((rc = ooxml_result(c, name, &b, NULL, 0, via, res)) != MUGAI_OK ||
+	    res->held)
+		goto out;
+	if (res->data.len == 0) {
+		held(res, "convert-failed", "LibreOffice wrote a binary "
+		    "workbook");
+		goto out;
+	}
+	res->reason = "office-ooxml";
+out:
+	mugai_buf_free(&made);
+	mugai_buf_free(&b);
+	return rc;
+}
+
+/*
+ * A compound file is looked at in mugai-convert first: a password is
+ * told as such (not as a failed conversion), a file with no Word, Excel
+ * or PowerPoint stream is refused before LibreOffice would import it
+ * as text, and the stream found says what it is.
+ */
+static mugai_status
+conv_office(struct conv *c, const char *detected, const char *name,
+    const void *in, size_t len, struct mugai_convert_result *res)
+{
+	static const char *const kinds[] = { "doc", "xls", "ppt" };
+	struct mugai_buf b;
+	size_t i;
+	int r;
+
+	if (strstr(detected, "sheet.binary") != NULL)
+		return conv_office_as(c, "xlsb", name, in, len, res);
+	if (strstr(detected, "rtf") != NULL)
+		return conv_office_as(c, "rtf", name, in, len, res);
+	mugai_buf_init(&b, 16);
+	if ((r = run_worker(c, "ole2", in, len, &b, res)) <= 0) {
+		mugai_buf_free(&b);
 		return r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
-	if (res->data.len < 4 || memcmp(res->data.data, "PK\003\004", 4) != 0) {
-		held(res, "convert-failed", "mugai-convert ooxml: output is "
-		    "not a zip");
+	}
+	for (i = 0; i < sizeof(kinds) / sizeof(kinds[0]); i++)
+		if (b.len == 4 && memcmp(b.data, kinds[i], 3) == 0 &&
+		    b.data[3] == '\n')
+			break;
+	if (i == sizeof(kinds) / sizeof(kinds[0])) {
+		held(res, "convert-failed", "mugai-convert ole2: invalid "
+		    "output (%zu bytes)", b.len);
+		mugai_buf_free(&b);
 		return MUGAI_OK;
 	}
-	if ((rc = mugai_type_detect(res->data.data, res->data.len, res->type,
-	    sizeof(res->type))) != MUGAI_OK)
-		return rc;
-	res->reason = "ooxml";
-	snprintf(res->detail, sizeof(res->detail), "active content removed");
-	return set_name(res, name, ooxml_plain_ext(name));
+	mugai_buf_free(&b);
+	return conv_office_as(c, kinds[i], name, in, len, res);
 }
 
 static mugai_status convert_one(struct conv *c, enum mugai_action act,
@@ -549,6 +682,12 @@ conv_archive(struct conv *c, const char *name, const void *in, size_t len,
 	mugai_buf_init(&list, 0);
 	if ((r = run_worker(c, "archive", in, len, &list, res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
+		goto out;
+	}
+	/* A zip that is an Office package came back cleaned as one. */
+	if (list.len >= 4 && memcmp(list.data, MUGAI_OOXML_MAGIC, 4) == 0) {
+		rc = ooxml_result(c, name, &list, in, len, "an Office package "
+		    "sent as a zip: ", res);
 		goto out;
 	}
 	if (mugai_members_parse(list.data, list.len, c->cfg->archive_max_members,

@@ -189,6 +189,21 @@ magic_handle(void)
 	return m;
 }
 
+/*
+ * A zip libmagic could not name (an Office file whose zip starts with
+ * a folder entry, say) is still a zip: application/zip, so that the
+ * archive action sends it to mugai-convert, which recognises an Office
+ * package by its [Content_Types].xml and cleans it as one.  Only the
+ * signature is looked at here: the zip is parsed in the sandbox.
+ */
+static void
+type_zip_fallback(const void *data, size_t len, char *out, size_t outlen)
+{
+	if (len >= 4 && memcmp(data, "PK\003\004", 4) == 0 &&
+	    strcmp(out, "application/octet-stream") == 0)
+		snprintf(out, outlen, "application/zip");
+}
+
 /* libmagic's answer with the given flags, lower case, into out. */
 static mugai_status
 magic_type(const void *data, size_t len, int flags, char *out, size_t outlen)
@@ -208,6 +223,7 @@ magic_type(const void *data, size_t len, int flags, char *out, size_t outlen)
 	for (i = 0; out[i] != '\0'; i++)
 		if (out[i] >= 'A' && out[i] <= 'Z')
 			out[i] = (char)(out[i] - 'A' + 'a');
+	type_zip_fallback(data, len, out, outlen);
 	return MUGAI_OK;
 }
 

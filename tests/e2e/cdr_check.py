@@ -360,11 +360,23 @@ RTF = (r'{\rtf1\ansi\deff0{\fonttbl{\f0 IPAGothic;}}'
 
 
 def case_rtf_office():
+    """RTF through LibreOffice: a docx (office_output = ooxml, the
+    default) or a one-page PDF (office_output = pdf); more cases in
+    tests/e2e/office.sh."""
     if not os.access('/usr/bin/soffice', os.X_OK):
-        return result('rtf-to-pdf', False, 'LibreOffice is not installed '
+        return result('rtf-to-docx', False, 'LibreOffice is not installed '
                       '(sh scripts/setup)')
     rc, msg, rep, err = sanitize('rtf', message('minutes.rtf', RTF.encode(),
                                  'application/rtf'))
+    att = attachments(msg) if msg else []
+    data = att[0].get_content() if att else b''
+    result('rtf-to-docx', rc == 0 and len(att) == 1 and
+           data.startswith(b'PK\x03\x04') and
+           b'word/document.xml' in data and
+           att[0].get_filename() == 'minutes.docx',
+           'exit %d, %d attachments, log %s' % (rc, len(att), err[-300:]))
+    rc, msg, rep, err = sanitize('rtf-pdf', message(
+        'minutes.rtf', RTF.encode(), 'application/rtf'), 'office_output=pdf')
     att = attachments(msg) if msg else []
     data = att[0].get_content() if att else b''
     result('rtf-to-pdf', rc == 0 and len(att) == 1 and

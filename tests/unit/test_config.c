@@ -54,14 +54,15 @@ test_defaults(void **state)
 	    MUGAI_ACT_CSV);
 	assert_int_equal(mugai_policy_lookup(c->policy, "application/pdf"),
 	    MUGAI_ACT_PDF);
-	/* Prefix rules: macro-enabled OOXML cleaned, binary xlsb removed,
+	/* Prefix rules: macro-enabled OOXML cleaned, binary xlsb and
 	 * legacy Office through LibreOffice, programs removed. */
 	assert_int_equal(mugai_policy_lookup(c->policy,
 	    "application/vnd.ms-word.document.macroenabled.12"),
 	    MUGAI_ACT_OOXML);
 	assert_int_equal(mugai_policy_lookup(c->policy,
 	    "application/vnd.ms-excel.sheet.binary.macroenabled.12"),
-	    MUGAI_ACT_REMOVE);
+	    MUGAI_ACT_OFFICE);
+	assert_int_equal(c->office_output, MUGAI_OFFICE_OUTPUT_OOXML);
 	assert_int_equal(mugai_policy_lookup(c->policy, "application/vnd.ms-excel"),
 	    MUGAI_ACT_OFFICE);
 	assert_int_equal(mugai_policy_lookup(c->policy, "application/zip"),

@@ -676,6 +676,187 @@ test_bad_input(void **state)
 	    MUGAI_CONVERT_EXIT_BAD_INPUT);
 }
 
+/* --- how the package is zipped ------------------------------------ */
+
+/* The docm with a folder entry before each folder, as some zippers do. */
+static unsigned char *
+docm_with_folders(size_t extra, size_t *lenp)
+{
+	struct ent e[N(docm) + 3];
+	unsigned char *z, *bigger;
+	size_t i, n = 0;
+
+	e[n++] = (struct ent){ "_rels/", "", 0 };
+	e[n++] = (struct ent){ "word/", "", 0 };
+	e[n++] = (struct ent){ "word/_rels/", "", 0 };
+	for (i = 0; i < N(docm); i++)
+		e[n++] = docm[i];
+	z = make_zip(e, n, lenp);
+	bigger = realloc(z, *lenp + extra);
+	assert_non_null(bigger);
+	memset(bigger + *lenp, 0, extra);
+	*lenp += extra;
+	return bigger;
+}
+
+/*
+ * Folder entries and bytes after the end of the zip (as Office accepts
+ * them) are cleaned like any package; the new zip has the content types
+ * first and the package relationships second.  A bad CRC is still bad.
+ */
+static void
+test_zip_layouts(void **state)
+{
+	struct convert_opts o = opts();
+	struct mugai_buf out;
+	unsigned char *z;
+	size_t len, extra;
+	char why[256];
+	zip_t *za;
+
+	(void)state;
+	for (extra = 0; extra <= 1000; extra += extra == 0 ? 1 : 999) {
+		z = docm_with_folders(extra, &len);
+		assert_true(convert_ooxml_is_package(z, len));
+		if (clean(z, len, &o, &out, why, sizeof(why)) != 0)
+			fail_msg("%zu bytes after the end: %s", extra, why);
+		za = open_out(&out);
+		assert_string_equal(zip_get_name(za, 0, 0),
+		    "[Content_Types].xml");
+		assert_string_equal(zip_get_name(za, 1, 0), "_rels/.rels");
+		assert_false(has(za, "word/"));
+		assert_false(has(za, "word/vbaProject.bin"));
+		assert_part_has(za, "word/document.xml", "本文テキスト", 1);
+		assert_no_dangling(za);
+		zip_discard(za);
+		mugai_buf_free(&out);
+		/* One byte of the first part's data flipped: refused. */
+		z[30 + strlen("_rels/") + 30 + strlen("word/") + 30 +
+		    strlen("word/_rels/") + 30 + strlen("[Content_Types].xml") +
+		    10] ^= 0x55;
+		assert_int_equal(clean(z, len, &o, &out, why, sizeof(why)),
+		    MUGAI_CONVERT_EXIT_BAD_INPUT);
+		mugai_buf_free(&out);
+		free(z);
+	}
+	/* A zip without [Content_Types].xml is not a package. */
+	z = make_zip(docm + 1, N(docm) - 1, &len);
+	assert_false(convert_ooxml_is_package(z, len));
+	free(z);
+	assert_false(convert_ooxml_is_package((const unsigned char *)"PK", 2));
+}
+
+/* The ooxml mode's frame names the main part, plain; xlsb has no zip. */
+static void
+test_framed(void **state)
+{
+	static const char xlsb_ct[] = CT_HEAD
+	    "<Default Extension=\"bin\" ContentType=\"application/"
+	    "vnd.ms-excel.sheet.binary.macroEnabled.main\"/></Types>";
+	static const char xlsb_rels[] = RELS_HEAD
+	    "<Relationship Id=\"rId1\" Type=\"" RT "officeDocument\" "
+	    "Target=\"xl/workbook.bin\"/></Relationships>";
+	static const struct ent xlsb[] = {
+		{ "[Content_Types].xml", xlsb_ct, 0 },
+		{ "_rels/.rels", xlsb_rels, 0 },
+		{ "xl/workbook.bin", "\x83\x01\x00", 3 },
+	};
+	static const char main_ct[] =
+	    OD "wordprocessingml.document.main+xml";
+	static const char bin_ct[] =
+	    "application/vnd.ms-excel.sheet.binary.macroEnabled.main";
+	struct convert_opts o = opts();
+	struct mugai_buf out;
+	unsigned char *z;
+	size_t len;
+	char why[256];
+
+	(void)state;
+	z = make_zip(docm, N(docm), &len);
+	mugai_buf_init(&out, 0);
+	assert_int_equal(convert_ooxml_framed(z, len, &o, &out, why,
+	    sizeof(why)), 0);
+	free(z);
+	assert_true(out.len > 8 + strlen(main_ct) + 4);
+	assert_memory_equal(out.data, "MOOX", 4);
+	assert_int_equal((unsigned char)out.data[4], strlen(main_ct));
+	assert_memory_equal(out.data + 8, main_ct, strlen(main_ct));
+	assert_memory_equal(out.data + 8 + strlen(main_ct), "PK\3\4", 4);
+	mugai_buf_free(&out);
+	z = make_zip(xlsb, N(xlsb), &len);
+	mugai_buf_init(&out, 0);
+	assert_int_equal(convert_ooxml_framed(z, len, &o, &out, why,
+	    sizeof(why)), 0);
+	assert_int_equal(out.len, 8 + strlen(bin_ct));
+	assert_memory_equal(out.data + 8, bin_ct, strlen(bin_ct));
+	mugai_buf_free(&out);
+	/* The zip alone: refused, as nothing here can clean it. */
+	assert_int_equal(clean(z, len, &o, &out, why, sizeof(why)),
+	    MUGAI_CONVERT_EXIT_BAD_INPUT);
+	mugai_buf_free(&out);
+	free(z);
+}
+
+/*
+ * A VML drawing that is not well-formed XML (Excel writes <br> without
+ * its end tag) is dropped with its relationship; the sheet stays.  A
+ * DOCTYPE in it is still refused.
+ */
+static void
+test_bad_vml(void **state)
+{
+	static const char ct[] = CT_HEAD
+	    "<Default Extension=\"vml\" ContentType=\"" OD "vmlDrawing\"/>"
+	    "<Override PartName=\"/xl/workbook.xml\" ContentType=\"" OD
+	    "spreadsheetml.sheet.main+xml\"/>"
+	    "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\""
+	    OD "spreadsheetml.worksheet+xml\"/></Types>";
+	static const char rels[] = RELS_HEAD
+	    "<Relationship Id=\"rId1\" Type=\"" RT "officeDocument\" "
+	    "Target=\"xl/workbook.xml\"/></Relationships>";
+	static const char wb[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<workbook " X_NS
+	    "><sheets><sheet name=\"S\" sheetId=\"1\" r:id=\"rId1\"/>"
+	    "</sheets></workbook>";
+	static const char wb_rels[] = RELS_HEAD
+	    "<Relationship Id=\"rId1\" Type=\"" RT "worksheet\" "
+	    "Target=\"worksheets/sheet1.xml\"/></Relationships>";
+	static const char sheet[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>\n<worksheet " X_NS
+	    "><sheetData><row r=\"1\"><c r=\"A1\"><v>42</v></c></row>"
+	    "</sheetData><legacyDrawing r:id=\"rId1\"/></worksheet>";
+	static const char sheet_rels[] = RELS_HEAD
+	    "<Relationship Id=\"rId1\" Type=\"" RT "vmlDrawing\" "
+	    "Target=\"../drawings/vmlDrawing1.vml\"/></Relationships>";
+	struct ent e[] = {
+		{ "[Content_Types].xml", ct, 0 },
+		{ "_rels/.rels", rels, 0 },
+		{ "xl/workbook.xml", wb, 0 },
+		{ "xl/_rels/workbook.xml.rels", wb_rels, 0 },
+		{ "xl/worksheets/sheet1.xml", sheet, 0 },
+		{ "xl/worksheets/_rels/sheet1.xml.rels", sheet_rels, 0 },
+		{ "xl/drawings/vmlDrawing1.vml", "<xml xmlns:v=\"urn:schemas-"
+		  "microsoft-com:vml\"><v:shape><div>note<br></div></v:shape>"
+		  "</xml>", 0 },
+	};
+	struct mugai_buf out;
+	zip_t *za;
+
+	(void)state;
+	assert_int_equal(clean_ents(e, N(e), &out), 0);
+	za = open_out(&out);
+	assert_false(has(za, "xl/drawings/vmlDrawing1.vml"));
+	assert_part_has(za, "xl/worksheets/sheet1.xml", "<v>42</v>", 1);
+	assert_part_has(za, "xl/worksheets/_rels/sheet1.xml.rels",
+	    "vmlDrawing", 0);
+	assert_no_dangling(za);
+	zip_discard(za);
+	mugai_buf_free(&out);
+	e[6].data = "<!DOCTYPE x [<!ENTITY a \"b\">]><xml>&a;</xml>";
+	assert_int_equal(clean_ents(e, N(e), &out), MUGAI_CONVERT_EXIT_UNSAFE);
+	mugai_buf_free(&out);
+}
+
 /* Overwrite the uncompressed size of the first entry, in both headers. */
 static void
 lie_size(unsigned char *z, size_t len, uint32_t size)
@@ -855,6 +1036,9 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_docm),
+		cmocka_unit_test(test_zip_layouts),
+		cmocka_unit_test(test_framed),
+		cmocka_unit_test(test_bad_vml),
 		cmocka_unit_test(test_docm_nested_field),
 		cmocka_unit_test(test_xlsm),
 		cmocka_unit_test(test_pptx_unchanged),

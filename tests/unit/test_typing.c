@@ -63,6 +63,34 @@ test_detect(void **state)
 	assert_false(mugai_type_is_executable("application/pdf"));
 }
 
+/*
+ * A zip libmagic cannot name is still a zip: the worker decides what it
+ * holds (an Office package, an archive, or nothing readable).  Bytes
+ * libmagic cannot name without the signature stay unnamed.
+ */
+static void
+test_zip_fallback(void **state)
+{
+	unsigned char z[204], other[204];
+	unsigned seed = 1;
+	char t[128];
+	size_t i;
+
+	(void)state;
+	for (i = 0; i < sizeof(z); i++) {
+		seed = seed * 1103515245u + 12345u;
+		z[i] = other[i] = (unsigned char)(seed >> 16);
+	}
+	memcpy(z, "PK\003\004", 4);
+	memcpy(other, "QK\003\004", 4);
+	assert_int_equal(mugai_type_detect(other, sizeof(other), t, sizeof(t)),
+	    MUGAI_OK);
+	assert_string_equal(t, "application/octet-stream");
+	assert_int_equal(mugai_type_detect(z, sizeof(z), t, sizeof(t)),
+	    MUGAI_OK);
+	assert_string_equal(t, "application/zip");
+}
+
 static void
 test_mismatch(void **state)
 {
@@ -297,6 +325,7 @@ main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_detect),
+		cmocka_unit_test(test_zip_fallback),
 		cmocka_unit_test(test_mismatch),
 		cmocka_unit_test(test_signatures),
 		cmocka_unit_test(test_declared_text),

@@ -31,6 +31,12 @@ enum mugai_virus_action {
 	MUGAI_VIRUS_QUARANTINE_ONLY	/* like discard; the name says why */
 };
 
+/* What LibreOffice makes of legacy Office and RTF (office_output). */
+enum mugai_office_output {
+	MUGAI_OFFICE_OUTPUT_OOXML,	/* docx/xlsx/pptx, then the ooxml clean */
+	MUGAI_OFFICE_OUTPUT_PDF		/* PDF, then re-rendered as any PDF */
+};
+
 /* Bits of clamav_scan_options. */
 #define MUGAI_SCAN_ARCHIVE	0x01u
 #define MUGAI_SCAN_MAIL		0x02u
@@ -112,6 +118,10 @@ struct mugai_config {
 	char	*libreoffice_path;	/* soffice; missing: legacy Office held */
 	char	*bwrap_path;
 	unsigned office_timeout;	/* seconds for one LibreOffice run */
+	enum mugai_office_output office_output;
+	size_t	 office_memory;		/* RLIMIT_AS of the sandbox */
+	size_t	 office_tmpfs_size;	/* its only writable directory */
+	unsigned office_max_processes;	/* RLIMIT_NPROC */
 };
 
 enum mugai_config_severity {

@@ -25,7 +25,8 @@ enum mugai_action {
 	MUGAI_ACT_IMAGE,	/* decode, re-encode as PNG or JPEG */
 	MUGAI_ACT_PDF,		/* render pages, rebuild an image-only PDF */
 	MUGAI_ACT_OOXML,	/* docx/xlsx/pptx: active parts removed */
-	MUGAI_ACT_OFFICE,	/* doc/xls/ppt/rtf: LibreOffice to PDF, then pdf */
+	MUGAI_ACT_OFFICE,	/* doc/xls/xlsb/ppt/rtf: LibreOffice to docx/xlsx/
+				   pptx, then ooxml (or to PDF: office_output) */
 	MUGAI_ACT_ARCHIVE,	/* each member by this policy, re-packed as zip */
 	MUGAI_ACT_TNEF		/* winmail.dat: unpacked, each file by this
 				   policy, attached in its place */

@@ -7,13 +7,17 @@
  *   pdf      every page rendered in mugai-convert, an image-only PDF
  *            rebuilt here
  *   ooxml    docx/xlsx/pptx (and macro-enabled forms) cleaned by
- *            allow-list in mugai-convert; macro-enabled files get the
- *            plain type and extension
- *   office   .doc/.xls/.ppt/RTF to PDF with LibreOffice in bubblewrap,
- *            then as pdf
+ *            allow-list in mugai-convert; the copy gets the type and
+ *            extension its main part says (macro-enabled files the
+ *            plain ones); an xlsb goes to LibreOffice as for office
+ *   office   .doc/.xls/.ppt/.xlsb/RTF to docx/xlsx/pptx with LibreOffice
+ *            in bubblewrap, then as ooxml (office_output = ooxml), or
+ *            to PDF, then as pdf (office_output = pdf)
  *   archive  members listed by mugai-convert, each sanitised here by the
  *            same policy (nested archives up to archive_max_depth), the
- *            kept ones re-packed as a zip with UTF-8 names
+ *            kept ones re-packed as a zip with UTF-8 names; a zip with
+ *            [Content_Types].xml is an Office file and comes back
+ *            cleaned as ooxml
  *   tnef     winmail.dat unpacked by mugai-convert: data is its member
  *            stream (mugai/cdr/members.h), which mugai_tnef_mime turns into
  *            MIME parts that the caller sanitises one by one

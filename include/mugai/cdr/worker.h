@@ -29,7 +29,20 @@
 #define MUGAI_CONVERT_EXIT_BAD_INPUT	12	/* corrupt or unsupported */
 #define MUGAI_CONVERT_EXIT_SANDBOX	13	/* the sandbox could not be set up */
 #define MUGAI_CONVERT_EXIT_UNSAFE	14	/* e.g. path traversal in an archive */
+#define MUGAI_CONVERT_EXIT_XFA		15	/* a dynamic XFA form (Adobe only) */
 #define MUGAI_CONVERT_EXIT_USAGE	64
+
+/*
+ * What mugai-convert's ooxml mode writes, and its archive mode for a zip
+ * that is an Office Open XML package: "MOOX", the length of the main
+ * part's content type (u32, little-endian), the type (the plain form:
+ * a macro-enabled main type is renamed), then the cleaned zip.  For a
+ * binary workbook (xlsb) the type is
+ * application/vnd.ms-excel.sheet.binary.macroEnabled.main and no zip
+ * follows: LibreOffice has to make an xlsx of it first.
+ */
+#define MUGAI_OOXML_MAGIC	"MOOX"
+#define MUGAI_OOXML_CT_MAX	256
 
 struct mugai_worker_limits {
 	unsigned timeout_s;		/* wall clock, waiting for a slot
