@@ -12,7 +12,9 @@
 CC	?= cc
 BUILD	?= build
 PKG_CONFIG ?= pkg-config
-PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib
+# cairo (and FreeType for its font) only writes the PDF copies here.
+PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib \
+	   cairo freetype2
 # mugai-convert, the sandboxed worker, alone links the parsers of
 # hostile formats.
 CONVERT_PKGS = poppler-glib cairo fontconfig libtiff-4 libwebp libarchive libzip \
