@@ -189,8 +189,13 @@ word_flush(struct word *wd, uint32_t pw, uint32_t ph, struct text_budget *b,
 	size_t len = wd->len;
 
 	wd->len = 0;
-	if (len == 0 || b->words == 0 || len > b->bytes)
+	if (len == 0 || b->words == 0)
 		return 0;
+	/* The first word over the limit ends the text layer there. */
+	if (len > b->bytes) {
+		b->words = 0;
+		return 0;
+	}
 	/* Clamped to the page: a glyph hanging over the edge keeps its word. */
 	x0 = wd->x0 < 0 ? 0 : wd->x0 * 100;
 	y0 = wd->y0 < 0 ? 0 : wd->y0 * 100;

@@ -327,6 +327,7 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 	po.dpi = c->cfg->pdf_dpi;
 	po.quality = JPEG_PAGE_QUALITY;
 	po.font = c->cfg->pdf_text_font;
+	po.bilevel = c->cfg->pdf_bilevel;
 	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_text_layer ? text :
 	    NULL, &po, &res->data, &st);
 	if (rc != MUGAI_OK)

@@ -32,8 +32,14 @@
 /* Colours a page may have to be stored losslessly (as palette images). */
 #define LOSSLESS_COLOURS	256
 
-/* Grey levels kept on a grey page stored losslessly. */
-#define GREY_LEVELS	16
+/*
+ * Grey levels kept on a grey page stored losslessly: antialiased text
+ * looks the same with 4 as with 256 at 150 dpi, and deflates to a
+ * third.  A bilevel page (o->bilevel) has black and white only, below
+ * and from BILEVEL_THRESHOLD, which cairo stores at one bit a pixel.
+ */
+#define GREY_LEVELS	4
+#define BILEVEL_THRESHOLD 160
 
 enum page_kind { PAGE_JPEG, PAGE_GREY, PAGE_COLOUR };
 
@@ -109,11 +115,12 @@ deflated_size(const uint8_t *data, size_t n, size_t *size)
 
 /*
  * lossless_samples - the samples a lossless page would store, in a
- * malloc'd *out of *n bytes: grey reduced to GREY_LEVELS levels, or the
- * RGB as it is.
+ * malloc'd *out of *n bytes: grey reduced to GREY_LEVELS levels or to
+ * black and white, or the RGB as it is.
  */
 static mugai_status
-lossless_samples(const struct mugai_pixmap *pm, uint8_t **out, size_t *n)
+lossless_samples(const struct mugai_pixmap *pm, int bilevel, uint8_t **out,
+    size_t *n)
 {
 	size_t i, len = (size_t)pm->width * pm->height * pm->channels;
 	const unsigned step = 255 / (GREY_LEVELS - 1);
@@ -122,6 +129,9 @@ lossless_samples(const struct mugai_pixmap *pm, uint8_t **out, size_t *n)
 		return MUGAI_ERR_NOMEM;
 	if (pm->channels == 3)
 		memcpy(*out, pm->data, len);
+	else if (bilevel)
+		for (i = 0; i < len; i++)
+			(*out)[i] = pm->data[i] < BILEVEL_THRESHOLD ? 0 : 255;
 	else
 		for (i = 0; i < len; i++)
 			(*out)[i] = (uint8_t)((pm->data[i] + step / 2) / step *
@@ -136,7 +146,7 @@ lossless_samples(const struct mugai_pixmap *pm, uint8_t **out, size_t *n)
  * they are), or the lossless samples, which cairo deflates.
  */
 static mugai_status
-page_surface(const struct mugai_pixmap *pm, int quality,
+page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
     cairo_surface_t **sp, enum page_kind *kind)
 {
 	struct mugai_buf jpeg;
@@ -151,11 +161,12 @@ page_surface(const struct mugai_pixmap *pm, int quality,
 	mugai_buf_init(&jpeg, 0);
 	*kind = PAGE_JPEG;
 	if (pm->channels == 1 || few_colours(pm)) {
-		if ((rc = lossless_samples(pm, &lossless, &n)) != MUGAI_OK ||
+		if ((rc = lossless_samples(pm, o->bilevel, &lossless, &n)) !=
+		    MUGAI_OK ||
 		    (rc = deflated_size(lossless, n, &zsize)) != MUGAI_OK)
 			goto out;
 	}
-	if ((rc = mugai_jpeg_encode(pm, quality, &jpeg)) != MUGAI_OK)
+	if ((rc = mugai_jpeg_encode(pm, o->quality, &jpeg)) != MUGAI_OK)
 		goto out;
 	if (zsize <= jpeg.len)
 		*kind = pm->channels == 1 ? PAGE_GREY : PAGE_COLOUR;
@@ -341,7 +352,7 @@ put_page(cairo_surface_t *pdf, cairo_t *cr, const struct mugai_pixmap *pm,
 	cairo_pdf_surface_set_size(pdf, pm->width * scale, pm->height * scale);
 	if (t != NULL && t->nwords > 0)
 		page_text(cr, t, ascent, st);
-	if ((rc = page_surface(pm, o->quality, &img, &kind)) != MUGAI_OK)
+	if ((rc = page_surface(pm, o, &img, &kind)) != MUGAI_OK)
 		return rc;
 	st->jpeg += kind == PAGE_JPEG;
 	st->grey += kind == PAGE_GREY;

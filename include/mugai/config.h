@@ -106,6 +106,7 @@ struct mugai_config {
 	char	*pdf_text_font;		/* font file the words are set in */
 	unsigned pdf_text_max_words;	/* per document */
 	size_t	 pdf_text_max_bytes;	/* per document */
+	int	 pdf_bilevel;		/* grey pages in black and white */
 	unsigned archive_max_members;
 	size_t	 archive_max_size;	/* all members unpacked */
 	unsigned archive_max_ratio;	/* unpacked / packed */

@@ -13,7 +13,8 @@
  *
  * Each page image is stored the smaller way (copies no bigger than they
  * need to be): JPEG, or lossless (Flate) when the page is grey (its
- * grey levels reduced to 16, which text does not show) or has at most
+ * grey levels reduced to 4, which antialiased text does not show, or
+ * with bilevel to black and white, at one bit a pixel) or has at most
  * 256 colours, as charts and slides do; photographs are always JPEG.
  */
 #ifndef MUGAI_PDFWRITE_H
@@ -29,6 +30,7 @@ struct mugai_pdf_opts {
 	int	 quality;		/* JPEG, 1..100 */
 	const char *font;		/* TrueType/OpenType file for the text
 					   layer; NULL or "": none */
+	int	 bilevel;		/* grey pages in black and white only */
 };
 
 /* What was written, for the log. */
