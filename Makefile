@@ -12,9 +12,10 @@
 CC	?= cc
 BUILD	?= build
 PKG_CONFIG ?= pkg-config
-# cairo (and FreeType for its font) only writes the PDF copies here.
+# cairo (and FreeType for its font, libtiff for fax-coded bilevel pages)
+# only writes the PDF copies here.
 PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib \
-	   cairo freetype2
+	   cairo freetype2 libtiff-4
 # mugai-convert, the sandboxed worker, alone links the parsers of
 # hostile formats.
 CONVERT_PKGS = poppler-glib cairo fontconfig libtiff-4 libwebp libarchive libzip \

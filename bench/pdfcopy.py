@@ -80,8 +80,9 @@ def one(path, opts):
         f.write(copy)
     want = tokens(pdftotext(path))
     got = tokens(pdftotext(cpath)) if copy else set()
-    m = re.search(r'\((\d+) JPEG, (\d+) grey, (\d+) few-colour\)', log)
-    kinds = '%s/%s/%s' % m.groups() if m else '-'
+    m = re.search(r'\((\d+) JPEG, (\d+) grey, (\d+) few-colour, (\d+) '
+                  r'fax\)', log)
+    kinds = '%s/%s/%s/%s' % m.groups() if m else '-'
     return (name, len(data), len(copy), len(copy) / len(data), best,
             len(want & got) / len(want) if want else 1.0, kinds)
 
@@ -98,7 +99,7 @@ def main():
                         ('pdf_bilevel=yes', ['pdf_bilevel=yes'])):
         print('-- %s' % label)
         print('%-16s %9s %9s %6s %7s %6s %s' % ('document', 'in_bytes',
-              'out_bytes', 'ratio', 'best_s', 'words', 'jpeg/grey/colour'))
+              'out_bytes', 'ratio', 'best_s', 'words', 'jpeg/grey/colour/fax'))
         rows = [one(os.path.join(pdfs, f), opts)
                 for f in sorted(os.listdir(pdfs))]
         for r in rows:

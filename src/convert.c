@@ -337,8 +337,8 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 		    "load: the copy has no text layer", po.font);
 	snprintf(res->type, sizeof(res->type), "application/pdf");
 	snprintf(res->detail, sizeof(res->detail), "%zu pages at %u dpi "
-	    "(%zu JPEG, %zu grey, %zu few-colour), %zu words%s", n,
-	    c->cfg->pdf_dpi, st.jpeg, st.grey, st.colour,
+	    "(%zu JPEG, %zu grey, %zu few-colour, %zu fax), %zu words%s", n,
+	    c->cfg->pdf_dpi, st.jpeg, st.grey, st.colour, st.fax,
 	    st.no_font ? (size_t)0 : st.words, st.no_font ?
 	    " (no text layer: font missing)" : "");
 out:

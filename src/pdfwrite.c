@@ -41,7 +41,7 @@
 #define GREY_LEVELS	4
 #define BILEVEL_THRESHOLD 160
 
-enum page_kind { PAGE_JPEG, PAGE_GREY, PAGE_COLOUR };
+enum page_kind { PAGE_JPEG, PAGE_GREY, PAGE_COLOUR, PAGE_FAX };
 
 struct sink {
 	struct mugai_buf *out;
@@ -141,6 +141,26 @@ lossless_samples(const struct mugai_pixmap *pm, int bilevel, uint8_t **out,
 }
 
 /*
+ * attach - b's bytes as the surface's MIME data of type mime: cairo
+ * then embeds them as they are.  b is left empty.
+ */
+static mugai_status
+attach(cairo_surface_t *s, const char *mime, struct mugai_buf *b)
+{
+	unsigned char *data;
+	size_t n;
+
+	if ((data = (unsigned char *)mugai_buf_steal(b, &n)) == NULL)
+		return MUGAI_ERR_NOMEM;
+	if (cairo_surface_set_mime_data(s, mime, data, n, free, data) !=
+	    CAIRO_STATUS_SUCCESS) {
+		free(data);
+		return MUGAI_ERR_NOMEM;
+	}
+	return MUGAI_OK;
+}
+
+/*
  * page_surface - the page as a cairo image, stored the smaller way: the
  * JPEG attached as its MIME data (cairo then embeds those bytes as
  * they are), or the lossless samples, which cairo deflates.
@@ -149,16 +169,16 @@ static mugai_status
 page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
     cairo_surface_t **sp, enum page_kind *kind)
 {
-	struct mugai_buf jpeg;
+	struct mugai_buf jpeg, fax;
 	cairo_surface_t *s = NULL;
 	uint8_t *lossless = NULL, *row;
 	const uint8_t *src;
 	size_t n = 0, zsize = SIZE_MAX, x, y;
-	unsigned char *jdata;
 	mugai_status rc;
 	int stride;
 
 	mugai_buf_init(&jpeg, 0);
+	mugai_buf_init(&fax, 0);
 	*kind = PAGE_JPEG;
 	if (pm->channels == 1 || few_colours(pm)) {
 		if ((rc = lossless_samples(pm, o->bilevel, &lossless, &n)) !=
@@ -170,6 +190,13 @@ page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
 		goto out;
 	if (zsize <= jpeg.len)
 		*kind = pm->channels == 1 ? PAGE_GREY : PAGE_COLOUR;
+	if (o->bilevel && pm->channels == 1) {
+		if ((rc = mugai_g4_encode(pm, BILEVEL_THRESHOLD, &fax)) !=
+		    MUGAI_OK)
+			goto out;
+		if (fax.len < jpeg.len && fax.len < zsize)
+			*kind = PAGE_FAX;
+	}
 	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)pm->width,
 	    (int)pm->height);
 	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
@@ -189,18 +216,19 @@ page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
 			    src[2];
 	}
 	cairo_surface_mark_dirty(s);
-	if (*kind == PAGE_JPEG) {
-		jdata = (unsigned char *)mugai_buf_steal(&jpeg, &n);
-		if (jdata == NULL) {
-			rc = MUGAI_ERR_NOMEM;
+	if (*kind == PAGE_JPEG &&
+	    (rc = attach(s, CAIRO_MIME_TYPE_JPEG, &jpeg)) != MUGAI_OK)
+		goto out;
+	if (*kind == PAGE_FAX) {
+		mugai_buf_reset(&jpeg);
+		if ((rc = mugai_buf_printf(&jpeg, "Columns=%u Rows=%u K=-1 "
+		    "BlackIs1=false", (unsigned)pm->width,
+		    (unsigned)pm->height)) != MUGAI_OK ||
+		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX_PARAMS, &jpeg)) !=
+		    MUGAI_OK ||
+		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX, &fax)) !=
+		    MUGAI_OK)
 			goto out;
-		}
-		if (cairo_surface_set_mime_data(s, CAIRO_MIME_TYPE_JPEG, jdata,
-		    n, free, jdata) != CAIRO_STATUS_SUCCESS) {
-			free(jdata);
-			rc = MUGAI_ERR_NOMEM;
-			goto out;
-		}
 	}
 	*sp = s;
 	s = NULL;
@@ -209,6 +237,7 @@ out:
 		cairo_surface_destroy(s);
 	free(lossless);
 	mugai_buf_free(&jpeg);
+	mugai_buf_free(&fax);
 	return rc;
 }
 
@@ -357,6 +386,7 @@ put_page(cairo_surface_t *pdf, cairo_t *cr, const struct mugai_pixmap *pm,
 	st->jpeg += kind == PAGE_JPEG;
 	st->grey += kind == PAGE_GREY;
 	st->colour += kind == PAGE_COLOUR;
+	st->fax += kind == PAGE_FAX;
 	cairo_save(cr);
 	cairo_scale(cr, scale, scale);
 	cairo_set_source_surface(cr, img, 0, 0);

@@ -13,9 +13,10 @@
  *
  * Each page image is stored the smaller way (copies no bigger than they
  * need to be): JPEG, or lossless (Flate) when the page is grey (its
- * grey levels reduced to 4, which antialiased text does not show, or
- * with bilevel to black and white, at one bit a pixel) or has at most
- * 256 colours, as charts and slides do; photographs are always JPEG.
+ * grey levels reduced to 4, which antialiased text does not show) or
+ * has at most 256 colours, as charts and slides do; photographs are
+ * always JPEG.  With bilevel, grey pages are black and white, coded as
+ * fax (CCITT Group 4) when that is smaller.
  */
 #ifndef MUGAI_PDFWRITE_H
 #define MUGAI_PDFWRITE_H
@@ -38,6 +39,7 @@ struct mugai_pdf_stats {
 	size_t	 jpeg;			/* pages stored as JPEG */
 	size_t	 grey;			/* lossless grey */
 	size_t	 colour;		/* lossless, at most 256 colours */
+	size_t	 fax;			/* bilevel, CCITT Group 4 */
 	size_t	 words;			/* in the text layer */
 	int	 no_font;		/* words given but the font would not
 					   load: the copy has no text layer */

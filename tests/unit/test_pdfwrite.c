@@ -219,29 +219,49 @@ test_text_layer(void **state)
 	mugai_buf_free(&out);
 }
 
-/* Bilevel: a grey page in black and white, at one bit a pixel. */
+/*
+ * Bilevel: a grey page in black and white, coded as fax.  Rendered
+ * again by pdftoppm, the left part (grey levels under 160) is black and
+ * the right part white: the fax data has the right polarity.
+ */
 static void
 test_bilevel(void **state)
 {
 	struct mugai_pixmap pm = { GW, GH, 1, 0, grey };
-	struct mugai_pdf_opts o = opts(150);
+	struct mugai_pdf_opts o = opts(72);
 	struct mugai_pdf_stats st;
 	struct mugai_buf out;
+	char *pgm, *px;
+	unsigned w, h, max;
+	int off;
 
 	(void)state;
 	mugai_buf_init(&out, 0);
 	assert_int_equal(mugai_pdf_from_pages(&pm, 1, NULL, &o, &out, &st),
 	    MUGAI_OK);
 	assert_int_equal(st.grey, 1);
-	assert_non_null(find(out.data, out.len, "/BitsPerComponent 8"));
-	assert_null(find(out.data, out.len, "/BitsPerComponent 1"));
+	assert_int_equal(st.fax, 0);
+	assert_null(find(out.data, out.len, "/CCITTFaxDecode"));
 	mugai_buf_free(&out);
 	o.bilevel = 1;
 	mugai_buf_init(&out, 0);
 	assert_int_equal(mugai_pdf_from_pages(&pm, 1, NULL, &o, &out, &st),
 	    MUGAI_OK);
-	assert_int_equal(st.grey, 1);
-	assert_non_null(find(out.data, out.len, "/BitsPerComponent 1"));
+	assert_int_equal(st.fax, 1);
+	assert_int_equal(st.grey, 0);
+	assert_non_null(find(out.data, out.len, "/CCITTFaxDecode"));
+	/* 300 x 200 px at 72 dpi: rendered at 72 dpi, pixel for pixel. */
+	pgm = tool("pdftoppm -r 72 -gray", &out);
+	assert_int_equal(sscanf(pgm, "P5 %u %u %u%n", &w, &h, &max, &off), 3);
+	assert_int_equal(w, GW);
+	assert_int_equal(h, GH);
+	px = pgm + off + 1;
+	/* Row 100: x 0..150 is under 160 (black), x 200.. is white. */
+	assert_int_equal((unsigned char)px[100 * GW + 10], 0);
+	assert_int_equal((unsigned char)px[100 * GW + 140], 0);
+	assert_int_equal((unsigned char)px[100 * GW + 200], 255);
+	assert_int_equal((unsigned char)px[100 * GW + 290], 255);
+	free(pgm);
 	mugai_buf_free(&out);
 }
 
