@@ -173,7 +173,30 @@ struct word {
 	char	 text[MUGAI_WORD_MAX];
 	size_t	 len;
 	double	 x0, y0, x1, y1;
+	double	 lx0, ly0, lx1, ly1;	/* the last glyph's box */
+	int	 dir;			/* DIR_* once two glyphs show it */
 };
+
+#define DIR_NONE	0
+#define DIR_ACROSS	1		/* left to right */
+#define DIR_DOWN	2		/* top to bottom */
+
+/* A glyph's box with x0 <= x1, y0 <= y1. */
+struct box {
+	double	 x0, y0, x1, y1;
+};
+
+static struct box
+box_of(const PopplerRectangle *r)
+{
+	struct box b;
+
+	b.x0 = r->x1 < r->x2 ? r->x1 : r->x2;
+	b.x1 = r->x1 < r->x2 ? r->x2 : r->x1;
+	b.y0 = r->y1 < r->y2 ? r->y1 : r->y2;
+	b.y1 = r->y1 < r->y2 ? r->y2 : r->y1;
+	return b;
+}
 
 /*
  * word_flush - the word into out (a page's word records), boxed within
@@ -187,8 +210,10 @@ word_flush(struct word *wd, uint32_t pw, uint32_t ph, struct text_budget *b,
 	double x0, y0, x1, y1;
 	uint32_t ix0, iy0, ix1, iy1;
 	size_t len = wd->len;
+	int dir = wd->dir;
 
 	wd->len = 0;
+	wd->dir = DIR_NONE;
 	if (len == 0 || b->words == 0)
 		return 0;
 	/* The first word over the limit ends the text layer there. */
@@ -209,8 +234,8 @@ word_flush(struct word *wd, uint32_t pw, uint32_t ph, struct text_budget *b,
 	iy1 = (uint32_t)y1;
 	if (ix0 >= ix1 || iy0 >= iy1 || !mugai_word_ok(wd->text, len))
 		return 0;
-	if (mugai_pagetext_word(out, ix0, iy0, ix1, iy1, wd->text, len) !=
-	    MUGAI_OK)
+	if (mugai_pagetext_word(out, ix0, iy0, ix1, iy1, dir == DIR_DOWN ?
+	    MUGAI_WORD_VERTICAL : 0, wd->text, len) != MUGAI_OK)
 		return -1;
 	b->words--;
 	b->bytes -= len;
@@ -219,44 +244,65 @@ word_flush(struct word *wd, uint32_t pw, uint32_t ph, struct text_budget *b,
 }
 
 /*
- * same_line - whether the glyph in r continues the word: it overlaps
- * the word's line and does not go back left of it (poppler puts a
- * space or a newline between words and lines, but columns and tables
- * can run glyphs of different lines together).
+ * continues - the direction in which the glyph in g continues the word,
+ * or DIR_NONE when it starts another.  Across: its middle lies within
+ * the word's line and it does not go back left of the last glyph nor
+ * jump far right.  Down (vertical writing, or a page turned by a
+ * quarter): its middle lies within the word's column, below the last
+ * glyph and not far below.  poppler puts a space or a newline between
+ * words and lines, but columns and tables can run glyphs of different
+ * lines together.
  */
 static int
-same_line(const struct word *wd, const PopplerRectangle *r)
+continues(const struct word *wd, const struct box *g)
 {
-	double h = wd->y1 - wd->y0, cy = (r->y1 + r->y2) / 2;
+	double h = wd->y1 - wd->y0, w = wd->x1 - wd->x0,
+	    cx = (g->x0 + g->x1) / 2, cy = (g->y0 + g->y1) / 2;
+	int across, down;
 
-	if (wd->len == 0)
-		return 1;
-	return cy > wd->y0 && cy < wd->y1 && r->x1 >= wd->x0 + h * -0.1 &&
-	    r->x1 <= wd->x1 + h * 2;
+	across = cy > wd->y0 && cy < wd->y1 && g->x0 >= wd->lx0 - h * 0.1 &&
+	    g->x0 <= wd->x1 + h * 2;
+	down = cx > wd->x0 && cx < wd->x1 && cy > (wd->ly0 + wd->ly1) / 2 &&
+	    g->y0 <= wd->y1 + w * 2;
+	if (wd->dir == DIR_ACROSS)
+		return across ? DIR_ACROSS : DIR_NONE;
+	if (wd->dir == DIR_DOWN)
+		return down ? DIR_DOWN : DIR_NONE;
+	return across ? DIR_ACROSS : down ? DIR_DOWN : DIR_NONE;
 }
 
-/* word_add - the character c of n bytes with box r into the word. */
+/* word_add - the character c of n bytes with box g into the word. */
 static void
-word_add(struct word *wd, const char *c, size_t n, const PopplerRectangle *r)
+word_add(struct word *wd, const char *c, size_t n, const struct box *g,
+    int dir)
 {
-	double x0 = r->x1 < r->x2 ? r->x1 : r->x2,
-	    x1 = r->x1 < r->x2 ? r->x2 : r->x1,
-	    y0 = r->y1 < r->y2 ? r->y1 : r->y2,
-	    y1 = r->y1 < r->y2 ? r->y2 : r->y1;
-
 	if (wd->len == 0) {
-		wd->x0 = x0;
-		wd->y0 = y0;
-		wd->x1 = x1;
-		wd->y1 = y1;
+		wd->x0 = g->x0;
+		wd->y0 = g->y0;
+		wd->x1 = g->x1;
+		wd->y1 = g->y1;
 	} else {
-		wd->x0 = x0 < wd->x0 ? x0 : wd->x0;
-		wd->y0 = y0 < wd->y0 ? y0 : wd->y0;
-		wd->x1 = x1 > wd->x1 ? x1 : wd->x1;
-		wd->y1 = y1 > wd->y1 ? y1 : wd->y1;
+		wd->dir = dir;
+		wd->x0 = g->x0 < wd->x0 ? g->x0 : wd->x0;
+		wd->y0 = g->y0 < wd->y0 ? g->y0 : wd->y0;
+		wd->x1 = g->x1 > wd->x1 ? g->x1 : wd->x1;
+		wd->y1 = g->y1 > wd->y1 ? g->y1 : wd->y1;
 	}
+	wd->lx0 = g->x0;
+	wd->ly0 = g->y0;
+	wd->lx1 = g->x1;
+	wd->ly1 = g->y1;
 	memcpy(wd->text + wd->len, c, n);
 	wd->len += n;
+}
+
+/* Whether the character u with box r can be part of a word. */
+static int
+wordish(gunichar u, const PopplerRectangle *r)
+{
+	return !g_unichar_isspace(u) && g_unichar_isprint(u) &&
+	    isfinite(r->x1) && isfinite(r->x2) && isfinite(r->y1) &&
+	    isfinite(r->y2);
 }
 
 /*
@@ -264,22 +310,23 @@ word_add(struct word *wd, const char *c, size_t n, const PopplerRectangle *r)
  * characters (poppler_page_get_text_layout: the n-th box is the n-th
  * character of poppler_page_get_text), into out as a page record.
  * Words are runs of characters between white space, broken where a run
- * leaves its line.  A page whose layout does not match its text gets no
+ * leaves its line (or column: words may run down the page).  A page whose layout does not match its text gets no
  * words.
  */
 static int
 page_words(PopplerPage *page, uint32_t pw, uint32_t ph,
     struct text_budget *b, struct mugai_buf *out)
 {
-	PopplerRectangle *rects = NULL, *r;
+	PopplerRectangle *rects = NULL;
 	struct mugai_buf recs;
 	struct word *wd;
+	struct box g;
 	const char *p, *next;
 	char *text = NULL;
 	guint nrects = 0, i;
 	uint32_t count = 0;
 	gunichar u;
-	int rc = -1;
+	int rc = -1, dir;
 
 	mugai_buf_init(&recs, 0);
 	if ((wd = calloc(1, sizeof(*wd))) == NULL)
@@ -290,18 +337,16 @@ page_words(PopplerPage *page, uint32_t pw, uint32_t ph,
 		for (p = text, i = 0; *p != '\0' && i < nrects; p = next, i++) {
 			next = g_utf8_next_char(p);
 			u = g_utf8_get_char(p);
-			r = &rects[i];
-			if (g_unichar_isspace(u) || !g_unichar_isprint(u) ||
-			    !isfinite(r->x1) || !isfinite(r->x2) ||
-			    !isfinite(r->y1) || !isfinite(r->y2) ||
-			    !same_line(wd, r) ||
-			    wd->len + (size_t)(next - p) > MUGAI_WORD_MAX)
-				if (word_flush(wd, pw, ph, b, &recs, &count) != 0)
-					goto out;
-			if (!g_unichar_isspace(u) && g_unichar_isprint(u) &&
-			    isfinite(r->x1) && isfinite(r->x2) &&
-			    isfinite(r->y1) && isfinite(r->y2))
-				word_add(wd, p, (size_t)(next - p), r);
+			g = box_of(&rects[i]);
+			dir = DIR_NONE;
+			if (wordish(u, &rects[i]) && wd->len > 0)
+				dir = continues(wd, &g);
+			if (wd->len > 0 && (dir == DIR_NONE ||
+			    wd->len + (size_t)(next - p) > MUGAI_WORD_MAX) &&
+			    word_flush(wd, pw, ph, b, &recs, &count) != 0)
+				goto out;
+			if (wordish(u, &rects[i]))
+				word_add(wd, p, (size_t)(next - p), &g, dir);
 		}
 		if (word_flush(wd, pw, ph, b, &recs, &count) != 0)
 			goto out;

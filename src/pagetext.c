@@ -16,7 +16,7 @@
 #define TXT_MAGIC	"MTXT"
 #define TXT_HEAD	8		/* magic, pages */
 #define TXT_PAGE_HEAD	4		/* words */
-#define TXT_WORD_HEAD	20		/* x0 y0 x1 y1 len */
+#define TXT_WORD_HEAD	24		/* x0 y0 x1 y1 flags len */
 
 static void
 put_le32(unsigned char *p, uint32_t v)
@@ -68,19 +68,21 @@ mugai_pagetext_page(struct mugai_buf *out, uint32_t words)
 
 mugai_status
 mugai_pagetext_word(struct mugai_buf *out, uint32_t x0, uint32_t y0,
-    uint32_t x1, uint32_t y1, const char *text, size_t len)
+    uint32_t x1, uint32_t y1, uint32_t flags, const char *text, size_t len)
 {
 	unsigned char head[TXT_WORD_HEAD];
 	size_t was = out->len;
 	mugai_status rc;
 
-	if (x0 >= x1 || y0 >= y1 || !mugai_word_ok(text, len))
+	if (x0 >= x1 || y0 >= y1 || (flags & ~MUGAI_WORD_VERTICAL) != 0 ||
+	    !mugai_word_ok(text, len))
 		return MUGAI_ERR_USAGE;
 	put_le32(head, x0);
 	put_le32(head + 4, y0);
 	put_le32(head + 8, x1);
 	put_le32(head + 12, y1);
-	put_le32(head + 16, (uint32_t)len);
+	put_le32(head + 16, flags);
+	put_le32(head + 20, (uint32_t)len);
 	if ((rc = mugai_buf_append(out, head, sizeof(head))) != MUGAI_OK)
 		return rc;
 	if ((rc = mugai_buf_append(out, text, len)) != MUGAI_OK) {
@@ -113,8 +115,10 @@ parse_word(const unsigned char *p, size_t left, uint32_t w, uint32_t h,
 	wd->y0 = get_le32(p + 4);
 	wd->x1 = get_le32(p + 8);
 	wd->y1 = get_le32(p + 12);
-	wd->len = get_le32(p + 16);
-	if (wd->x0 >= wd->x1 || wd->y0 >= wd->y1 || wd->x1 > w || wd->y1 > h)
+	wd->flags = get_le32(p + 16);
+	wd->len = get_le32(p + 20);
+	if (wd->x0 >= wd->x1 || wd->y0 >= wd->y1 || wd->x1 > w || wd->y1 > h ||
+	    (wd->flags & ~MUGAI_WORD_VERTICAL) != 0)
 		return -1;
 	if (wd->len == 0 || wd->len > MUGAI_WORD_MAX ||
 	    wd->len > left - TXT_WORD_HEAD)

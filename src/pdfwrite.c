@@ -243,7 +243,9 @@ out:
 
 /*
  * put_word - one word set in the current font over its box (in points):
- * its height the box's, its advance stretched to the box's width.
+ * its height the box's, its advance stretched to the box's width.  A
+ * vertical word is turned a quarter clockwise, so that it runs down its
+ * box, its height the box's width.
  */
 static void
 put_word(cairo_t *cr, const struct mugai_word *w, double ascent)
@@ -252,16 +254,24 @@ put_word(cairo_t *cr, const struct mugai_word *w, double ascent)
 	cairo_text_extents_t ext;
 	double x0 = w->x0 / 100.0, y0 = w->y0 / 100.0,
 	    bw = (w->x1 - w->x0) / 100.0, bh = (w->y1 - w->y0) / 100.0;
+	int down = (w->flags & MUGAI_WORD_VERTICAL) != 0;
 
 	memcpy(s, w->text, w->len);
 	s[w->len] = '\0';
-	cairo_set_font_size(cr, bh);
+	cairo_set_font_size(cr, down ? bw : bh);
 	cairo_text_extents(cr, s, &ext);
 	if (!(ext.x_advance > 0) || !isfinite(ext.x_advance))
 		return;
 	cairo_save(cr);
-	cairo_translate(cr, x0, y0 + bh * ascent);
-	cairo_scale(cr, bw / ext.x_advance, 1);
+	if (down) {
+		/* The glyphs' tops face right: the baseline is on the left. */
+		cairo_translate(cr, x0 + bw * (1 - ascent), y0);
+		cairo_rotate(cr, M_PI / 2);
+		cairo_scale(cr, bh / ext.x_advance, 1);
+	} else {
+		cairo_translate(cr, x0, y0 + bh * ascent);
+		cairo_scale(cr, bw / ext.x_advance, 1);
+	}
 	cairo_move_to(cr, 0, 0);
 	cairo_show_text(cr, s);
 	cairo_restore(cr);

@@ -26,10 +26,10 @@ two_pages(struct mugai_buf *b)
 	mugai_buf_init(b, 0);
 	assert_int_equal(mugai_pagetext_begin(b, 2), MUGAI_OK);
 	assert_int_equal(mugai_pagetext_page(b, 2), MUGAI_OK);
-	assert_int_equal(mugai_pagetext_word(b, 7200, 4800, 14400, 7200,
+	assert_int_equal(mugai_pagetext_word(b, 7200, 4800, 14400, 7200, 0,
 	    "議事録", strlen("議事録")), MUGAI_OK);
 	assert_int_equal(mugai_pagetext_word(b, 15000, 4800, 61200, 79200,
-	    "minutes", 7), MUGAI_OK);
+	    MUGAI_WORD_VERTICAL, "minutes", 7), MUGAI_OK);
 	assert_int_equal(mugai_pagetext_page(b, 0), MUGAI_OK);
 }
 
@@ -55,6 +55,8 @@ test_roundtrip(void **state)
 	assert_int_equal(t[0].words[0].y0, 4800);
 	assert_int_equal(t[0].words[0].x1, 14400);
 	assert_int_equal(t[0].words[0].y1, 7200);
+	assert_int_equal(t[0].words[0].flags, 0);
+	assert_int_equal(t[0].words[1].flags, MUGAI_WORD_VERTICAL);
 	assert_int_equal(t[0].words[0].len, strlen("議事録"));
 	assert_memory_equal(t[0].words[0].text, "議事録", strlen("議事録"));
 	assert_memory_equal(t[0].words[1].text, "minutes", 7);
@@ -83,23 +85,25 @@ test_writer_refuses(void **state)
 	assert_int_equal(mugai_pagetext_begin(&b, 1), MUGAI_OK);
 	for (i = 0; i < sizeof(bad) / sizeof(bad[0]); i++) {
 		assert_false(mugai_word_ok(bad[i], strlen(bad[i])));
-		assert_int_equal(mugai_pagetext_word(&b, 0, 0, 10, 10, bad[i],
-		    strlen(bad[i])), MUGAI_ERR_USAGE);
+		assert_int_equal(mugai_pagetext_word(&b, 0, 0, 10, 10, 0,
+		    bad[i], strlen(bad[i])), MUGAI_ERR_USAGE);
 	}
-	assert_int_equal(mugai_pagetext_word(&b, 10, 0, 10, 10, "a", 1),
+	assert_int_equal(mugai_pagetext_word(&b, 10, 0, 10, 10, 0, "a", 1),
 	    MUGAI_ERR_USAGE);
-	assert_int_equal(mugai_pagetext_word(&b, 0, 10, 10, 5, "a", 1),
+	assert_int_equal(mugai_pagetext_word(&b, 0, 10, 10, 5, 0, "a", 1),
+	    MUGAI_ERR_USAGE);
+	assert_int_equal(mugai_pagetext_word(&b, 0, 0, 10, 10, 2, "a", 1),
 	    MUGAI_ERR_USAGE);
 	memset(longw, 'a', sizeof(longw));
 	assert_true(mugai_word_ok(longw, MUGAI_WORD_MAX));
-	assert_int_equal(mugai_pagetext_word(&b, 0, 0, 10, 10, longw,
+	assert_int_equal(mugai_pagetext_word(&b, 0, 0, 10, 10, 0, longw,
 	    MUGAI_WORD_MAX + 1), MUGAI_ERR_USAGE);
 	assert_int_equal(b.len, 8);
 	/* Over the buffer's cap: nothing half written. */
 	mugai_buf_free(&b);
-	mugai_buf_init(&b, 30);
+	mugai_buf_init(&b, 34);
 	assert_int_equal(mugai_pagetext_begin(&b, 1), MUGAI_OK);
-	assert_int_equal(mugai_pagetext_word(&b, 0, 0, 10, 10, "0123456789",
+	assert_int_equal(mugai_pagetext_word(&b, 0, 0, 10, 10, 0, "0123456789",
 	    10), MUGAI_ERR_LIMIT);
 	assert_int_equal(b.len, 8);
 	mugai_buf_free(&b);
@@ -117,8 +121,9 @@ poke(struct mugai_buf *b, size_t off, uint32_t v)
 
 /*
  * Offsets in two_pages' stream: 0 magic, 4 pages, 8 words of page 1,
- * 12 the first word's x0 y0 x1 y1 len, 32 its 9 bytes of text, 41 the
- * second word (x0 at 41, x1 at 49, y1 at 53, len at 57, text at 61).
+ * 12 the first word's x0 y0 x1 y1 flags len, 36 its 9 bytes of text,
+ * 45 the second word (x0 at 45, x1 at 53, y1 at 57, flags at 61, len
+ * at 65, text at 69).
  */
 static void
 test_parser_refuses(void **state)
@@ -130,11 +135,13 @@ test_parser_refuses(void **state)
 		{ 4, 3 }, { 4, 1 }, { 4, 0 }, { 8, 3 }, { 8, 0xffffffffu },
 		{ 12, 14400 },		/* x0 == x1 */
 		{ 16, 7300 },		/* y0 > y1 */
-		{ 49, 61201 },		/* past the right edge */
-		{ 53, 79201 },		/* past the bottom */
-		{ 28, 0 },		/* empty word */
-		{ 28, 8 },		/* length does not match */
-		{ 57, 0xfffffff0u },	/* length past the stream */
+		{ 53, 61201 },		/* past the right edge */
+		{ 57, 79201 },		/* past the bottom */
+		{ 61, 3 },		/* a flag no one defined */
+		{ 28, 0x80000000u },
+		{ 32, 0 },		/* empty word */
+		{ 32, 8 },		/* length does not match */
+		{ 65, 0xfffffff0u },	/* length past the stream */
 	};
 	struct mugai_pagetext_limits l;
 	struct mugai_buf b;
@@ -153,11 +160,11 @@ test_parser_refuses(void **state)
 	}
 	/* Bad UTF-8 and a control byte inside the text. */
 	two_pages(&b);
-	b.data[33] = '\xff';
+	b.data[37] = '\xff';
 	assert_int_equal(parse(&b, 2, &lim, &t), MUGAI_ERR_PARSE);
 	mugai_buf_free(&b);
 	two_pages(&b);
-	b.data[63] = '\n';
+	b.data[71] = '\n';
 	assert_int_equal(parse(&b, 2, &lim, &t), MUGAI_ERR_PARSE);
 	mugai_buf_free(&b);
 	/* Wrong page count, bad magic, trailing and missing bytes. */

@@ -65,12 +65,14 @@ find(const char *hay, size_t len, const char *needle)
 
 /*
  * tool - run "CMD FILE" on the PDF (saved to a temporary file) and
- * return its standard output (free it).  pdftotext writes FILE.txt.
+ * return its standard output (free it).  pdftotext writes FILE.txt
+ * (FILE.html with -bbox): that is read instead.
  */
 static char *
 tool(const char *cmd, const struct mugai_buf *pdf)
 {
-	char path[] = "/tmp/test-pdfwrite-XXXXXX", line[600], txt[64];
+	char path[] = "/tmp/test-pdfwrite-XXXXXX", line[600], txt[64],
+	    html[64];
 	struct mugai_buf out;
 	FILE *fp;
 	size_t n;
@@ -81,8 +83,10 @@ tool(const char *cmd, const struct mugai_buf *pdf)
 	assert_int_equal(write(fd, pdf->data, pdf->len), (ssize_t)pdf->len);
 	close(fd);
 	snprintf(txt, sizeof(txt), "%s.txt", path);
+	snprintf(html, sizeof(html), "%s.html", path);
 	snprintf(line, sizeof(line), "%s '%s' 2>/dev/null && "
-	    "{ [ ! -e '%s' ] || cat '%s'; }", cmd, path, txt, txt);
+	    "{ [ ! -e '%s' ] || cat '%s'; } && { [ ! -e '%s' ] || cat '%s'; }",
+	    cmd, path, txt, txt, html, html);
 	fp = popen(line, "r");
 	assert_non_null(fp);
 	mugai_buf_init(&out, 0);
@@ -91,6 +95,7 @@ tool(const char *cmd, const struct mugai_buf *pdf)
 	assert_int_equal(pclose(fp), 0);
 	unlink(path);
 	unlink(txt);
+	unlink(html);
 	return mugai_buf_steal(&out, NULL);
 }
 
@@ -173,12 +178,13 @@ test_structure(void **state)
 static void
 test_text_layer(void **state)
 {
-	struct mugai_word w[3] = {
-		{ 2000, 2000, 12000, 4000, "議事録", 0 },
-		{ 13000, 2000, 20000, 4000, "minutes", 7 },
-		{ 2000, 6000, 18000, 8000, "無害化通信", 0 },
+	struct mugai_word w[4] = {
+		{ 2000, 2000, 12000, 4000, 0, "議事録", 0 },
+		{ 13000, 2000, 20000, 4000, 0, "minutes", 7 },
+		{ 2000, 6000, 18000, 8000, 0, "無害化通信", 0 },
+		{ 19000, 5000, 21000, 14000, MUGAI_WORD_VERTICAL, "縦書き", 0 },
 	};
-	struct mugai_pagetext t[2] = { { w, 3 }, { NULL, 0 } };
+	struct mugai_pagetext t[2] = { { w, 4 }, { NULL, 0 } };
 	struct mugai_pixmap pm[2] = {
 		{ GW, GH, 1, 0, grey }, { CW, CH, 3, 0, chart },
 	};
@@ -190,16 +196,22 @@ test_text_layer(void **state)
 	(void)state;
 	w[0].len = (uint32_t)strlen(w[0].text);
 	w[2].len = (uint32_t)strlen(w[2].text);
+	w[3].len = (uint32_t)strlen(w[3].text);
 	mugai_buf_init(&out, 0);
 	assert_int_equal(mugai_pdf_from_pages(pm, 2, t, &o, &out, &st),
 	    MUGAI_OK);
-	assert_int_equal(st.words, 3);
+	assert_int_equal(st.words, 4);
 	assert_int_equal(st.no_font, 0);
 	/* The chart has three colours: stored losslessly. */
 	assert_int_equal(st.colour, 1);
 	text = tool("pdftotext -enc UTF-8 -f 1 -l 1", &out);
 	assert_non_null(strstr(text, "議事録 minutes"));
 	assert_non_null(strstr(text, "無害化通信"));
+	free(text);
+	/* The vertical word runs down its box (190..210 x 50..140 pt). */
+	text = tool("pdftotext -enc UTF-8 -bbox -f 1 -l 1", &out);
+	assert_non_null(strstr(text, "<word xMin=\"19"));
+	assert_non_null(strstr(text, "縦書き"));
 	free(text);
 	fonts = tool("pdffonts", &out);
 	assert_non_null(strstr(fonts, "+IPAGothic"));
