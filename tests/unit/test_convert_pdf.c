@@ -595,6 +595,49 @@ test_many_pages(void **state)
 }
 
 /*
+ * A page turned a quarter: 792 x 612 pt as shown, its lines running
+ * down the page.  Its words come out whole, flagged vertical, boxes
+ * taller than wide; in the rebuilt PDF poppler reads the lines again.
+ */
+static void
+test_rotated(void **state)
+{
+	struct convert_opts o = opts(72, 100);
+	struct mugai_buf out, pdf;
+	struct mugai_pixmap *maps = NULL;
+	struct mugai_pagetext *text = NULL;
+	struct mugai_pdf_opts po = pdf_opts(72, 75);
+	const struct mugai_word *w;
+	char why[256], *pt;
+	size_t n;
+
+	(void)state;
+	mugai_buf_init(&out, 0);
+	assert_int_equal(run("rotated.pdf", &o, &out, why, sizeof(why)),
+	    MUGAI_CONVERT_EXIT_OK);
+	parse_out(&out, &o, 100, &maps, &n, &text);
+	assert_int_equal(n, 1);
+	assert_int_equal(maps[0].width, 792);
+	assert_int_equal(maps[0].height, 612);
+	assert_int_equal(text[0].nwords, 5);
+	w = word(&text[0], "1,000,000");
+	assert_non_null(w);
+	assert_int_equal(w->flags, MUGAI_WORD_VERTICAL);
+	assert_true(w->y1 - w->y0 > 3 * (w->x1 - w->x0));
+	mugai_buf_init(&pdf, 0);
+	assert_int_equal(mugai_pdf_from_pages(maps, n, text, &po, &pdf, NULL),
+	    MUGAI_OK);
+	pt = page_text(&pdf, 0);
+	assert_non_null(strstr(pt, "Turned minutes"));
+	assert_non_null(strstr(pt, "Total 1,000,000 yen"));
+	g_free(pt);
+	mugai_pagetext_free(text, n);
+	free(maps);
+	mugai_buf_free(&pdf);
+	mugai_buf_free(&out);
+}
+
+/*
  * The word limits hold for the whole document: the pages after the
  * budget is spent get no words, and the pixels are all there.
  */
@@ -714,6 +757,7 @@ main(void)
 		cmocka_unit_test(test_encrypted_empty_password),
 		cmocka_unit_test(test_huge_page),
 		cmocka_unit_test(test_many_pages),
+		cmocka_unit_test(test_rotated),
 		cmocka_unit_test(test_word_limits),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_pdfwrite_reopen),
