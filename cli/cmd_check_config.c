@@ -75,7 +75,8 @@ check_creatable(const char *key, const char *path, const char *where)
 
 /*
  * The sandboxed worker must be there (without it every attachment with
- * a copy action defers the message); LibreOffice is optional.
+ * a copy action defers the message); LibreOffice and the text layer's
+ * font are optional.
  */
 static int
 check_converters(const struct mugai_config *cfg, const char *where)
@@ -95,6 +96,10 @@ check_converters(const struct mugai_config *cfg, const char *where)
 		    "RTF attachments will be held (install "
 		    "libreoffice-core-nogui, bubblewrap and util-linux)\n",
 		    where, cfg->libreoffice_path, cfg->bwrap_path);
+	if (cfg->pdf_text_layer && access(cfg->pdf_text_font, R_OK) != 0)
+		fprintf(stderr, "mugai: %s: warning: pdf_text_font %s cannot "
+		    "be read: PDF copies will have no text layer (install "
+		    "fonts-ipafont-gothic)\n", where, cfg->pdf_text_font);
 	return 0;
 }
 

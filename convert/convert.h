@@ -25,6 +25,8 @@ struct convert_opts {
 	unsigned max_members;
 	size_t	 max_total;		/* archive members unpacked */
 	unsigned max_ratio;		/* unpacked / packed */
+	size_t	 max_words;		/* PDF text layer: words in all */
+	size_t	 max_text;		/* PDF text layer: bytes in all */
 };
 
 typedef int convert_fn(const unsigned char *in, size_t len,

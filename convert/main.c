@@ -41,7 +41,7 @@ usage(const char *why)
 	fprintf(stderr, "mugai-convert: %s; usage: mugai-convert "
 	    "image|pdf|ooxml|archive|tnef|ole2 [--memory=N] [--cpu=S] [--max-pixels=N] "
 	    "[--max-pages=N] [--dpi=N] [--max-members=N] [--max-total=N] "
-	    "[--max-ratio=N]\n", why);
+	    "[--max-ratio=N] [--max-words=N] [--max-text=N]\n", why);
 	return MUGAI_CONVERT_EXIT_USAGE;
 }
 
@@ -76,6 +76,8 @@ parse_opts(int argc, char **argv, struct convert_opts *o)
 	o->max_members = 1000;
 	o->max_total = (size_t)100 << 20;
 	o->max_ratio = 100;
+	o->max_words = 100000;
+	o->max_text = (size_t)4 << 20;
 	for (i = 2; i < argc; i++) {
 #define NUM(opt, field) \
 		if ((r = opt_num(argv[i], opt, &v)) < 0) \
@@ -89,6 +91,8 @@ parse_opts(int argc, char **argv, struct convert_opts *o)
 		NUM("--max-members", max_members)
 		NUM("--max-total", max_total)
 		NUM("--max-ratio", max_ratio)
+		NUM("--max-words", max_words)
+		NUM("--max-text", max_text)
 #undef NUM
 		return -1;
 	}

@@ -1,9 +1,12 @@
 /*
  * pdf.c - PDF pages to pixels, the Dangerzone way: poppler-glib reads
  * the document and cairo renders every page to an image; only the
- * pixels leave the worker, and the parent builds a new image-only PDF
- * from them (mugai/cdr/pdfwrite.h).  Nothing of the original survives:
- * no scripts, actions, forms, attachments, fonts or metadata.
+ * pixels leave the worker, and the parent builds a new PDF from them
+ * (mugai/cdr/pdfwrite.h).  Beside the pixels go the page's words and their
+ * boxes (mugai/cdr/pagetext.h), plain strings the parent checks and lays
+ * invisibly over the image so that the copy can be searched and copied
+ * from.  Nothing else of the original survives: no scripts, actions,
+ * forms, attachments, fonts or metadata.
  *
  * poppler-glib runs no JavaScript and rendering follows no links or
  * actions.  Fonts that are not embedded come from fontconfig, which
@@ -15,6 +18,7 @@
 #include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 
 #include <cairo.h>
 #include <fontconfig/fontconfig.h>
@@ -22,6 +26,7 @@
 
 #include "convert.h"
 #include "mugai/cdr/pixels.h"
+#include "mugai/cdr/pagetext.h"
 
 /*
  * A side longer than this is refused whatever max_pixels says:
@@ -157,14 +162,218 @@ gray_text(cairo_t *cr)
 	cairo_font_options_destroy(fo);
 }
 
+/* What is left of the text layer's limits for the pages to come. */
+struct text_budget {
+	size_t	 words;
+	size_t	 bytes;
+};
+
+/* A word being gathered: its bytes and the union of its glyph boxes. */
+struct word {
+	char	 text[MUGAI_WORD_MAX];
+	size_t	 len;
+	double	 x0, y0, x1, y1;
+	double	 lx0, ly0, lx1, ly1;	/* the last glyph's box */
+	int	 dir;			/* DIR_* once two glyphs show it */
+};
+
+#define DIR_NONE	0
+#define DIR_ACROSS	1		/* left to right */
+#define DIR_DOWN	2		/* top to bottom */
+
+/* A glyph's box with x0 <= x1, y0 <= y1. */
+struct box {
+	double	 x0, y0, x1, y1;
+};
+
+static struct box
+box_of(const PopplerRectangle *r)
+{
+	struct box b;
+
+	b.x0 = r->x1 < r->x2 ? r->x1 : r->x2;
+	b.x1 = r->x1 < r->x2 ? r->x2 : r->x1;
+	b.y0 = r->y1 < r->y2 ? r->y1 : r->y2;
+	b.y1 = r->y1 < r->y2 ? r->y2 : r->y1;
+	return b;
+}
+
 /*
- * render_page - one page onto a white canvas and into out.  Printing
- * mode, so that form fields and annotations appear as they would on
- * paper and nothing meant only for the screen does.
+ * word_flush - the word into out (a page's word records), boxed within
+ * the page of pw x ph hundredths of a point, when the budget allows;
+ * *count counts it.  A word the parser would refuse is left out.
+ */
+static int
+word_flush(struct word *wd, uint32_t pw, uint32_t ph, struct text_budget *b,
+    struct mugai_buf *out, uint32_t *count)
+{
+	double x0, y0, x1, y1;
+	uint32_t ix0, iy0, ix1, iy1;
+	size_t len = wd->len;
+	int dir = wd->dir;
+
+	wd->len = 0;
+	wd->dir = DIR_NONE;
+	if (len == 0 || b->words == 0)
+		return 0;
+	/* The first word over the limit ends the text layer there. */
+	if (len > b->bytes) {
+		b->words = 0;
+		return 0;
+	}
+	/* Clamped to the page: a glyph hanging over the edge keeps its word. */
+	x0 = wd->x0 < 0 ? 0 : wd->x0 * 100;
+	y0 = wd->y0 < 0 ? 0 : wd->y0 * 100;
+	x1 = wd->x1 * 100 > pw ? pw : wd->x1 * 100;
+	y1 = wd->y1 * 100 > ph ? ph : wd->y1 * 100;
+	if (!(x0 < x1) || !(y0 < y1))
+		return 0;
+	ix0 = (uint32_t)x0;
+	iy0 = (uint32_t)y0;
+	ix1 = (uint32_t)x1;
+	iy1 = (uint32_t)y1;
+	if (ix0 >= ix1 || iy0 >= iy1 || !mugai_word_ok(wd->text, len))
+		return 0;
+	if (mugai_pagetext_word(out, ix0, iy0, ix1, iy1, dir == DIR_DOWN ?
+	    MUGAI_WORD_VERTICAL : 0, wd->text, len) != MUGAI_OK)
+		return -1;
+	b->words--;
+	b->bytes -= len;
+	(*count)++;
+	return 0;
+}
+
+/*
+ * continues - the direction in which the glyph in g continues the word,
+ * or DIR_NONE when it starts another.  Across: its middle lies within
+ * the word's line and it does not go back left of the last glyph nor
+ * jump far right.  Down (vertical writing, or a page turned by a
+ * quarter): its middle lies within the word's column, below the last
+ * glyph and not far below.  poppler puts a space or a newline between
+ * words and lines, but columns and tables can run glyphs of different
+ * lines together.
+ */
+static int
+continues(const struct word *wd, const struct box *g)
+{
+	double h = wd->y1 - wd->y0, w = wd->x1 - wd->x0,
+	    cx = (g->x0 + g->x1) / 2, cy = (g->y0 + g->y1) / 2;
+	int across, down;
+
+	across = cy > wd->y0 && cy < wd->y1 && g->x0 >= wd->lx0 - h * 0.1 &&
+	    g->x0 <= wd->x1 + h * 2;
+	down = cx > wd->x0 && cx < wd->x1 && cy > (wd->ly0 + wd->ly1) / 2 &&
+	    g->y0 <= wd->y1 + w * 2;
+	if (wd->dir == DIR_ACROSS)
+		return across ? DIR_ACROSS : DIR_NONE;
+	if (wd->dir == DIR_DOWN)
+		return down ? DIR_DOWN : DIR_NONE;
+	return across ? DIR_ACROSS : down ? DIR_DOWN : DIR_NONE;
+}
+
+/* word_add - the character c of n bytes with box g into the word. */
+static void
+word_add(struct word *wd, const char *c, size_t n, const struct box *g,
+    int dir)
+{
+	if (wd->len == 0) {
+		wd->x0 = g->x0;
+		wd->y0 = g->y0;
+		wd->x1 = g->x1;
+		wd->y1 = g->y1;
+	} else {
+		wd->dir = dir;
+		wd->x0 = g->x0 < wd->x0 ? g->x0 : wd->x0;
+		wd->y0 = g->y0 < wd->y0 ? g->y0 : wd->y0;
+		wd->x1 = g->x1 > wd->x1 ? g->x1 : wd->x1;
+		wd->y1 = g->y1 > wd->y1 ? g->y1 : wd->y1;
+	}
+	wd->lx0 = g->x0;
+	wd->ly0 = g->y0;
+	wd->lx1 = g->x1;
+	wd->ly1 = g->y1;
+	memcpy(wd->text + wd->len, c, n);
+	wd->len += n;
+}
+
+/* Whether the character u with box r can be part of a word. */
+static int
+wordish(gunichar u, const PopplerRectangle *r)
+{
+	return !g_unichar_isspace(u) && g_unichar_isprint(u) &&
+	    isfinite(r->x1) && isfinite(r->x2) && isfinite(r->y1) &&
+	    isfinite(r->y2);
+}
+
+/*
+ * page_words - the words of page, with poppler's box for each of its
+ * characters (poppler_page_get_text_layout: the n-th box is the n-th
+ * character of poppler_page_get_text), into out as a page record.
+ * Words are runs of characters between white space, broken where a run
+ * leaves its line (or column: words may run down the page).  A page whose layout does not match its text gets no
+ * words.
+ */
+static int
+page_words(PopplerPage *page, uint32_t pw, uint32_t ph,
+    struct text_budget *b, struct mugai_buf *out)
+{
+	PopplerRectangle *rects = NULL;
+	struct mugai_buf recs;
+	struct word *wd;
+	struct box g;
+	const char *p, *next;
+	char *text = NULL;
+	guint nrects = 0, i;
+	uint32_t count = 0;
+	gunichar u;
+	int rc = -1, dir;
+
+	mugai_buf_init(&recs, 0);
+	if ((wd = calloc(1, sizeof(*wd))) == NULL)
+		goto out;
+	if (b->words > 0 && (text = poppler_page_get_text(page)) != NULL &&
+	    g_utf8_validate(text, -1, NULL) &&
+	    poppler_page_get_text_layout(page, &rects, &nrects)) {
+		for (p = text, i = 0; *p != '\0' && i < nrects; p = next, i++) {
+			next = g_utf8_next_char(p);
+			u = g_utf8_get_char(p);
+			g = box_of(&rects[i]);
+			dir = DIR_NONE;
+			if (wordish(u, &rects[i]) && wd->len > 0)
+				dir = continues(wd, &g);
+			if (wd->len > 0 && (dir == DIR_NONE ||
+			    wd->len + (size_t)(next - p) > MUGAI_WORD_MAX) &&
+			    word_flush(wd, pw, ph, b, &recs, &count) != 0)
+				goto out;
+			if (wordish(u, &rects[i]))
+				word_add(wd, p, (size_t)(next - p), &g, dir);
+		}
+		if (word_flush(wd, pw, ph, b, &recs, &count) != 0)
+			goto out;
+	}
+	if (mugai_pagetext_page(out, count) != MUGAI_OK ||
+	    (recs.len > 0 && mugai_buf_append(out, recs.data, recs.len) !=
+	    MUGAI_OK))
+		goto out;
+	rc = 0;
+out:
+	g_free(rects);
+	g_free(text);
+	free(wd);
+	mugai_buf_free(&recs);
+	return rc;
+}
+
+/*
+ * render_page - one page onto a white canvas and into out, its words
+ * into words.  Printing mode, so that form fields and annotations
+ * appear as they would on paper and nothing meant only for the screen
+ * does.
  */
 static int
 render_page(PopplerPage *page, unsigned pageno, const struct convert_opts *o,
-    struct mugai_buf *out, char *why, size_t whylen)
+    struct text_budget *b, struct mugai_buf *out, struct mugai_buf *words,
+    char *why, size_t whylen)
 {
 	cairo_surface_t *s;
 	cairo_t *cr;
@@ -198,6 +407,14 @@ render_page(PopplerPage *page, unsigned pageno, const struct convert_opts *o,
 	if (rc == MUGAI_CONVERT_EXIT_OK)
 		rc = emit(s, w, h, out, why, whylen);
 	cairo_surface_destroy(s);
+	/* The page size the parent will give it: the pixels at o->dpi. */
+	if (rc == MUGAI_CONVERT_EXIT_OK &&
+	    page_words(page, (uint32_t)((uint64_t)w * 7200 / o->dpi),
+	    (uint32_t)((uint64_t)h * 7200 / o->dpi), b, words) != 0) {
+		snprintf(why, whylen, "out of memory for the words of page %u",
+		    pageno);
+		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
+	}
 	return rc;
 }
 
@@ -294,10 +511,12 @@ check_pages(PopplerDocument *doc, int n, const struct convert_opts *o,
 
 /*
  * convert_pdf - every page of the PDF in[0..len) as pixels at o->dpi,
- * grey when the page has no colour.  Refuses, before rendering
- * anything, encrypted documents, more than o->max_pages pages and
- * pages over the pixel limits.  out holds the pixel stream only when
- * the result is MUGAI_CONVERT_EXIT_OK.
+ * grey when the page has no colour, followed by the pages' words (at
+ * most o->max_words words and o->max_text bytes in all; the pages past
+ * the limit get none).  Refuses, before rendering anything, encrypted
+ * documents, more than o->max_pages pages and pages over the pixel
+ * limits.  out holds the streams only when the result is
+ * MUGAI_CONVERT_EXIT_OK.
  */
 /*
  * Load the fontconfig configuration and cache before the sandbox: a
@@ -317,12 +536,15 @@ convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
 	PopplerDocument *doc;
 	PopplerPage *page;
 	GBytes *bytes;
+	struct mugai_buf words;
+	struct text_budget b = { o->max_words, o->max_text };
 	int i, n, rc;
 
 	if (o->dpi == 0 || o->dpi > 2400) {
 		snprintf(why, whylen, "dpi %u is not between 1 and 2400", o->dpi);
 		return MUGAI_CONVERT_EXIT_USAGE;
 	}
+	mugai_buf_init(&words, 0);
 	bytes = g_bytes_new_static(in, len);
 	rc = open_doc(bytes, &doc, why, whylen);
 	if (rc != MUGAI_CONVERT_EXIT_OK)
@@ -346,7 +568,8 @@ convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
 		rc = MUGAI_CONVERT_EXIT_XFA;
 		goto out;
 	}
-	if (mugai_pixels_begin(out, (uint32_t)n) != MUGAI_OK) {
+	if (mugai_pixels_begin(out, (uint32_t)n) != MUGAI_OK ||
+	    mugai_pagetext_begin(&words, (uint32_t)n) != MUGAI_OK) {
 		snprintf(why, whylen, "out of memory");
 		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
 		goto out;
@@ -357,10 +580,17 @@ convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
 			rc = MUGAI_CONVERT_EXIT_BAD_INPUT;
 			break;
 		}
-		rc = render_page(page, (unsigned)i + 1, o, out, why, whylen);
+		rc = render_page(page, (unsigned)i + 1, o, &b, out, &words, why,
+		    whylen);
 		g_object_unref(page);
 	}
+	if (rc == MUGAI_CONVERT_EXIT_OK &&
+	    mugai_buf_append(out, words.data, words.len) != MUGAI_OK) {
+		snprintf(why, whylen, "out of memory for the words");
+		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
+	}
 out:
+	mugai_buf_free(&words);
 	if (doc != NULL)
 		g_object_unref(doc);
 	g_bytes_unref(bytes);

@@ -7,7 +7,8 @@
  * not into painting large pages; the limit paths are reached as well.
  * Whatever the input, the converter must answer with one of its exit
  * codes, say why when it refuses, and on success write a pixel stream
- * the parent accepts, with no more pages than allowed.
+ * the parent accepts, with no more pages than allowed, followed by a
+ * word stream the parent accepts for those pages.
  *
  * Memory that poppler, fontconfig and GLib keep for the life of the
  * process (font caches, the GType registry) is reachable, not leaked,
@@ -24,10 +25,13 @@
 
 #include "convert.h"
 #include "mugai/cdr/pixels.h"
+#include "mugai/cdr/pagetext.h"
 
 #define FUZZ_PAGES	2
 #define FUZZ_DPI	36
 #define FUZZ_PIXELS	1000000
+#define FUZZ_WORDS	1000
+#define FUZZ_TEXT	20000
 
 int LLVMFuzzerTestOneInput(const uint8_t *data, size_t size);
 const char *__lsan_default_suppressions(void);
@@ -41,14 +45,26 @@ __lsan_default_suppressions(void)
 static void
 check_pixels(const struct mugai_buf *out)
 {
+	struct mugai_pagetext_limits lim = { FUZZ_WORDS, FUZZ_TEXT };
+	struct mugai_pagetext *text;
 	struct mugai_pixmap *maps;
-	size_t n;
+	uint32_t pw[FUZZ_PAGES], ph[FUZZ_PAGES];
+	size_t n, used, i;
 
-	if (mugai_pixels_parse(out->data, out->len, FUZZ_PIXELS, FUZZ_PAGES,
-	    &maps, &n) != MUGAI_OK)
+	if (mugai_pixels_parse_prefix(out->data, out->len, FUZZ_PIXELS,
+	    FUZZ_PAGES, &maps, &n, &used) != MUGAI_OK)
 		abort();
 	if (n < 1 || n > FUZZ_PAGES)
 		abort();
+	/* The page sizes the parent gives the words (src/cdr/convert.c). */
+	for (i = 0; i < n; i++) {
+		pw[i] = (uint32_t)((uint64_t)maps[i].width * 7200 / FUZZ_DPI);
+		ph[i] = (uint32_t)((uint64_t)maps[i].height * 7200 / FUZZ_DPI);
+	}
+	if (mugai_pagetext_parse(out->data + used, out->len - used, n, pw, ph,
+	    &lim, &text) != MUGAI_OK)
+		abort();
+	mugai_pagetext_free(text, n);
 	free(maps);
 }
 
@@ -66,6 +82,8 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	o.max_pixels = FUZZ_PIXELS;
 	o.max_pages = FUZZ_PAGES;
 	o.dpi = FUZZ_DPI;
+	o.max_words = FUZZ_WORDS;
+	o.max_text = FUZZ_TEXT;
 	mugai_buf_init(&out, 0);
 	rc = convert_pdf(data, size, &o, &out, why, sizeof(why));
 	switch (rc) {

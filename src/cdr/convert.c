@@ -3,6 +3,7 @@
  * check what it wrote, rebuild a fresh file from it.  See mugai/cdr/convert.h.
  */
 #include <stdarg.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -10,18 +11,19 @@
 #include <syslog.h>
 #include <time.h>
 
-#include "mugai/text/charset.h"
-#include "mugai/cdr/convert.h"
 #include "mugai/base/csv.h"
-#include "mugai/text/html2text.h"
-#include "mugai/cdr/imgenc.h"
 #include "mugai/base/log.h"
+#include "mugai/cdr/convert.h"
+#include "mugai/cdr/imgenc.h"
 #include "mugai/cdr/members.h"
 #include "mugai/cdr/office.h"
 #include "mugai/cdr/pdfwrite.h"
 #include "mugai/cdr/pixels.h"
-#include "mugai/scan/typing.h"
 #include "mugai/cdr/worker.h"
+#include "mugai/cdr/pagetext.h"
+#include "mugai/scan/typing.h"
+#include "mugai/text/charset.h"
+#include "mugai/text/html2text.h"
 
 #define JPEG_PHOTO_QUALITY	90
 #define JPEG_PAGE_QUALITY	75
@@ -119,8 +121,8 @@ run_worker(struct conv *c, const char *mode, const void *in, size_t len,
     struct mugai_buf *out, struct mugai_convert_result *res)
 {
 	const struct mugai_config *cfg = c->cfg;
-	char opt[8][48], why[300];
-	const char *argv[11];
+	char opt[10][48], why[300];
+	const char *argv[13];
 	struct mugai_worker_limits lim;
 	struct mugai_worker_status st;
 	unsigned timeout;
@@ -142,11 +144,16 @@ run_worker(struct conv *c, const char *mode, const void *in, size_t len,
 	    cfg->archive_max_size);
 	snprintf(opt[7], sizeof(opt[7]), "--max-ratio=%u",
 	    cfg->archive_max_ratio);
+	/* No text layer: the worker need not look for words. */
+	snprintf(opt[8], sizeof(opt[8]), "--max-words=%u",
+	    cfg->pdf_text_layer ? cfg->pdf_text_max_words : 0);
+	snprintf(opt[9], sizeof(opt[9]), "--max-text=%zu",
+	    cfg->pdf_text_max_bytes);
 	argv[0] = c->worker;
 	argv[1] = mode;
-	for (i = 0; i < 8; i++)
+	for (i = 0; i < 10; i++)
 		argv[i + 2] = opt[i];
-	argv[10] = NULL;
+	argv[12] = NULL;
 	lim.timeout_s = timeout;
 	lim.output_max = cfg->convert_max_output;
 	lim.max_workers = mugai_worker_max(cfg);
@@ -246,6 +253,49 @@ out:
 	return rc;
 }
 
+/*
+ * pdf_words - check the words that follow the pages in the worker's
+ * output (w[0..len)): 0 with *text set, or -1 (res then held).
+ */
+static int
+pdf_words(struct conv *c, const void *w, size_t len,
+    const struct mugai_pixmap *pages, size_t n, struct mugai_pagetext **text,
+    struct mugai_convert_result *res)
+{
+	struct mugai_pagetext_limits lim;
+	uint32_t *pw, *ph;
+	mugai_status rc;
+	size_t i;
+
+	pw = calloc(n, sizeof(*pw));
+	ph = calloc(n, sizeof(*ph));
+	if (pw == NULL || ph == NULL) {
+		free(pw);
+		free(ph);
+		return -2;
+	}
+	/* Page sizes in 1/100 pt as the worker computed them: pixels at dpi. */
+	for (i = 0; i < n; i++) {
+		pw[i] = (uint32_t)((uint64_t)pages[i].width * 7200 /
+		    c->cfg->pdf_dpi);
+		ph[i] = (uint32_t)((uint64_t)pages[i].height * 7200 /
+		    c->cfg->pdf_dpi);
+	}
+	lim.max_words = c->cfg->pdf_text_layer ? c->cfg->pdf_text_max_words : 0;
+	lim.max_bytes = c->cfg->pdf_text_max_bytes;
+	rc = mugai_pagetext_parse(w, len, n, pw, ph, &lim, text);
+	free(pw);
+	free(ph);
+	if (rc == MUGAI_ERR_NOMEM)
+		return -2;
+	if (rc != MUGAI_OK) {
+		held(res, "convert-failed", "mugai-convert pdf: invalid word "
+		    "stream (%zu bytes)", len);
+		return -1;
+	}
+	return 0;
+}
+
 /* Render pdf[0..len) in the worker and rebuild it from the pages. */
 static mugai_status
 pdf_rebuild(struct conv *c, const void *pdf, size_t len,
@@ -253,24 +303,49 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 {
 	struct mugai_buf px;
 	struct mugai_pixmap *pages = NULL;
-	size_t n;
+	struct mugai_pagetext *text = NULL;
+	struct mugai_pdf_opts po;
+	struct mugai_pdf_stats st;
+	size_t n = 0, used;
 	mugai_status rc = MUGAI_OK;
 	int r;
 
 	mugai_buf_init(&px, 0);
-	if ((r = worker_pixels(c, "pdf", pdf, len, c->cfg->pdf_max_pages, &px,
-	    &pages, &n, res)) <= 0) {
+	if ((r = run_worker(c, "pdf", pdf, len, &px, res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
 		goto out;
 	}
-	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_dpi, JPEG_PAGE_QUALITY,
-	    &res->data);
+	if (mugai_pixels_parse_prefix(px.data, px.len,
+	    c->cfg->image_max_pixels, c->cfg->pdf_max_pages, &pages, &n,
+	    &used) != MUGAI_OK) {
+		held(res, "convert-failed", "mugai-convert pdf: invalid pixel "
+		    "stream (%zu bytes)", px.len);
+		goto out;
+	}
+	if ((r = pdf_words(c, px.data + used, px.len - used, pages, n, &text,
+	    res)) != 0) {
+		rc = r == -2 ? MUGAI_ERR_NOMEM : MUGAI_OK;
+		goto out;
+	}
+	po.dpi = c->cfg->pdf_dpi;
+	po.quality = JPEG_PAGE_QUALITY;
+	po.font = c->cfg->pdf_text_font;
+	po.bilevel = c->cfg->pdf_bilevel;
+	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_text_layer ? text :
+	    NULL, &po, &res->data, &st);
 	if (rc != MUGAI_OK)
 		goto out;
+	if (st.no_font)
+		mugai_log(LOG_WARNING, c->logid, "pdf_text_font %s does not "
+		    "load: the copy has no text layer", po.font);
 	snprintf(res->type, sizeof(res->type), "application/pdf");
-	snprintf(res->detail, sizeof(res->detail), "%zu pages at %u dpi", n,
-	    c->cfg->pdf_dpi);
+	snprintf(res->detail, sizeof(res->detail), "%zu pages at %u dpi "
+	    "(%zu JPEG, %zu grey, %zu few-colour, %zu fax), %zu words%s", n,
+	    c->cfg->pdf_dpi, st.jpeg, st.grey, st.colour, st.fax,
+	    st.no_font ? (size_t)0 : st.words, st.no_font ?
+	    " (no text layer: font missing)" : "");
 out:
+	mugai_pagetext_free(text, n);
 	free(pages);
 	mugai_buf_free(&px);
 	return rc;

@@ -1,177 +1,366 @@
 /*
- * pdfwrite.c - a new image-only PDF from rendered pages (see
- * mugai/cdr/pdfwrite.h).
+ * pdfwrite.c - the PDF copy from rendered pages and their words (see
+ * mugai/cdr/pdfwrite.h), written with cairo's PDF surface.
  *
- * Written by hand rather than with a PDF library so that the output
- * holds exactly this and nothing else:
- *
- *   1 catalog, 2 page tree, 3 info (/Producer only), then per page
- *   the page, its content stream and its JPEG image.
- *
- * There is no way for an action, a script, a form, an attachment or
- * a font to get in: every dictionary is a fixed format string, and the
- * only bytes that come from the document are the JPEG data, made here
- * from pixel values.  Numbers are formatted with integer arithmetic so
- * that the locale cannot put a decimal comma into the file.
+ * The text layer lies under the page image rather than over it in
+ * PDF's invisible text mode, which cairo cannot write: the opaque image
+ * hides it on screen and on paper, while search, selection, copy and
+ * pdftotext read it all the same.  Each word is set in the configured
+ * font (IPA Gothic by default: it covers Japanese) at the height of its
+ * box and stretched to its width, so that a selection falls where the
+ * word is on the image.  cairo embeds only the glyphs used and maps
+ * them back to Unicode.
  */
+#include <math.h>
 #include <stdint.h>
-#include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
+
+#include <cairo.h>
+#include <cairo-ft.h>
+#include <cairo-pdf.h>
+#include <ft2build.h>
+#include FT_FREETYPE_H
+#include <zlib.h>
 
 #include "mugai/cdr/imgenc.h"
 #include "mugai/cdr/pdfwrite.h"
 
-#define OBJ_CATALOG	1
-#define OBJ_PAGES	2
-#define OBJ_INFO	3
-#define OBJ_FIRST_PAGE	4	/* page i: 4 + 3i, content +1, image +2 */
-#define OBJS_PER_PAGE	3
-
-/* The largest page count written: keeps object numbers far from int. */
+/* The largest page count written. */
 #define PDF_MAX_PAGES	100000
 
-struct pdfw {
+/* Colours a page may have to be stored losslessly (as palette images). */
+#define LOSSLESS_COLOURS	256
+
+/*
+ * Grey levels kept on a grey page stored losslessly: antialiased text
+ * looks the same with 4 as with 256 at 150 dpi, and deflates to a
+ * third.  A bilevel page (o->bilevel) has black and white only, below
+ * and from BILEVEL_THRESHOLD, which cairo stores at one bit a pixel.
+ */
+#define GREY_LEVELS	4
+#define BILEVEL_THRESHOLD 160
+
+enum page_kind { PAGE_JPEG, PAGE_GREY, PAGE_COLOUR, PAGE_FAX };
+
+struct sink {
 	struct mugai_buf *out;
-	size_t	 base;			/* out->len where the file starts */
-	size_t	*offsets;		/* offsets[num], from the file start */
-	size_t	 nobj;			/* objects 1..nobj */
+	mugai_status rc;		/* why a write failed */
 };
 
-/* A length in points, thousandths: pixels * 72 / dpi, rounded. */
-static uint64_t
-points_milli(uint32_t pixels, unsigned dpi)
+/* cairo's write callback: into the capped buffer. */
+static cairo_status_t
+sink_write(void *closure, const unsigned char *data, unsigned int len)
 {
-	return ((uint64_t)pixels * 72000 + dpi / 2) / dpi;
-}
-
-/* obj_begin - note where object num starts and open it. */
-static mugai_status
-obj_begin(struct pdfw *w, size_t num)
-{
-	w->offsets[num] = w->out->len - w->base;
-	return mugai_buf_printf(w->out, "%zu 0 obj\n", num);
-}
-
-static mugai_status
-obj_end(struct pdfw *w)
-{
-	return mugai_buf_puts(w->out, "endobj\n");
-}
-
-static mugai_status
-put_header(struct pdfw *w, size_t n)
-{
+	struct sink *s = closure;
 	mugai_status rc;
+
+	if ((rc = mugai_buf_append(s->out, data, len)) != MUGAI_OK) {
+		if (s->rc == MUGAI_OK)
+			s->rc = rc;
+		return CAIRO_STATUS_WRITE_ERROR;
+	}
+	return CAIRO_STATUS_SUCCESS;
+}
+
+/*
+ * few_colours - whether the RGB pixmap has at most LOSSLESS_COLOURS
+ * colours: an open-addressing set, given up on at the first colour
+ * too many.
+ */
+static int
+few_colours(const struct mugai_pixmap *pm)
+{
+	uint32_t set[LOSSLESS_COLOURS * 4];
+	size_t i, npx = (size_t)pm->width * pm->height, seen = 0, h;
+	const uint8_t *p;
+	uint32_t c;
+
+	/* 0xffffffff is no RGB value: the empty slot. */
+	memset(set, 0xff, sizeof(set));
+	for (i = 0, p = pm->data; i < npx; i++, p += 3) {
+		c = (uint32_t)p[0] << 16 | (uint32_t)p[1] << 8 | p[2];
+		h = (c * 2654435761u) % (LOSSLESS_COLOURS * 4);
+		while (set[h] != 0xffffffffu && set[h] != c)
+			h = (h + 1) % (LOSSLESS_COLOURS * 4);
+		if (set[h] == c)
+			continue;
+		if (++seen > LOSSLESS_COLOURS)
+			return 0;
+		set[h] = c;
+	}
+	return 1;
+}
+
+/* The size zlib makes of n bytes, as cairo stores a lossless image. */
+static mugai_status
+deflated_size(const uint8_t *data, size_t n, size_t *size)
+{
+	uLongf dlen = compressBound((uLong)n);
+	Bytef *tmp;
+
+	if ((uLong)n != n)
+		return MUGAI_ERR_LIMIT;
+	if ((tmp = malloc(dlen)) == NULL)
+		return MUGAI_ERR_NOMEM;
+	if (compress2(tmp, &dlen, data, (uLong)n, Z_DEFAULT_COMPRESSION) !=
+	    Z_OK) {
+		free(tmp);
+		return MUGAI_ERR_INTERNAL;
+	}
+	free(tmp);
+	*size = dlen;
+	return MUGAI_OK;
+}
+
+/*
+ * lossless_samples - the samples a lossless page would store, in a
+ * malloc'd *out of *n bytes: grey reduced to GREY_LEVELS levels or to
+ * black and white, or the RGB as it is.
+ */
+static mugai_status
+lossless_samples(const struct mugai_pixmap *pm, int bilevel, uint8_t **out,
+    size_t *n)
+{
+	size_t i, len = (size_t)pm->width * pm->height * pm->channels;
+	const unsigned step = 255 / (GREY_LEVELS - 1);
+
+	if ((*out = malloc(len)) == NULL)
+		return MUGAI_ERR_NOMEM;
+	if (pm->channels == 3)
+		memcpy(*out, pm->data, len);
+	else if (bilevel)
+		for (i = 0; i < len; i++)
+			(*out)[i] = pm->data[i] < BILEVEL_THRESHOLD ? 0 : 255;
+	else
+		for (i = 0; i < len; i++)
+			(*out)[i] = (uint8_t)((pm->data[i] + step / 2) / step *
+			    step);
+	*n = len;
+	return MUGAI_OK;
+}
+
+/*
+ * attach - b's bytes as the surface's MIME data of type mime: cairo
+ * then embeds them as they are.  b is left empty.
+ */
+static mugai_status
+attach(cairo_surface_t *s, const char *mime, struct mugai_buf *b)
+{
+	unsigned char *data;
+	size_t n;
+
+	if ((data = (unsigned char *)mugai_buf_steal(b, &n)) == NULL)
+		return MUGAI_ERR_NOMEM;
+	if (cairo_surface_set_mime_data(s, mime, data, n, free, data) !=
+	    CAIRO_STATUS_SUCCESS) {
+		free(data);
+		return MUGAI_ERR_NOMEM;
+	}
+	return MUGAI_OK;
+}
+
+/*
+ * page_surface - the page as a cairo image, stored the smaller way: the
+ * JPEG attached as its MIME data (cairo then embeds those bytes as
+ * they are), or the lossless samples, which cairo deflates.
+ */
+static mugai_status
+page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
+    cairo_surface_t **sp, enum page_kind *kind)
+{
+	struct mugai_buf jpeg, fax;
+	cairo_surface_t *s = NULL;
+	uint8_t *lossless = NULL, *row;
+	const uint8_t *src;
+	size_t n = 0, zsize = SIZE_MAX, x, y;
+	mugai_status rc;
+	int stride;
+
+	mugai_buf_init(&jpeg, 0);
+	mugai_buf_init(&fax, 0);
+	*kind = PAGE_JPEG;
+	if (pm->channels == 1 || few_colours(pm)) {
+		if ((rc = lossless_samples(pm, o->bilevel, &lossless, &n)) !=
+		    MUGAI_OK ||
+		    (rc = deflated_size(lossless, n, &zsize)) != MUGAI_OK)
+			goto out;
+	}
+	if ((rc = mugai_jpeg_encode(pm, o->quality, &jpeg)) != MUGAI_OK)
+		goto out;
+	if (zsize <= jpeg.len)
+		*kind = pm->channels == 1 ? PAGE_GREY : PAGE_COLOUR;
+	if (o->bilevel && pm->channels == 1) {
+		if ((rc = mugai_g4_encode(pm, BILEVEL_THRESHOLD, &fax)) !=
+		    MUGAI_OK)
+			goto out;
+		if (fax.len < jpeg.len && fax.len < zsize)
+			*kind = PAGE_FAX;
+	}
+	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)pm->width,
+	    (int)pm->height);
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		rc = MUGAI_ERR_NOMEM;
+		goto out;
+	}
+	stride = cairo_image_surface_get_stride(s);
+	row = cairo_image_surface_get_data(s);
+	src = *kind == PAGE_JPEG ? pm->data : lossless;
+	for (y = 0; y < pm->height; y++, row += stride) {
+		uint32_t *px = (uint32_t *)(void *)row;
+
+		for (x = 0; x < pm->width; x++, src += pm->channels)
+			px[x] = pm->channels == 1 ?
+			    (uint32_t)src[0] * 0x010101u :
+			    (uint32_t)src[0] << 16 | (uint32_t)src[1] << 8 |
+			    src[2];
+	}
+	cairo_surface_mark_dirty(s);
+	if (*kind == PAGE_JPEG &&
+	    (rc = attach(s, CAIRO_MIME_TYPE_JPEG, &jpeg)) != MUGAI_OK)
+		goto out;
+	if (*kind == PAGE_FAX) {
+		mugai_buf_reset(&jpeg);
+		if ((rc = mugai_buf_printf(&jpeg, "Columns=%u Rows=%u K=-1 "
+		    "BlackIs1=false", (unsigned)pm->width,
+		    (unsigned)pm->height)) != MUGAI_OK ||
+		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX_PARAMS, &jpeg)) !=
+		    MUGAI_OK ||
+		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX, &fax)) !=
+		    MUGAI_OK)
+			goto out;
+	}
+	*sp = s;
+	s = NULL;
+out:
+	if (s != NULL)
+		cairo_surface_destroy(s);
+	free(lossless);
+	mugai_buf_free(&jpeg);
+	mugai_buf_free(&fax);
+	return rc;
+}
+
+/*
+ * put_word - one word set in the current font over its box (in points):
+ * its height the box's, its advance stretched to the box's width.  A
+ * vertical word is turned a quarter clockwise, so that it runs down its
+ * box, its height the box's width.
+ */
+static void
+put_word(cairo_t *cr, const struct mugai_word *w, double ascent)
+{
+	char s[MUGAI_WORD_MAX + 1];
+	cairo_text_extents_t ext;
+	double x0 = w->x0 / 100.0, y0 = w->y0 / 100.0,
+	    bw = (w->x1 - w->x0) / 100.0, bh = (w->y1 - w->y0) / 100.0;
+	int down = (w->flags & MUGAI_WORD_VERTICAL) != 0;
+
+	memcpy(s, w->text, w->len);
+	s[w->len] = '\0';
+	cairo_set_font_size(cr, down ? bw : bh);
+	cairo_text_extents(cr, s, &ext);
+	if (!(ext.x_advance > 0) || !isfinite(ext.x_advance))
+		return;
+	cairo_save(cr);
+	if (down) {
+		/* The glyphs' tops face right: the baseline is on the left. */
+		cairo_translate(cr, x0 + bw * (1 - ascent), y0);
+		cairo_rotate(cr, M_PI / 2);
+		cairo_scale(cr, bh / ext.x_advance, 1);
+	} else {
+		cairo_translate(cr, x0, y0 + bh * ascent);
+		cairo_scale(cr, bw / ext.x_advance, 1);
+	}
+	cairo_move_to(cr, 0, 0);
+	cairo_show_text(cr, s);
+	cairo_restore(cr);
+}
+
+/* The font's ascent as a share of its height (baseline in a box). */
+static double
+font_ascent(cairo_t *cr)
+{
+	cairo_font_extents_t fe;
+
+	cairo_set_font_size(cr, 100);
+	cairo_font_extents(cr, &fe);
+	if (fe.ascent > 0 && fe.descent >= 0 && isfinite(fe.ascent) &&
+	    isfinite(fe.descent))
+		return fe.ascent / (fe.ascent + fe.descent);
+	return 0.88;
+}
+
+/* page_text - the page's words in black, to be covered by its image. */
+static void
+page_text(cairo_t *cr, const struct mugai_pagetext *t, double ascent,
+    struct mugai_pdf_stats *st)
+{
 	size_t i;
 
-	/* The comment of high bytes tells transfer tools the file is binary. */
-	rc = mugai_buf_puts(w->out, "%PDF-1.4\n%\xe2\xe3\xcf\xd3\n");
-	if (rc == MUGAI_OK)
-		rc = obj_begin(w, OBJ_CATALOG);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_printf(w->out, "<< /Type /Catalog /Pages %d 0 R >>"
-		    "\n", OBJ_PAGES);
-	if (rc == MUGAI_OK)
-		rc = obj_end(w);
-	if (rc == MUGAI_OK)
-		rc = obj_begin(w, OBJ_PAGES);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_puts(w->out, "<< /Type /Pages /Kids [");
-	for (i = 0; i < n && rc == MUGAI_OK; i++)
-		rc = mugai_buf_printf(w->out, "%s%zu 0 R", i ? " " : "",
-		    OBJ_FIRST_PAGE + OBJS_PER_PAGE * i);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_printf(w->out, "] /Count %zu >>\n", n);
-	if (rc == MUGAI_OK)
-		rc = obj_end(w);
-	if (rc == MUGAI_OK)
-		rc = obj_begin(w, OBJ_INFO);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_puts(w->out, "<< /Producer (mugai) >>\n");
-	if (rc == MUGAI_OK)
-		rc = obj_end(w);
-	return rc;
+	cairo_set_source_rgb(cr, 0, 0, 0);
+	for (i = 0; i < t->nwords; i++)
+		put_word(cr, &t->words[i], ascent);
+	st->words += t->nwords;
+}
+
+struct ft_font {
+	FT_Library lib;
+	FT_Face	 face;
+};
+
+static const cairo_user_data_key_t ft_key;
+
+/* ft_free - when cairo lets go of the font face, which may be late. */
+static void
+ft_free(void *p)
+{
+	struct ft_font *f = p;
+
+	if (f == NULL)
+		return;
+	if (f->face != NULL)
+		FT_Done_Face(f->face);
+	if (f->lib != NULL)
+		FT_Done_FreeType(f->lib);
+	free(f);
 }
 
 /*
- * put_page - page i: the page, a content stream drawing the image over
- * the whole MediaBox, and the image itself (jpeg, already encoded).
+ * font_load - the font for the text layer; NULL when it will not load.
+ * cairo may keep the face in its caches after the last destroy: the
+ * FreeType face lives until cairo lets go (its user data).  A FreeType
+ * library of its own, as FT_Library is not shared between threads.
  */
-static mugai_status
-put_page(struct pdfw *w, size_t i, const struct mugai_pixmap *pm,
-    unsigned dpi, const struct mugai_buf *jpeg)
+static cairo_font_face_t *
+font_load(const char *path)
 {
-	char content[128];
-	uint64_t pw, ph;
-	size_t num = OBJ_FIRST_PAGE + OBJS_PER_PAGE * i;
-	mugai_status rc;
-	int clen;
+	cairo_font_face_t *ff;
+	struct ft_font *f;
 
-	pw = points_milli(pm->width, dpi);
-	ph = points_milli(pm->height, dpi);
-	clen = snprintf(content, sizeof(content),
-	    "q %llu.%03llu 0 0 %llu.%03llu 0 0 cm /Im0 Do Q",
-	    (unsigned long long)(pw / 1000), (unsigned long long)(pw % 1000),
-	    (unsigned long long)(ph / 1000), (unsigned long long)(ph % 1000));
-	if (clen < 0 || (size_t)clen >= sizeof(content))
-		return MUGAI_ERR_INTERNAL;
-
-	rc = obj_begin(w, num);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_printf(w->out, "<< /Type /Page /Parent %d 0 R "
-		    "/MediaBox [0 0 %llu.%03llu %llu.%03llu] "
-		    "/Resources << /XObject << /Im0 %zu 0 R >> >> "
-		    "/Contents %zu 0 R >>\n", OBJ_PAGES,
-		    (unsigned long long)(pw / 1000),
-		    (unsigned long long)(pw % 1000),
-		    (unsigned long long)(ph / 1000),
-		    (unsigned long long)(ph % 1000), num + 2, num + 1);
-	if (rc == MUGAI_OK)
-		rc = obj_end(w);
-	if (rc == MUGAI_OK)
-		rc = obj_begin(w, num + 1);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_printf(w->out, "<< /Length %d >>\nstream\n%s\n"
-		    "endstream\n", clen, content);
-	if (rc == MUGAI_OK)
-		rc = obj_end(w);
-	if (rc == MUGAI_OK)
-		rc = obj_begin(w, num + 2);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_printf(w->out, "<< /Type /XObject /Subtype /Image "
-		    "/Width %u /Height %u /ColorSpace /%s /BitsPerComponent 8 "
-		    "/Filter /DCTDecode /Length %zu >>\nstream\n",
-		    (unsigned)pm->width, (unsigned)pm->height,
-		    pm->channels == 1 ? "DeviceGray" : "DeviceRGB", jpeg->len);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_append(w->out, jpeg->data, jpeg->len);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_puts(w->out, "\nendstream\n");
-	if (rc == MUGAI_OK)
-		rc = obj_end(w);
-	return rc;
-}
-
-/*
- * put_xref - the cross-reference table (20-byte entries, 10-digit
- * offsets), the trailer and the end of the file.
- */
-static mugai_status
-put_xref(struct pdfw *w)
-{
-	size_t xref = w->out->len - w->base, num;
-	mugai_status rc;
-
-	rc = mugai_buf_printf(w->out, "xref\n0 %zu\n0000000000 65535 f \n",
-	    w->nobj + 1);
-	for (num = 1; num <= w->nobj && rc == MUGAI_OK; num++)
-		rc = mugai_buf_printf(w->out, "%010zu 00000 n \n",
-		    w->offsets[num]);
-	if (rc == MUGAI_OK)
-		rc = mugai_buf_printf(w->out, "trailer\n<< /Size %zu /Root %d 0 R "
-		    "/Info %d 0 R >>\nstartxref\n%zu\n%%%%EOF\n", w->nobj + 1,
-		    OBJ_CATALOG, OBJ_INFO, xref);
-	return rc;
+	if (path == NULL || path[0] == '\0' ||
+	    (f = calloc(1, sizeof(*f))) == NULL)
+		return NULL;
+	if (FT_Init_FreeType(&f->lib) != 0) {
+		f->lib = NULL;
+		goto bad;
+	}
+	if (FT_New_Face(f->lib, path, 0, &f->face) != 0) {
+		f->face = NULL;
+		goto bad;
+	}
+	ff = cairo_ft_font_face_create_for_ft_face(f->face, 0);
+	if (cairo_font_face_status(ff) != CAIRO_STATUS_SUCCESS)
+		goto bad_ff;
+	if (cairo_font_face_set_user_data(ff, &ft_key, f, ft_free) !=
+	    CAIRO_STATUS_SUCCESS)
+		goto bad_ff;
+	return ff;
+bad_ff:
+	cairo_font_face_destroy(ff);
+bad:
+	ft_free(f);
+	return NULL;
 }
 
 static int
@@ -181,56 +370,95 @@ pages_valid(const struct mugai_pixmap *pages, size_t n)
 
 	for (i = 0; i < n; i++)
 		if (pages[i].width == 0 || pages[i].height == 0 ||
+		    pages[i].width > 32767 || pages[i].height > 32767 ||
 		    (pages[i].channels != 1 && pages[i].channels != 3) ||
 		    pages[i].data == NULL)
 			return 0;
 	return 1;
 }
 
-/*
- * mugai_pdf_from_pages - append to out a PDF 1.4 with one page per
- * pixmap, each page pages[i] rendered at dpi (its MediaBox is the
- * pixel size * 72 / dpi points) and stored as a JPEG of the given
- * quality (1..100), grey or RGB as the pixmap is.  MUGAI_ERR_USAGE for
- * no pages, more than 100,000, a bad dpi, quality or pixmap;
- * MUGAI_ERR_LIMIT when out's cap is reached; MUGAI_ERR_NOMEM; or what
- * the JPEG encoder returned.  On failure out is as it was on entry.
- */
-mugai_status
-mugai_pdf_from_pages(const struct mugai_pixmap *pages, size_t n, unsigned dpi,
-    int quality, struct mugai_buf *out)
+/* put_page - page i: its words, then its image over the whole page. */
+static mugai_status
+put_page(cairo_surface_t *pdf, cairo_t *cr, const struct mugai_pixmap *pm,
+    const struct mugai_pagetext *t, double ascent,
+    const struct mugai_pdf_opts *o, struct mugai_pdf_stats *st)
 {
-	struct pdfw w;
-	struct mugai_buf jpeg;
+	cairo_surface_t *img;
+	enum page_kind kind;
+	double scale = 72.0 / o->dpi;
 	mugai_status rc;
-	size_t i;
 
-	if (pages == NULL || n == 0 || n > PDF_MAX_PAGES || dpi == 0 ||
-	    dpi > 10000 || quality < 1 || quality > 100 ||
-	    !pages_valid(pages, n))
+	cairo_pdf_surface_set_size(pdf, pm->width * scale, pm->height * scale);
+	if (t != NULL && t->nwords > 0)
+		page_text(cr, t, ascent, st);
+	if ((rc = page_surface(pm, o, &img, &kind)) != MUGAI_OK)
+		return rc;
+	st->jpeg += kind == PAGE_JPEG;
+	st->grey += kind == PAGE_GREY;
+	st->colour += kind == PAGE_COLOUR;
+	st->fax += kind == PAGE_FAX;
+	cairo_save(cr);
+	cairo_scale(cr, scale, scale);
+	cairo_set_source_surface(cr, img, 0, 0);
+	cairo_paint(cr);
+	cairo_restore(cr);
+	cairo_surface_destroy(img);
+	cairo_show_page(cr);
+	return cairo_status(cr) == CAIRO_STATUS_SUCCESS ? MUGAI_OK :
+	    MUGAI_ERR_INTERNAL;
+}
+
+mugai_status
+mugai_pdf_from_pages(const struct mugai_pixmap *pages, size_t n,
+    const struct mugai_pagetext *text, const struct mugai_pdf_opts *o,
+    struct mugai_buf *out, struct mugai_pdf_stats *stp)
+{
+	struct mugai_pdf_stats st;
+	struct sink sink = { out, MUGAI_OK };
+	cairo_surface_t *pdf;
+	cairo_font_face_t *ff = NULL;
+	cairo_t *cr;
+	size_t was = out->len, i, words = 0;
+	double ascent = 0.88;
+	mugai_status rc = MUGAI_OK;
+
+	memset(&st, 0, sizeof(st));
+	if (pages == NULL || n == 0 || n > PDF_MAX_PAGES || o == NULL ||
+	    o->dpi == 0 || o->dpi > 10000 || o->quality < 1 ||
+	    o->quality > 100 || !pages_valid(pages, n))
 		return MUGAI_ERR_USAGE;
-	w.out = out;
-	w.base = out->len;
-	w.nobj = OBJ_FIRST_PAGE - 1 + OBJS_PER_PAGE * n;
-	if ((w.offsets = calloc(w.nobj + 1, sizeof(*w.offsets))) == NULL)
-		return MUGAI_ERR_NOMEM;
-	/* A page that could not fit in out is not encoded in full either. */
-	mugai_buf_init(&jpeg, out->max);
-	rc = put_header(&w, n);
-	for (i = 0; i < n && rc == MUGAI_OK; i++) {
-		mugai_buf_reset(&jpeg);
-		rc = mugai_jpeg_encode(&pages[i], quality, &jpeg);
-		if (rc == MUGAI_OK)
-			rc = put_page(&w, i, &pages[i], dpi, &jpeg);
+	for (i = 0; text != NULL && i < n; i++)
+		words += text[i].nwords;
+	pdf = cairo_pdf_surface_create_for_stream(sink_write, &sink,
+	    pages[0].width * 72.0 / o->dpi, pages[0].height * 72.0 / o->dpi);
+	cairo_pdf_surface_set_metadata(pdf, CAIRO_PDF_METADATA_CREATOR,
+	    "mugai");
+	cr = cairo_create(pdf);
+	if (words > 0 && (ff = font_load(o->font)) == NULL)
+		st.no_font = 1;
+	if (ff != NULL) {
+		cairo_set_font_face(cr, ff);
+		ascent = font_ascent(cr);
 	}
-	if (rc == MUGAI_OK)
-		rc = put_xref(&w);
+	for (i = 0; i < n && rc == MUGAI_OK; i++) {
+		rc = put_page(pdf, cr, &pages[i], ff != NULL && text != NULL ?
+		    &text[i] : NULL, ascent, o, &st);
+		if (rc == MUGAI_ERR_INTERNAL && sink.rc != MUGAI_OK)
+			rc = sink.rc;
+	}
+	cairo_destroy(cr);
+	cairo_surface_finish(pdf);
+	if (rc == MUGAI_OK && cairo_surface_status(pdf) != CAIRO_STATUS_SUCCESS)
+		rc = sink.rc != MUGAI_OK ? sink.rc : MUGAI_ERR_INTERNAL;
+	cairo_surface_destroy(pdf);
+	if (ff != NULL)
+		cairo_font_face_destroy(ff);
 	if (rc != MUGAI_OK && out->data != NULL) {
 		/* Take back the partial file: out->data stays NUL terminated. */
-		out->len = w.base;
-		out->data[w.base] = '\0';
+		out->len = was;
+		out->data[was] = '\0';
 	}
-	mugai_buf_free(&jpeg);
-	free(w.offsets);
+	if (stp != NULL)
+		*stp = st;
 	return rc;
 }

@@ -119,12 +119,12 @@ pixels_parse_one(const unsigned char *p, size_t max_pixels,
 }
 
 /*
- * mugai_pixels_parse - see mugai/cdr/pixels.h.  Unknown flag bits are
- * refused too: a worker that sets them is not one this parent knows.
+ * mugai_pixels_parse_prefix - see mugai/cdr/pixels.h.  Unknown flag bits
+ * are refused too: a worker that sets them is not one this parent knows.
  */
 mugai_status
-mugai_pixels_parse(const void *buf, size_t len, size_t max_pixels,
-    size_t max_images, struct mugai_pixmap **maps, size_t *n)
+mugai_pixels_parse_prefix(const void *buf, size_t len, size_t max_pixels,
+    size_t max_images, struct mugai_pixmap **maps, size_t *n, size_t *used)
 {
 	const unsigned char *p = buf;
 	struct mugai_pixmap *pm;
@@ -155,12 +155,29 @@ mugai_pixels_parse(const void *buf, size_t len, size_t max_pixels,
 		pm[i].data = p + off;
 		off += size;
 	}
-	if (off != len)
-		goto bad;
 	*maps = pm;
 	*n = count;
+	*used = off;
 	return MUGAI_OK;
 bad:
 	free(pm);
 	return MUGAI_ERR_PARSE;
+}
+
+mugai_status
+mugai_pixels_parse(const void *buf, size_t len, size_t max_pixels,
+    size_t max_images, struct mugai_pixmap **maps, size_t *n)
+{
+	mugai_status rc;
+	size_t used;
+
+	rc = mugai_pixels_parse_prefix(buf, len, max_pixels, max_images, maps,
+	    n, &used);
+	if (rc == MUGAI_OK && used != len) {
+		free(*maps);
+		*maps = NULL;
+		*n = 0;
+		return MUGAI_ERR_PARSE;
+	}
+	return rc;
 }

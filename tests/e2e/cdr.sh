@@ -39,7 +39,8 @@ python3 "$here/cdr_check.py" "$build" "$tmp" "$testdb" "$root"
 rc=$?
 
 # check-config finds the worker beside mugai, names a missing one in
-# one line (exit 78), and only warns when LibreOffice is missing.
+# one line (exit 78), and only warns when LibreOffice or the PDF text
+# layer's font is missing.
 cc() {
 	"$build/mugai" -o clamav_database_dir="$testdb" \
 	    -o quarantine_dir="$tmp/ccq" -o audit_log="$tmp/cc.jsonl" "$@" \
@@ -65,4 +66,8 @@ cc -o libreoffice_path=/nonexistent/soffice; r=$?
 judge check-config-no-libreoffice-warns "$([ $r -eq 0 ] &&
     grep -q 'warning: /nonexistent/soffice' "$tmp/cc.err" && echo yes)" \
     "exit $r: $(cat "$tmp/cc.err")"
+cc -o pdf_text_font=/nonexistent/font.ttf; r=$?
+judge check-config-no-text-font-warns "$([ $r -eq 0 ] &&
+    grep -q 'warning: pdf_text_font /nonexistent/font.ttf' "$tmp/cc.err" &&
+    echo yes)" "exit $r: $(cat "$tmp/cc.err")"
 exit $rc

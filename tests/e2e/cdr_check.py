@@ -223,6 +223,14 @@ def case_pdf_active():
            'active keys %r, %d attachments' % (bad, len(att)))
     result('pdf-same-page-count', pdf_pages(data) == 3,
            '%d pages' % pdf_pages(data))
+    # The copy keeps the words (its text layer), not the scripts.
+    copy = os.path.join(TMP, 'pdf', 'active-copy.pdf')
+    with open(copy, 'wb') as f:
+        f.write(data)
+    text = subprocess.run(['pdftotext', copy, '-'], capture_output=True
+                          ).stdout.decode('utf-8', 'replace')
+    result('pdf-text-kept', 'Minutes of the meeting' in text and
+           'Total 1,000,000 yen' in text, 'pdftotext %r' % text[:300])
 
 
 def case_pdf_encrypted():

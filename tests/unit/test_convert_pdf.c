@@ -1,9 +1,10 @@
 /*
- * test_convert_pdf.c - PDF pages to pixels in the worker (convert/pdf.c)
- * and back to a fresh image-only PDF in the parent (src/cdr/pdfwrite.c),
+ * test_convert_pdf.c - PDF pages to pixels and words in the worker
+ * (convert/pdf.c) and back to a fresh PDF in the parent (src/cdr/pdfwrite.c),
  * on the PDFs scripts/make-pdf-fixtures writes: active content that
  * must not survive, encryption, a page too big to render, too many
- * pages, garbage.  poppler re-reads what pdfwrite made.
+ * pages, garbage.  poppler re-reads what pdfwrite made: its pages and
+ * the text layer made from the words.
  *
  * Run from the top of the source tree (as make does): the fixtures are
  * made into a temporary directory by scripts/make-pdf-fixtures.
@@ -26,6 +27,9 @@
 #include "../../convert/convert.h"
 #include "mugai/cdr/pdfwrite.h"
 #include "mugai/cdr/pixels.h"
+#include "mugai/cdr/pagetext.h"
+
+#define FONT	"/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
 
 #define FIXTURE_SCRIPT	"scripts/make-pdf-fixtures"
 
@@ -111,6 +115,8 @@ opts(unsigned dpi, unsigned max_pages)
 	o.max_pixels = 50000000;
 	o.max_pages = max_pages;
 	o.dpi = dpi;
+	o.max_words = 100000;
+	o.max_text = (size_t)4 << 20;
 	return o;
 }
 
@@ -156,6 +162,83 @@ contains_outside_streams(const char *pdf, size_t len, const char *needle)
 		p = e + 10;
 	}
 	return 0;
+}
+
+/*
+ * parse_out - the worker's output as the parent reads it: the pixel
+ * stream (at most max pages), then the words of those pages.  *text
+ * may be NULL when the caller does not want them.
+ */
+static void
+parse_out(const struct mugai_buf *out, const struct convert_opts *o,
+    size_t max, struct mugai_pixmap **maps, size_t *n,
+    struct mugai_pagetext **text)
+{
+	struct mugai_pagetext_limits lim = { 1000000, 1 << 24 };
+	struct mugai_pagetext *t = NULL;
+	uint32_t *pw, *ph;
+	size_t used, i;
+
+	assert_int_equal(mugai_pixels_parse_prefix(out->data, out->len,
+	    o->max_pixels, max, maps, n, &used), MUGAI_OK);
+	pw = calloc(*n, sizeof(*pw));
+	ph = calloc(*n, sizeof(*ph));
+	assert_non_null(pw);
+	assert_non_null(ph);
+	for (i = 0; i < *n; i++) {
+		pw[i] = (uint32_t)((uint64_t)(*maps)[i].width * 7200 / o->dpi);
+		ph[i] = (uint32_t)((uint64_t)(*maps)[i].height * 7200 / o->dpi);
+	}
+	assert_int_equal(mugai_pagetext_parse(out->data + used, out->len - used,
+	    *n, pw, ph, &lim, &t), MUGAI_OK);
+	free(pw);
+	free(ph);
+	if (text != NULL)
+		*text = t;
+	else
+		mugai_pagetext_free(t, *n);
+}
+
+/* The word w on page t, or NULL. */
+static const struct mugai_word *
+word(const struct mugai_pagetext *t, const char *w)
+{
+	size_t i;
+
+	for (i = 0; i < t->nwords; i++)
+		if (t->words[i].len == strlen(w) &&
+		    memcmp(t->words[i].text, w, t->words[i].len) == 0)
+			return &t->words[i];
+	return NULL;
+}
+
+/* Page i's text as poppler reads it from pdf (g_free it). */
+static char *
+page_text(const struct mugai_buf *pdf, int i)
+{
+	PopplerDocument *doc;
+	PopplerPage *page;
+	GBytes *b;
+	char *text;
+
+	b = g_bytes_new_static(pdf->data, pdf->len);
+	doc = poppler_document_new_from_bytes(b, NULL, NULL);
+	assert_non_null(doc);
+	page = poppler_document_get_page(doc, i);
+	assert_non_null(page);
+	text = poppler_page_get_text(page);
+	g_object_unref(page);
+	g_object_unref(doc);
+	g_bytes_unref(b);
+	return text;
+}
+
+static struct mugai_pdf_opts
+pdf_opts(unsigned dpi, int quality)
+{
+	struct mugai_pdf_opts po = { dpi, quality, FONT, 0 };
+
+	return po;
 }
 
 /* Pixels darker than mid-grey: text drawn on the white page. */
@@ -241,8 +324,7 @@ same_pictures(const struct mugai_buf *pdf, const struct convert_opts *o,
 	mugai_buf_init(&again, 0);
 	assert_int_equal(convert_pdf((const unsigned char *)pdf->data,
 	    pdf->len, o, &again, why, sizeof(why)), MUGAI_CONVERT_EXIT_OK);
-	assert_int_equal(mugai_pixels_parse(again.data, again.len,
-	    o->max_pixels, 100, &maps, &m), MUGAI_OK);
+	parse_out(&again, o, 100, &maps, &m, NULL);
 	assert_int_equal(m, n);
 	for (i = 0; i < n; i++) {
 		assert_int_equal(maps[i].width, orig[i].width);
@@ -269,7 +351,11 @@ test_active_content_dropped(void **state)
 	struct file src = load("active.pdf");
 	struct mugai_buf out, pdf;
 	struct mugai_pixmap *maps = NULL;
-	char why[256];
+	struct mugai_pagetext *text = NULL;
+	struct mugai_pdf_opts po = pdf_opts(150, 85);
+	struct mugai_pdf_stats st;
+	const struct mugai_word *w;
+	char why[256], *pt;
 	size_t n, i;
 
 	(void)state;
@@ -283,9 +369,22 @@ test_active_content_dropped(void **state)
 	mugai_buf_init(&out, 0);
 	assert_int_equal(run("active.pdf", &o, &out, why, sizeof(why)),
 	    MUGAI_CONVERT_EXIT_OK);
-	assert_int_equal(mugai_pixels_parse(out.data, out.len, o.max_pixels,
-	    100, &maps, &n), MUGAI_OK);
+	parse_out(&out, &o, 100, &maps, &n, &text);
 	assert_int_equal(n, 3);
+	/*
+	 * The words, each with its box in 1/100 pt from the top left: the
+	 * first line is set in 24 pt Helvetica at x 72, baseline 72 pt
+	 * from the top.
+	 */
+	assert_int_equal(text[0].nwords, 10);
+	w = word(&text[0], "Minutes");
+	assert_non_null(w);
+	assert_true(w->x0 >= 7100 && w->x0 <= 7300);
+	assert_true(w->y0 >= 4500 && w->y0 < 7200 && w->y1 > 7200 &&
+	    w->y1 < 8000);
+	assert_non_null(word(&text[0], "attachment."));
+	assert_non_null(word(&text[1], "1,000,000"));
+	assert_non_null(word(&text[2], "end"));
 	for (i = 0; i < n; i++) {
 		/* US Letter, 612 x 792 pt, at 150 dpi. */
 		assert_int_equal(maps[i].width, 1275);
@@ -302,10 +401,21 @@ test_active_content_dropped(void **state)
 	assert_true(red_pixels(&maps[1]) > 200 * 100 * 150 / 72 * 150 / 72 * 9 / 10);
 
 	mugai_buf_init(&pdf, 0);
-	assert_int_equal(mugai_pdf_from_pages(maps, n, 150, 85, &pdf),
+	assert_int_equal(mugai_pdf_from_pages(maps, n, text, &po, &pdf, &st),
 	    MUGAI_OK);
+	assert_int_equal(st.no_font, 0);
+	assert_int_equal(st.words, text[0].nwords + text[1].nwords +
+	    text[2].nwords);
 	reopen(&pdf, 3, (const double[]){ 612, 612, 612 },
 	    (const double[]){ 792, 792, 792 });
+	/* The text layer: search and copy find the original's lines. */
+	pt = page_text(&pdf, 0);
+	assert_non_null(strstr(pt, "Minutes of the meeting, page 1"));
+	assert_non_null(strstr(pt, "Please read the attachment."));
+	g_free(pt);
+	pt = page_text(&pdf, 1);
+	assert_non_null(strstr(pt, "Total 1,000,000 yen"));
+	g_free(pt);
 	for (i = 0; i < sizeof(active) / sizeof(active[0]); i++)
 		if (contains_outside_streams(pdf.data, pdf.len, active[i]))
 			fail_msg("%s in the rebuilt PDF", active[i]);
@@ -314,6 +424,7 @@ test_active_content_dropped(void **state)
 	assert_false(contains(pdf.data, pdf.len, "/EmbeddedFile"));
 	assert_false(contains(pdf.data, pdf.len, "/Helvetica"));
 	same_pictures(&pdf, &o, maps, n);
+	mugai_pagetext_free(text, n);
 	free(maps);
 	mugai_buf_free(&pdf);
 	mugai_buf_free(&out);
@@ -353,8 +464,7 @@ test_encrypted_empty_password(void **state)
 	mugai_buf_init(&out, 0);
 	assert_int_equal(run("encrypted-nopw.pdf", &o, &out, why, sizeof(why)),
 	    MUGAI_CONVERT_EXIT_OK);
-	assert_int_equal(mugai_pixels_parse(out.data, out.len, o.max_pixels,
-	    100, &maps, &n), MUGAI_OK);
+	parse_out(&out, &o, 100, &maps, &n, NULL);
 	assert_int_equal(n, 1);
 	assert_int_equal(maps[0].width, 612);
 	assert_int_equal(maps[0].height, 792);
@@ -475,12 +585,98 @@ test_many_pages(void **state)
 	o.max_pages = 200;
 	assert_int_equal(run("many-pages.pdf", &o, &out, why, sizeof(why)),
 	    MUGAI_CONVERT_EXIT_OK);
-	assert_int_equal(mugai_pixels_parse(out.data, out.len, o.max_pixels,
-	    200, &maps, &n), MUGAI_OK);
+	parse_out(&out, &o, 200, &maps, &n, NULL);
 	assert_int_equal(n, 150);
 	/* A4, 595 x 842 pt, at 10 dpi. */
 	assert_int_equal(maps[149].width, 83);
 	assert_int_equal(maps[149].height, 117);
+	free(maps);
+	mugai_buf_free(&out);
+}
+
+/*
+ * A page turned a quarter: 792 x 612 pt as shown, its lines running
+ * down the page.  Its words come out whole, flagged vertical, boxes
+ * taller than wide; in the rebuilt PDF poppler reads the lines again.
+ */
+static void
+test_rotated(void **state)
+{
+	struct convert_opts o = opts(72, 100);
+	struct mugai_buf out, pdf;
+	struct mugai_pixmap *maps = NULL;
+	struct mugai_pagetext *text = NULL;
+	struct mugai_pdf_opts po = pdf_opts(72, 75);
+	const struct mugai_word *w;
+	char why[256], *pt;
+	size_t n;
+
+	(void)state;
+	mugai_buf_init(&out, 0);
+	assert_int_equal(run("rotated.pdf", &o, &out, why, sizeof(why)),
+	    MUGAI_CONVERT_EXIT_OK);
+	parse_out(&out, &o, 100, &maps, &n, &text);
+	assert_int_equal(n, 1);
+	assert_int_equal(maps[0].width, 792);
+	assert_int_equal(maps[0].height, 612);
+	assert_int_equal(text[0].nwords, 5);
+	w = word(&text[0], "1,000,000");
+	assert_non_null(w);
+	assert_int_equal(w->flags, MUGAI_WORD_VERTICAL);
+	assert_true(w->y1 - w->y0 > 3 * (w->x1 - w->x0));
+	mugai_buf_init(&pdf, 0);
+	assert_int_equal(mugai_pdf_from_pages(maps, n, text, &po, &pdf, NULL),
+	    MUGAI_OK);
+	pt = page_text(&pdf, 0);
+	assert_non_null(strstr(pt, "Turned minutes"));
+	assert_non_null(strstr(pt, "Total 1,000,000 yen"));
+	g_free(pt);
+	mugai_pagetext_free(text, n);
+	free(maps);
+	mugai_buf_free(&pdf);
+	mugai_buf_free(&out);
+}
+
+/*
+ * The word limits hold for the whole document: the pages after the
+ * budget is spent get no words, and the pixels are all there.
+ */
+static void
+test_word_limits(void **state)
+{
+	struct convert_opts o = opts(36, 100);
+	struct mugai_buf out;
+	struct mugai_pixmap *maps = NULL;
+	struct mugai_pagetext *text = NULL;
+	char why[256];
+	size_t n;
+
+	(void)state;
+	mugai_buf_init(&out, 0);
+	o.max_words = 12;
+	assert_int_equal(run("active.pdf", &o, &out, why, sizeof(why)),
+	    MUGAI_CONVERT_EXIT_OK);
+	parse_out(&out, &o, 100, &maps, &n, &text);
+	assert_int_equal(n, 3);
+	assert_int_equal(text[0].nwords, 10);
+	assert_int_equal(text[1].nwords, 2);
+	assert_int_equal(text[2].nwords, 0);
+	mugai_pagetext_free(text, n);
+	free(maps);
+
+	/*
+	 * "Minutes" (7 bytes) fits 8 bytes; "of" would pass them and ends
+	 * the text layer: no later word, however short, is added.
+	 */
+	mugai_buf_reset(&out);
+	o.max_words = 100;
+	o.max_text = 8;
+	assert_int_equal(run("active.pdf", &o, &out, why, sizeof(why)),
+	    MUGAI_CONVERT_EXIT_OK);
+	parse_out(&out, &o, 100, &maps, &n, &text);
+	assert_int_equal(text[0].nwords + text[1].nwords + text[2].nwords, 1);
+	assert_non_null(word(&text[0], "Minutes"));
+	mugai_pagetext_free(text, n);
 	free(maps);
 	mugai_buf_free(&out);
 }
@@ -519,6 +715,7 @@ test_pdfwrite_reopen(void **state)
 {
 	struct mugai_pixmap pm[2];
 	struct mugai_buf pdf;
+	struct mugai_pdf_opts po = pdf_opts(100, 90);
 	uint8_t *grey, *rgb;
 	size_t i;
 
@@ -534,13 +731,16 @@ test_pdfwrite_reopen(void **state)
 	pm[0] = (struct mugai_pixmap){ 300, 200, 1, 0, grey };
 	pm[1] = (struct mugai_pixmap){ 150, 300, 3, 0, rgb };
 	mugai_buf_init(&pdf, 0);
-	assert_int_equal(mugai_pdf_from_pages(pm, 2, 100, 90, &pdf), MUGAI_OK);
+	assert_int_equal(mugai_pdf_from_pages(pm, 2, NULL, &po, &pdf, NULL),
+	    MUGAI_OK);
 	/* 300 px at 100 dpi is 216 pt, 200 px 144, 150 px 108. */
 	reopen(&pdf, 2, (const double[]){ 216, 108 },
 	    (const double[]){ 144, 216 });
 	mugai_buf_free(&pdf);
 	/* The same pages at 300 dpi: a third of the size in points. */
-	assert_int_equal(mugai_pdf_from_pages(pm, 2, 300, 90, &pdf), MUGAI_OK);
+	po.dpi = 300;
+	assert_int_equal(mugai_pdf_from_pages(pm, 2, NULL, &po, &pdf, NULL),
+	    MUGAI_OK);
 	reopen(&pdf, 2, (const double[]){ 72, 36 },
 	    (const double[]){ 48, 72 });
 	mugai_buf_free(&pdf);
@@ -557,6 +757,8 @@ main(void)
 		cmocka_unit_test(test_encrypted_empty_password),
 		cmocka_unit_test(test_huge_page),
 		cmocka_unit_test(test_many_pages),
+		cmocka_unit_test(test_rotated),
+		cmocka_unit_test(test_word_limits),
 		cmocka_unit_test(test_bad_input),
 		cmocka_unit_test(test_pdfwrite_reopen),
 	};

@@ -111,6 +111,11 @@ struct mugai_config {
 	size_t	 image_max_pixels;	/* width x height, checked before decoding */
 	unsigned pdf_max_pages;
 	unsigned pdf_dpi;
+	int	 pdf_text_layer;	/* copies carry the original's words */
+	char	*pdf_text_font;		/* font file the words are set in */
+	unsigned pdf_text_max_words;	/* per document */
+	size_t	 pdf_text_max_bytes;	/* per document */
+	int	 pdf_bilevel;		/* grey pages in black and white */
 	unsigned archive_max_members;
 	size_t	 archive_max_size;	/* all members unpacked */
 	unsigned archive_max_ratio;	/* unpacked / packed */

@@ -4,8 +4,9 @@
  *
  *   image    decoded in mugai-convert, re-encoded here as PNG (JPEG for
  *            photographs): no metadata, no trailing bytes
- *   pdf      every page rendered in mugai-convert, an image-only PDF
- *            rebuilt here
+ *   pdf      every page rendered in mugai-convert, its words read there;
+ *            a PDF of the page images rebuilt here, the words a hidden
+ *            text layer under them
  *   ooxml    docx/xlsx/pptx (and macro-enabled forms) cleaned by
  *            allow-list in mugai-convert; the copy gets the type and
  *            extension its main part says (macro-enabled files the

@@ -40,4 +40,13 @@ mugai_status mugai_pixels_add(struct mugai_buf *out, uint32_t width,
 mugai_status mugai_pixels_parse(const void *buf, size_t len, size_t max_pixels,
     size_t max_images, struct mugai_pixmap **maps, size_t *n);
 
+/*
+ * mugai_pixels_parse_prefix - the same for a pixel stream followed by
+ * other data (PDF pages are followed by their words, mugai/cdr/pagetext.h):
+ * the stream's length in *used, the rest is the caller's to check.
+ */
+mugai_status mugai_pixels_parse_prefix(const void *buf, size_t len,
+    size_t max_pixels, size_t max_images, struct mugai_pixmap **maps,
+    size_t *n, size_t *used);
+
 #endif
