@@ -82,70 +82,6 @@
 #define OOXML_MTIME		((time_t)946684800)	/* 2000-01-01, fixed */
 #define OOXML_TRAIL_MAX		((size_t)1 << 20)	/* bytes after the end */
 
-int
-ooxml_why(struct ooxml *x, int rc, const char *fmt, ...)
-{
-	va_list ap;
-
-	va_start(ap, fmt);
-	convert_vwhy(x->why, x->whylen, fmt, ap);
-	va_end(ap);
-	return rc;
-}
-
-static int
-hexval(int c)
-{
-	if (c >= '0' && c <= '9')
-		return c - '0';
-	c = tolower(c);
-	if (c >= 'a' && c <= 'f')
-		return c - 'a' + 10;
-	return -1;
-}
-
-char *
-ooxml_key(const char *name)
-{
-	char *k, *q;
-	int hi, lo;
-
-	if ((k = malloc(strlen(name) + 1)) == NULL)
-		return NULL;
-	for (q = k; *name != '\0'; name++) {
-		if (*name == '%' && (hi = hexval(name[1])) >= 0 &&
-		    (lo = hexval(name[2])) >= 0) {
-			*q++ = (char)tolower(hi << 4 | lo);
-			name += 2;
-		} else
-			*q++ = (char)tolower((unsigned char)*name);
-	}
-	*q = '\0';
-	return k;
-}
-
-static int
-part_cmp(const void *a, const void *b)
-{
-	const struct ooxml_part *const *pa = a, *const *pb = b;
-
-	return strcmp((*pa)->key, (*pb)->key);
-}
-
-struct ooxml_part *
-ooxml_find(struct ooxml *x, const char *name)
-{
-	struct ooxml_part key, *kp = &key, **hit;
-
-	if (*name == '/')
-		name++;
-	if ((key.key = ooxml_key(name)) == NULL)
-		return NULL;
-	hit = bsearch(&kp, x->sorted, x->nparts, sizeof(*x->sorted), part_cmp);
-	free(key.key);
-	return hit != NULL ? *hit : NULL;
-}
-
 /* A zip entry name that means one part and stays inside the package. */
 static int
 name_safe(const char *name)
@@ -260,7 +196,7 @@ check_duplicates(struct ooxml *x)
 		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "out of memory");
 	for (i = 0; i < x->nparts; i++)
 		x->sorted[i] = &x->parts[i];
-	qsort(x->sorted, x->nparts, sizeof(*x->sorted), part_cmp);
+	qsort(x->sorted, x->nparts, sizeof(*x->sorted), ooxml_part_cmp);
 	for (i = 1; i < x->nparts; i++)
 		if (strcmp(x->sorted[i - 1]->key, x->sorted[i]->key) == 0)
 			return ooxml_why(x, MUGAI_CONVERT_EXIT_UNSAFE,

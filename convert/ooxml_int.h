@@ -1,7 +1,8 @@
 /*
- * ooxml_int.h - shared by the pieces of the Office Open XML cleaner
- * (ooxml.c the zip in and out, ooxml_pkg.c content types and
- * relationships, ooxml_xml.c XML parsing and the part rewrites).
+ * ooxml_int.h - shared by the pieces of the Office Open XML cleaner:
+ * ooxml.c the zip in and out, ooxml_pkg.c content types and
+ * relationships, ooxml_rewrite.c and ooxml_word.c the part rewrites,
+ * and under them all ooxml_doc.c (reasons, part lookup, XML parsing).
  * Internal to mugai-convert.
  */
 #ifndef MUGAI_OOXML_INT_H
@@ -53,6 +54,9 @@ struct ooxml {
 int ooxml_why(struct ooxml *x, int rc, const char *fmt, ...)
     __attribute__((format(printf, 3, 4)));
 
+/* ooxml_doc.c: order of x->sorted (by key), for qsort and bsearch. */
+int ooxml_part_cmp(const void *a, const void *b);
+
 /* Part by name (as in a PartName or resolved Target); NULL if none. */
 struct ooxml_part *ooxml_find(struct ooxml *x, const char *name);
 
@@ -63,7 +67,7 @@ char *ooxml_key(const char *name);
 int ooxml_clean(struct ooxml *x);
 
 /*
- * ooxml_xml.c.  ooxml_parse: the part's tree into p->doc (once); an XML
+ * ooxml_doc.c.  ooxml_parse: the part's tree into p->doc (once); an XML
  * part with a DOCTYPE is UNSAFE, one that is not well formed BAD_INPUT.
  * ooxml_check: the same checks without building a tree.
  */
@@ -76,7 +80,7 @@ int ooxml_is_rel_ns(const xmlNode *n, const xmlNs *ns);
 int ooxml_is(const xmlNode *n, const char *local, const char *ns_word);
 const char *ooxml_attr(xmlNode *n, const char *name);
 
-/* Part rewrites (ooxml_xml.c and ooxml_word.c); 0 or an exit code. */
+/* Part rewrites (ooxml_rewrite.c and ooxml_word.c); 0 or an exit code. */
 int ooxml_cut_refs(struct ooxml *x, struct ooxml_part *p);
 int ooxml_fix_workbook(struct ooxml *x, struct ooxml_part *p);
 int ooxml_cut_formulas(struct ooxml *x, struct ooxml_part *p, int extlinks);

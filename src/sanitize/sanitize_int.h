@@ -1,5 +1,6 @@
 /*
- * sanitize_int.h - what sanitize.c shares with result.c and report.c.
+ * sanitize_int.h - what sanitize.c shares with result.c, report.c and
+ * finish.c.
  * Not installed; not part of the library's interface.
  */
 #ifndef MUGAI_SANITIZE_INT_H
@@ -51,6 +52,24 @@ mugai_status sanitize_serialize(struct mugai_result *r, GMimeObject *top);
  */
 mugai_status sanitize_collect_removals(struct mugai_result *r,
     const char *raw, size_t len);
+
+/*
+ * report.c, also used for the audit line: ',"queue_id":...,"client":...,
+ * "sender":...,"recipients":[...]' and ',"signatures":[...]' (from the
+ * comma-separated list) appended to b.
+ */
+mugai_status sanitize_json_envelope(struct mugai_buf *b,
+    const struct mugai_envelope *env);
+mugai_status sanitize_json_signatures(struct mugai_buf *b, const char *sigs);
+
+/*
+ * sanitize_report_json - the JSON report of r (id, verdict, counts,
+ * envelope, one object per row) appended to b.  MUGAI_ERR_NOMEM or
+ * MUGAI_ERR_LIMIT when b cannot hold it.
+ */
+mugai_status sanitize_report_json(const struct mugai_result *r,
+    const struct mugai_envelope *env, size_t len, const char *rawsha,
+    const struct part_row *rows, size_t nrows, struct mugai_buf *b);
 
 /*
  * The last step of every sanitise call: X-Mugai-* headers and remove[],

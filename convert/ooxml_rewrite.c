@@ -1,8 +1,8 @@
 /*
- * ooxml_xml.c - XML in the OOXML cleaner: parsing that refuses DTDs,
- * serialising a changed part, and the rewrites that follow from
- * relationships being dropped (elements that used their Ids, sheets
- * and names in a workbook) and from DDE or other-workbook formulas.
+ * ooxml_rewrite.c - the rewrites of XML parts in the OOXML cleaner that
+ * follow from relationships being dropped (elements that used their
+ * Ids, sheets and names in a workbook) and from DDE or other-workbook
+ * formulas.
  */
 #include <ctype.h>
 #include <limits.h>
@@ -10,143 +10,7 @@
 #include <string.h>
 #include <strings.h>
 
-#include <libxml/parser.h>
-#include <libxml/parserInternals.h>
-
 #include "ooxml_int.h"
-
-static const char dtd_seen;
-
-/* A DOCTYPE: stop at once, before any entity is declared. */
-static void
-no_dtd(void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid)
-{
-	xmlParserCtxtPtr c = ctx;
-
-	c->_private = (void *)&dtd_seen;
-	xmlStopParser(c);
-}
-
-static void
-quiet(void *user, xmlErrorPtr err)
-{
-}
-
-/* tree: build p->doc; else only check.  Entities are never substituted. */
-static int
-parse(struct ooxml *x, struct ooxml_part *p, int tree)
-{
-	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
-	    XML_PARSE_NOWARNING;
-	xmlParserCtxtPtr c;
-	xmlDocPtr doc;
-	int wf, dtd;
-
-	if (p->len > INT_MAX)
-		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG,
-		    "%.100s is too big to parse", p->name);
-	if ((c = xmlNewParserCtxt()) == NULL)
-		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "out of memory");
-	if (!tree) {
-		memset(c->sax, 0, sizeof(*c->sax));
-		c->sax->initialized = XML_SAX2_MAGIC;
-	}
-	c->sax->internalSubset = no_dtd;
-	c->sax->serror = quiet;
-	doc = xmlCtxtReadMemory(c, (const char *)p->data, (int)p->len,
-	    NULL, NULL, opts);
-	wf = c->wellFormed;
-	dtd = c->_private == &dtd_seen ||
-	    (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL));
-	xmlFreeParserCtxt(c);
-	if (dtd || !wf || (tree && doc == NULL)) {
-		xmlFreeDoc(doc);
-		if (dtd)
-			return ooxml_why(x, MUGAI_CONVERT_EXIT_UNSAFE,
-			    "%.100s has a DOCTYPE", p->name);
-		return ooxml_why(x, MUGAI_CONVERT_EXIT_BAD_INPUT,
-		    "%.100s is not well-formed XML", p->name);
-	}
-	if (tree)
-		p->doc = doc;
-	else
-		xmlFreeDoc(doc);
-	return MUGAI_CONVERT_EXIT_OK;
-}
-
-int
-ooxml_parse(struct ooxml *x, struct ooxml_part *p)
-{
-	if (p->doc != NULL)
-		return MUGAI_CONVERT_EXIT_OK;
-	return parse(x, p, 1);
-}
-
-int
-ooxml_check(struct ooxml *x, struct ooxml_part *p)
-{
-	return parse(x, p, 0);
-}
-
-/* p->doc back into p->data, as UTF-8. */
-int
-ooxml_serialise(struct ooxml *x, struct ooxml_part *p)
-{
-	xmlChar *mem = NULL;
-	unsigned char *copy;
-	int size = 0;
-
-	xmlDocDumpMemoryEnc(p->doc, &mem, &size, "UTF-8");
-	if (mem == NULL || size < 0 || (copy = malloc((size_t)size + 1)) == NULL) {
-		xmlFree(mem);
-		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG,
-		    "cannot write %.100s", p->name);
-	}
-	memcpy(copy, mem, (size_t)size);
-	copy[size] = '\0';
-	xmlFree(mem);
-	free(p->data);
-	p->data = copy;
-	p->len = (size_t)size;
-	return MUGAI_CONVERT_EXIT_OK;
-}
-
-int
-ooxml_is_rel_ns(const xmlNode *n, const xmlNs *ns)
-{
-	(void)n;
-	return ns != NULL && (strcmp((const char *)ns->href,
-	    "http://schemas.openxmlformats.org/officeDocument/2006/"
-	    "relationships") == 0 || strcmp((const char *)ns->href,
-	    "http://purl.oclc.org/ooxml/officeDocument/relationships") == 0);
-}
-
-/* Element local in a namespace whose URI has ns_word (both OOXML forms). */
-int
-ooxml_is(const xmlNode *n, const char *local, const char *ns_word)
-{
-	return n->type == XML_ELEMENT_NODE && n->ns != NULL &&
-	    strcmp((const char *)n->name, local) == 0 &&
-	    strstr((const char *)n->ns->href, ns_word) != NULL;
-}
-
-/* Value of the attribute name without a namespace; NULL if none. */
-const char *
-ooxml_attr(xmlNode *n, const char *name)
-{
-	xmlAttr *a;
-
-	for (a = n->properties; a != NULL; a = a->next)
-		if (a->ns == NULL && strcmp((const char *)a->name, name) == 0) {
-			if (a->children == NULL)
-				return "";
-			if (a->children->type != XML_TEXT_NODE ||
-			    a->children->next != NULL)
-				return NULL;
-			return (const char *)a->children->content;
-		}
-	return NULL;
-}
 
 /* --- elements that used a dropped relationship --------------------- */
 
