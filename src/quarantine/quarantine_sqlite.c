@@ -42,26 +42,30 @@ struct qsql {
 #define QSQL_VERSION	2
 #define QSQL_MAX_JSON	(1024 * 1024)
 
+/* The messages table's columns, in version 2 and in its upgrade. */
+#define QSQL_MESSAGES_COLUMNS \
+	" id TEXT PRIMARY KEY NOT NULL," \
+	" received INTEGER NOT NULL," \
+	" queue_id TEXT NOT NULL DEFAULT ''," \
+	" client_addr TEXT NOT NULL DEFAULT ''," \
+	" sender TEXT NOT NULL DEFAULT ''," \
+	" recipients TEXT NOT NULL DEFAULT '[]'," \
+	" subject TEXT NOT NULL DEFAULT ''," \
+	" size INTEGER NOT NULL," \
+	" sha256 TEXT NOT NULL," \
+	" verdict TEXT NOT NULL DEFAULT ''," \
+	" reasons TEXT NOT NULL DEFAULT ''," \
+	" report_json TEXT NOT NULL DEFAULT ''," \
+	" notice TEXT NOT NULL DEFAULT ''," \
+	" status TEXT NOT NULL" \
+	"  CHECK (status IN ('held', 'releasing', 'released', 'deleted'))," \
+	" path TEXT NOT NULL," \
+	" changed INTEGER NOT NULL DEFAULT 0);"
+
 /* Version 2.  A newer mugai adds "if version < N" steps after it. */
 static const char qsql_schema_sql[] =
 	"CREATE TABLE messages ("
-	" id TEXT PRIMARY KEY NOT NULL,"
-	" received INTEGER NOT NULL,"
-	" queue_id TEXT NOT NULL DEFAULT '',"
-	" client_addr TEXT NOT NULL DEFAULT '',"
-	" sender TEXT NOT NULL DEFAULT '',"
-	" recipients TEXT NOT NULL DEFAULT '[]',"
-	" subject TEXT NOT NULL DEFAULT '',"
-	" size INTEGER NOT NULL,"
-	" sha256 TEXT NOT NULL,"
-	" verdict TEXT NOT NULL DEFAULT '',"
-	" reasons TEXT NOT NULL DEFAULT '',"
-	" report_json TEXT NOT NULL DEFAULT '',"
-	" notice TEXT NOT NULL DEFAULT '',"
-	" status TEXT NOT NULL"
-	"  CHECK (status IN ('held', 'releasing', 'released', 'deleted')),"
-	" path TEXT NOT NULL,"
-	" changed INTEGER NOT NULL DEFAULT 0);"
+	QSQL_MESSAGES_COLUMNS
 	"CREATE INDEX messages_received ON messages(received);"
 	"CREATE TABLE actions ("
 	" id TEXT NOT NULL REFERENCES messages(id),"
@@ -80,23 +84,7 @@ static const char qsql_schema_sql[] =
  */
 static const char qsql_v2_sql[] =
 	"CREATE TABLE messages_v2 ("
-	" id TEXT PRIMARY KEY NOT NULL,"
-	" received INTEGER NOT NULL,"
-	" queue_id TEXT NOT NULL DEFAULT '',"
-	" client_addr TEXT NOT NULL DEFAULT '',"
-	" sender TEXT NOT NULL DEFAULT '',"
-	" recipients TEXT NOT NULL DEFAULT '[]',"
-	" subject TEXT NOT NULL DEFAULT '',"
-	" size INTEGER NOT NULL,"
-	" sha256 TEXT NOT NULL,"
-	" verdict TEXT NOT NULL DEFAULT '',"
-	" reasons TEXT NOT NULL DEFAULT '',"
-	" report_json TEXT NOT NULL DEFAULT '',"
-	" notice TEXT NOT NULL DEFAULT '',"
-	" status TEXT NOT NULL"
-	"  CHECK (status IN ('held', 'releasing', 'released', 'deleted')),"
-	" path TEXT NOT NULL,"
-	" changed INTEGER NOT NULL DEFAULT 0);"
+	QSQL_MESSAGES_COLUMNS
 	"INSERT INTO messages_v2 SELECT id, received, queue_id, client_addr,"
 	" sender, recipients, subject, size, sha256, verdict, reasons,"
 	" report_json, notice, status, path, received FROM messages;"
