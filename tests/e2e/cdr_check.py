@@ -20,6 +20,9 @@ import zipfile
 import zlib
 from email.message import EmailMessage
 
+sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
+import cli_case  # noqa: E402  (beside this file)
+
 BUILD, TMP, TESTDB, ROOT = sys.argv[1:5]
 MUGAI = os.path.join(BUILD, 'mugai')
 failed = 0
@@ -35,44 +38,14 @@ def result(name, ok, why=''):
 
 
 def message(name, data, mtype):
-    msg = EmailMessage()
-    msg['From'] = 'sender@example.com'
-    msg['To'] = 'staff@city.example.lg.jp'
-    msg['Subject'] = 'attachment ' + name
-    msg['Message-ID'] = '<cdr-%s@example.com>' % zlib.crc32(name.encode())
-    msg.set_content('本文です。添付を確認してください。\n')
-    maintype, subtype = mtype.split('/')
-    msg.add_attachment(data, maintype=maintype, subtype=subtype,
-                       filename=name)
-    return msg.as_bytes()
+    return cli_case.message(name, data, mtype, 'cdr', 'attachment ' + name)
 
 
 def sanitize(case, raw, *opts):
-    d = os.path.join(TMP, case)
-    os.makedirs(d, exist_ok=True)
-    src, out = os.path.join(d, 'in.eml'), os.path.join(d, 'out.eml')
-    rep, err = os.path.join(d, 'report.json'), os.path.join(d, 'stderr')
-    with open(src, 'wb') as f:
-        f.write(raw)
-    args = [MUGAI, '-v', '-o', 'clamav_database_dir=' + TESTDB,
-            '-o', 'quarantine_dir=' + os.path.join(d, 'q'),
-            '-o', 'audit_log=' + os.path.join(d, 'audit.jsonl')]
-    for o in opts:
-        args += ['-o', o]
-    args += ['sanitize', '--report', rep, src, out]
-    with open(err, 'wb') as e:
-        rc = subprocess.call(args, stderr=e)
-    report = json.load(open(rep)) if os.path.exists(rep) else {}
-    text = open(err, 'rb').read().decode('utf-8', 'replace')
-    msg = None
-    if rc == 0:
-        msg = email.message_from_bytes(open(out, 'rb').read(),
-                                       policy=email.policy.default)
-    return rc, msg, report, text
+    return cli_case.sanitize(MUGAI, TESTDB, TMP, case, raw, *opts)
 
 
-def attachments(msg):
-    return [p for p in msg.walk() if p.get_filename()]
+attachments = cli_case.attachments
 
 
 def body_text(msg):
