@@ -115,7 +115,8 @@ acts = [a for (a,) in c.execute("SELECT action FROM actions WHERE id = ?"
 print(st, sys.argv[3] + "/" + path, ",".join(acts) or "-")' \
 	    "$QDIR/index.sqlite" "$id" "$QDIR")
 	st=$1 file=$2 hist=$3
-	sent=$(grep -c "^race-$i\$" "$T/bin/sent" 2>/dev/null || true)
+	# 0 also before the first release made the file.
+	sent=$(cat "$T/bin/sent" 2>/dev/null | grep -c "^race-$i\$")
 	if [ "$rrc" -eq 0 ] && [ "$drc" -eq 3 ]; then
 		[ "$st" = released ] && [ -f "$file" ] && [ "$sent" -eq 1 ] &&
 		    [ "$hist" = release ] &&
