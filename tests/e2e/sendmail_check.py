@@ -115,16 +115,24 @@ def header(msg, name):
 
 
 def mugai_headers(msg):
+    """(counts, X-Mugai-Id); the id is None for a message delivered as
+    it came (nothing changed, nothing stored, so no id is added)."""
     st, mid = header(msg, 'X-Mugai-Status'), header(msg, 'X-Mugai-Id')
-    if len(st) != 1 or len(mid) != 1:
+    if len(st) != 1 or len(mid) > 1:
         raise Fail('%d X-Mugai-Status and %d X-Mugai-Id headers, want 1 each'
                    % (len(st), len(mid)))
-    st, mid = st[0].decode('ascii', 'replace'), mid[0].decode('ascii', 'replace')
+    st = st[0].decode('ascii', 'replace')
     if not re.match(r'^sanitised(;\s*[a-z_]+=\d+)*$', st):
         raise Fail('X-Mugai-Status %r' % st)
+    counts = dict((k, int(v)) for k, v in re.findall(r'([a-z_]+)=(\d+)', st))
+    if not mid:
+        if counts.get('removed') or counts.get('converted'):
+            raise Fail('X-Mugai-Status %r but no X-Mugai-Id' % st)
+        return counts, None
+    mid = mid[0].decode('ascii', 'replace')
     if not re.match(r'^[0-9]{8}-[0-9]{6}-[0-9a-f]{12}$', mid):
         raise Fail('X-Mugai-Id %r' % mid)
-    return dict((k, int(v)) for k, v in re.findall(r'([a-z_]+)=(\d+)', st)), mid
+    return counts, mid
 
 
 def parse(msg):
