@@ -121,7 +121,7 @@ e2e: all
 	@sh tests/run-e2e $(BUILD)
 
 # The fuzz pass of make check (and so of CI): long enough for a
-# regression to show, about 11 minutes for the ten targets.
+# regression to show, about 14 minutes for the thirteen targets.
 CHECK_FUZZ_SECONDS ?= 60
 
 check: deps
