@@ -590,6 +590,23 @@ convert_seconds_left(const struct san *s)
 }
 
 /*
+ * A copy that could not be made: the part is removed (its original is
+ * kept with the message) and the notice gives the reason.  1 when held.
+ */
+static int
+part_held(struct san *s, struct part_row *r,
+    const struct mugai_convert_result *cr)
+{
+	if (!cr->held)
+		return 0;
+	mugai_log(LOG_NOTICE, s->logid, "part %s held (%s): %s", r->path,
+	    cr->reason, cr->detail);
+	r->reason = cr->reason;
+	part_removed(s, r);
+	return 1;
+}
+
+/*
  * A sanitised copy from the worker (mugai/cdr/convert.h), scanned before it
  * goes in; when none can be made the part is removed and held.
  */
@@ -608,13 +625,8 @@ keep_converted(struct san *s, struct part_row *r, GByteArray *ba,
 		san_fail(s, rc, "attachment conversion");
 		goto out;
 	}
-	if (cr.held) {
-		mugai_log(LOG_NOTICE, s->logid, "part %s held (%s): %s",
-		    r->path, cr.reason, cr.detail);
-		r->reason = cr.reason;
-		part_removed(s, r);
+	if (part_held(s, r, &cr))
 		goto out;
-	}
 	mugai_log(LOG_INFO, s->logid, "part %s converted (%s): %s", r->path,
 	    cr.reason, cr.detail);
 	if (scan_part(s, r, cr.data.data, cr.data.len, "copy of") != 0) {
@@ -869,13 +881,8 @@ tnef_expand(struct san *s, size_t row, GByteArray *ba, unsigned depth)
 		san_fail(s, rc, "winmail.dat");
 		goto out;
 	}
-	if (cr.held) {
-		mugai_log(LOG_NOTICE, s->logid, "part %s held (%s): %s",
-		    r->path, cr.reason, cr.detail);
-		r->reason = cr.reason;
-		part_removed(s, r);
+	if (part_held(s, r, &cr))
 		goto out;
-	}
 	mugai_log(LOG_INFO, s->logid, "part %s unpacked (TNEF): %s", r->path,
 	    cr.detail);
 	r->action = "converted";
