@@ -212,6 +212,37 @@ pf_poll() {
 	done
 }
 
+# pf_milter_start BUILD DIR TESTDB PORT [OPTION...] - start
+# BUILD/mugai-milter in the background on inet:PORT@127.0.0.1, with its
+# pid file, spool, quarantine (DIR/q) and audit log (DIR/audit.jsonl) in
+# DIR, the ClamAV database TESTDB and each OPTION as "-o OPTION"; its log
+# goes to DIR/milter.log.  Sets pf_milter_pid.  Returns 0 once the log has
+# one more "started on" line than before, 1 when the milter died first
+# or did not start within 60 s.
+pf_milter_start() {
+	pf_mb=$1 pf_md=$2 pf_mdb=$3 pf_mport=$4
+	shift 4
+	for pf_mo in "$@"; do
+		set -- "$@" -o "$pf_mo"
+		shift
+	done
+	pf_mstarts=$(grep -c 'started on' "$pf_md/milter.log" 2>/dev/null)
+	"$pf_mb/mugai-milter" -f -e \
+	    -o "milter_socket=inet:$pf_mport@127.0.0.1" \
+	    -o "pid_file=$pf_md/pid" -o "spool_dir=$pf_md/spool" \
+	    -o "quarantine_dir=$pf_md/q" -o "audit_log=$pf_md/audit.jsonl" \
+	    -o "clamav_database_dir=$pf_mdb" "$@" \
+	    </dev/null 2>>"$pf_md/milter.log" &
+	pf_milter_pid=$!
+	pf_poll 60 pf__milter_up
+	[ "$(grep -c 'started on' "$pf_md/milter.log")" -gt "${pf_mstarts:-0}" ]
+}
+
+pf__milter_up() {
+	[ "$(grep -c 'started on' "$pf_md/milter.log" 2>/dev/null)" -gt \
+	    "${pf_mstarts:-0}" ] || ! kill -0 "$pf_milter_pid" 2>/dev/null
+}
+
 # pf_send PORT SWAKS_ARGS... - send with swaks to 127.0.0.1:PORT, e.g.
 # pf_send "$smtp" --data @m.eml --from a@example.org --to b@example.jp
 # Quiet: the transcript goes to $PF_SEND_LOG.  Returns swaks' status.

@@ -32,22 +32,15 @@ chmod 755 "$T"
 CK_SUITE=postfix-cdr
 . "$here/lib-check.sh"
 
-milter_up() {
-	grep -q 'started on' "$T/milter.log" 2>/dev/null ||
-	    ! kill -0 "$milter_pid" 2>/dev/null
-}
 mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
     sink=$(pf_free_port "$mport" "$smtp") || {
 	fail start "no free ports"
 	finish
 }
-"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
-    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" -o "quarantine_dir=$T/q" \
-    -o "audit_log=$T/audit.jsonl" -o "clamav_database_dir=$testdb" \
-    </dev/null 2>>"$T/milter.log" &
-milter_pid=$!
-pf_poll 60 milter_up
-if ! grep -q 'started on' "$T/milter.log"; then
+pf_milter_start "$build" "$T" "$testdb" "$mport"
+started=$?
+milter_pid=$pf_milter_pid	# stopped by cleanup whatever happened
+if [ "$started" -ne 0 ]; then
 	fail milter-start "$(tail -n 3 "$T/milter.log" | tr '\n' ' ')"
 	finish
 fi
