@@ -16,167 +16,44 @@
       "ok NAME" or "fail NAME: why" for each, and what a check printed
       after it, indented.
 
-smtp-sink's dump: X-Client-Addr ... X-Rcpt-Args and its own Received
-header, then the message as Sendmail relayed it (LF line ends), then an
-empty line.
+What every MTA test shares (reading smtp-sink's dump, the X-Mugai-*
+headers, killing the milter mid-transaction) is in mta_check.py.
 """
 import base64
-import email
-import email.policy
 import contextlib
 import hashlib
 import io
 import json
 import os
 import re
-import select
-import signal
 import smtplib
 import sys
-import time
 
 sys.path.insert(0, os.path.dirname(os.path.abspath(__file__)))
 import check_message as cm                      # noqa: E402
+from mta_check import (Fail, crlf, fields, split, relayed, header,  # noqa: E402
+                       mugai_headers, parse, body_text, diff_at,
+                       first_received)
+import mta_check                                # noqa: E402
 
-POLICY = email.policy.default.clone(raise_on_defect=False)
 # EICAR in two halves, so that this file is not itself a test virus.
 EICAR = (r'X5O!P%@AP[4\PZX54(P^)7CC)7}$EICAR' +
          r'-STANDARD-ANTIVIRUS-TEST-FILE!$H+H*').encode('ascii')
 
 
-class Fail(Exception):
-    pass
-
-
-def crlf(data):
-    """What Sendmail received: the file with CRLF line ends."""
-    d = re.sub(rb'\r?\n', b'\r\n', data)
-    if d and not d.endswith(b'\r\n'):
-        d += b'\r\n'
-    return d
-
-
-def fields(block):
-    out = []
-    for line in block.splitlines(keepends=True):
-        if line[:1] in (b' ', b'\t') and out:
-            out[-1] += line
-        else:
-            out.append(line)
-    return out
-
-
-def split(msg):
-    m = re.search(rb'\r?\n\r?\n', msg)
-    if not m:
-        return msg, b''
-    return msg[:m.end()], msg[m.end():]
-
-
-def relayed(path):
-    """The message as Sendmail relayed it, LF line ends."""
-    raw = open(path, 'rb').read()
-    lines = raw.split(b'\n')
-    i = 0
-    while i < len(lines) and re.match(
-            rb'X-(Client-Addr|Client-Proto|Helo-Args|Mail-Args|Rcpt-Args): ',
-            lines[i]):
-        i += 1
-    if i == 0 or i >= len(lines) or not lines[i].startswith(b'Received: '):
-        raise Fail('%s: not an smtp-sink dump' % path)
-    j = i + 1
-    while j < len(lines) and lines[j][:1] in (b' ', b'\t'):
-        j += 1
-    if b'by smtp-sink' not in b'\n'.join(lines[i:j]):
-        raise Fail('%s: no smtp-sink Received header' % path)
-    rest = b'\n'.join(lines[j:])
-    if not rest.endswith(b'\n\n'):
-        raise Fail("%s: does not end with smtp-sink's empty line" % path)
-    return rest[:-1]
-
-
 def sendmail_received(msg):
     """(Sendmail's Received field, queue id): the first header relayed."""
-    first = fields(split(msg)[0])[0]
-    m = re.match(rb'Received: .*\bby \S+ \(8\.[0-9.]+/8\.[0-9.]+\) with '
-                 rb'E?SMTP id ([0-9A-Za-z]+)', first, re.S)
-    if not m:
-        raise Fail("first header is not Sendmail's Received: %r" % first[:160])
-    return first, m.group(1).decode()
-
-
-def header(msg, name):
-    out = []
-    for f in fields(split(msg)[0]):
-        n, _, v = f.partition(b':')
-        if n.strip().lower() == name.lower().encode():
-            out.append(re.sub(rb'\r?\n', b'', v).strip())
-    return out
-
-
-def mugai_headers(msg):
-    """(counts, X-Mugai-Id); the id is None for a message delivered as
-    it came (nothing changed, nothing stored, so no id is added)."""
-    st, mid = header(msg, 'X-Mugai-Status'), header(msg, 'X-Mugai-Id')
-    if len(st) != 1 or len(mid) > 1:
-        raise Fail('%d X-Mugai-Status and %d X-Mugai-Id headers, want 1 each'
-                   % (len(st), len(mid)))
-    st = st[0].decode('ascii', 'replace')
-    if not re.match(r'^sanitised(;\s*[a-z_]+=\d+)*$', st):
-        raise Fail('X-Mugai-Status %r' % st)
-    counts = dict((k, int(v)) for k, v in re.findall(r'([a-z_]+)=(\d+)', st))
-    if not mid:
-        if counts.get('removed') or counts.get('converted'):
-            raise Fail('X-Mugai-Status %r but no X-Mugai-Id' % st)
-        return counts, None
-    mid = mid[0].decode('ascii', 'replace')
-    if not re.match(r'^[0-9]{8}-[0-9]{6}-[0-9a-f]{12}$', mid):
-        raise Fail('X-Mugai-Id %r' % mid)
-    return counts, mid
-
-
-def parse(msg):
-    return email.message_from_bytes(msg, policy=POLICY)
-
-
-def body_text(msg):
-    for part in parse(msg).walk():
-        if part.get_content_type() == 'text/plain' and not part.get_filename():
-            return part.get_payload(decode=True).decode('utf-8')
-    raise Fail('no text/plain body part')
-
-
-HTML_TAG = re.compile(r'</?(html|head|body|p|div|span|a|script|style|img|table|'
-                      r'tr|td|th|ul|ol|li|blockquote|iframe|form|input|br|meta|'
-                      r'title|b|i|h[1-6]|font|center)\b[^<>]*>', re.I)
+    return first_received(msg, 'Sendmail',
+                          rb'Received: .*\bby \S+ \(8\.[0-9.]+/8\.[0-9.]+\) with '
+                          rb'E?SMTP id ([0-9A-Za-z]+)')
 
 
 def cmd_html(sink):
-    """HTML-only mail arrives as one text/plain part without HTML."""
-    out = relayed(sink)
-    msg = parse(out)
-    if msg.is_multipart() or msg.get_content_type() != 'text/plain':
-        raise Fail('top-level %s, want one text/plain part' % msg.get_content_type())
-    text = body_text(out)
-    m = HTML_TAG.search(text) or re.search(r'(?i)<\s*script|javascript:', text)
-    if m:
-        raise Fail('HTML in the delivered text: %r' % m.group(0))
-    counts, _ = mugai_headers(out)
-    if counts.get('converted', 0) < 1:
-        raise Fail('X-Mugai-Status does not count the converted HTML: %r' % counts)
+    mta_check.html(sink)
 
 
 def cmd_sanitised(fixture, expect, sink):
-    """check_message.py's checks of the output against the .expect."""
-    out = relayed(sink)
-    exp, errs = cm.load_expect(expect)
-    if errs:
-        raise Fail('; '.join(errs))
-    run = cm.Run(open(fixture, 'rb').read(), exp, 0, out, None, '')
-    cm.check_output(run, None, False)
-    if run.errors:
-        raise Fail('; '.join(run.errors[:3]))
-    mugai_headers(out)
+    mta_check.sanitised(fixture, expect, sink)
 
 
 def attachments(msg):
@@ -288,87 +165,13 @@ def cmd_original(export, sent):
     orig = open(export, 'rb').read()
     want = crlf(open(sent, 'rb').read())
     if orig != want:
-        n = next((i for i in range(min(len(orig), len(want))) if orig[i] != want[i]),
-                 min(len(orig), len(want)))
-        raise Fail('original differs at byte %d (of %d and %d): %r vs %r' % (
-            n, len(orig), len(want), orig[max(0, n - 30):n + 40], want[max(0, n - 30):n + 40]))
+        raise Fail('original ' + diff_at(orig, want))
     print('byte-identical to the %d bytes sent (sha256 %s)'
           % (len(want), hashlib.sha256(want).hexdigest()[:16]))
 
 
-def proc_state(pid):
-    try:
-        with open('/proc/%d/stat' % pid) as f:
-            return f.read().rsplit(')', 1)[1].split()[0]
-    except OSError:
-        return 'gone'
-
-
-def signal_and_wait(pid, sig, states):
-    os.kill(pid, sig)
-    for _ in range(100):
-        if proc_state(pid) in states:
-            return
-        time.sleep(0.05)
-    raise Fail('mugai-milter %d not in state %s after signal %d' % (pid, states, sig))
-
-
 def cmd_smtp(port, pid, mode, rcpt, path):
-    """One SMTP transaction with mugai-milter (pid) killed by SIGKILL:
-      before-data  after RCPT TO was accepted, before DATA
-      mid-data     after half the message data was sent
-      at-eom       after the final ".": the milter is stopped (SIGSTOP)
-                   before it, so Sendmail waits for its verdict when the
-                   kill comes
-    Succeeds when Sendmail answers 4xx (at DATA or at the end)."""
-    pid = int(pid)
-    data = re.sub(rb'(?m)^\.', b'..', crlf(open(path, 'rb').read()))
-    s = smtplib.SMTP('127.0.0.1', int(port), local_hostname='mid.example', timeout=120)
-    log = []
-
-    def step(cmd):
-        code, text = s.docmd(cmd)
-        log.append('%s: %d %s' % (cmd, code, text.decode('ascii', 'replace')))
-        return code
-
-    def done(code):
-        print(' | '.join(log))
-        if not 400 <= code < 500:
-            raise Fail('want a 4xx reply: ' + ' | '.join(log))
-        try:
-            s.quit()
-        except (smtplib.SMTPException, OSError):
-            pass
-
-    s.ehlo()
-    if step('MAIL FROM:<mid-%s@example.org>' % mode) != 250 or \
-            step('RCPT TO:<%s>' % rcpt) != 250:
-        raise Fail('envelope refused with the milter alive: ' + ' | '.join(log))
-    if mode == 'before-data':
-        signal_and_wait(pid, signal.SIGKILL, ('Z', 'gone'))
-    code = step('DATA')
-    if code != 354:
-        if mode == 'before-data':
-            return done(code)
-        raise Fail('DATA refused with the milter alive: ' + ' | '.join(log))
-    half = len(data) // 2
-    s.send(data[:half])
-    if mode == 'mid-data':
-        time.sleep(0.5)             # let Sendmail pass on what it has
-        signal_and_wait(pid, signal.SIGKILL, ('Z', 'gone'))
-    elif mode == 'at-eom':
-        signal_and_wait(pid, signal.SIGSTOP, ('T', 't'))
-    s.send(data[half:] + b'.\r\n')
-    if mode == 'at-eom':
-        r, _, _ = select.select([s.sock], [], [], 2.0)
-        if r:
-            code, text = s.getreply()
-            raise Fail('Sendmail answered %d %s before the milter decided'
-                       % (code, text.decode('ascii', 'replace')))
-        signal_and_wait(pid, signal.SIGKILL, ('Z', 'gone'))
-    code, text = s.getreply()
-    log.append('end of data: %d %s' % (code, text.decode('ascii', 'replace')))
-    done(code)
+    mta_check.smtp_kill('Sendmail', port, pid, mode, rcpt, path)
 
 
 def cmd_size(port, size):
@@ -467,13 +270,5 @@ def cmd_batch():
             print('    ' + detail)
 
 
-def main():
-    cmd, args = sys.argv[1], sys.argv[2:]
-    try:
-        globals()['cmd_' + cmd](*args)
-    except Fail as e:
-        print(e)
-        sys.exit(1)
-
-
-main()
+if __name__ == '__main__':
+    mta_check.main(globals())
