@@ -166,6 +166,30 @@ pf_sink_count() {
 	pf_sink_files "$1" | wc -l | tr -d ' '
 }
 
+# pf_sink_for DIR RCPT - print the complete sink files under DIR whose
+# envelope has recipient RCPT.
+pf_sink_for() {
+	pf_sink_files "$1" | while IFS= read -r pf_f; do
+		grep -l "^X-Rcpt-Args: <$2>" "$pf_f"
+	done
+}
+
+pf__has_rcpt() { [ -n "$(pf_sink_for "$1" "$2")" ]; }
+
+# pf_one DIR RCPT TIMEOUT - wait up to TIMEOUT seconds for a message to
+# RCPT at DIR's sink; exactly one must be there.  Prints its file, or
+# says how many there were and fails.
+pf_one() {
+	pf_poll "$3" pf__has_rcpt "$1" "$2"
+	pf_files=$(pf_sink_for "$1" "$2")
+	pf_n=$(printf '%s' "$pf_files" | grep -c .)
+	if [ "$pf_n" -ne 1 ]; then
+		echo "$pf_n messages to <$2> at the sink, want 1"
+		return 1
+	fi
+	printf '%s\n' "$pf_files"
+}
+
 # pf_wait_sink DIR N TIMEOUT - wait up to TIMEOUT seconds until DIR/sink
 # holds at least N complete messages.
 pf_wait_sink() {

@@ -141,27 +141,8 @@ except ConnectionRefusedError:
 sys.exit("port %s accepts connections" % sys.argv[1])' "$1"
 }
 
-# sink_for RCPT - print the sink files whose envelope has recipient RCPT.
-sink_for() {
-	pf_sink_files "$P" | while IFS= read -r f; do
-		grep -l "^X-Rcpt-Args: <$1>" "$f"
-	done
-}
-
-has_rcpt() { [ -n "$(sink_for "$1")" ]; }
-
-# one RCPT TIMEOUT - exactly one message to RCPT reached the sink (waits
-# up to TIMEOUT s for it); prints its file.
-one() {
-	pf_poll "$2" has_rcpt "$1"
-	files=$(sink_for "$1")
-	n=$(printf '%s' "$files" | grep -c .)
-	if [ "$n" -ne 1 ]; then
-		echo "$n messages to <$1> at the sink, want 1"
-		return 1
-	fi
-	printf '%s\n' "$files"
-}
+sink_for() { pf_sink_for "$P" "$1"; }
+one() { pf_one "$P" "$1" "$2"; }
 
 # send NAME FILE RCPT - pf_send_file FILE from sender@example.org to
 # RCPT; the transcript is $T/NAME.swaks.  Returns swaks' status.

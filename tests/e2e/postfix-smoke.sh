@@ -50,12 +50,7 @@ if sbody != fbody + tail + b"\n":
 EOF
 }
 
-# sink_for RCPT - print the sink files whose envelope has recipient RCPT.
-sink_for() {
-	for f in $(pf_sink_files "$P"); do
-		grep -l "^X-Rcpt-Args: <$1>" "$f"
-	done
-}
+sink_for() { pf_sink_for "$P" "$1"; }
 
 # relayed NAME RCPT [TAIL] - exactly one message to RCPT, the same as
 # NAME.eml (see same_message).

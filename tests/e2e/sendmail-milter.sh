@@ -174,26 +174,7 @@ nothing_more() {
 	eq "messages at the sink" "$(pf_sink_count "$S")" "$1"
 }
 
-sink_for() {
-	pf_sink_files "$S" | while IFS= read -r f; do
-		grep -l "^X-Rcpt-Args: <$1>" "$f"
-	done
-}
-
-has_rcpt() { [ -n "$(sink_for "$1")" ]; }
-
-# one RCPT TIMEOUT - exactly one message to RCPT reached the sink;
-# prints its file.
-one() {
-	pf_poll "$2" has_rcpt "$1"
-	files=$(sink_for "$1")
-	n=$(printf '%s' "$files" | grep -c .)
-	if [ "$n" -ne 1 ]; then
-		echo "$n messages to <$1> at the sink, want 1"
-		return 1
-	fi
-	printf '%s\n' "$files"
-}
+one() { pf_one "$S" "$1" "$2"; }
 
 mugai() {
 	"$build/mugai" -o "quarantine_dir=$T/q" -o clamav_enable=no "$@"
