@@ -120,6 +120,21 @@ reason_of(struct web_req *req, struct web_resp *resp, const char *id)
 	return reason;
 }
 
+/* An envelope address as recorded, without its <>. */
+static const char *
+bare(const char *a, char *out, size_t len)
+{
+	size_t n;
+
+	if (*a == '<')
+		a++;
+	snprintf(out, len, "%s", a);
+	n = strlen(out);
+	if (n > 0 && out[n - 1] == '>')
+		out[n - 1] = '\0';
+	return out;
+}
+
 static unsigned
 status_of(mugai_status rc)
 {
@@ -136,7 +151,7 @@ page_release(struct web_req *req, struct web_resp *resp)
 {
 	struct mugai_qrecord *r;
 	struct mugai_qrelease rel;
-	char *to, who[96];
+	char *to, who[96], addr[512];
 	const char *reason, *part, *force;
 	size_t i, n;
 	mugai_status rc = MUGAI_OK;
@@ -164,7 +179,8 @@ page_release(struct web_req *req, struct web_resp *resp)
 	/* To the original recipients, one release each, or to one address. */
 	n = to != NULL && *to != '\0' ? 1 : r->nrecipients;
 	for (i = 0; i < n && rc == MUGAI_OK; i++) {
-		rel.to = to != NULL && *to != '\0' ? to : r->recipients[i];
+		rel.to = to != NULL && *to != '\0' ? to :
+		    bare(r->recipients[i], addr, sizeof(addr));
 		rc = mugai_quarantine_release(req->app->q, &rel);
 		mugai_log(rc == MUGAI_OK ? LOG_INFO : LOG_ERR, "web", "%s: release "
 		    "to %s by %s: %s", r->id, rel.to, req->user.name,
