@@ -166,15 +166,19 @@ on_record(const struct mugai_qrecord *r, void *arg)
 
 static const char *sort_keys[] = { "received", "sender", "subject", "size",
 	"verdict", "status", "recipient" };
-static int sort_key, sort_desc;
+
+struct order {
+	int	 key, desc;
+};
 
 static int
-cmp_rows(const void *a, const void *b)
+cmp_rows(const void *a, const void *b, void *arg)
 {
 	const struct row *x = a, *y = b;
+	const struct order *o = arg;
 	int c = 0;
 
-	switch (sort_key) {
+	switch (o->key) {
 	case 1:	c = strcasecmp(x->sender, y->sender); break;
 	case 2:	c = strcmp(x->subject, y->subject); break;
 	case 3:	c = (x->size > y->size) - (x->size < y->size); break;
@@ -186,7 +190,7 @@ cmp_rows(const void *a, const void *b)
 		c = (x->received > y->received) - (x->received < y->received);
 	if (c == 0)
 		c = strcmp(x->id, y->id);
-	return sort_desc ? -c : c;
+	return o->desc ? -c : c;
 }
 
 /* ---- the page ------------------------------------------------------------ */
@@ -292,21 +296,22 @@ search_form(struct web_req *req, struct web_resp *resp)
 }
 
 static void
-header_cell(struct web_req *req, struct web_resp *resp, int key, const char *en)
+header_cell(struct web_req *req, struct web_resp *resp, const struct order *o,
+    int key, const char *en)
 {
 	web_out(resp, "<th><a href=\"");
-	self_link(req, resp, sort_keys[key], key == sort_key ? !sort_desc :
+	self_link(req, resp, sort_keys[key], key == o->key ? !o->desc :
 	    key == 0, 1);
 	web_out(resp, "\">");
 	web_tr(req, resp, en);
-	if (key == sort_key)
-		web_out(resp, sort_desc ? " &#9660;" : " &#9650;");
+	if (key == o->key)
+		web_out(resp, o->desc ? " &#9660;" : " &#9650;");
 	web_out(resp, "</a></th>");
 }
 
 static void
-table(struct web_req *req, struct web_resp *resp, struct row *rows,
-    size_t n, long page)
+table(struct web_req *req, struct web_resp *resp, const struct order *o,
+    struct row *rows, size_t n, long page)
 {
 	size_t i, first = (size_t)(page - 1) * PAGE_SIZE;
 
@@ -320,13 +325,13 @@ table(struct web_req *req, struct web_resp *resp, struct row *rows,
 		return;
 	}
 	web_out(resp, "<table id=\"messages\"><tr>");
-	header_cell(req, resp, 0, "Received");
-	header_cell(req, resp, 1, "Sender");
-	header_cell(req, resp, 6, "Recipients");
-	header_cell(req, resp, 2, "Subject");
-	header_cell(req, resp, 3, "Size");
-	header_cell(req, resp, 4, "Verdict");
-	header_cell(req, resp, 5, "Status");
+	header_cell(req, resp, o, 0, "Received");
+	header_cell(req, resp, o, 1, "Sender");
+	header_cell(req, resp, o, 6, "Recipients");
+	header_cell(req, resp, o, 2, "Subject");
+	header_cell(req, resp, o, 3, "Size");
+	header_cell(req, resp, o, 4, "Verdict");
+	header_cell(req, resp, o, 5, "Status");
 	web_out(resp, "</tr>\n");
 	for (i = first; i < n && i < first + PAGE_SIZE; i++) {
 		web_out(resp, "<tr class=\"msg\"><td>");
@@ -348,7 +353,7 @@ table(struct web_req *req, struct web_resp *resp, struct row *rows,
 	web_out(resp, "</table><p class=\"pages\">");
 	if (page > 1) {
 		web_out(resp, "<a id=\"prev\" href=\"");
-		self_link(req, resp, sort_keys[sort_key], sort_desc, page - 1);
+		self_link(req, resp, sort_keys[o->key], o->desc, page - 1);
 		web_out(resp, "\">");
 		web_tr(req, resp, "Previous");
 		web_out(resp, "</a> ");
@@ -357,7 +362,7 @@ table(struct web_req *req, struct web_resp *resp, struct row *rows,
 	web_out(resp, " %ld / %zu ", page, (n + PAGE_SIZE - 1) / PAGE_SIZE);
 	if (first + PAGE_SIZE < n) {
 		web_out(resp, "<a id=\"next\" href=\"");
-		self_link(req, resp, sort_keys[sort_key], sort_desc, page + 1);
+		self_link(req, resp, sort_keys[o->key], o->desc, page + 1);
 		web_out(resp, "\">");
 		web_tr(req, resp, "Next");
 		web_out(resp, "</a>");
@@ -371,6 +376,7 @@ page_messages(struct web_req *req, struct web_resp *resp)
 	struct mugai_qfilter f;
 	struct search s;
 	struct row *sorted = NULL;
+	struct order o = { 0, 1 };
 	const char *v;
 	size_t i;
 	long page = 1;
@@ -391,14 +397,12 @@ page_messages(struct web_req *req, struct web_resp *resp)
 	s.verdict = arg(req, "verdict");
 	s.virus = arg(req, "virus");
 	s.words = split_words(arg(req, "subject"));
-	sort_key = 0;
-	sort_desc = 1;
 	if ((v = arg(req, "sort")) != NULL)
 		for (i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
 			if (strcmp(v, sort_keys[i]) == 0)
-				sort_key = (int)i;
+				o.key = (int)i;
 	if ((v = arg(req, "dir")) != NULL)
-		sort_desc = strcmp(v, "asc") != 0;
+		o.desc = strcmp(v, "asc") != 0;
 	if ((v = arg(req, "page")) != NULL && (page = strtol(v, NULL, 10)) < 1)
 		page = 1;
 	s.cap = req->app->cfg->web_max_results;
@@ -417,7 +421,7 @@ page_messages(struct web_req *req, struct web_resp *resp)
 	}
 	for (i = 0; i < s.n; i++)
 		sorted[i] = s.rows[(s.head + i) % s.cap];
-	qsort(sorted, s.n, sizeof(*sorted), cmp_rows);
+	qsort_r(sorted, s.n, sizeof(*sorted), cmp_rows, &o);
 	web_page_begin(req, resp, "Messages");
 	search_form(req, resp);
 	if (s.dropped) {
@@ -426,7 +430,7 @@ page_messages(struct web_req *req, struct web_resp *resp)
 		    "narrow the dates.");
 		web_out(resp, "</p>");
 	}
-	table(req, resp, sorted, s.n, page);
+	table(req, resp, &o, sorted, s.n, page);
 	web_page_end(req, resp);
 done:
 	free(sorted);

@@ -6,7 +6,8 @@
  * HttpOnly SameSite=Strict cookie and the same value in the form.
  * Failures are counted per user name and per client address
  * (throttle.h); while either is locked every login for it is refused
- * with the same answer, right password or not.  Each outcome is logged.
+ * with the same answer, right password or not; a success clears the
+ * name's count, not the address's.  Each outcome is logged.
  */
 #include <string.h>
 #include <time.h>
@@ -114,8 +115,9 @@ page_login(struct web_req *req, struct web_resp *resp)
 		login_form(req, resp, "Wrong user name or password.", name);
 		return;
 	}
+	/* The name's count only: a password that works for one account
+	 * must not wipe the failures an address collected on others. */
 	web_throttle_clear(app->throttle, ukey);
-	web_throttle_clear(app->throttle, akey);
 	if (web_session_create(app->sessions, u->name, now, &s) != 0) {
 		web_error(req, resp, 500, "Internal error; see the log.");
 		return;

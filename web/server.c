@@ -380,6 +380,10 @@ on_done(void *cls, struct MHD_Connection *c, void **con_cls,
 
 static void
 on_log(void *cls, const char *fmt, va_list ap)
+	__attribute__((format(printf, 2, 0)));
+
+static void
+on_log(void *cls, const char *fmt, va_list ap)
 {
 	char line[1024];
 	size_t n;
