@@ -68,6 +68,11 @@ web_html_n(struct mugai_buf *b, const char *s, size_t len)
 			continue;
 		}
 		switch (cp) {
+		case '\r':	/* a CRLF line end shows as the LF alone */
+			if (i + 1 < len && p[i + 1] == '\n')
+				break;
+			rc = mugai_buf_putc(b, '?');
+			break;
 		case '&':	rc = mugai_buf_puts(b, "&amp;"); break;
 		case '<':	rc = mugai_buf_puts(b, "&lt;"); break;
 		case '>':	rc = mugai_buf_puts(b, "&gt;"); break;

@@ -6,7 +6,8 @@
  * the value can stand in element content and in quoted attribute values
  * alike.  Bytes that are not valid UTF-8 become U+FFFD and control and
  * bidirectional-override characters become '?', so a subject cannot
- * reorder or hide the text around it.  web_url() percent-encodes a value
+ * reorder or hide the text around it (a CR before an LF is dropped:
+ * it is a line end, not a character).  web_url() percent-encodes a value
  * for a query string or path segment (everything but A-Z a-z 0-9 - . _ ~).
  */
 #ifndef MUGAI_WEB_HTML_H

@@ -35,6 +35,7 @@ test_escape(void **state)
 		{ "\" onmouseover='x'", "&quot; onmouseover=&#39;x&#39;" },
 		{ "件名：会議資料", "件名：会議資料" },
 		{ "tab\tand\nnewline", "tab\tand\nnewline" },
+		{ "crlf\r\nlone\rcr\r", "crlf\nlone?cr?" },
 		{ "bell\a esc\x1b del\x7f", "bell? esc? del?" },
 		/* U+202E RIGHT-TO-LEFT OVERRIDE, U+2066 LRI, U+200F RLM */
 		{ "exe\xE2\x80\xAEtxt.doc", "exe?txt.doc" },
