@@ -29,8 +29,9 @@ P=$T/pf
 milter_pid=
 web_pid=
 tls_pid=
+ru_pid=
 cleanup() {
-	for p in $web_pid $tls_pid; do
+	for p in $web_pid $tls_pid $ru_pid; do
 		kill -TERM "$p" 2>/dev/null
 		wait "$p" 2>/dev/null
 	done
@@ -50,7 +51,8 @@ CK_SUITE=web
 mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
     sink=$(pf_free_port "$mport" "$smtp") &&
     wport=$(pf_free_port "$mport" "$smtp" "$sink") &&
-    tport=$(pf_free_port "$mport" "$smtp" "$sink" "$wport") || {
+    tport=$(pf_free_port "$mport" "$smtp" "$sink" "$wport") &&
+    rport=$(pf_free_port "$mport" "$smtp" "$sink" "$wport" "$tport") || {
 	fail start "no free ports"
 	finish
 }
@@ -414,6 +416,28 @@ if openssl req -x509 -newkey rsa:2048 -nodes -days 1 -subj /CN=localhost \
 else
 	fail https "openssl could not make a certificate"
 fi
+
+# ---- run_user ------------------------------------------------------------------------------
+
+# Started as root with run_user, it serves as that user: a store and an
+# accounts file only nobody may read prove it reads them as nobody.
+mkdir -p "$T/ru/q" && cp "$T/users" "$T/ru/users" &&
+    chown -R nobody "$T/ru" && chmod 700 "$T/ru/q" && chmod 600 "$T/ru/users"
+"$build/mugai-web" -e -o run_user=nobody -o quarantine_dir="$T/ru/q" \
+    -o audit_log="$T/ru/audit.jsonl" -o web_users="$T/ru/users" -o web_pid_file= \
+    -o web_listen=127.0.0.1:$rport </dev/null 2>"$T/ru.log" &
+ru_pid=$!
+pf_poll 20 up "http://127.0.0.1:$rport"
+check "with run_user it runs as that user" sh -c "
+	awk '/^Uid:/ { print \$2, \$3, \$4 }' /proc/$ru_pid/status |
+	grep -qx \"\$(id -u nobody) \$(id -u nobody) \$(id -u nobody)\""
+BASE=http://127.0.0.1:$rport
+is "and reads the accounts and store as that user" 303 "$(login r alice alice-password-1)"
+is "an empty store lists nothing" 200 "$(req r GET /messages)"
+BASE=
+kill -TERM "$ru_pid"
+wait "$ru_pid"
+ru_pid=
 
 # ---- stop ---------------------------------------------------------------------------------------
 
