@@ -118,7 +118,8 @@ page_login(struct web_req *req, struct web_resp *resp)
 	/* The name's count only: a password that works for one account
 	 * must not wipe the failures an address collected on others. */
 	web_throttle_clear(app->throttle, ukey);
-	if (web_session_create(app->sessions, u->name, now, &s) != 0) {
+	if (web_session_create(app->sessions, u->name, web_user_stamp(u),
+	    now, &s) != 0) {
 		web_error(req, resp, 500, "Internal error; see the log.");
 		return;
 	}

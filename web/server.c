@@ -9,8 +9,8 @@
  *
  * Every request goes the same way: the body (a form) is collected up to
  * WEB_MAX_BODY; the route is looked up; the session cookie is checked
- * and the account read again when the file changed (a deleted account
- * is logged out at its next click); a page that needs a role gets a
+ * and the account read again when the file changed (a deleted account,
+ * or one whose password changed, is logged out at its next click); a page that needs a role gets a
  * login redirect or 403; every POST of a logged-in page must carry the
  * session's CSRF token; then the page runs, and its response goes out
  * with the security headers every response has.
@@ -185,6 +185,18 @@ client_addr(struct MHD_Connection *c, char *out, size_t len)
 		    out, (socklen_t)len);
 }
 
+/* FNV-1a of the password hash: changes whenever the password does. */
+unsigned long long
+web_user_stamp(const struct web_user *u)
+{
+	unsigned long long h = 1469598103934665603ULL;
+	const unsigned char *p;
+
+	for (p = (const unsigned char *)u->hash; *p; p++)
+		h = (h ^ *p) * 1099511628211ULL;
+	return h;
+}
+
 /* The session named by the cookie and its account, into req. */
 static void
 find_session(struct web_req *req)
@@ -197,7 +209,8 @@ find_session(struct web_req *req)
 		return;
 	(void)web_users_refresh(req->app);
 	u = web_users_find(&req->app->users, req->sess.user);
-	if (u == NULL) {
+	/* A deleted account, or a password changed since the login. */
+	if (u == NULL || web_user_stamp(u) != req->sess.stamp) {
 		web_session_end(req->app->sessions, sid);
 		return;
 	}

@@ -93,8 +93,8 @@ expired(const struct web_sessions *s, const struct web_session *e, time_t now)
 }
 
 int
-web_session_create(struct web_sessions *s, const char *user, time_t now,
-    struct web_session *out)
+web_session_create(struct web_sessions *s, const char *user,
+    unsigned long long stamp, time_t now, struct web_session *out)
 {
 	struct web_session *e = NULL;
 	size_t i;
@@ -114,6 +114,7 @@ web_session_create(struct web_sessions *s, const char *user, time_t now,
 	memset(e, 0, sizeof(*e));
 	if (web_token(e->id) == 0 && web_token(e->csrf) == 0) {
 		strcpy(e->user, user);
+		e->stamp = stamp;
 		e->created = e->used = now;
 		*out = *e;
 		rc = 0;

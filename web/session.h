@@ -27,6 +27,7 @@ struct web_session {
 	char	 user[WEB_NAME_MAX + 1];
 	time_t	 created;
 	time_t	 used;
+	unsigned long long stamp;	/* the caller's: which password it was */
 };
 
 struct web_sessions *web_sessions_new(size_t max, unsigned idle);
@@ -35,9 +36,13 @@ void web_sessions_free(struct web_sessions *s);
 /* web_token - 64 hex digits of fresh randomness into out[65]; -1 on failure. */
 int web_token(char out[WEB_TOKEN_LEN + 1]);
 
-/* web_session_create - a new session for user; *out a copy. 0 or -1. */
-int web_session_create(struct web_sessions *s, const char *user, time_t now,
-    struct web_session *out);
+/*
+ * web_session_create - a new session for user; *out a copy. 0 or -1.
+ * stamp is kept with it (mugai-web: a digest of the password hash, so a
+ * changed password ends the sessions made with the old one).
+ */
+int web_session_create(struct web_sessions *s, const char *user,
+    unsigned long long stamp, time_t now, struct web_session *out);
 
 /*
  * web_session_find - the live session with this id, touched (its idle

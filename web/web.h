@@ -102,6 +102,8 @@ void web_error(struct web_req *req, struct web_resp *resp, unsigned status,
 
 /* server.c: users file, reread when it changed; 0 or -1 (logged). */
 int web_users_refresh(struct web_app *app);
+/* server.c: what a session remembers of the password (its hash's digest). */
+unsigned long long web_user_stamp(const struct web_user *u);
 
 /* server.c: the daemon. */
 struct web_server;

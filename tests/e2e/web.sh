@@ -369,6 +369,12 @@ is "after logout the session is gone" 303 "$(req s GET /messages)"
 is "logout without the token is refused" 403 "$(req u POST /logout)"
 MQ web-user del audrey
 is "a deleted account is logged out at its next click" 303 "$(req u GET /messages)"
+is "alice has a second session" 303 "$(login a2 alice alice-password-1)"
+echo 'alice-password-2' | MQ web-user passwd alice
+is "a changed password ends the sessions made with the old one" 303 \
+    "$(req a2 GET /messages)"
+is "the new password logs in" 303 "$(login a2 alice alice-password-2)"
+echo 'alice-password-1' | MQ web-user passwd alice
 
 # Per user: three failures from three addresses lock the name everywhere.
 login t1 victim bad-1 --interface 127.0.0.2 >/dev/null

@@ -43,12 +43,13 @@ test_session_lifecycle(void **state)
 	struct web_session a, b, got;
 
 	assert_non_null(s);
-	assert_int_equal(web_session_create(s, "alice", 1000, &a), 0);
-	assert_int_equal(web_session_create(s, "kondo", 1000, &b), 0);
+	assert_int_equal(web_session_create(s, "alice", 7, 1000, &a), 0);
+	assert_int_equal(web_session_create(s, "kondo", 7, 1000, &b), 0);
 	assert_string_not_equal(a.id, b.id);
 	assert_string_not_equal(a.id, a.csrf);
 	assert_int_equal(web_session_find(s, a.id, 1100, &got), 0);
 	assert_string_equal(got.user, "alice");
+	assert_int_equal(got.stamp, 7);
 	assert_string_equal(got.csrf, a.csrf);
 	/* CSRF: the session's own token only. */
 	assert_true(web_session_csrf_ok(&got, a.csrf));
@@ -78,11 +79,11 @@ test_session_full(void **state)
 	struct web_sessions *s = web_sessions_new(2, 600);
 	struct web_session a, b, c, got;
 
-	assert_int_equal(web_session_create(s, "a", 100, &a), 0);
-	assert_int_equal(web_session_create(s, "b", 200, &b), 0);
+	assert_int_equal(web_session_create(s, "a", 7, 100, &a), 0);
+	assert_int_equal(web_session_create(s, "b", 7, 200, &b), 0);
 	assert_int_equal(web_session_find(s, a.id, 300, &got), 0);	/* a used last */
 	/* Full: the least recently used one (b) makes room. */
-	assert_int_equal(web_session_create(s, "c", 400, &c), 0);
+	assert_int_equal(web_session_create(s, "c", 7, 400, &c), 0);
 	assert_int_equal(web_session_find(s, b.id, 400, &got), -1);
 	assert_int_equal(web_session_find(s, a.id, 400, &got), 0);
 	assert_int_equal(web_session_find(s, c.id, 400, &got), 0);
@@ -92,7 +93,7 @@ test_session_full(void **state)
 	assert_int_equal(web_session_find(s, c.id, 401, &got), 0);
 	/* Names too long for a session are refused. */
 	assert_int_equal(web_session_create(s, "0123456789012345678901234567890123456789"
-	    "01234567890123456789012345", 500, &a), -1);
+	    "01234567890123456789012345", 7, 500, &a), -1);
 	web_sessions_free(s);
 }
 
@@ -102,7 +103,7 @@ test_session_clock_back(void **state)
 	struct web_sessions *s = web_sessions_new(2, 600);
 	struct web_session a, got;
 
-	assert_int_equal(web_session_create(s, "a", 10000, &a), 0);
+	assert_int_equal(web_session_create(s, "a", 7, 10000, &a), 0);
 	/* A clock set back by hours must not make a session live forever. */
 	assert_int_equal(web_session_find(s, a.id, 1000, &got), -1);
 	web_sessions_free(s);
