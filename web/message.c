@@ -6,29 +6,22 @@
  *
  * Nothing of the message is ever rendered as HTML: every value goes
  * through web_esc(), headers and text are shown in <pre> as text.  The
- * body text shown is that of the text/plain parts delivered unchanged
- * ("body" or "kept" in the report), decoded to UTF-8 as the sanitiser
- * reads them; an HTML body is converted by the sanitiser and that copy
- * is not stored, so it is not shown here.
+ * notice the quarantine keeps is the whole text body the recipient got
+ * (the notice, then the sanitised text), so it is shown as it is.
  */
 #include <stdlib.h>
 #include <string.h>
 
 #include "mugai/base/log.h"
-#include "mugai/text/charset.h"
 #include "page.h"
 #include "pages.h"
 
 #define MAX_HEADER_SHOWN	(64 * 1024)
-#define MAX_TEXT_SHOWN		(256 * 1024)
 
 struct parts_ctx {
 	struct web_req *req;
 	struct web_resp *resp;
 	const struct mugai_buf *raw;	/* NULL: original gone */
-	int	 ntext;
-	int	 text_pass;		/* second walk: print the body text */
-	int	 admin;
 };
 
 static void
@@ -152,38 +145,6 @@ on_part(const struct mugai_qpart *p, void *arg)
 	return 0;
 }
 
-/* Second walk: the text/plain parts delivered as they were. */
-static int
-on_text(const struct mugai_qpart *p, void *arg)
-{
-	struct parts_ctx *c = arg;
-	struct mugai_buf out, utf8;
-	char *name = NULL, *type = NULL;
-	const char *t = p->detected_type ? p->detected_type : p->declared_type;
-
-	if (c->raw == NULL || p->action == NULL || t == NULL ||
-	    (strcmp(p->action, "body") != 0 && strcmp(p->action, "kept") != 0) ||
-	    strncmp(t, "text/plain", 10) != 0)
-		return 0;
-	mugai_buf_init(&out, 0);
-	mugai_buf_init(&utf8, MAX_TEXT_SHOWN);
-	if (mugai_quarantine_part(c->raw->data, c->raw->len, p->path, &out,
-	    &name, &type) == MUGAI_OK) {
-		/* The declared charset is not in the report: detect it, as
-		 * the sanitiser does when a label is missing. */
-		(void)mugai_charset_to_utf8(NULL, out.data ? out.data : "",
-		    out.len, &utf8, NULL);
-		web_out(c->resp, "<pre class=\"text\" id=\"text-%d\">", ++c->ntext);
-		web_esc_n(c->resp, utf8.data ? utf8.data : "", utf8.len);
-		web_out(c->resp, "</pre>\n");
-	}
-	free(name);
-	free(type);
-	mugai_buf_free(&out);
-	mugai_buf_free(&utf8);
-	return 0;
-}
-
 static void
 parts(struct web_req *req, struct web_resp *resp, const struct mugai_qrecord *r,
     struct parts_ctx *c)
@@ -205,21 +166,13 @@ parts(struct web_req *req, struct web_resp *resp, const struct mugai_qrecord *r,
 	web_out(resp, "</th></tr>\n");
 	(void)mugai_quarantine_report_parts(req->app->q, r->report_json, on_part, c);
 	web_out(resp, "</table>\n<h2>");
-	web_tr(req, resp, "Notice to the recipient");
+	web_tr(req, resp, "The notice and text as the recipient saw it");
 	web_out(resp, "</h2><pre id=\"notice\">");
 	if (r->notice && *r->notice)
 		web_esc(resp, r->notice);
 	else
 		web_tr(req, resp, "no notice");
-	web_out(resp, "</pre>\n<h2>");
-	web_tr(req, resp, "Text as the recipient saw it");
-	web_out(resp, "</h2>\n");
-	(void)mugai_quarantine_report_parts(req->app->q, r->report_json, on_text, c);
-	if (c->ntext == 0) {
-		web_out(resp, "<p>");
-		web_tr(req, resp, "No text part was kept unchanged.");
-		web_out(resp, "</p>");
-	}
+	web_out(resp, "</pre>\n");
 }
 
 static int
