@@ -19,6 +19,7 @@
 #include <grp.h>
 #include <netdb.h>
 #include <pwd.h>
+#include <pthread.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -269,7 +270,6 @@ main(int argc, char **argv)
 		return EX_USAGE;
 	}
 	memset(&app, 0, sizeof(app));
-	pthread_mutex_init(&app.users_lock, NULL);
 	app.cfg = mugai_config_load_report(o.config, o.overrides, o.noverrides,
 	    print_problem, NULL);
 	if (app.cfg == NULL)
@@ -326,7 +326,6 @@ out:
 	web_sessions_free(app.sessions);
 	web_throttle_free(app.throttle);
 	web_users_clear(&app.users);
-	pthread_mutex_destroy(&app.users_lock);
 	mugai_config_unref(app.cfg);
 	mugai_library_shutdown();
 	return rc;

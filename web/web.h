@@ -10,7 +10,6 @@
 #ifndef MUGAI_WEB_H
 #define MUGAI_WEB_H
 
-#include <pthread.h>
 #include <stddef.h>
 #include <sys/types.h>
 #include <time.h>
@@ -31,7 +30,6 @@ struct web_app {
 	struct mugai_quarantine *q;
 	struct web_sessions *sessions;
 	struct web_throttle *throttle;
-	pthread_mutex_t users_lock;
 	struct web_users users;
 	struct timespec users_mtime;
 	ino_t	 users_ino;
