@@ -82,10 +82,10 @@ ask(FILE *tty, const char *prompt, char *buf, size_t len)
 	quiet = old;
 	quiet.c_lflag &= ~(tcflag_t)ECHO;
 	quiet.c_lflag |= ECHONL;
-	if (tcsetattr(fileno(tty), TCSAFLUSH, &quiet) != 0)
+	if (tcsetattr(fileno(tty), TCSANOW, &quiet) != 0)
 		return -1;
 	rc = read_line(tty, buf, len);
-	(void)tcsetattr(fileno(tty), TCSAFLUSH, &old);
+	(void)tcsetattr(fileno(tty), TCSANOW, &old);
 	return rc;
 }
 

@@ -133,6 +133,20 @@ check "web-user refuses a short password" sh -c "! echo short |
 	'$build/mugai' -o web_users='$T/users' web-user add bob admin 2>/dev/null"
 check "web-user refuses staff without an address" sh -c "! echo long-enough-pw |
 	'$build/mugai' -o web_users='$T/users' web-user add bob staff 2>/dev/null"
+# At a terminal (script(1) makes one) the password is asked twice, unechoed.
+check "web-user asks at a terminal without echo" sh -c "
+	(sleep 2; printf 'tty-password-1\n'; sleep 1; printf 'tty-password-1\n') |
+	script -qec \"'$build/mugai' -o web_users='$T/users' web-user add ttyuser auditor\" \
+	    /dev/null > '$T/tty.out' 2>&1 &&
+	grep -q 'New password:' '$T/tty.out' && ! grep -q tty-password '$T/tty.out' &&
+	grep -q '^ttyuser:.*:auditor:' '$T/users'"
+grep '^ttyuser:' "$T/users" > "$T/tty.before"
+check "two different passwords at the terminal change nothing" sh -c "
+	(sleep 2; printf 'tty-password-2\n'; sleep 1; printf 'tty-password-3\n') |
+	script -qec \"'$build/mugai' -o web_users='$T/users' web-user passwd ttyuser\" \
+	    /dev/null > '$T/tty2.out' 2>&1
+	grep -q 'passwords differ' '$T/tty2.out' &&
+	grep '^ttyuser:' '$T/users' | cmp -s - '$T/tty.before'"
 check "users file is 0600 and holds yescrypt hashes, not passwords" sh -c "
 	[ \$(stat -c %a '$T/users') = 600 ] && grep -q '^alice:\\\$y\\\$' '$T/users' &&
 	! grep -q alice-password '$T/users'"
