@@ -437,6 +437,42 @@ else
 	fail https "openssl could not make a certificate"
 fi
 
+# ---- paging ------------------------------------------------------------------------------
+
+# 55 more rows: one original stored by "mugai sanitize", its index row
+# copied 54 times with other ids and subjects (a page holds 50; making
+# 55 real originals would cost most of this script's time).
+mkmsg "$T/p.eml" kondo@city.lg.jp "paging 00" "$exe"
+MQ -o clamav_enable=no sanitize "$T/p.eml" /dev/null 2>"$T/paging.err"
+python3 -c '
+import sqlite3, sys
+db = sqlite3.connect(sys.argv[1])
+row = db.execute("SELECT * FROM messages WHERE subject = ?", ("paging 00",)).fetchone()
+cols = [d[0] for d in db.execute("SELECT * FROM messages").description]
+for i in range(1, 55):
+    r = dict(zip(cols, row), id="%s-%02d" % (row[0], i), subject="paging %02d" % i)
+    db.execute("INSERT INTO messages (%s) VALUES (%s)" % (",".join(r), ",".join("?" * len(r))),
+               list(r.values()))
+db.commit()' "$T/q/index.sqlite"
+login p alice alice-password-1 >/dev/null
+req p GET '/messages?subject=paging&sort=subject&dir=asc' >/dev/null
+check "page 1 holds 50 of 55, in order, with a next link" python3 -c '
+import re, sys
+b = open(sys.argv[1]).read()
+subj = re.findall(r"class=\"subject\"[^>]*>([^<]*)<", b)
+assert len(subj) == 50 and subj[0] == "paging 00" and subj[49] == "paging 49", subj[:3]
+assert "id=\"next\"" in b and "id=\"prev\"" not in b and "<p id=\"count\">55 " in b' "$T/body"
+req p GET '/messages?subject=paging&sort=subject&dir=asc&page=2' >/dev/null
+check "page 2 holds the other 5, with a previous link" python3 -c '
+import re, sys
+b = open(sys.argv[1]).read()
+subj = re.findall(r"class=\"subject\"[^>]*>([^<]*)<", b)
+assert subj == ["paging %02d" % i for i in range(50, 55)], subj
+assert "id=\"prev\"" in b and "id=\"next\"" not in b' "$T/body"
+req p GET '/messages?subject=paging&sort=subject&dir=desc' >/dev/null
+check "sorted the other way" sh -c "grep -o 'class=\"subject\"[^>]*>[^<]*<' '$T/body' |
+	head -n 1 | grep -q 'paging 54'"
+
 # ---- run_user ------------------------------------------------------------------------------
 
 # Started as root with run_user, it serves as that user: a store and an
