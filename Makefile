@@ -1,6 +1,7 @@
 # mugai - mail sanitisation gateway.  See README.md.
 #
-#   make            build build/mugai, build/mugai-milter, build/libmugai.a
+#   make            build build/mugai, build/mugai-milter, build/mugai-web,
+#                   build/libmugai.a
 #   make check      install dependencies, build, run every test
 #   make asan       the unit and CLI tests under ASan + UBSan
 #   make bench      throughput and memory benchmarks (not tests)
@@ -42,6 +43,13 @@ CLI_SRC	 = $(sort $(wildcard cli/*.c))
 CLI_OBJ	 = $(CLI_SRC:%.c=$(BUILD)/%.o)
 MILTER_SRC = $(sort $(wildcard milter/*.c))
 MILTER_OBJ = $(MILTER_SRC:%.c=$(BUILD)/%.o)
+WEB_SRC	 = $(sort $(wildcard web/*.c))
+WEB_OBJ	 = $(WEB_SRC:%.c=$(BUILD)/%.o)
+# The console's parts that need neither libmicrohttpd nor the library's
+# state: the unit tests link them, and the CLI the accounts file.
+WEB_PURE_OBJ = $(addprefix $(BUILD)/web/,html.o form.o session.o \
+	   throttle.o users.o auth.o i18n.o)
+WEB_STATIC = $(sort $(wildcard web/static/*))
 CONVERT_SRC = $(sort $(wildcard convert/*.c))
 CONVERT_OBJ = $(CONVERT_SRC:%.c=$(BUILD)/%.o)
 # The converters without main(), for unit tests and fuzz targets.
@@ -53,6 +61,9 @@ TEMPLATES = $(sort $(wildcard templates/*.txt))
 PROGS	 = $(BUILD)/mugai $(BUILD)/mugai-convert
 ifneq ($(MILTER_SRC),)
 PROGS	+= $(BUILD)/mugai-milter
+endif
+ifneq ($(WEB_SRC),)
+PROGS	+= $(BUILD)/mugai-web
 endif
 
 .PHONY: all deps check unit e2e asan bench demo clean testdb fuzz \
@@ -75,8 +86,19 @@ $(BUILD)/libmugai.a: $(LIB_OBJ)
 	@rm -f $@
 	ar rcs $@ $^
 
-$(BUILD)/mugai: $(CLI_OBJ) $(BUILD)/libmugai.a
-	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS)
+# "mugai web-user" keeps mugai-web's accounts file (web/users.c, auth.c).
+$(BUILD)/mugai: $(CLI_OBJ) $(BUILD)/web/users.o $(BUILD)/web/auth.o \
+    $(BUILD)/libmugai.a
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lcrypt
+
+# mugai-web's style sheet and script, built in (web/static/).
+$(BUILD)/gen/webstatic.h: $(WEB_STATIC) scripts/embed-templates
+	@mkdir -p $(dir $@)
+	sh scripts/embed-templates $(WEB_STATIC) > $@.tmp && mv $@.tmp $@
+$(BUILD)/web/static.o: $(BUILD)/gen/webstatic.h
+
+$(BUILD)/mugai-web: $(WEB_OBJ) $(BUILD)/libmugai.a
+	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lmicrohttpd -lcrypt
 
 $(BUILD)/mugai-milter: $(MILTER_OBJ) $(BUILD)/libmugai.a
 	$(CC) $(SAN) $(LDFLAGS) -o $@ $^ $(LDLIBS) -lmilter
@@ -100,6 +122,15 @@ $(BUILD)/tests/test_convert_%: tests/unit/test_convert_%.c $(CONVERT_LIB_OBJ) \
 	    $(CONVERT_LIB_OBJ) $(BUILD)/libmugai.a $(CONVERT_LIBS) $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs cmocka)
 
+# mugai-web's pure parts (escaping, sessions, accounts, throttling).
+$(BUILD)/tests/test_web_%: tests/unit/test_web_%.c $(WEB_PURE_OBJ) \
+    $(BUILD)/libmugai.a $(BUILD)/gen/templates.h
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) -Iweb $(LDFLAGS) -o $@ $< $(WEB_PURE_OBJ) \
+	    $(BUILD)/libmugai.a $(LDLIBS) -lcrypt \
+	    $(shell $(PKG_CONFIG) --libs cmocka)
+
 # The milter's edit module is tested alone, with a fake libmilter seam.
 $(BUILD)/tests/test_milter_edit: tests/unit/test_milter_edit.c \
     $(BUILD)/milter/edit.o $(BUILD)/libmugai.a
@@ -121,7 +152,7 @@ e2e: all
 	@sh tests/run-e2e $(BUILD)
 
 # The fuzz pass of make check (and so of CI): long enough for a
-# regression to show, about 14 minutes for the thirteen targets.
+# regression to show, about 15 minutes for the fourteen targets.
 CHECK_FUZZ_SECONDS ?= 60
 
 check: deps
@@ -167,6 +198,14 @@ $(BUILD)/fuzz_convert_%: fuzz/fuzz_convert_%.c $(CONVERT_LIB_OBJ) \
 	    $(LDFLAGS) -o $@ $< $(CONVERT_LIB_OBJ) $(BUILD)/libmugai.a \
 	    $(CONVERT_LIBS) $(LDLIBS)
 
+# mugai-web's input side (web/: forms, Accept-Language, the accounts
+# file, escaping), fuzzed with its pure objects.
+$(BUILD)/fuzz_web_%: fuzz/fuzz_web_%.c $(WEB_PURE_OBJ) $(BUILD)/libmugai.a \
+    $(wildcard include/mugai/*/*.h) $(wildcard web/*.h)
+	@echo "  FUZZ    $@"
+	@$(CC) $(ALL_CFLAGS) -Iweb -fsanitize=fuzzer $(LDFLAGS) -o $@ $< \
+	    $(WEB_PURE_OBJ) $(BUILD)/libmugai.a $(LDLIBS) -lcrypt
+
 # Seed corpora from the fixtures: build/fuzz/corpus-NAME/.
 $(BUILD)/corpus.stamp: scripts/fuzz-corpus scripts/make-fixtures \
     src/base/config.c $(wildcard fixtures/mail/*.eml)
@@ -193,4 +232,5 @@ demo: deps
 clean:
 	rm -rf build
 
--include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(CONVERT_OBJ:.o=.d)
+-include $(LIB_OBJ:.o=.d) $(CLI_OBJ:.o=.d) $(MILTER_OBJ:.o=.d) $(CONVERT_OBJ:.o=.d) \
+	 $(WEB_OBJ:.o=.d)

@@ -19,5 +19,6 @@ int cmd_sanitize(int argc, char **argv, struct mugai_config *cfg);
 int cmd_check_config(int argc, char **argv, struct mugai_config *cfg);
 int cmd_scan(int argc, char **argv, struct mugai_config *cfg);		/* cli/cmd_scan.c */
 int cmd_quarantine(int argc, char **argv, struct mugai_config *cfg);	/* cli/cmd_quarantine.c */
+int cmd_web_user(int argc, char **argv, struct mugai_config *cfg);	/* cli/cmd_web_user.c */
 
 #endif

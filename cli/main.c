@@ -34,6 +34,8 @@ static const struct command commands[] = {
 	{ "scan", cmd_scan, 1, "scan files for viruses: FILE..." },
 	{ "quarantine", cmd_quarantine, 0,
 	    "list, show, export, release, delete, purge, verify originals" },
+	{ "web-user", cmd_web_user, 0,
+	    "mugai-web accounts: add, passwd, del, list" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

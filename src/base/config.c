@@ -151,6 +151,18 @@ static const struct config_key config_keys[] = {
 	{ "office_memory", KEY_SIZE, OFF(office_memory), "4G", 256 << 20, 0 },
 	{ "office_tmpfs_size", KEY_SIZE, OFF(office_tmpfs_size), "512M", 16 << 20, 0 },
 	{ "office_max_processes", KEY_UINT, OFF(office_max_processes), "1024", 16, 1000000 },
+	/* mugai-web, the quarantine console (web/). */
+	{ "web_listen", KEY_STR, OFF(web_listen), "127.0.0.1:8025", 0, 0 },
+	{ "web_tls_cert", KEY_STR, OFF(web_tls_cert), "", 0, 0 },
+	{ "web_tls_key", KEY_STR, OFF(web_tls_key), "", 0, 0 },
+	{ "web_users", KEY_STR, OFF(web_users), "/etc/mugai/web-users", 0, 0 },
+	{ "web_pid_file", KEY_STR, OFF(web_pid_file), "/run/mugai/mugai-web.pid", 0, 0 },
+	{ "web_session_timeout", KEY_TIME, OFF(web_session_timeout), "30m", 60, 86400 },
+	{ "web_max_sessions", KEY_UINT, OFF(web_max_sessions), "1000", 1, 100000 },
+	{ "web_login_max_failures", KEY_UINT, OFF(web_login_max_failures), "5", 1, 1000 },
+	{ "web_login_lockout", KEY_TIME, OFF(web_login_lockout), "15m", 1, 86400 },
+	{ "web_max_connections", KEY_UINT, OFF(web_max_connections), "64", 1, 10000 },
+	{ "web_max_results", KEY_UINT, OFF(web_max_results), "10000", 10, 1000000 },
 };
 
 #define NKEYS (sizeof(config_keys) / sizeof(config_keys[0]))

@@ -127,6 +127,19 @@ struct mugai_config {
 	size_t	 office_memory;		/* RLIMIT_AS of the sandbox */
 	size_t	 office_tmpfs_size;	/* its only writable directory */
 	unsigned office_max_processes;	/* RLIMIT_NPROC */
+
+	/* The web console (mugai-web). */
+	char	*web_listen;		/* ADDRESS:PORT, IPv6 as [ADDR]:PORT */
+	char	*web_tls_cert;		/* PEM files; both "": plain HTTP */
+	char	*web_tls_key;
+	char	*web_users;		/* accounts, "mugai web-user" */
+	char	*web_pid_file;
+	unsigned web_session_timeout;	/* seconds idle before logout */
+	unsigned web_max_sessions;	/* open sessions at once */
+	unsigned web_login_max_failures; /* per user and per address */
+	unsigned web_login_lockout;	/* seconds a throttled login waits */
+	unsigned web_max_connections;
+	unsigned web_max_results;	/* messages one search reads */
 };
 
 enum mugai_config_severity {

@@ -1,0 +1,30 @@
+/*
+ * page.h - writing the HTML of a page: the frame every page shares
+ * (title, navigation for the role, language switch, logout), and the
+ * small helpers pages write with.  web_out() is for the page's own
+ * markup only; anything that came from a message or a request goes
+ * through web_esc(), which escapes it (html.h).
+ */
+#ifndef MUGAI_WEB_PAGE_H
+#define MUGAI_WEB_PAGE_H
+
+#include <time.h>
+
+#include "web.h"
+
+void web_page_begin(struct web_req *req, struct web_resp *resp, const char *title_en);
+void web_page_end(struct web_req *req, struct web_resp *resp);
+
+void web_out(struct web_resp *resp, const char *fmt, ...)
+	__attribute__((format(printf, 2, 3)));
+void web_esc(struct web_resp *resp, const char *s);
+void web_esc_n(struct web_resp *resp, const char *s, size_t len);
+void web_urlenc(struct web_resp *resp, const char *s);
+/* web_tr - the translation of en, escaped (translations are trusted, but
+   escaping costs nothing and keeps the rule simple). */
+void web_tr(struct web_req *req, struct web_resp *resp, const char *en);
+void web_time(struct web_resp *resp, time_t t);
+/* web_csrf_field - the hidden input every form of a logged-in page carries. */
+void web_csrf_field(struct web_req *req, struct web_resp *resp);
+
+#endif
