@@ -133,6 +133,7 @@ static const struct config_key config_keys[] = {
 	{ "pdf_max_pages", KEY_UINT, OFF(pdf_max_pages), "50", 1, 10000 },
 	{ "pdf_dpi", KEY_UINT, OFF(pdf_dpi), "150", 36, 600 },
 	{ "pdf_bilevel", KEY_BOOL, OFF(pdf_bilevel), "no", 0, 0 },
+	{ "pdf_mixed_raster", KEY_BOOL, OFF(pdf_mixed_raster), "yes", 0, 0 },
 	{ "pdf_text_layer", KEY_BOOL, OFF(pdf_text_layer), "yes", 0, 0 },
 	{ "pdf_text_font", KEY_STR, OFF(pdf_text_font),
 	    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf", 0, 0 },

@@ -331,6 +331,7 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 	po.quality = JPEG_PAGE_QUALITY;
 	po.font = c->cfg->pdf_text_font;
 	po.bilevel = c->cfg->pdf_bilevel;
+	po.mixed = c->cfg->pdf_mixed_raster;
 	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_text_layer ? text :
 	    NULL, &po, &res->data, &st);
 	if (rc != MUGAI_OK)
@@ -340,8 +341,9 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 		    "load: the copy has no text layer", po.font);
 	snprintf(res->type, sizeof(res->type), "application/pdf");
 	snprintf(res->detail, sizeof(res->detail), "%zu pages at %u dpi "
-	    "(%zu JPEG, %zu grey, %zu few-colour, %zu fax), %zu words%s", n,
-	    c->cfg->pdf_dpi, st.jpeg, st.grey, st.colour, st.fax,
+	    "(%zu JPEG, %zu grey, %zu few-colour, %zu fax, %zu mixed), "
+	    "%zu words%s", n, c->cfg->pdf_dpi, st.jpeg, st.grey, st.colour,
+	    st.fax, st.mixed,
 	    st.no_font ? (size_t)0 : st.words, st.no_font ?
 	    " (no text layer: font missing)" : "");
 out:

@@ -116,6 +116,7 @@ struct mugai_config {
 	unsigned pdf_text_max_words;	/* per document */
 	size_t	 pdf_text_max_bytes;	/* per document */
 	int	 pdf_bilevel;		/* grey pages in black and white */
+	int	 pdf_mixed_raster;	/* text as fax over JPEG pictures */
 	unsigned archive_max_members;
 	size_t	 archive_max_size;	/* all members unpacked */
 	unsigned archive_max_ratio;	/* unpacked / packed */
