@@ -55,7 +55,11 @@ struct config_key {
  * Sanitised copies for what staff need (mugai/cdr/convert.h), text for text,
  * everything else removed.  xlsb is binary: the ooxml clean cannot read
  * it, LibreOffice makes it an xlsx first.  Generic OLE2 files
- * (application/x-ole-storage) are removed.
+ * (application/x-ole-storage) are removed.  A password-protected
+ * Office Open XML file is a compound file libmagic calls
+ * application/encrypted: the office route's first look (mugai-convert
+ * ole2) finds its EncryptedPackage and holds it as encrypted, like a
+ * password-protected .doc or .xls.
  */
 #define DEFAULT_POLICY \
 	"text/plain text, text/csv csv, text/html html, " \
@@ -67,7 +71,8 @@ struct config_key {
 	"application/vnd.ms-word.* ooxml, application/vnd.ms-excel.* ooxml, " \
 	"application/vnd.ms-powerpoint.* ooxml, " \
 	"application/msword office, application/vnd.ms-excel office, " \
-	"application/vnd.ms-powerpoint office, text/rtf office, " \
+	"application/vnd.ms-powerpoint office, application/encrypted office, " \
+	"text/rtf office, " \
 	"application/rtf office, application/zip archive, " \
 	"application/x-7z-compressed archive, application/x-rar archive, " \
 	"application/vnd.rar archive, application/x-lha archive, " \
