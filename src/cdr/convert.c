@@ -320,6 +320,7 @@ pdf_ocr(struct conv *c, const struct mugai_pixmap *pages, size_t n,
 	for (i = 0; i < n; i++)
 		mugai_buf_init(&tsv[i], 0);
 	*tsvp = tsv;
+	/* One office_timeout for all pages, within the message's time. */
 	rc = mugai_ocr_pages(c->cfg, pages, n, c->cfg->pdf_dpi,
 	    seconds_left(c, c->cfg->office_timeout), text, tsv, st);
 	if (rc == MUGAI_OK && (st->failed > 0 || st->unavailable))

@@ -10,6 +10,7 @@
 #include <stdlib.h>
 #include <string.h>
 #include <syslog.h>
+#include <time.h>
 
 #include "mugai/base/log.h"
 #include "mugai/cdr/ocr.h"
@@ -245,16 +246,33 @@ ocr_one(const struct mugai_config *cfg, const struct mugai_pixmap *pm,
 	return 1;
 }
 
+/* Whole seconds from now to deadline (a part counts); 0 when past. */
+static unsigned
+left_s(const struct timespec *deadline)
+{
+	struct timespec now;
+	long long ns;
+
+	clock_gettime(CLOCK_MONOTONIC, &now);
+	ns = (long long)(deadline->tv_sec - now.tv_sec) * 1000000000LL +
+	    (deadline->tv_nsec - now.tv_nsec);
+	return ns <= 0 ? 0 : (unsigned)((ns + 999999999LL) / 1000000000LL);
+}
+
 mugai_status
 mugai_ocr_pages(const struct mugai_config *cfg,
     const struct mugai_pixmap *pages, size_t n, unsigned dpi,
     unsigned timeout_s, struct mugai_pagetext *text, struct mugai_buf *tsv,
     struct mugai_ocr_stats *st)
 {
+	struct timespec deadline;
 	size_t i, total = 0;
+	unsigned left;
 	mugai_status rc = MUGAI_OK;
 
 	memset(st, 0, sizeof(*st));
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_s;
 	for (i = 0; i < n; i++)
 		total += text[i].nwords;
 	for (i = 0; i < n && !st->unavailable; i++) {
@@ -262,7 +280,16 @@ mugai_ocr_pages(const struct mugai_config *cfg,
 			continue;
 		free(text[i].words);
 		text[i].words = NULL;
-		switch (ocr_one(cfg, &pages[i], dpi, timeout_s, &total,
+		if ((left = left_s(&deadline)) == 0) {
+			/* The rest go without words: the copy still goes. */
+			if (st->why[0] == '\0')
+				snprintf(st->why, sizeof(st->why), "no time "
+				    "left for Tesseract (%u s for all pages)",
+				    timeout_s);
+			st->failed++;
+			continue;
+		}
+		switch (ocr_one(cfg, &pages[i], dpi, left, &total,
 		    &tsv[i], &text[i], st, &rc)) {
 		case -1:
 			return rc;

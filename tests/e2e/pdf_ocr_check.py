@@ -6,7 +6,8 @@ image-only PDFs by LibreOffice, as a scanner's PDF is.  With pdf_ocr
 off a scan's copy has no words, as before; with it on, Tesseract (in
 the sandbox) gives the copy words that pdftotext finds; a PDF with a
 text layer is not read by Tesseract; a missing Tesseract costs the
-words, not the copy.  Prints PASS/FAIL lines; exit 1 when any failed."""
+words, not the copy, and so does a Tesseract that runs out of time.
+Prints PASS/FAIL lines; exit 1 when any failed."""
 
 import email
 import email.policy
@@ -131,6 +132,13 @@ def main():
     result('missing-tesseract', copy is not None and
            not tokens(pdftotext(copy)) and 'pdf_ocr: ' in log and
            'not installed' in log, log[-300:])
+    # Tesseract's time is bounded by office_timeout for all pages: past
+    # it, the copy goes without words and the log says why.
+    copy, log = sanitize('time', os.path.join(d, 'memo-ja.pdf'),
+                         'pdf_ocr=yes', 'office_timeout=1')
+    result('time-bounded', copy is not None and
+           not tokens(pdftotext(copy)) and 'pdf_ocr: 1 pages without words'
+           in log, log[-300:])
     return failed
 
 

@@ -52,9 +52,9 @@ struct mugai_ocr_stats {
  * mugai_ocr_pages - each of the n pages (rendered at dpi) whose text[i]
  * has no word gets Tesseract's, held in tsv[i] (n buffers the caller
  * initialised and frees after the words' last use), in at most
- * timeout_s seconds each.  A page Tesseract fails on keeps no words
- * (the copy is still made: the words are a help, not the content) and
- * st says so.  Errors: MUGAI_ERR_NOMEM, MUGAI_ERR_INTERNAL when the
+ * timeout_s seconds for all of them.  A page Tesseract fails on, or
+ * that the time does not reach, keeps no words (the copy is still
+ * made: the words are a help, not the content) and st says so.  Errors: MUGAI_ERR_NOMEM, MUGAI_ERR_INTERNAL when the
  * sandbox cannot be built.
  */
 mugai_status mugai_ocr_pages(const struct mugai_config *cfg,
