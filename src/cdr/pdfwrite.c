@@ -10,6 +10,10 @@
  * box and stretched to its width, so that a selection falls where the
  * word is on the image.  cairo embeds only the glyphs used and maps
  * them back to Unicode.
+ *
+ * A page split into text and pictures (pagesplit.h) is drawn as its
+ * pictures' JPEG, or white paper, with the text over it as a one-bit
+ * stencil that cairo writes as /ImageMask with the fax data attached.
  */
 #include <math.h>
 #include <stdint.h>
@@ -177,95 +181,6 @@ attach(cairo_surface_t *s, const char *mime, struct mugai_buf *b)
 }
 
 /*
- * page_surface - the page as a cairo image, stored the smaller way: the
- * JPEG attached as its MIME data (cairo then embeds those bytes as
- * they are), or the lossless samples, which cairo deflates.  When the
- * split page's mixed_size is smaller than either, *kind is PAGE_MIXED
- * and *sp is left alone.
- */
-static mugai_status
-page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
-    size_t mixed_size, cairo_surface_t **sp, enum page_kind *kind)
-{
-	struct mugai_buf jpeg, fax;
-	cairo_surface_t *s = NULL;
-	uint8_t *lossless = NULL, *row;
-	const uint8_t *src;
-	size_t n = 0, zsize = SIZE_MAX, x, y;
-	mugai_status rc;
-	int stride;
-
-	mugai_buf_init(&jpeg, 0);
-	mugai_buf_init(&fax, 0);
-	*kind = PAGE_JPEG;
-	if (pm->channels == 1 || few_colours(pm)) {
-		if ((rc = lossless_samples(pm, o->bilevel, &lossless, &n)) !=
-		    MUGAI_OK ||
-		    (rc = deflated_size(lossless, n, &zsize)) != MUGAI_OK)
-			goto out;
-	}
-	if ((rc = mugai_jpeg_encode(pm, o->quality, &jpeg)) != MUGAI_OK)
-		goto out;
-	if (zsize <= jpeg.len)
-		*kind = pm->channels == 1 ? PAGE_GREY : PAGE_COLOUR;
-	if (o->bilevel && pm->channels == 1) {
-		if ((rc = mugai_g4_encode(pm, BILEVEL_THRESHOLD, &fax)) !=
-		    MUGAI_OK)
-			goto out;
-		if (fax.len < jpeg.len && fax.len < zsize)
-			*kind = PAGE_FAX;
-	}
-	/* The split is smaller than any whole-page way: the caller's. */
-	if (*kind != PAGE_FAX && mixed_size < zsize && mixed_size < jpeg.len) {
-		*kind = PAGE_MIXED;
-		rc = MUGAI_OK;
-		goto out;
-	}
-	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)pm->width,
-	    (int)pm->height);
-	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-		rc = MUGAI_ERR_NOMEM;
-		goto out;
-	}
-	stride = cairo_image_surface_get_stride(s);
-	row = cairo_image_surface_get_data(s);
-	src = *kind == PAGE_JPEG ? pm->data : lossless;
-	for (y = 0; y < pm->height; y++, row += stride) {
-		uint32_t *px = (uint32_t *)(void *)row;
-
-		for (x = 0; x < pm->width; x++, src += pm->channels)
-			px[x] = pm->channels == 1 ?
-			    (uint32_t)src[0] * 0x010101u :
-			    (uint32_t)src[0] << 16 | (uint32_t)src[1] << 8 |
-			    src[2];
-	}
-	cairo_surface_mark_dirty(s);
-	if (*kind == PAGE_JPEG &&
-	    (rc = attach(s, CAIRO_MIME_TYPE_JPEG, &jpeg)) != MUGAI_OK)
-		goto out;
-	if (*kind == PAGE_FAX) {
-		mugai_buf_reset(&jpeg);
-		if ((rc = mugai_buf_printf(&jpeg, "Columns=%u Rows=%u K=-1 "
-		    "BlackIs1=false", (unsigned)pm->width,
-		    (unsigned)pm->height)) != MUGAI_OK ||
-		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX_PARAMS, &jpeg)) !=
-		    MUGAI_OK ||
-		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX, &fax)) !=
-		    MUGAI_OK)
-			goto out;
-	}
-	*sp = s;
-	s = NULL;
-out:
-	if (s != NULL)
-		cairo_surface_destroy(s);
-	free(lossless);
-	mugai_buf_free(&jpeg);
-	mugai_buf_free(&fax);
-	return rc;
-}
-
-/*
  * rgb_surface - a cairo image of pm's pixels, which cairo deflates
  * unless MIME data is attached.
  */
@@ -297,6 +212,82 @@ rgb_surface(const struct mugai_pixmap *pm)
 	}
 	cairo_surface_mark_dirty(s);
 	return s;
+}
+
+/*
+ * page_surface - the page as a cairo image, stored the smaller way: the
+ * JPEG attached as its MIME data (cairo then embeds those bytes as
+ * they are), or the lossless samples, which cairo deflates.  When the
+ * split page's mixed_size is smaller than either, *kind is PAGE_MIXED
+ * and *sp is left alone.
+ */
+static mugai_status
+page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
+    size_t mixed_size, cairo_surface_t **sp, enum page_kind *kind)
+{
+	struct mugai_buf jpeg, fax;
+	struct mugai_pixmap shown;
+	cairo_surface_t *s = NULL;
+	uint8_t *lossless = NULL;
+	size_t n = 0, zsize = SIZE_MAX;
+	mugai_status rc;
+
+	mugai_buf_init(&jpeg, 0);
+	mugai_buf_init(&fax, 0);
+	*kind = PAGE_JPEG;
+	if (pm->channels == 1 || few_colours(pm)) {
+		if ((rc = lossless_samples(pm, o->bilevel, &lossless, &n)) !=
+		    MUGAI_OK ||
+		    (rc = deflated_size(lossless, n, &zsize)) != MUGAI_OK)
+			goto out;
+	}
+	if ((rc = mugai_jpeg_encode(pm, o->quality, &jpeg)) != MUGAI_OK)
+		goto out;
+	if (zsize <= jpeg.len)
+		*kind = pm->channels == 1 ? PAGE_GREY : PAGE_COLOUR;
+	if (o->bilevel && pm->channels == 1) {
+		if ((rc = mugai_g4_encode(pm, BILEVEL_THRESHOLD, &fax)) !=
+		    MUGAI_OK)
+			goto out;
+		if (fax.len < jpeg.len && fax.len < zsize)
+			*kind = PAGE_FAX;
+	}
+	/* The split is smaller than any whole-page way: the caller's. */
+	if (*kind != PAGE_FAX && mixed_size < zsize && mixed_size < jpeg.len) {
+		*kind = PAGE_MIXED;
+		rc = MUGAI_OK;
+		goto out;
+	}
+	shown = *pm;
+	if (*kind != PAGE_JPEG)
+		shown.data = lossless;
+	if ((s = rgb_surface(&shown)) == NULL) {
+		rc = MUGAI_ERR_NOMEM;
+		goto out;
+	}
+	if (*kind == PAGE_JPEG &&
+	    (rc = attach(s, CAIRO_MIME_TYPE_JPEG, &jpeg)) != MUGAI_OK)
+		goto out;
+	if (*kind == PAGE_FAX) {
+		mugai_buf_reset(&jpeg);
+		if ((rc = mugai_buf_printf(&jpeg, "Columns=%u Rows=%u K=-1 "
+		    "BlackIs1=false", (unsigned)pm->width,
+		    (unsigned)pm->height)) != MUGAI_OK ||
+		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX_PARAMS, &jpeg)) !=
+		    MUGAI_OK ||
+		    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX, &fax)) !=
+		    MUGAI_OK)
+			goto out;
+	}
+	*sp = s;
+	s = NULL;
+out:
+	if (s != NULL)
+		cairo_surface_destroy(s);
+	free(lossless);
+	mugai_buf_free(&jpeg);
+	mugai_buf_free(&fax);
+	return rc;
 }
 
 /*
