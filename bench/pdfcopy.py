@@ -5,7 +5,11 @@ LibreOffice writes from scripts/make-text-pdfs (Japanese, English, mixed;
 (ClamAV and quarantine off: worker, sandbox, render, words, rebuild),
 the copy's size against the original's, how it stored its pages, and
 the share of the original's distinct words (CJK: character bigrams)
-that pdftotext finds in the copy.  Then the medians.  A benchmark: it
+that pdftotext finds in the copy, and how close the copy looks: both
+rendered in grey by pdftoppm, the mean absolute difference of their
+pixels in percent of full scale at the copy's 150 dpi ("diff") and at
+50 dpi ("diff50", where poppler's downsampling averages away a stroke's
+jagged edge but not a lost or smeared stroke).  Then the medians.  A benchmark: it
 prints numbers and asserts nothing."""
 
 import email
@@ -49,6 +53,35 @@ def pdftotext(path):
                                                              'replace')
 
 
+def pgm_pages(path, dpi):
+    """The pages of path rendered in grey at dpi: (width, height,
+    bytes) each, from pdftoppm's PGM output."""
+    out = subprocess.run(['pdftoppm', '-gray', '-r', str(dpi), path],
+                         capture_output=True).stdout
+    pages = []
+    while out.startswith(b'P5'):
+        head = out.split(None, 4)
+        w, h = int(head[1]), int(head[2])
+        pix = head[4][:w * h]
+        pages.append((w, h, pix))
+        out = head[4][w * h:]
+    return pages
+
+
+def diff(a, b, dpi):
+    """Mean absolute grey difference of two PDFs' renderings, percent;
+    pages of different sizes are compared over their common area."""
+    total = n = 0
+    for (wa, ha, pa), (wb, hb, pb) in zip(pgm_pages(a, dpi),
+                                          pgm_pages(b, dpi)):
+        w, h = min(wa, wb), min(ha, hb)
+        for y in range(h):
+            ra, rb = pa[y * wa:y * wa + w], pb[y * wb:y * wb + w]
+            total += sum(abs(x - z) for x, z in zip(ra, rb))
+        n += w * h
+    return 100.0 * total / (255 * n) if n else 100.0
+
+
 def one(path, opts):
     name = os.path.basename(path)
     data = open(path, 'rb').read()
@@ -81,10 +114,12 @@ def one(path, opts):
     want = tokens(pdftotext(path))
     got = tokens(pdftotext(cpath)) if copy else set()
     m = re.search(r'\((\d+) JPEG, (\d+) grey, (\d+) few-colour, (\d+) '
-                  r'fax\)', log)
-    kinds = '%s/%s/%s/%s' % m.groups() if m else '-'
+                  r'fax, (\d+) mixed\)', log)
+    kinds = '%s/%s/%s/%s/%s' % m.groups() if m else '-'
     return (name, len(data), len(copy), len(copy) / len(data), best,
-            len(want & got) / len(want) if want else 1.0, kinds)
+            len(want & got) / len(want) if want else 1.0, kinds,
+            diff(path, cpath, 150) if copy else 100.0,
+            diff(path, cpath, 50) if copy else 100.0)
 
 
 def main():
@@ -95,21 +130,29 @@ def main():
         print('pdfcopy: no LibreOffice, no documents (exit %d)' %
               r.returncode)
         return
-    for label, opts in (('default (grey pages in 4 levels)', []),
-                        ('pdf_bilevel=yes', ['pdf_bilevel=yes'])):
+    for label, opts in (('default (pdf_mixed_raster=yes: text as fax, '
+                         'pictures as JPEG)', []),
+                        ('pdf_mixed_raster=no (whole pages: 4-level grey, '
+                         'palette or JPEG)', ['pdf_mixed_raster=no']),
+                        ('pdf_mixed_raster=no pdf_bilevel=yes',
+                         ['pdf_mixed_raster=no', 'pdf_bilevel=yes'])):
         print('-- %s' % label)
-        print('%-16s %9s %9s %6s %7s %6s %s' % ('document', 'in_bytes',
-              'out_bytes', 'ratio', 'best_s', 'words', 'jpeg/grey/colour/fax'))
+        print('%-16s %9s %9s %6s %7s %6s %6s %6s %s' % (
+            'document', 'in_bytes', 'out_bytes', 'ratio', 'best_s', 'words',
+            'diff', 'diff50', 'jpeg/grey/colour/fax/mixed'))
         rows = [one(os.path.join(pdfs, f), opts)
                 for f in sorted(os.listdir(pdfs))]
         for r in rows:
-            print('%-16s %9d %9d %6.2f %7.3f %5.0f%% %s' % (r[0], r[1],
-                  r[2], r[3], r[4], r[5] * 100, r[6]))
+            print('%-16s %9d %9d %6.2f %7.3f %5.0f%% %5.2f%% %5.2f%% %s' % (
+                r[0], r[1], r[2], r[3], r[4], r[5] * 100, r[7], r[8], r[6]))
         print('median copy/original size ratio %.2f, median seconds per '
-              'document %.3f, median words kept %.0f%%' % (
+              'document %.3f, median words kept %.0f%%, median diff %.2f%% '
+              '(50 dpi: %.2f%%)' % (
                   statistics.median(r[3] for r in rows),
                   statistics.median(r[4] for r in rows),
-                  statistics.median(r[5] for r in rows) * 100))
+                  statistics.median(r[5] for r in rows) * 100,
+                  statistics.median(r[7] for r in rows),
+                  statistics.median(r[8] for r in rows)))
 
 
 main()

@@ -55,7 +55,11 @@ struct config_key {
  * Sanitised copies for what staff need (mugai/cdr/convert.h), text for text,
  * everything else removed.  xlsb is binary: the ooxml clean cannot read
  * it, LibreOffice makes it an xlsx first.  Generic OLE2 files
- * (application/x-ole-storage) are removed.
+ * (application/x-ole-storage) are removed.  A password-protected
+ * Office Open XML file is a compound file libmagic calls
+ * application/encrypted: the office route's first look (mugai-convert
+ * ole2) finds its EncryptedPackage and holds it as encrypted, like a
+ * password-protected .doc or .xls.
  */
 #define DEFAULT_POLICY \
 	"text/plain text, text/csv csv, text/html html, " \
@@ -67,7 +71,8 @@ struct config_key {
 	"application/vnd.ms-word.* ooxml, application/vnd.ms-excel.* ooxml, " \
 	"application/vnd.ms-powerpoint.* ooxml, " \
 	"application/msword office, application/vnd.ms-excel office, " \
-	"application/vnd.ms-powerpoint office, text/rtf office, " \
+	"application/vnd.ms-powerpoint office, application/encrypted office, " \
+	"text/rtf office, " \
 	"application/rtf office, application/zip archive, " \
 	"application/x-7z-compressed archive, application/x-rar archive, " \
 	"application/vnd.rar archive, application/x-lha archive, " \
@@ -133,7 +138,13 @@ static const struct config_key config_keys[] = {
 	{ "pdf_max_pages", KEY_UINT, OFF(pdf_max_pages), "50", 1, 10000 },
 	{ "pdf_dpi", KEY_UINT, OFF(pdf_dpi), "150", 36, 600 },
 	{ "pdf_bilevel", KEY_BOOL, OFF(pdf_bilevel), "no", 0, 0 },
+	{ "pdf_mixed_raster", KEY_BOOL, OFF(pdf_mixed_raster), "yes", 0, 0 },
 	{ "pdf_text_layer", KEY_BOOL, OFF(pdf_text_layer), "yes", 0, 0 },
+	{ "pdf_ocr", KEY_BOOL, OFF(pdf_ocr), "no", 0, 0 },
+	{ "pdf_ocr_languages", KEY_STR, OFF(pdf_ocr_languages), "jpn+eng", 0,
+	    0 },
+	{ "pdf_ocr_tesseract", KEY_STR, OFF(pdf_ocr_tesseract),
+	    "/usr/bin/tesseract", 0, 0 },
 	{ "pdf_text_font", KEY_STR, OFF(pdf_text_font),
 	    "/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf", 0, 0 },
 	{ "pdf_text_max_words", KEY_UINT, OFF(pdf_text_max_words), "200000",

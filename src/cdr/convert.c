@@ -16,6 +16,7 @@
 #include "mugai/cdr/convert.h"
 #include "mugai/cdr/imgenc.h"
 #include "mugai/cdr/members.h"
+#include "mugai/cdr/ocr.h"
 #include "mugai/cdr/office.h"
 #include "mugai/cdr/pdfwrite.h"
 #include "mugai/cdr/pixels.h"
@@ -296,6 +297,48 @@ pdf_words(struct conv *c, const void *w, size_t len,
 	return 0;
 }
 
+/*
+ * pdf_ocr - with pdf_ocr on, Tesseract's words for the pages that have
+ * none, kept in *tsvp (n buffers, freed by the caller with tsv_free).
+ * A page Tesseract fails on is logged and copied without words.
+ */
+static mugai_status
+pdf_ocr(struct conv *c, const struct mugai_pixmap *pages, size_t n,
+    struct mugai_pagetext *text, struct mugai_buf **tsvp,
+    struct mugai_ocr_stats *st)
+{
+	struct mugai_buf *tsv;
+	mugai_status rc;
+	size_t i;
+
+	memset(st, 0, sizeof(*st));
+	*tsvp = NULL;
+	if (!c->cfg->pdf_ocr || !c->cfg->pdf_text_layer)
+		return MUGAI_OK;
+	if ((tsv = calloc(n, sizeof(*tsv))) == NULL)
+		return MUGAI_ERR_NOMEM;
+	for (i = 0; i < n; i++)
+		mugai_buf_init(&tsv[i], 0);
+	*tsvp = tsv;
+	/* One office_timeout for all pages, within the message's time. */
+	rc = mugai_ocr_pages(c->cfg, pages, n, c->cfg->pdf_dpi,
+	    seconds_left(c, c->cfg->office_timeout), text, tsv, st);
+	if (rc == MUGAI_OK && (st->failed > 0 || st->unavailable))
+		mugai_log(LOG_WARNING, c->logid, "pdf_ocr: %zu pages without "
+		    "words: %s", st->failed, st->why);
+	return rc;
+}
+
+static void
+tsv_free(struct mugai_buf *tsv, size_t n)
+{
+	size_t i;
+
+	for (i = 0; tsv != NULL && i < n; i++)
+		mugai_buf_free(&tsv[i]);
+	free(tsv);
+}
+
 /* Render pdf[0..len) in the worker and rebuild it from the pages. */
 static mugai_status
 pdf_rebuild(struct conv *c, const void *pdf, size_t len,
@@ -306,6 +349,9 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 	struct mugai_pagetext *text = NULL;
 	struct mugai_pdf_opts po;
 	struct mugai_pdf_stats st;
+	struct mugai_ocr_stats ocr;
+	struct mugai_buf *tsv = NULL;
+	char ocr_note[64] = "";
 	size_t n = 0, used;
 	mugai_status rc = MUGAI_OK;
 	int r;
@@ -327,10 +373,13 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 		rc = r == -2 ? MUGAI_ERR_NOMEM : MUGAI_OK;
 		goto out;
 	}
+	if ((rc = pdf_ocr(c, pages, n, text, &tsv, &ocr)) != MUGAI_OK)
+		goto out;
 	po.dpi = c->cfg->pdf_dpi;
 	po.quality = JPEG_PAGE_QUALITY;
 	po.font = c->cfg->pdf_text_font;
 	po.bilevel = c->cfg->pdf_bilevel;
+	po.mixed = c->cfg->pdf_mixed_raster;
 	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_text_layer ? text :
 	    NULL, &po, &res->data, &st);
 	if (rc != MUGAI_OK)
@@ -338,13 +387,18 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 	if (st.no_font)
 		mugai_log(LOG_WARNING, c->logid, "pdf_text_font %s does not "
 		    "load: the copy has no text layer", po.font);
+	if (ocr.pages > 0)
+		snprintf(ocr_note, sizeof(ocr_note), " (%zu by OCR on %zu "
+		    "pages)", ocr.words, ocr.pages);
 	snprintf(res->type, sizeof(res->type), "application/pdf");
 	snprintf(res->detail, sizeof(res->detail), "%zu pages at %u dpi "
-	    "(%zu JPEG, %zu grey, %zu few-colour, %zu fax), %zu words%s", n,
-	    c->cfg->pdf_dpi, st.jpeg, st.grey, st.colour, st.fax,
+	    "(%zu JPEG, %zu grey, %zu few-colour, %zu fax, %zu mixed), "
+	    "%zu words%s%s", n, c->cfg->pdf_dpi, st.jpeg, st.grey, st.colour,
+	    st.fax, st.mixed,
 	    st.no_font ? (size_t)0 : st.words, st.no_font ?
-	    " (no text layer: font missing)" : "");
+	    " (no text layer: font missing)" : "", ocr_note);
 out:
+	tsv_free(tsv, n);
 	mugai_pagetext_free(text, n);
 	free(pages);
 	mugai_buf_free(&px);

@@ -37,6 +37,7 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
+#include <ctype.h>
 #include <syslog.h>
 #include <time.h>
 #include <unistd.h>
@@ -138,6 +139,16 @@ static const char office_prep_script[] =
     " [ $rc -eq 81 ] || exit $rc\n"
     "done\n"
     "exit 81\n";
+
+/*
+ * Tesseract in the same sandbox: $1 tesseract, $2 dpi, $3 languages;
+ * the page is /in/page.pgm, the words (TSV) come out on stdout.  One
+ * thread: OpenMP would start as many as there are cores for each page.
+ */
+static const char ocr_script[] =
+    "exec </dev/null\n"
+    "OMP_THREAD_LIMIT=1 exec \"$1\" " OFFICE_IN "/page.pgm stdout"
+    " --dpi \"$2\" -l \"$3\" tsv\n";
 
 /* Top-level directories: symlinks into /usr on Debian, kept as they are. */
 static const char *const office_roots[] = { "/bin", "/lib", "/lib64", "/sbin" };
@@ -1048,4 +1059,80 @@ mugai_office_to_pdf(const struct mugai_config *cfg, const void *in,
 {
 	return mugai_office_convert(cfg, in, len, ext, NULL, 1, timeout_s, pdf,
 	    st, available);
+}
+
+/* mugai_office_ocr - see mugai/cdr/office.h. */
+mugai_status
+mugai_office_ocr(const struct mugai_config *cfg, const void *pgm, size_t len,
+    unsigned dpi, unsigned timeout_s, struct mugai_buf *tsv,
+    struct mugai_worker_status *st, int *available)
+{
+	struct mugai_worker_limits lim;
+	struct office_run *r = NULL;
+	const char *tess = cfg->pdf_ocr_tesseract, *l;
+	char dpis[16];
+	mugai_status rc;
+	int dfd;
+
+	*available = 0;
+	memset(st, 0, sizeof(*st));
+	st->end = MUGAI_WORKER_DONE;
+	mugai_buf_reset(tsv);
+	/* Languages go to a shell word: letters, digits, _ and + only. */
+	for (l = cfg->pdf_ocr_languages; l != NULL && *l != '\0'; l++)
+		if (!isalnum((unsigned char)*l) && *l != '_' && *l != '+')
+			return MUGAI_ERR_USAGE;
+	if (pgm == NULL || len == 0 || dpi == 0 || l == NULL ||
+	    l == cfg->pdf_ocr_languages)
+		return MUGAI_ERR_USAGE;
+	if (cfg->bwrap_path == NULL || *cfg->bwrap_path != '/' ||
+	    tess == NULL || *tess != '/' || access(tess, X_OK) != 0 ||
+	    access(cfg->bwrap_path, X_OK) != 0 ||
+	    access(PRLIMIT_PATH, X_OK) != 0)
+		return MUGAI_OK;
+	*available = 1;
+	pthread_once(&bpf_once, bpf_make);
+	if (bpf_len == 0) {
+		mugai_log(LOG_ERR, NULL, "ocr: cannot build the seccomp "
+		    "filter for Tesseract");
+		return MUGAI_ERR_INTERNAL;
+	}
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		return MUGAI_ERR_NOMEM;
+	if ((rc = office_mkdtemp(cfg, r)) != MUGAI_OK)
+		goto out;
+	rc = MUGAI_ERR_IO;
+	if (mkdir(r->in, 0700) != 0 || (dfd = open(r->in, O_RDONLY |
+	    O_DIRECTORY | O_NOFOLLOW | O_CLOEXEC)) == -1)
+		goto out;
+	if (write_file_at(dfd, "page.pgm", pgm, len) != 0) {
+		close(dfd);
+		goto out;
+	}
+	close(dfd);
+	lim.timeout_s = timeout_s == 0 || timeout_s > cfg->office_timeout ?
+	    cfg->office_timeout : timeout_s;
+	lim.output_max = cfg->pdf_text_max_bytes * 4 + 65536;
+	lim.max_workers = mugai_worker_max(cfg);
+	snprintf(dpis, sizeof(dpis), "%u", dpi);
+	office_sandbox_args(cfg, r, lim.timeout_s, 0);
+	arg(r, ocr_script);
+	arg(r, "sh");
+	arg(r, tess);
+	arg(r, dpis);
+	arg(r, cfg->pdf_ocr_languages);
+	if (r->overflow) {
+		rc = MUGAI_ERR_INTERNAL;
+		goto out;
+	}
+	rc = mugai_worker_run(r->argv, bpf_prog, bpf_len, &lim, tsv, st);
+	if (rc == MUGAI_OK && st->end != MUGAI_WORKER_DONE &&
+	    st->end != MUGAI_WORKER_EXIT)
+		office_wait_gone(r);
+	if (rc != MUGAI_OK || st->end != MUGAI_WORKER_DONE)
+		mugai_buf_reset(tsv);
+out:
+	office_cleanup(r);
+	free(r);
+	return rc;
 }

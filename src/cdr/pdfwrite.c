@@ -10,6 +10,10 @@
  * box and stretched to its width, so that a selection falls where the
  * word is on the image.  cairo embeds only the glyphs used and maps
  * them back to Unicode.
+ *
+ * A page split into text and pictures (pagesplit.h) is drawn as its
+ * pictures' JPEG, or white paper, with the text over it as a one-bit
+ * stencil that cairo writes as /ImageMask with the fax data attached.
  */
 #include <math.h>
 #include <stdint.h>
@@ -24,6 +28,7 @@
 #include <zlib.h>
 
 #include "mugai/cdr/imgenc.h"
+#include "mugai/cdr/pagesplit.h"
 #include "mugai/cdr/pdfwrite.h"
 
 /* The largest page count written. */
@@ -41,7 +46,22 @@
 #define GREY_LEVELS	4
 #define BILEVEL_THRESHOLD 160
 
-enum page_kind { PAGE_JPEG, PAGE_GREY, PAGE_COLOUR, PAGE_FAX };
+enum page_kind { PAGE_JPEG, PAGE_GREY, PAGE_COLOUR, PAGE_FAX, PAGE_MIXED };
+
+/*
+ * A page as drawn: an image over the whole page (NULL: white paper),
+ * then, for a mixed page, its text as a stencil in black.
+ */
+struct page_img {
+	enum page_kind	 kind;
+	cairo_surface_t	*img;
+	int		 paper;		/* img is one white pixel to stretch:
+					   cairo drops all that is under an
+					   opaque solid colour covering the
+					   page (a paint, or a fill it turns
+					   into one), the hidden words too */
+	cairo_surface_t	*mask;
+};
 
 struct sink {
 	struct mugai_buf *out;
@@ -161,21 +181,56 @@ attach(cairo_surface_t *s, const char *mime, struct mugai_buf *b)
 }
 
 /*
+ * rgb_surface - a cairo image of pm's pixels, which cairo deflates
+ * unless MIME data is attached.
+ */
+static cairo_surface_t *
+rgb_surface(const struct mugai_pixmap *pm)
+{
+	cairo_surface_t *s;
+	const uint8_t *src = pm->data;
+	uint8_t *row;
+	size_t x, y;
+	int stride;
+
+	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)pm->width,
+	    (int)pm->height);
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(s);
+		return NULL;
+	}
+	stride = cairo_image_surface_get_stride(s);
+	row = cairo_image_surface_get_data(s);
+	for (y = 0; y < pm->height; y++, row += stride) {
+		uint32_t *px = (uint32_t *)(void *)row;
+
+		for (x = 0; x < pm->width; x++, src += pm->channels)
+			px[x] = pm->channels == 1 ?
+			    (uint32_t)src[0] * 0x010101u :
+			    (uint32_t)src[0] << 16 | (uint32_t)src[1] << 8 |
+			    src[2];
+	}
+	cairo_surface_mark_dirty(s);
+	return s;
+}
+
+/*
  * page_surface - the page as a cairo image, stored the smaller way: the
  * JPEG attached as its MIME data (cairo then embeds those bytes as
- * they are), or the lossless samples, which cairo deflates.
+ * they are), or the lossless samples, which cairo deflates.  When the
+ * split page's mixed_size is smaller than either, *kind is PAGE_MIXED
+ * and *sp is left alone.
  */
 static mugai_status
 page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
-    cairo_surface_t **sp, enum page_kind *kind)
+    size_t mixed_size, cairo_surface_t **sp, enum page_kind *kind)
 {
 	struct mugai_buf jpeg, fax;
+	struct mugai_pixmap shown;
 	cairo_surface_t *s = NULL;
-	uint8_t *lossless = NULL, *row;
-	const uint8_t *src;
-	size_t n = 0, zsize = SIZE_MAX, x, y;
+	uint8_t *lossless = NULL;
+	size_t n = 0, zsize = SIZE_MAX;
 	mugai_status rc;
-	int stride;
 
 	mugai_buf_init(&jpeg, 0);
 	mugai_buf_init(&fax, 0);
@@ -197,25 +252,19 @@ page_surface(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
 		if (fax.len < jpeg.len && fax.len < zsize)
 			*kind = PAGE_FAX;
 	}
-	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)pm->width,
-	    (int)pm->height);
-	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+	/* The split is smaller than any whole-page way: the caller's. */
+	if (*kind != PAGE_FAX && mixed_size < zsize && mixed_size < jpeg.len) {
+		*kind = PAGE_MIXED;
+		rc = MUGAI_OK;
+		goto out;
+	}
+	shown = *pm;
+	if (*kind != PAGE_JPEG)
+		shown.data = lossless;
+	if ((s = rgb_surface(&shown)) == NULL) {
 		rc = MUGAI_ERR_NOMEM;
 		goto out;
 	}
-	stride = cairo_image_surface_get_stride(s);
-	row = cairo_image_surface_get_data(s);
-	src = *kind == PAGE_JPEG ? pm->data : lossless;
-	for (y = 0; y < pm->height; y++, row += stride) {
-		uint32_t *px = (uint32_t *)(void *)row;
-
-		for (x = 0; x < pm->width; x++, src += pm->channels)
-			px[x] = pm->channels == 1 ?
-			    (uint32_t)src[0] * 0x010101u :
-			    (uint32_t)src[0] << 16 | (uint32_t)src[1] << 8 |
-			    src[2];
-	}
-	cairo_surface_mark_dirty(s);
 	if (*kind == PAGE_JPEG &&
 	    (rc = attach(s, CAIRO_MIME_TYPE_JPEG, &jpeg)) != MUGAI_OK)
 		goto out;
@@ -238,6 +287,151 @@ out:
 	free(lossless);
 	mugai_buf_free(&jpeg);
 	mugai_buf_free(&fax);
+	return rc;
+}
+
+/*
+ * mask_surface - the split's ink as a one-bit cairo mask, its fax
+ * coding attached: cairo writes it as a stencil (/ImageMask) of
+ * CCITT Group 4 data, 1 bits painted, hence BlackIs1.
+ */
+static mugai_status
+mask_surface(const struct mugai_pixmap *mask, struct mugai_buf *fax,
+    cairo_surface_t **sp)
+{
+	struct mugai_buf params;
+	cairo_surface_t *s;
+	uint8_t *row;
+	const uint8_t *src = mask->data;
+	size_t x, y;
+	int stride;
+	mugai_status rc;
+
+	mugai_buf_init(&params, 0);
+	s = cairo_image_surface_create(CAIRO_FORMAT_A1, (int)mask->width,
+	    (int)mask->height);
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		rc = MUGAI_ERR_NOMEM;
+		goto out;
+	}
+	stride = cairo_image_surface_get_stride(s);
+	row = cairo_image_surface_get_data(s);
+	memset(row, 0, (size_t)stride * mask->height);
+	/* cairo's A1: bit x % 32 of native 32-bit word x / 32. */
+	for (y = 0; y < mask->height; y++, row += stride) {
+		uint32_t *w = (uint32_t *)(void *)row;
+
+		for (x = 0; x < mask->width; x++, src++)
+			if (*src == 0)
+				w[x >> 5] |= 1u << (x & 31);
+	}
+	cairo_surface_mark_dirty(s);
+	if ((rc = mugai_buf_printf(&params, "Columns=%u Rows=%u K=-1 "
+	    "BlackIs1=true", (unsigned)mask->width,
+	    (unsigned)mask->height)) != MUGAI_OK ||
+	    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX_PARAMS, &params)) !=
+	    MUGAI_OK ||
+	    (rc = attach(s, CAIRO_MIME_TYPE_CCITT_FAX, fax)) != MUGAI_OK)
+		goto out;
+	*sp = s;
+	s = NULL;
+out:
+	if (s != NULL)
+		cairo_surface_destroy(s);
+	mugai_buf_free(&params);
+	return rc;
+}
+
+/*
+ * split_encode - the page split into text and pictures (pagesplit.h),
+ * both coded: the mask as fax into *fax, the background, if any, as
+ * JPEG into *bg.  *size is their sum, SIZE_MAX when the page is all
+ * picture (nothing to gain).
+ */
+static mugai_status
+split_encode(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
+    struct mugai_page_split *sp, struct mugai_buf *fax, struct mugai_buf *bg,
+    size_t *size)
+{
+	mugai_status rc;
+
+	*size = SIZE_MAX;
+	if ((rc = mugai_page_split(pm, sp)) != MUGAI_OK)
+		return rc;
+	if (sp->picture_tiles == sp->tiles)
+		return MUGAI_OK;
+	if ((rc = mugai_g4_encode(&sp->mask, 128, fax)) != MUGAI_OK)
+		return rc;
+	if (sp->bg.data != NULL &&
+	    (rc = mugai_jpeg_encode(&sp->bg, o->quality, bg)) != MUGAI_OK)
+		return rc;
+	*size = fax->len + bg->len;
+	return MUGAI_OK;
+}
+
+/* paper - a white pixel, to be stretched over a page. */
+static mugai_status
+paper(cairo_surface_t **sp)
+{
+	cairo_surface_t *s = cairo_image_surface_create(CAIRO_FORMAT_RGB24,
+	    1, 1);
+
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(s);
+		return MUGAI_ERR_NOMEM;
+	}
+	cairo_surface_flush(s);
+	memset(cairo_image_surface_get_data(s), 0xff, 4);
+	cairo_surface_mark_dirty(s);
+	*sp = s;
+	return MUGAI_OK;
+}
+
+/*
+ * page_build - the page in the smallest of its ways: whole (JPEG,
+ * lossless grey or palette, or fax; page_surface) or, when o->mixed,
+ * split into a fax-coded text stencil over a JPEG background of its
+ * pictures or over white paper.  pi->img is set in any case.
+ */
+static mugai_status
+page_build(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
+    struct page_img *pi)
+{
+	struct mugai_page_split sp;
+	struct mugai_buf fax, bg;
+	size_t mixed = SIZE_MAX;
+	mugai_status rc;
+
+	memset(pi, 0, sizeof(*pi));
+	memset(&sp, 0, sizeof(sp));
+	mugai_buf_init(&fax, 0);
+	mugai_buf_init(&bg, 0);
+	if (o->mixed && (rc = split_encode(pm, o, &sp, &fax, &bg, &mixed)) !=
+	    MUGAI_OK)
+		goto out;
+	if ((rc = page_surface(pm, o, mixed, &pi->img, &pi->kind)) !=
+	    MUGAI_OK || pi->kind != PAGE_MIXED)
+		goto out;
+	if ((rc = mask_surface(&sp.mask, &fax, &pi->mask)) != MUGAI_OK)
+		goto out;
+	if (sp.bg.data == NULL) {
+		pi->paper = 1;
+		rc = paper(&pi->img);
+	} else if ((pi->img = rgb_surface(&sp.bg)) == NULL)
+		rc = MUGAI_ERR_NOMEM;
+	else
+		rc = attach(pi->img, CAIRO_MIME_TYPE_JPEG, &bg);
+out:
+	if (rc != MUGAI_OK) {
+		if (pi->img != NULL)
+			cairo_surface_destroy(pi->img);
+		if (pi->mask != NULL)
+			cairo_surface_destroy(pi->mask);
+		memset(pi, 0, sizeof(*pi));
+	}
+	mugai_page_split_free(&sp);
+	mugai_buf_free(&fax);
+	mugai_buf_free(&bg);
 	return rc;
 }
 
@@ -383,26 +577,35 @@ put_page(cairo_surface_t *pdf, cairo_t *cr, const struct mugai_pixmap *pm,
     const struct mugai_pagetext *t, double ascent,
     const struct mugai_pdf_opts *o, struct mugai_pdf_stats *st)
 {
-	cairo_surface_t *img;
-	enum page_kind kind;
+	struct page_img pi;
 	double scale = 72.0 / o->dpi;
 	mugai_status rc;
 
 	cairo_pdf_surface_set_size(pdf, pm->width * scale, pm->height * scale);
 	if (t != NULL && t->nwords > 0)
 		page_text(cr, t, ascent, st);
-	if ((rc = page_surface(pm, o, &img, &kind)) != MUGAI_OK)
+	if ((rc = page_build(pm, o, &pi)) != MUGAI_OK)
 		return rc;
-	st->jpeg += kind == PAGE_JPEG;
-	st->grey += kind == PAGE_GREY;
-	st->colour += kind == PAGE_COLOUR;
-	st->fax += kind == PAGE_FAX;
+	st->jpeg += pi.kind == PAGE_JPEG;
+	st->grey += pi.kind == PAGE_GREY;
+	st->colour += pi.kind == PAGE_COLOUR;
+	st->fax += pi.kind == PAGE_FAX;
+	st->mixed += pi.kind == PAGE_MIXED;
 	cairo_save(cr);
 	cairo_scale(cr, scale, scale);
-	cairo_set_source_surface(cr, img, 0, 0);
+	cairo_save(cr);
+	if (pi.paper)
+		cairo_scale(cr, pm->width, pm->height);
+	cairo_set_source_surface(cr, pi.img, 0, 0);
 	cairo_paint(cr);
 	cairo_restore(cr);
-	cairo_surface_destroy(img);
+	if (pi.mask != NULL) {
+		cairo_set_source_rgb(cr, 0, 0, 0);
+		cairo_mask_surface(cr, pi.mask, 0, 0);
+		cairo_surface_destroy(pi.mask);
+	}
+	cairo_restore(cr);
+	cairo_surface_destroy(pi.img);
 	cairo_show_page(cr);
 	return cairo_status(cr) == CAIRO_STATUS_SUCCESS ? MUGAI_OK :
 	    MUGAI_ERR_INTERNAL;

@@ -7,8 +7,8 @@ The fixtures are made here: flat ODF documents written by this script
 (Japanese and English text, a 300-row sheet with formulas, two slides),
 saved as Word 97, RTF, Excel 97, PowerPoint 97, docx and pptx by
 LibreOffice headless outside the sandbox; the odd zips are rewritten from
-those with Python's zipfile; the password-protected .xls is saved by
-LibreOffice through UNO.  Each copy must carry no active content, open
+those with Python's zipfile; the password-protected .xls, .doc, .docx
+and .xlsx are saved by LibreOffice through UNO.  Each copy must carry no active content, open
 in LibreOffice (all are converted to PDF at the end, in one run) and keep
 at least 90 % of the original's distinct words and CJK bigrams; the .xls
 copy is an .xlsx whose cells hold the original values and formulas.
@@ -208,9 +208,11 @@ def rezip(data, dirs):
 
 def password_save(jobs):
     """Each (src, dst, filter) saved with a password by LibreOffice
-    through UNO."""
+    through UNO.  Office Open XML filters take it as EncryptionData
+    (LibreOffice then writes the encrypted package in a compound file,
+    as Office does); they ignore a plain Password."""
     import uno
-    from com.sun.star.beans import PropertyValue
+    from com.sun.star.beans import NamedValue, PropertyValue
 
     def pv(n, v):
         p = PropertyValue()
@@ -242,9 +244,17 @@ def password_save(jobs):
             doc = desk.loadComponentFromURL(uno.systemPathToFileUrl(src),
                                             '_blank', 0,
                                             (pv('Hidden', True),))
-            doc.storeToURL(uno.systemPathToFileUrl(dst),
-                           (pv('FilterName', flt),
-                            pv('Password', 'himitsu')))
+            if '2007 XML' in flt:
+                enc = uno.Any('[]com.sun.star.beans.NamedValue', (
+                    NamedValue('CryptoType', 'StrongEncryptionDataSpace'),
+                    NamedValue('OOXPassword', 'himitsu')))
+                uno.invoke(doc, 'storeToURL', (
+                    uno.systemPathToFileUrl(dst),
+                    (pv('FilterName', flt), pv('EncryptionData', enc))))
+            else:
+                doc.storeToURL(uno.systemPathToFileUrl(dst),
+                               (pv('FilterName', flt),
+                                pv('Password', 'himitsu')))
             doc.close(True)
         try:
             desk.terminate()
@@ -431,15 +441,23 @@ def case_password(fx):
     jobs = [(os.path.join(fix, 'jp.xls'), os.path.join(fix, 'pw.xls'),
              'MS Excel 97'),
             (os.path.join(fix, 'jp.doc'), os.path.join(fix, 'pw.doc'),
-             'MS Word 97')]
+             'MS Word 97'),
+            (os.path.join(fix, 'jp.doc'), os.path.join(fix, 'pw.docx'),
+             'MS Word 2007 XML'),
+            (os.path.join(fix, 'jp.xls'), os.path.join(fix, 'pw.xlsx'),
+             'Calc MS Excel 2007 XML')]
     try:
         password_save(jobs)
     except Exception as e:
         return result('password-held', False,
                       'cannot make the fixtures with UNO: %r' % e)
     for (_, dst, _), name, mtype in zip(
-            jobs, ('予算.xls', '議事録.doc'),
-            ('application/vnd.ms-excel', 'application/msword')):
+            jobs, ('予算.xls', '議事録.doc', '議事録.docx', '予算.xlsx'),
+            ('application/vnd.ms-excel', 'application/msword',
+             'application/vnd.openxmlformats-officedocument.'
+             'wordprocessingml.document',
+             'application/vnd.openxmlformats-officedocument.'
+             'spreadsheetml.sheet')):
         ext = name.rsplit('.', 1)[1]
         data = open(dst, 'rb').read()
         rc, msg, rep, err = sanitize('password-' + ext,

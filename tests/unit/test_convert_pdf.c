@@ -236,7 +236,7 @@ page_text(const struct mugai_buf *pdf, int i)
 static struct mugai_pdf_opts
 pdf_opts(unsigned dpi, int quality)
 {
-	struct mugai_pdf_opts po = { dpi, quality, FONT, 0 };
+	struct mugai_pdf_opts po = { dpi, quality, FONT, 0, 0 };
 
 	return po;
 }

@@ -3,7 +3,8 @@
  * (src/cdr/pdfwrite.c): read back by poppler's tools (pdfinfo for pages and
  * sizes, pdftotext for the text layer, pdffonts for the font), nothing
  * active in it, each page stored the way its pixels call for (JPEG for
- * photographs, lossless grey, lossless few-colour, one bit for bilevel),
+ * photographs, lossless grey, lossless few-colour, one bit for bilevel,
+ * a text stencil over white or over a JPEG of the pictures for mixed),
  * a font that will not load, and the error paths.  That the worker's
  * own pages come back is checked in test_convert_pdf.c.
  */
@@ -18,6 +19,8 @@
 #include <string.h>
 #include <unistd.h>
 
+#include <cairo.h>
+
 #include "mugai/cdr/pdfwrite.h"
 
 #define FONT	"/usr/share/fonts/opentype/ipafont-gothic/ipag.ttf"
@@ -29,6 +32,55 @@
 static uint8_t grey[GW * GH];
 static uint8_t photo[CW * CH * 3];
 static uint8_t chart[CW * CH * 3];
+/* A page of text lines, and the same with a photograph in its middle. */
+#define TW	400
+#define TH	300
+static uint8_t textpage[TW * TH];
+static uint8_t textphoto[TW * TH * 3];
+
+/*
+ * text_page - textpage as an office's page looks rendered: lines of
+ * Japanese and English in the IPA font, antialiased, black on white.
+ */
+static void
+text_page(void)
+{
+	static const char *const lines[] = {
+		"令和六年度第三回総務委員会の議事録を次のとおり報告する。",
+		"The committee reviewed the budget for the fiscal year and",
+		"事務局から、電子メールの添付ファイルを無害化する装置の",
+		"approved the proposal for the new mail gateway after a short",
+	};
+	cairo_surface_t *s;
+	cairo_t *cr;
+	unsigned char *row;
+	size_t x, y, i;
+	int stride;
+
+	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, TW, TH);
+	cr = cairo_create(s);
+	cairo_set_source_rgb(cr, 1, 1, 1);
+	cairo_paint(cr);
+	cairo_set_source_rgb(cr, 0, 0, 0);
+	cairo_select_font_face(cr, "IPAGothic", CAIRO_FONT_SLANT_NORMAL,
+	    CAIRO_FONT_WEIGHT_NORMAL);
+	cairo_set_font_size(cr, 21);
+	for (y = 0; y < 9; y++) {
+		cairo_move_to(cr, 12, 30 + 32.0 * y);
+		cairo_show_text(cr, lines[y % 4]);
+	}
+	cairo_destroy(cr);
+	cairo_surface_flush(s);
+	stride = cairo_image_surface_get_stride(s);
+	row = cairo_image_surface_get_data(s);
+	for (y = 0; y < TH; y++, row += stride)
+		for (x = 0; x < TW; x++) {
+			i = y * TW + x;
+			/* Green: the grey level, near enough. */
+			textpage[i] = row[x * 4 + 1];
+		}
+	cairo_surface_destroy(s);
+}
 
 static int
 setup(void **state)
@@ -45,6 +97,18 @@ setup(void **state)
 		r = r * 1103515245u + 12345u;
 		photo[i] = (uint8_t)((i * 7 / 3) + (r >> 24) % 32);
 	}
+	text_page();
+	for (i = 0; i < TW * TH; i++)
+		memset(textphoto + i * 3, textpage[i], 3);
+	for (y = 100; y < 200; y++)
+		for (x = 100; x < 300; x++) {
+			r = r * 1103515245u + 12345u;
+			textphoto[(y * TW + x) * 3] = (uint8_t)(x / 2 +
+			    (r >> 24) % 32);
+			textphoto[(y * TW + x) * 3 + 1] = (uint8_t)(y +
+			    (r >> 16) % 32);
+			textphoto[(y * TW + x) * 3 + 2] = 90;
+		}
 	/* A chart: white, with a red and a blue bar. */
 	memset(chart, 0xff, sizeof(chart));
 	for (y = 20; y < 100; y++)
@@ -102,7 +166,7 @@ tool(const char *cmd, const struct mugai_buf *pdf)
 static struct mugai_pdf_opts
 opts(unsigned dpi)
 {
-	struct mugai_pdf_opts o = { dpi, 75, FONT, 0 };
+	struct mugai_pdf_opts o = { dpi, 75, FONT, 0, 0 };
 
 	return o;
 }
@@ -277,6 +341,119 @@ test_bilevel(void **state)
 	mugai_buf_free(&out);
 }
 
+/* The grey level pdftoppm renders at (x, y) of a one-page PDF at dpi. */
+static unsigned
+rendered(const struct mugai_buf *pdf, unsigned dpi, unsigned x, unsigned y,
+    unsigned *channel)
+{
+	char cmd[64], *ppm;
+	unsigned w, h, max, v[3], c;
+	int off;
+
+	snprintf(cmd, sizeof(cmd), "pdftoppm -r %u", dpi);
+	ppm = tool(cmd, pdf);
+	assert_int_equal(sscanf(ppm, "P6 %u %u %u%n", &w, &h, &max, &off), 3);
+	assert_true(x < w && y < h);
+	for (c = 0; c < 3; c++)
+		v[c] = (unsigned char)ppm[off + 1 + ((size_t)y * w + x) * 3 +
+		    c];
+	free(ppm);
+	if (channel != NULL)
+		for (c = 0; c < 3; c++)
+			channel[c] = v[c];
+	return (v[0] * 77 + v[1] * 150 + v[2] * 29) >> 8;
+}
+
+/*
+ * Mixed: a page of text becomes a fax-coded stencil over white paper,
+ * smaller than with 4-level grey, black where the ink was and white
+ * elsewhere when rendered again, its words still under it for
+ * pdftotext; with a photograph in the middle, the photograph becomes a
+ * JPEG under the stencil and keeps its colours.  Off, the same pages
+ * are stored whole as before.
+ */
+static void
+test_mixed(void **state)
+{
+	struct mugai_word w[1] = {
+		{ 2000, 2000, 12000, 4000, 0, "議事録", 0 },
+	};
+	struct mugai_pagetext t = { w, 1 };
+	struct mugai_pixmap text = { TW, TH, 1, 0, textpage },
+	    mixed = { TW, TH, 3, 0, textphoto },
+	    photo_only = { CW, CH, 3, 0, photo };
+	struct mugai_pdf_opts o = opts(72);
+	struct mugai_pdf_stats st;
+	struct mugai_buf out, whole;
+	unsigned rgb[3], ink_x = 0, ink_y = 0, edge_x = 0, edge_y = 0;
+	size_t i;
+	char *s;
+
+	(void)state;
+	/* An ink pixel and a faint edge pixel in the first line. */
+	for (i = 0; i < TW * 30; i++) {
+		if (textpage[i] == 0 && ink_x == 0) {
+			ink_x = i % TW;
+			ink_y = i / TW;
+		}
+		if (textpage[i] > 200 && textpage[i] < 230 && edge_x == 0) {
+			edge_x = i % TW;
+			edge_y = i / TW;
+		}
+	}
+	assert_true(ink_x > 0 && edge_x > 0);
+	w[0].len = (uint32_t)strlen(w[0].text);
+	mugai_buf_init(&whole, 0);
+	assert_int_equal(mugai_pdf_from_pages(&text, 1, &t, &o, &whole, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.grey, 1);
+	assert_int_equal(st.mixed, 0);
+	o.mixed = 1;
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_pages(&text, 1, &t, &o, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.mixed, 1);
+	assert_int_equal(st.grey + st.jpeg + st.colour + st.fax, 0);
+	assert_true(out.len < whole.len);
+	assert_non_null(find(out.data, out.len, "/ImageMask true"));
+	assert_non_null(find(out.data, out.len, "/CCITTFaxDecode"));
+	assert_null(find(out.data, out.len, "/DCTDecode"));
+	/* Ink black, paper and the faint edges of strokes white. */
+	assert_int_equal(rendered(&out, 72, ink_x, ink_y, NULL), 0);
+	assert_in_range(rendered(&out, 72, edge_x, edge_y, NULL), 250, 255);
+	assert_in_range(rendered(&out, 72, 5, 5, NULL), 250, 255);
+	s = tool("pdftotext -enc UTF-8", &out);
+	assert_non_null(strstr(s, "議事録"));
+	free(s);
+	mugai_buf_free(&out);
+	mugai_buf_free(&whole);
+
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_pages(&mixed, 1, &t, &o, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.mixed, 1);
+	assert_non_null(find(out.data, out.len, "/ImageMask true"));
+	assert_non_null(find(out.data, out.len, "/DCTDecode"));
+	/* Text far from the photograph: black; the photograph: its blue. */
+	assert_int_equal(rendered(&out, 72, ink_x, ink_y, NULL), 0);
+	(void)rendered(&out, 72, 200, 150, rgb);
+	assert_in_range(rgb[2], 70, 110);
+	assert_in_range(rgb[1], 130, 200);
+	s = tool("pdftotext -enc UTF-8", &out);
+	assert_non_null(strstr(s, "議事録"));
+	free(s);
+	mugai_buf_free(&out);
+
+	/* All photograph: nothing to split, the whole page as JPEG. */
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_pages(&photo_only, 1, NULL, &o, &out,
+	    &st), MUGAI_OK);
+	assert_int_equal(st.jpeg, 1);
+	assert_int_equal(st.mixed, 0);
+	assert_null(find(out.data, out.len, "/ImageMask"));
+	mugai_buf_free(&out);
+}
+
 static void
 test_usage(void **state)
 {
@@ -355,6 +532,7 @@ main(void)
 		cmocka_unit_test(test_structure),
 		cmocka_unit_test(test_text_layer),
 		cmocka_unit_test(test_bilevel),
+		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_cap),
 	};

@@ -113,9 +113,13 @@ struct mugai_config {
 	unsigned pdf_dpi;
 	int	 pdf_text_layer;	/* copies carry the original's words */
 	char	*pdf_text_font;		/* font file the words are set in */
+	int	 pdf_ocr;		/* Tesseract on pages without words */
+	char	*pdf_ocr_languages;	/* its -l, "jpn+eng" */
+	char	*pdf_ocr_tesseract;	/* its path */
 	unsigned pdf_text_max_words;	/* per document */
 	size_t	 pdf_text_max_bytes;	/* per document */
 	int	 pdf_bilevel;		/* grey pages in black and white */
+	int	 pdf_mixed_raster;	/* text as fax over JPEG pictures */
 	unsigned archive_max_members;
 	size_t	 archive_max_size;	/* all members unpacked */
 	unsigned archive_max_ratio;	/* unpacked / packed */

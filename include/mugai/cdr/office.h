@@ -91,4 +91,19 @@ mugai_status mugai_office_to_pdf(const struct mugai_config *cfg,
     const void *in, size_t len, const char *ext, unsigned timeout_s,
     struct mugai_buf *pdf, struct mugai_worker_status *st, int *available);
 
+/*
+ * mugai_office_ocr - Tesseract (pdf_ocr_tesseract, languages
+ * pdf_ocr_languages) on one page, pgm[0..len) a PGM the parent wrote
+ * from validated pixels rendered at dpi, in the sandbox LibreOffice
+ * runs in (above; OpenMP held to one thread) for at most timeout_s
+ * seconds.  Its words come back in tsv as Tesseract's TSV, to be
+ * checked by the caller (mugai/cdr/ocr.h); st says how the run ended.
+ * *available = 0 (and nothing run) when Tesseract, bubblewrap or
+ * prlimit is not there.  MUGAI_ERR_USAGE for no page or languages
+ * other than letters, digits, '_' and '+'.
+ */
+mugai_status mugai_office_ocr(const struct mugai_config *cfg,
+    const void *pgm, size_t len, unsigned dpi, unsigned timeout_s,
+    struct mugai_buf *tsv, struct mugai_worker_status *st, int *available);
+
 #endif

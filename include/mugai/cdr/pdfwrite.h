@@ -16,7 +16,10 @@
  * grey levels reduced to 4, which antialiased text does not show) or
  * has at most 256 colours, as charts and slides do; photographs are
  * always JPEG.  With bilevel, grey pages are black and white, coded as
- * fax (CCITT Group 4) when that is smaller.
+ * fax (CCITT Group 4) when that is smaller.  With mixed, a page may
+ * also be split (mugai/cdr/pagesplit.h): its text as a fax-coded black
+ * stencil, its pictures, if any, as a JPEG under it; a page of text
+ * takes a third to half the bytes of 4-level grey this way.
  */
 #ifndef MUGAI_PDFWRITE_H
 #define MUGAI_PDFWRITE_H
@@ -32,6 +35,8 @@ struct mugai_pdf_opts {
 	const char *font;		/* TrueType/OpenType file for the text
 					   layer; NULL or "": none */
 	int	 bilevel;		/* grey pages in black and white only */
+	int	 mixed;			/* may split pages: text as fax,
+					   pictures as JPEG */
 };
 
 /* What was written, for the log. */
@@ -40,6 +45,7 @@ struct mugai_pdf_stats {
 	size_t	 grey;			/* lossless grey */
 	size_t	 colour;		/* lossless, at most 256 colours */
 	size_t	 fax;			/* bilevel, CCITT Group 4 */
+	size_t	 mixed;			/* split: text fax over JPEG or white */
 	size_t	 words;			/* in the text layer */
 	int	 no_font;		/* words given but the font would not
 					   load: the copy has no text layer */

@@ -1,0 +1,135 @@
+/*
+ * test_pagesplit.c - a rendered page split into its text mask and its
+ * picture background (src/cdr/pagesplit.c): ink with an antialiased
+ * edge on white is text; shading, colour and photographs are picture
+ * tiles, with their neighbours; the mask holds ink of text tiles only
+ * and the background holds picture tiles only.
+ */
+#include <stdarg.h>
+#include <stddef.h>
+#include <stdint.h>
+#include <setjmp.h>
+#include <cmocka.h>
+
+#include <stdlib.h>
+#include <string.h>
+
+#include "mugai/cdr/pagesplit.h"
+
+#define T	MUGAI_SPLIT_TILE
+#define W	(10 * T)
+#define H	(6 * T)
+
+static uint8_t grey[W * H];
+static uint8_t rgb[W * H * 3];
+
+/* A stroke in tile (tx, ty): black core, grey edge on its right. */
+static void
+stroke(uint8_t *px, unsigned ch, unsigned tx, unsigned ty)
+{
+	unsigned x, y;
+
+	for (y = ty * T + 2; y < ty * T + 12; y++)
+		for (x = tx * T + 4; x < tx * T + 8; x++)
+			memset(px + ((size_t)y * W + x) * ch, x == tx * T + 7 ?
+			    180 : 0, ch);
+}
+
+static int
+is_pic(const struct mugai_page_split *sp, unsigned tx, unsigned ty)
+{
+	size_t i = ((size_t)(ty * T + 1) * W + tx * T + 1) * sp->bg.channels;
+
+	/* The background keeps a picture tile's pixels, whitens text. */
+	return sp->bg.data != NULL && sp->bg.data[i] != 255;
+}
+
+static void
+test_text_only(void **state)
+{
+	struct mugai_pixmap pm = { W, H, 1, 0, grey };
+	struct mugai_page_split sp;
+
+	(void)state;
+	memset(grey, 255, sizeof(grey));
+	stroke(grey, 1, 1, 1);
+	stroke(grey, 1, 5, 3);
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_OK);
+	assert_int_equal(sp.tiles, 60);
+	assert_int_equal(sp.picture_tiles, 0);
+	assert_null(sp.bg.data);
+	/* Core in the mask, the grey edge not. */
+	assert_int_equal(sp.ink, 2 * 10 * 3);
+	assert_int_equal(sp.mask.data[(T + 5) * W + T + 4], 0);
+	assert_int_equal(sp.mask.data[(T + 5) * W + T + 7], 255);
+	mugai_page_split_free(&sp);
+	mugai_page_split_free(&sp);
+	mugai_page_split_free(NULL);
+}
+
+/*
+ * Grey shading in tile (8, 4) and a red stroke in tile (1, 4): picture
+ * tiles with their neighbours; the black stroke far away stays text.
+ */
+static void
+test_pictures(void **state)
+{
+	struct mugai_pixmap pm = { W, H, 3, 0, rgb };
+	struct mugai_page_split sp;
+	unsigned x, y;
+
+	(void)state;
+	memset(rgb, 255, sizeof(rgb));
+	stroke(rgb, 3, 5, 1);
+	for (y = 4 * T; y < 5 * T; y++)
+		for (x = 8 * T; x < 9 * T; x++)
+			memset(rgb + ((size_t)y * W + x) * 3, 220, 3);
+	for (y = 4 * T + 3; y < 4 * T + 6; y++)
+		for (x = T + 3; x < T + 6; x++)
+			rgb[((size_t)y * W + x) * 3 + 1] =
+			    rgb[((size_t)y * W + x) * 3 + 2] = 0;
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_OK);
+	/* Each with its eight neighbours: 9 + 9. */
+	assert_int_equal(sp.picture_tiles, 18);
+	assert_non_null(sp.bg.data);
+	assert_true(is_pic(&sp, 8, 4));
+	assert_false(is_pic(&sp, 5, 1));
+	/* The red is in the background, not in the mask. */
+	assert_int_equal(sp.mask.data[(4 * T + 4) * W + T + 4], 255);
+	assert_int_equal(sp.bg.data[((4 * T + 4) * W + T + 4) * 3], 255);
+	assert_int_equal(sp.bg.data[((4 * T + 4) * W + T + 4) * 3 + 1], 0);
+	/* The black stroke is in the mask and not in the background. */
+	assert_int_equal(sp.mask.data[(T + 5) * W + 5 * T + 4], 0);
+	assert_int_equal(sp.ink, 10 * 3);
+	mugai_page_split_free(&sp);
+}
+
+static void
+test_usage(void **state)
+{
+	struct mugai_pixmap pm = { W, H, 2, 0, grey };
+	struct mugai_page_split sp;
+
+	(void)state;
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_ERR_USAGE);
+	assert_null(sp.mask.data);
+	pm.channels = 1;
+	pm.width = 0;
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_ERR_USAGE);
+	pm.width = W;
+	pm.data = NULL;
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_ERR_USAGE);
+	assert_int_equal(mugai_page_split(NULL, &sp), MUGAI_ERR_USAGE);
+}
+
+int
+main(void)
+{
+	const struct CMUnitTest tests[] = {
+		cmocka_unit_test(test_text_only),
+		cmocka_unit_test(test_pictures),
+		cmocka_unit_test(test_usage),
+	};
+
+	return cmocka_run_group_tests(tests, NULL, NULL);
+}
