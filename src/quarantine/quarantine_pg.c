@@ -337,15 +337,15 @@ qpg_get(struct qpg *s, const char *what, struct qpg_slot **out)
 	PQfinish(sl->conn);
 	sl->conn = NULL;
 	if (wait) {
-		mugai_qerr_set("quarantine %s cannot be reached (see the log);"
-		    " retry later", s->label);
+		mugai_qerr_set("quarantine %s is unavailable (the log says"
+		    " why, once); retry later", s->label);
 		goto fail;
 	}
 	sl->conn = qpg_connect(s);
 	if (sl->conn == NULL || PQstatus(sl->conn) != CONNECTION_OK) {
 		qpg_msg(sl->conn, why, sizeof(why));
-		mugai_qerr_set("quarantine %s cannot be reached: %s; retry"
-		    " later", s->label, why);
+		mugai_qerr_set("quarantine %s is unavailable: %s; retry later",
+		    s->label, why);
 		qpg_went_down(s, why);
 		PQfinish(sl->conn);
 		sl->conn = NULL;
@@ -389,8 +389,8 @@ qpg_fail(struct qpg *s, PGconn *c, PGresult *res, const char *what)
 
 	qpg_msg(c, why, sizeof(why));
 	if (PQstatus(c) != CONNECTION_OK) {
-		mugai_qerr_set("quarantine %s: connection lost while %s: %s;"
-		    " retry later", s->label, what, why);
+		mugai_qerr_set("quarantine %s is unavailable: connection lost"
+		    " while %s: %s; retry later", s->label, what, why);
 		qpg_went_down(s, why);
 		return MUGAI_ERR_LIMIT;
 	}

@@ -266,7 +266,7 @@ d1=$?
 run downlist quarantine list
 check "PostgreSQL down: a store is a temporary failure, so is the CLI" sh -c "
 	[ $d1 -eq 75 ] && [ \$(cat '$T/downlist.rc') -eq 75 ] &&
-	grep -q 'cannot be reached' '$T/downlist.err'"
+	grep -q 'is unavailable' '$T/downlist.err'"
 pg_start "$PG" || fail "PostgreSQL restarts" "$(tail -c 300 "$PG/log")"
 mq sanitize "$T/d1.eml" "$T/d1.out" </dev/null >/dev/null 2>"$T/d1.err"
 d2=$?
