@@ -970,7 +970,12 @@ q_verify(struct qctx *c, int argc, char **argv)
 		return EX_OK;
 	}
 	printf("verify: %zu problem%s\n", n, n == 1 ? "" : "s");
-	if (index_damaged)
+	if (index_damaged && (strncmp(c->cfg->quarantine_db, "postgres", 8) ==
+	    0 || strchr(c->cfg->quarantine_db, '=') != NULL))
+		puts("verify: the PostgreSQL quarantine is damaged (see above);"
+		    " restore from a backup of the database, or run 'mugai"
+		    " quarantine migrate' when it names the schema.");
+	else if (index_damaged)
 		puts("verify: the index itself is damaged.  To recover: stop"
 		    " mugai-milter, run 'mugai quarantine rebuild-index' (it"
 		    " rebuilds the index from the stored originals and the"

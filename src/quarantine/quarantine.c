@@ -1871,7 +1871,13 @@ q_verify_blob_rows(struct mugai_quarantine *q, struct q_verify *v)
 		if (rc == MUGAI_ERR_NOTFOUND)
 			q_problem(v, MUGAI_QPROB_MISSING, v->rows->v[i].id, path,
 			    "no stored original");
-		else if (rc != MUGAI_OK)
+		else if (rc == MUGAI_ERR_IO) {
+			/* Stored, but not all of it can be read back. */
+			snprintf(detail, sizeof(detail), "%s",
+			    mugai_quarantine_error());
+			q_problem(v, MUGAI_QPROB_CHECKSUM, v->rows->v[i].id,
+			    path, detail);
+		} else if (rc != MUGAI_OK)
 			return rc;
 		else if (strcmp(hex, v->rows->v[i].sha256) != 0) {
 			snprintf(detail, sizeof(detail), "index has %s, stored"
@@ -1942,8 +1948,12 @@ q_index_problem(struct mugai_quarantine *q, struct q_verify *v,
 {
 	char buf[PATH_MAX], detail[1024];
 
-	snprintf(detail, sizeof(detail), "%s; stop mugai-milter and run"
-	    " 'mugai quarantine rebuild-index'", line);
+	if (q_blobs(q))
+		snprintf(detail, sizeof(detail), "%s; restore that original"
+		    " from a backup of the database, or delete it", line);
+	else
+		snprintf(detail, sizeof(detail), "%s; stop mugai-milter and"
+		    " run 'mugai quarantine rebuild-index'", line);
 	q_problem(v, MUGAI_QPROB_INDEX, NULL, q_dbname(q, buf, sizeof(buf)),
 	    detail);
 }

@@ -173,14 +173,14 @@ check "history and admin audit rows" sh -c "
 
 # ---- a release and a delete racing in two processes ------------------------------
 
-for i in 1 2 3 4; do
+for i in 1 2 3; do
 	mkmsg "$T/r$i.eml" "race$i" 2000
 	mq sanitize "$T/r$i.eml" "$T/r$i.out" </dev/null >/dev/null 2>&1
 done
 run rlist quarantine list --json
 bad=""
 : > "$T/bin/delay"
-for i in 1 2 3 4; do
+for i in 1 2 3; do
 	id=$(idof "race$i" "$T/rlist.out")
 	mq quarantine release "$id" --to admin@city.lg.jp --reason race \
 	    >/dev/null 2>"$T/race-r$i.err" &
@@ -197,7 +197,7 @@ for i in 1 2 3 4; do
 done
 rm -f "$T/bin/delay"
 if [ -z "$bad" ]; then
-	pass "release/delete race across two processes: exactly one winner, 4 times"
+	pass "release/delete race across two processes: exactly one winner, 3 times"
 else
 	fail "release/delete race across two processes: exactly one winner" "$bad"
 fi
@@ -213,31 +213,38 @@ mq sanitize "$T/m4.eml" "$T/m4.out" </dev/null >/dev/null 2>&1
 run list4 quarantine list --json
 ID4=$(idof lost "$T/list4.out")
 sql "DELETE FROM originals WHERE id = '$ID4'" >/dev/null
+# A chunk lost: its original is short of one row.
+mkmsg "$T/m5.eml" short 900000
+mq sanitize "$T/m5.eml" "$T/m5.out" </dev/null >/dev/null 2>&1
+run list5 quarantine list --json
+ID5=$(idof short "$T/list5.out")
+sql "DELETE FROM original_chunks WHERE id = '$ID5' AND seq = 1" >/dev/null
 run ver2 quarantine verify
 run exp3b quarantine export "$ID3"
-check "verify reports a damaged chunk and a lost original; export refuses the damaged one" sh -c "
+check "verify reports a damaged chunk, a lost chunk and a lost original; export refuses the damaged one" sh -c "
 	[ \$(cat '$T/ver2.rc') -eq 1 ] &&
 	grep -q '^checksum .*$ID3' '$T/ver2.out' && grep -q '^missing .*$ID4' '$T/ver2.out' &&
+	grep -q '^index .*$ID5.*chunks' '$T/ver2.out' && grep -q '^checksum .*$ID5.*lacks chunk 1' '$T/ver2.out' &&
 	[ \$(cat '$T/exp3b.rc') -ne 0 ] && grep -q 'SHA-256' '$T/exp3b.err'"
 
 # ---- purge in batches ----------------------------------------------------------------
 
-# 1100 old rows (more than two batches) and their originals, made in SQL.
-sql "INSERT INTO originals SELECT 'old' || g, 5, 1, 0 FROM generate_series(1, 1100) g;
-     INSERT INTO original_chunks SELECT 'old' || g, 0, 'hello'::bytea FROM generate_series(1, 1100) g;
+# 600 old rows (more than one batch of 500) and their originals, made in SQL.
+sql "INSERT INTO originals SELECT 'old' || g, 5, 1, 0 FROM generate_series(1, 600) g;
+     INSERT INTO original_chunks SELECT 'old' || g, 0, 'hello'::bytea FROM generate_series(1, 600) g;
      INSERT INTO messages (id, received, size, sha256, status, changed)
        SELECT 'old' || g, 1000000000, 5, encode(sha256('hello'::bytea), 'hex'), 'held', 1000000000
-       FROM generate_series(1, 1100) g" >/dev/null
+       FROM generate_series(1, 600) g" >/dev/null
 run purge quarantine purge --older-than 30
 v=$(sql "SELECT (SELECT count(*) FROM originals WHERE id LIKE 'old%') || ' ' || (SELECT count(*) FROM messages WHERE id LIKE 'old%' AND status = 'deleted') || ' ' || (SELECT status FROM messages WHERE id = '$ID3')")
 check "purge deletes every old original in batches, nothing newer" sh -c "
-	[ \$(cat '$T/purge.rc') -eq 0 ] && grep -q 'purged 1100 originals' '$T/purge.out' &&
-	[ '$v' = '0 1100 held' ]"
+	[ \$(cat '$T/purge.rc') -eq 0 ] && grep -q 'purged 600 originals' '$T/purge.out' &&
+	[ '$v' = '0 600 held' ]"
 
 # ---- copy from SQLite ------------------------------------------------------------------
 
 for i in 1 2 3; do
-	mkmsg "$T/s$i.eml" "sqlite$i" $((i * 300000))
+	mkmsg "$T/s$i.eml" "sqlite$i" $((i * 150000))
 	ms sanitize "$T/s$i.eml" "$T/s$i.out" </dev/null >/dev/null 2>&1
 done
 ms quarantine list --json >"$T/slist.out" 2>/dev/null
