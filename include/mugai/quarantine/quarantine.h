@@ -89,7 +89,9 @@ struct mugai_qrecord {
 	char	*notice;		/* NULL in list results */
 	char	*status;		/* "held", "releasing", "released",
 					   "deleted" */
-	char	*path;			/* absolute path of the original */
+	char	*path;			/* absolute path of the original;
+					   "postgresql:originals/ID" when
+					   the database keeps it */
 	time_t	 changed;		/* when status last changed */
 };
 
