@@ -1,6 +1,7 @@
 /*
  * cmd_quarantine.c - "mugai quarantine": list, show, export, release,
- * delete, purge and verify the stored originals, and rebuild the index.
+ * delete, purge and verify the stored originals, rebuild the index,
+ * migrate a PostgreSQL schema and copy an SQLite store into it.
  *
  * Exit statuses are sysexits(3), plus Q_EXIT_CONFLICT (3) when another
  * command changed the message first (a release and a delete of one
@@ -969,7 +970,12 @@ q_verify(struct qctx *c, int argc, char **argv)
 		return EX_OK;
 	}
 	printf("verify: %zu problem%s\n", n, n == 1 ? "" : "s");
-	if (index_damaged)
+	if (index_damaged && (strncmp(c->cfg->quarantine_db, "postgres", 8) ==
+	    0 || strchr(c->cfg->quarantine_db, '=') != NULL))
+		puts("verify: the PostgreSQL quarantine is damaged (see above);"
+		    " restore from a backup of the database, or run 'mugai"
+		    " quarantine migrate' when it names the schema.");
+	else if (index_damaged)
 		puts("verify: the index itself is damaged.  To recover: stop"
 		    " mugai-milter, run 'mugai quarantine rebuild-index' (it"
 		    " rebuilds the index from the stored originals and the"
@@ -1004,6 +1010,70 @@ q_rebuild(struct qctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+static int
+q_migrate(struct qctx *c, int argc, char **argv)
+{
+	const struct qopt opts[] = { { NULL, NULL, NULL } };
+	const char *pos[1];
+	char err[1024];
+	mugai_status rc;
+	int npos, ex, from, to;
+
+	if ((ex = q_args(c, argc, argv, opts, pos, 0, &npos)) != 0)
+		return ex;
+	rc = mugai_quarantine_migrate(c->cfg, &from, &to, err, sizeof(err));
+	if (rc != MUGAI_OK) {
+		q_err(c, "%s", err);
+		return q_exit(rc);
+	}
+	if (from < 0)
+		puts("migrate: the SQLite index is up to date (it is created"
+		    " and upgraded when opened)");
+	else if (from == to)
+		printf("migrate: schema version %d, up to date\n", to);
+	else
+		printf("migrate: schema version %d -> %d\n", from, to);
+	return EX_OK;
+}
+
+static void
+q_copy_line(const char *line, void *arg)
+{
+	(void)arg;
+	printf("copy: %s\n", line);
+	fflush(stdout);
+}
+
+static int
+q_copy(struct qctx *c, int argc, char **argv)
+{
+	const char *from = NULL, *dir = NULL, *pos[1];
+	mugai_status rc;
+	size_t copied = 0, skipped = 0;
+	int npos, ex;
+	const struct qopt opts[] = {
+		{ "--from", &from, NULL }, { "--from-dir", &dir, NULL },
+		{ NULL, NULL, NULL }
+	};
+
+	if ((ex = q_args(c, argc, argv, opts, pos, 0, &npos)) != 0)
+		return ex;
+	if (from == NULL || *from == '\0') {
+		q_err(c, "usage: mugai quarantine copy --from SQLITE_PATH"
+		    " [--from-dir DIR]");
+		return EX_USAGE;
+	}
+	if ((ex = q_open(c)) != 0)
+		return ex;
+	rc = mugai_quarantine_copy(c->q, from, dir, q_copy_line, NULL, &copied,
+	    &skipped);
+	printf("copy: %zu message%s copied and verified, %zu already there\n",
+	    copied, copied == 1 ? "" : "s", skipped);
+	if (rc != MUGAI_OK)
+		return q_fail(c, rc);
+	return EX_OK;
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const struct qcmd qcmds[] = {
@@ -1017,6 +1087,8 @@ static const struct qcmd qcmds[] = {
 	{ "purge", q_purge, "purge [--older-than DAYS]" },
 	{ "verify", q_verify, "verify" },
 	{ "rebuild-index", q_rebuild, "rebuild-index" },
+	{ "migrate", q_migrate, "migrate" },
+	{ "copy", q_copy, "copy --from SQLITE_PATH [--from-dir DIR]" },
 };
 
 #define NQCMDS (sizeof(qcmds) / sizeof(qcmds[0]))

@@ -158,6 +158,10 @@ reload_warn_static(const struct mugai_config *o, const struct mugai_config *n)
 	    n->clamav_database_dir);
 	reload_warn("quarantine_dir", o->quarantine_dir, n->quarantine_dir);
 	reload_warn("quarantine_db", o->quarantine_db, n->quarantine_db);
+	reload_warn("quarantine_db_password_file",
+	    o->quarantine_db_password_file, n->quarantine_db_password_file);
+	if (o->quarantine_db_pool != n->quarantine_db_pool)
+		reload_warn("quarantine_db_pool", "old", "new");
 }
 
 /* A reload: every problem in the new configuration to the log. */

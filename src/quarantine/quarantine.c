@@ -137,6 +137,26 @@ q_path(const struct mugai_quarantine *q, const char *id, char *buf,
 	snprintf(buf, len, "%s/%s/%s.eml", q->cfg->quarantine_dir, fan, id);
 }
 
+/* Where the original of id is, for messages: a file or a database row. */
+static void
+q_where(const struct mugai_quarantine *q, const char *id, char *buf,
+    size_t len)
+{
+	if (q->be->blob_put != NULL)
+		snprintf(buf, len, "postgresql:originals/%s", id);
+	else
+		q_path(q, id, buf, len);
+}
+
+/* The index for messages: its file, never a connection string. */
+static const char *
+q_dbname(const struct mugai_quarantine *q, char *buf, size_t len)
+{
+	if (q->be->blob_put != NULL)
+		return "(the PostgreSQL quarantine database)";
+	return mugai_config_quarantine_db(q->cfg, buf, len);
+}
+
 static void
 q_iso8601(time_t t, char *buf, size_t len)
 {
@@ -209,14 +229,50 @@ q_audit(struct mugai_quarantine *q, const char *action, const char *actor,
 	if (rc == MUGAI_OK)
 		rc = mugai_buf_putc(&b, '}');
 	if (rc == MUGAI_OK)
-		rc = mugai_audit(q->cfg, b.data);
+		rc = mugai_quarantine_audit(q, b.data);
 	else
 		mugai_qerr_set("audit record for %s too long", id);
 	mugai_buf_free(&b);
 	return rc;
 }
 
+mugai_status
+mugai_quarantine_audit(struct mugai_quarantine *q, const char *json)
+{
+	mugai_status rc;
+
+	rc = mugai_audit(q->cfg, json);
+	if (rc == MUGAI_OK && q->be->audit != NULL && q->ctx != NULL)
+		q->be->audit(q->ctx, json);
+	return rc;
+}
+
 /* ---- open, close ------------------------------------------------------ */
+
+/*
+ * postgresql:// or postgres:// URIs, and conninfo strings ("key=value
+ * ..."), name a PostgreSQL database; anything else is a file path for
+ * SQLite (a path with '=' in it would need "./").
+ */
+const struct mugai_qbackend *
+mugai_qbackend_for(const char *db)
+{
+	if (db == NULL)
+		return &mugai_qbackend_sqlite;
+	if (strncmp(db, "postgresql://", 13) == 0 ||
+	    strncmp(db, "postgres://", 11) == 0)
+		return &mugai_qbackend_pg;
+	if (db[0] != '/' && db[0] != '.' && strchr(db, '=') != NULL)
+		return &mugai_qbackend_pg;
+	return &mugai_qbackend_sqlite;
+}
+
+/* Nonzero when the backend keeps the originals (no files). */
+static int
+q_blobs(const struct mugai_quarantine *q)
+{
+	return q->be->blob_put != NULL;
+}
 
 static mugai_status q_walk_any(struct mugai_quarantine *q, size_t *n);
 
@@ -274,7 +330,9 @@ mugai_qopen_at(const struct mugai_config *cfg, const char *path,
 	}
 	/* The config is reference counted; holding it is not a change. */
 	q->cfg = mugai_config_ref((struct mugai_config *)cfg);
-	q->be = &mugai_qbackend_sqlite;
+	/* An explicit path is always an SQLite file (rebuild, copy). */
+	q->be = path != NULL ? &mugai_qbackend_sqlite :
+	    mugai_qbackend_for(cfg->quarantine_db);
 	q->dfd = -1;
 	atomic_init(&q->seq, 0);
 	if ((rc = mugai_qowner(cfg, &q->uid, &q->gid)) != MUGAI_OK) {
@@ -282,6 +340,8 @@ mugai_qopen_at(const struct mugai_config *cfg, const char *path,
 		saved = EINVAL;
 		goto fail;
 	}
+	if (q_blobs(q))
+		goto backend;	/* no files: quarantine_dir is not used */
 	if (mugai_mkdirs(cfg->quarantine_dir, q->uid, q->gid) == -1 ||
 	    (q->dfd = open(cfg->quarantine_dir, O_RDONLY | O_DIRECTORY |
 	    O_CLOEXEC)) == -1) {
@@ -292,7 +352,8 @@ mugai_qopen_at(const struct mugai_config *cfg, const char *path,
 		rc = MUGAI_ERR_IO;
 		goto fail;
 	}
-	missing = path == NULL && q_index_missing(cfg);
+backend:
+	missing = path == NULL && !q_blobs(q) && q_index_missing(cfg);
 	rc = q->be->open(cfg, path, &q->ctx, err, errlen);
 	saved = errno;
 	if (rc != MUGAI_OK)
@@ -304,6 +365,29 @@ mugai_qopen_at(const struct mugai_config *cfg, const char *path,
 fail:
 	mugai_quarantine_close(q);
 	errno = saved;
+	return rc;
+}
+
+const struct mugai_config *
+mugai_qconfig(const struct mugai_quarantine *q)
+{
+	return q->cfg;
+}
+
+mugai_status
+mugai_quarantine_migrate(const struct mugai_config *cfg, int *from, int *to,
+    char *err, size_t errlen)
+{
+	const struct mugai_qbackend *be = mugai_qbackend_for(cfg->quarantine_db);
+	struct mugai_quarantine *q;
+	mugai_status rc;
+
+	*from = *to = -1;
+	if (be->migrate != NULL)
+		return be->migrate(cfg, from, to, err, errlen);
+	/* SQLite: opening creates or upgrades the index. */
+	rc = mugai_quarantine_open(cfg, &q, err, errlen);
+	mugai_quarantine_close(q);
 	return rc;
 }
 
@@ -486,6 +570,46 @@ fail:
 	return MUGAI_ERR_IO;
 }
 
+/*
+ * The original into the backend first, then its row, as with files: a
+ * crash between leaves an orphan original, never a row without one.
+ */
+static mugai_status
+q_store_blob(struct mugai_quarantine *q, const struct mugai_qentry *e,
+    const char *sha, const void *raw, size_t len)
+{
+	struct mugai_qentry row;
+	mugai_status rc;
+	char rel[Q_ID_MAX + 16];
+	int err;
+
+	snprintf(rel, sizeof(rel), "originals/%s", e->id);
+	if ((err = q_fault("write")) != 0) {
+		mugai_qerr_set("%s: injected failure: %s", e->id, strerror(err));
+		rc = MUGAI_ERR_IO;
+		goto out;
+	}
+	if ((rc = q->be->blob_put(q->ctx, e->id, raw, len)) != MUGAI_OK)
+		goto out;
+	row = *e;
+	row.size = len;
+	if (row.received == 0)
+		row.received = time(NULL);
+	if ((err = q_fault("insert")) != 0) {
+		mugai_qerr_set("%s: injected failure: %s", e->id, strerror(err));
+		rc = MUGAI_ERR_IO;
+	} else
+		rc = q->be->insert(q->ctx, &row, sha, rel);
+	/* No row, so no original: the MTA will offer the message again. */
+	if (rc != MUGAI_OK)
+		q->be->blob_delete(q->ctx, e->id);
+out:
+	if (rc != MUGAI_OK)
+		mugai_log(LOG_ERR, e->id, "quarantine: %s",
+		    mugai_quarantine_error());
+	return rc;
+}
+
 mugai_status
 mugai_quarantine_store(struct mugai_quarantine *q,
     const struct mugai_qentry *e, const void *raw, size_t len)
@@ -515,6 +639,8 @@ mugai_quarantine_store(struct mugai_quarantine *q,
 		snprintf(sha, sizeof(sha), "%s", e->sha256);
 	else
 		q_sha256_hex(raw, len, sha);
+	if (q_blobs(q))
+		return q_store_blob(q, e, sha, raw, len);
 	q_fanout(e->id, fan);
 	snprintf(name, sizeof(name), "%s.eml", e->id);
 	snprintf(rel, sizeof(rel), "%s/%s", fan, name);
@@ -623,6 +749,60 @@ q_hash_file(const char *path, char hex[65])
 	return n == 0 ? 0 : -1;
 }
 
+struct q_blobread {
+	struct mugai_buf *out;
+	GChecksum *sum;
+};
+
+static mugai_status
+q_blob_chunk(const void *p, size_t n, void *arg)
+{
+	struct q_blobread *b = arg;
+
+	g_checksum_update(b->sum, p, (gssize)n);
+	return b->out != NULL ? mugai_buf_append(b->out, p, n) : MUGAI_OK;
+}
+
+/* SHA-256 of the original of id kept by the backend (out: a copy too). */
+static mugai_status
+q_blob_hash(struct mugai_quarantine *q, const char *id, struct mugai_buf *out,
+    char hex[65])
+{
+	struct q_blobread b;
+	mugai_status rc;
+
+	b.out = out;
+	b.sum = g_checksum_new(G_CHECKSUM_SHA256);
+	rc = q->be->blob_get(q->ctx, id, q_blob_chunk, &b);
+	if (rc == MUGAI_OK)
+		snprintf(hex, 65, "%s", g_checksum_get_string(b.sum));
+	g_checksum_free(b.sum);
+	return rc;
+}
+
+static mugai_status
+q_read_blob(struct mugai_quarantine *q, const struct mugai_qrecord *r,
+    struct mugai_buf *out)
+{
+	mugai_status rc;
+	char hex[65];
+
+	rc = q_blob_hash(q, r->id, out, hex);
+	if (rc == MUGAI_ERR_NOTFOUND)
+		rc = MUGAI_ERR_IO;
+	else if (rc != MUGAI_OK && rc != MUGAI_ERR_LIMIT)
+		mugai_qerr_set("%s: %s", r->path, mugai_status_str(rc));
+	if (rc == MUGAI_OK && strcmp(hex, r->sha256) != 0) {
+		mugai_qerr_set("%s does not match its recorded SHA-256 (%s,"
+		    " stored original has %s); run 'mugai quarantine verify'",
+		    r->path, r->sha256, hex);
+		rc = MUGAI_ERR_IO;
+	}
+	if (rc != MUGAI_OK)
+		mugai_buf_reset(out);
+	return rc;
+}
+
 mugai_status
 mugai_quarantine_read(struct mugai_quarantine *q,
     const struct mugai_qrecord *r, struct mugai_buf *out)
@@ -641,6 +821,8 @@ mugai_quarantine_read(struct mugai_quarantine *q,
 		mugai_qerr_set("bad message id \"%.80s\"", r->id);
 		return MUGAI_ERR_USAGE;
 	}
+	if (q_blobs(q))
+		return q_read_blob(q, r, out);
 	q_path(q, r->id, path, sizeof(path));
 	if ((fd = open(path, O_RDONLY | O_CLOEXEC | O_NOFOLLOW)) == -1) {
 		q_syserr("cannot open the original", path, errno);
@@ -1245,6 +1427,11 @@ q_remove(struct mugai_quarantine *q, const char *id, const char *action,
 		q_state_err(id, was, "deleted");
 	if (rc != MUGAI_OK)
 		return rc;
+	if (q_blobs(q)) {
+		if ((rc = q->be->blob_delete(q->ctx, id)) != MUGAI_OK)
+			return rc;
+		return q_audit(q, action, actor, id, a.reason, NULL);
+	}
 	q_path(q, id, path, sizeof(path));
 	if (unlink(path) == -1 && errno != ENOENT) {
 		q_syserr("marked deleted, but cannot remove", path, errno);
@@ -1514,43 +1701,79 @@ q_purge_temp(enum q_entry kind, int dfd, const char *name, const char *path,
 	return MUGAI_OK;
 }
 
+#define Q_PURGE_BATCH	500
+
+/*
+ * Purge the messages of one status in batches of Q_PURGE_BATCH, each a
+ * short list and then one short transition per message: no lock is held
+ * across the batch, and a store or an admin meanwhile waits for at most
+ * one of them.  A message purged leaves the status, so the next batch
+ * starts afresh; one left alone (STATE) does too, or is counted in skip.
+ */
+static mugai_status
+q_purge_status(struct mugai_quarantine *q, const char *status, time_t before,
+    const char *reason, const char *actor, size_t *count)
+{
+	struct mugai_qfilter f;
+	struct q_rows rows;
+	mugai_status rc = MUGAI_OK;
+	size_t i, skip = 0, done;
+
+	memset(&f, 0, sizeof(f));
+	f.before = before;
+	f.status = status;
+	do {
+		f.limit = Q_PURGE_BATCH + skip;
+		if ((rc = q_rows_collect(q, &f, 1, &rows)) != MUGAI_OK)
+			break;
+		done = 0;
+		for (i = skip; i < rows.n; i++) {
+			rc = q_remove(q, rows.v[i].id, "purge", actor, reason);
+			/* Released or deleted meanwhile: not ours to purge. */
+			if (rc == MUGAI_ERR_STATE) {
+				rc = MUGAI_OK;
+				if (strcmp(status, "releasing") == 0)
+					skip++;
+				continue;
+			}
+			if (rc != MUGAI_OK)
+				break;
+			(*count)++;
+			done++;
+		}
+		i = rows.n;
+		q_rows_free(&rows);
+	} while (rc == MUGAI_OK && i >= f.limit && (done > 0 || skip > 0) &&
+	    skip < i);
+	return rc;
+}
+
 mugai_status
 mugai_quarantine_purge(struct mugai_quarantine *q, time_t before,
     unsigned grace, const char *actor, size_t *count)
 {
-	struct mugai_qfilter f;
-	struct q_rows rows;
+	static const char *const st[] = { "held", "released", "releasing" };
 	struct q_purge p;
 	mugai_status rc = MUGAI_OK;
 	char reason[96], when[48];
 	size_t i;
 
 	*count = 0;
-	memset(&rows, 0, sizeof(rows));
 	/* before 0 would mean "no bound" to the filter: purge nothing. */
 	if (before > 0) {
-		memset(&f, 0, sizeof(f));
-		f.before = before;
-		if ((rc = q_rows_collect(q, &f, 1, &rows)) != MUGAI_OK)
-			goto out;
 		q_iso8601(before, when, sizeof(when));
 		snprintf(reason, sizeof(reason), "received before %s", when);
-		for (i = 0; i < rows.n; i++) {
-			rc = q_remove(q, rows.v[i].id, "purge", actor, reason);
-			/* Released or deleted meanwhile: not ours to purge. */
-			if (rc == MUGAI_ERR_STATE)
-				continue;
-			if (rc != MUGAI_OK)
-				goto out;
-			(*count)++;
-		}
+		for (i = 0; i < 3 && rc == MUGAI_OK; i++)
+			rc = q_purge_status(q, st[i], before, reason, actor,
+			    count);
+		if (rc != MUGAI_OK)
+			return rc;
 	}
+	if (q_blobs(q))
+		return MUGAI_OK;	/* no temporary files */
 	p.now = time(NULL);
 	p.grace = grace;
-	rc = q_walk(q, q_purge_temp, &p);
-out:
-	q_rows_free(&rows);
-	return rc;
+	return q_walk(q, q_purge_temp, &p);
 }
 
 struct q_verify {
@@ -1622,13 +1845,77 @@ q_verify_stuck(struct mugai_quarantine *q, struct q_verify *v,
 
 	if (!row->releasing || v->now - row->changed < (time_t)v->grace)
 		return;
-	q_path(q, row->id, path, sizeof(path));
+	q_where(q, row->id, path, sizeof(path));
 	q_iso8601(row->changed, when, sizeof(when));
 	snprintf(detail, sizeof(detail), "a release began at %s and never"
 	    " finished (interrupted?); check the mail log for whether it went"
 	    " out; %d minutes after it began, release or delete may be run"
 	    " on it again", when, Q_STALE_RELEASE / 60);
 	q_problem(v, MUGAI_QPROB_STUCK, row->id, path, detail);
+}
+
+/* Each row's original read back from the backend and hashed. */
+static mugai_status
+q_verify_blob_rows(struct mugai_quarantine *q, struct q_verify *v)
+{
+	char path[PATH_MAX], hex[65], detail[256];
+	mugai_status rc;
+	size_t i;
+
+	for (i = 0; i < v->rows->n; i++) {
+		if (v->rows->v[i].deleted)
+			continue;
+		q_verify_stuck(q, v, &v->rows->v[i]);
+		q_where(q, v->rows->v[i].id, path, sizeof(path));
+		rc = q_blob_hash(q, v->rows->v[i].id, NULL, hex);
+		if (rc == MUGAI_ERR_NOTFOUND)
+			q_problem(v, MUGAI_QPROB_MISSING, v->rows->v[i].id, path,
+			    "no stored original");
+		else if (rc == MUGAI_ERR_IO) {
+			/* Stored, but not all of it can be read back. */
+			snprintf(detail, sizeof(detail), "%s",
+			    mugai_quarantine_error());
+			q_problem(v, MUGAI_QPROB_CHECKSUM, v->rows->v[i].id,
+			    path, detail);
+		} else if (rc != MUGAI_OK)
+			return rc;
+		else if (strcmp(hex, v->rows->v[i].sha256) != 0) {
+			snprintf(detail, sizeof(detail), "index has %s, stored"
+			    " original has %s", v->rows->v[i].sha256, hex);
+			q_problem(v, MUGAI_QPROB_CHECKSUM, v->rows->v[i].id,
+			    path, detail);
+		}
+	}
+	return MUGAI_OK;
+}
+
+struct q_verify_blob {
+	struct mugai_quarantine *q;
+	struct q_verify *v;
+};
+
+/* An original the backend keeps with no row, or a deleted one. */
+static mugai_status
+q_verify_blob(const char *id, size_t size, time_t stored, void *arg)
+{
+	struct q_verify_blob *b = arg;
+	struct q_row key, *row;
+	char path[PATH_MAX];
+
+	(void)size;
+	if (b->v->now - stored < (time_t)b->v->grace)
+		return MUGAI_OK;	/* a store may be in flight */
+	key.id = (char *)id;
+	row = b->v->rows->n == 0 ? NULL : bsearch(&key, b->v->rows->v,
+	    b->v->rows->n, sizeof(*row), q_row_cmp);
+	q_where(b->q, id, path, sizeof(path));
+	if (row == NULL)
+		q_problem(b->v, MUGAI_QPROB_ORPHAN, id, path,
+		    "no index row (a store was interrupted)");
+	else if (row->deleted)
+		q_problem(b->v, MUGAI_QPROB_ORPHAN, id, path,
+		    "index says deleted (a delete was interrupted)");
+	return MUGAI_OK;
 }
 
 static void
@@ -1661,10 +1948,14 @@ q_index_problem(struct mugai_quarantine *q, struct q_verify *v,
 {
 	char buf[PATH_MAX], detail[1024];
 
-	snprintf(detail, sizeof(detail), "%s; stop mugai-milter and run"
-	    " 'mugai quarantine rebuild-index'", line);
-	q_problem(v, MUGAI_QPROB_INDEX, NULL,
-	    mugai_config_quarantine_db(q->cfg, buf, sizeof(buf)), detail);
+	if (q_blobs(q))
+		snprintf(detail, sizeof(detail), "%s; restore that original"
+		    " from a backup of the database, or delete it", line);
+	else
+		snprintf(detail, sizeof(detail), "%s; stop mugai-milter and"
+		    " run 'mugai quarantine rebuild-index'", line);
+	q_problem(v, MUGAI_QPROB_INDEX, NULL, q_dbname(q, buf, sizeof(buf)),
+	    detail);
 }
 
 struct q_index_ctx {
@@ -1733,6 +2024,15 @@ mugai_quarantine_verify(struct mugai_quarantine *q, unsigned grace,
 	}
 	if (rows.n > 0)
 		qsort(rows.v, rows.n, sizeof(*rows.v), q_row_cmp);
+	if (q_blobs(q)) {
+		struct q_verify_blob vb;
+
+		vb.q = q;
+		vb.v = &v;
+		if ((rc = q_verify_blob_rows(q, &v)) == MUGAI_OK)
+			rc = q->be->blob_walk(q->ctx, q_verify_blob, &vb);
+		goto out;
+	}
 	q_verify_rows(q, &v);
 	rc = q_walk(q, q_verify_file, &v);
 out:
@@ -1762,7 +2062,7 @@ mugai_quarantine_check_index(struct mugai_quarantine *q, char *err,
 	    " mugai-milter, run 'mugai quarantine verify' and then 'mugai"
 	    " quarantine rebuild-index' (it rebuilds the index from the stored"
 	    " originals and the audit log, keeping the damaged file)",
-	    mugai_config_quarantine_db(q->cfg, buf, sizeof(buf)), first.line,
+	    q_dbname(q, buf, sizeof(buf)), first.line,
 	    n > 1 ? ", ..." : "");
 	mugai_qerr_set("%s", err);
 	return MUGAI_ERR_IO;

@@ -1,7 +1,8 @@
 /*
  * quarantine_backend.h - the index behind mugai/quarantine/quarantine.h.
  *
- * quarantine.c owns the files; a backend owns the metadata.  A backend
+ * quarantine.c owns the files, unless the backend keeps the originals
+ * itself (blob_put below); a backend owns the metadata.  A backend
  * is a table of functions over an opaque context, so another database
  * (PostgreSQL) can be added without touching callers: write a new
  * quarantine_NAME.c exporting one struct mugai_qbackend and pick it in
@@ -72,6 +73,45 @@ struct mugai_qbackend {
 
 	mugai_status (*report_parts)(void *ctx, const char *report_json,
 	    mugai_qpart_fn fn, void *arg);
+
+	/* ---- issue 18: originals, audit rows and schema in the backend ----
+	 *
+	 * All optional.  A backend that leaves blob_put NULL leaves the
+	 * originals to quarantine.c, as files in quarantine_dir (SQLite);
+	 * one that sets it keeps them itself (PostgreSQL, so nodes share
+	 * no filesystem) and sets blob_get, blob_delete and blob_walk too.
+	 *
+	 * blob_put: store raw[0..len) as the original of id, all of it or
+	 * nothing (MUGAI_ERR_USAGE: id already has one).  blob_get: fn
+	 * gets the original of id chunk by chunk, in order (a nonzero
+	 * status from fn stops and is returned); MUGAI_ERR_NOTFOUND.
+	 * blob_delete: remove it (none: MUGAI_OK).  blob_walk: fn for
+	 * every stored original with its size and when it was stored;
+	 * fn must not call back into ctx.
+	 */
+	mugai_status (*blob_put)(void *ctx, const char *id, const void *raw,
+	    size_t len);
+	mugai_status (*blob_get)(void *ctx, const char *id,
+	    mugai_status (*fn)(const void *p, size_t n, void *arg), void *arg);
+	mugai_status (*blob_delete)(void *ctx, const char *id);
+	mugai_status (*blob_walk)(void *ctx,
+	    mugai_status (*fn)(const char *id, size_t size, time_t stored,
+	    void *arg), void *arg);
+	/*
+	 * audit: keep one audit line (JSON) in the database as well as in
+	 * audit_log.  Best effort: the file is the record that must not
+	 * fail, so a failure here is logged by the backend, not returned.
+	 */
+	void	(*audit)(void *ctx, const char *json);
+	/*
+	 * migrate: create or upgrade the schema of the database cfg names
+	 * without opening a handle (open refuses a database whose schema
+	 * is missing or old); *from and *to get the versions.  NULL: open
+	 * does it by itself (SQLite).
+	 */
+	mugai_status (*migrate)(const struct mugai_config *cfg, int *from,
+	    int *to, char *err, size_t errlen);
+	/* ---- end of issue 18 ---------------------------------------------- */
 };
 
 /* Statuses as bits, for transition(). */
@@ -84,6 +124,12 @@ struct mugai_qbackend {
 #define Q_STALE_RELEASE	3600
 
 extern const struct mugai_qbackend mugai_qbackend_sqlite;
+/* issue 18: quarantine_db = postgresql://... or a conninfo string. */
+extern const struct mugai_qbackend mugai_qbackend_pg;
+/* mugai_qbackend_for - the backend quarantine_db (cfg's value) names. */
+const struct mugai_qbackend *mugai_qbackend_for(const char *quarantine_db);
+/* mugai_qconfig - the configuration q was opened with (quarantine_copy.c). */
+const struct mugai_config *mugai_qconfig(const struct mugai_quarantine *q);
 
 /*
  * Test seam: when set, called before each step of a store with its name

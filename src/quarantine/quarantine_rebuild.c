@@ -588,6 +588,12 @@ mugai_quarantine_rebuild(const struct mugai_config *cfg,
 	int moved;
 
 	*nrows = 0;
+	if (mugai_qbackend_for(cfg->quarantine_db) != &mugai_qbackend_sqlite) {
+		mugai_qerr_set("rebuild-index is for the SQLite index; a"
+		    " PostgreSQL quarantine keeps its originals and index in"
+		    " one database (use the database's own backups)");
+		return MUGAI_ERR_USAGE;
+	}
 	memset(&b, 0, sizeof(b));
 	b.cfg = cfg;
 	b.fn = fn;

@@ -142,7 +142,10 @@ audit_message(struct mugai_result *r, const struct mugai_services *svc,
 	if (rc == MUGAI_OK) rc = mugai_buf_putc(&b, ',');
 	if (rc == MUGAI_OK) rc = mugai_json_kv(&b, "reason", r->reason);
 	if (rc == MUGAI_OK) rc = mugai_buf_putc(&b, '}');
-	if (rc == MUGAI_OK)
+	/* With a shared (PostgreSQL) quarantine, a row there as well. */
+	if (rc == MUGAI_OK && svc->quarantine != NULL)
+		rc = mugai_quarantine_audit(svc->quarantine, b.data);
+	else if (rc == MUGAI_OK)
 		rc = mugai_audit(svc->cfg, b.data);
 	mugai_buf_free(&b);
 	if (rc != MUGAI_OK && r->verdict != MUGAI_VERDICT_TEMPFAIL) {

@@ -80,7 +80,11 @@ struct mugai_config {
 	/* Quarantine of originals and the audit trail. */
 	int	 quarantine_enable;
 	char	*quarantine_dir;
-	char	*quarantine_db;		/* "": quarantine_dir/index.sqlite */
+	char	*quarantine_db;		/* "": quarantine_dir/index.sqlite;
+					   postgresql://... or a conninfo:
+					   PostgreSQL */
+	char	*quarantine_db_password_file; /* "": PGPASSWORD, ~/.pgpass */
+	unsigned quarantine_db_pool;	/* PostgreSQL connections a process */
 	char	*audit_log;
 	unsigned quarantine_retention_days;
 	unsigned quarantine_busy_timeout; /* seconds */

@@ -89,7 +89,9 @@ struct mugai_qrecord {
 	char	*notice;		/* NULL in list results */
 	char	*status;		/* "held", "releasing", "released",
 					   "deleted" */
-	char	*path;			/* absolute path of the original */
+	char	*path;			/* absolute path of the original;
+					   "postgresql:originals/ID" when
+					   the database keeps it */
 	time_t	 changed;		/* when status last changed */
 };
 
@@ -300,6 +302,39 @@ mugai_status mugai_quarantine_rebuild(const struct mugai_config *cfg,
  * "index", "stuck".
  */
 const char *mugai_qproblem_str(enum mugai_qproblem_kind kind);
+
+/*
+ * A shared quarantine in PostgreSQL (quarantine_db = postgresql://... or
+ * a conninfo string): originals, index and audit rows all live in the
+ * database, so several gateway hosts see one quarantine.
+ *
+ * mugai_quarantine_migrate - create or upgrade the database schema of
+ * the store cfg names; *from and *to get the versions before and after
+ * (both -1 for SQLite, whose index is made and upgraded on open).
+ */
+mugai_status mugai_quarantine_migrate(const struct mugai_config *cfg,
+    int *from, int *to, char *err, size_t errlen);
+
+/*
+ * mugai_quarantine_copy - copy every message of the SQLite store whose
+ * index is sqlite_path (originals in dir; NULL: the index's directory)
+ * into dst, with its status and history.  Each original is read back
+ * from dst and must have the SHA-256 the source recorded.  A message
+ * dst already has with the same SHA-256 is skipped (so a copy can be
+ * run again); with another, it is an error.  fn gets one line per
+ * problem; *copied and *skipped the counts.
+ */
+mugai_status mugai_quarantine_copy(struct mugai_quarantine *dst,
+    const char *sqlite_path, const char *dir,
+    void (*fn)(const char *line, void *arg), void *arg, size_t *copied,
+    size_t *skipped);
+
+/*
+ * mugai_quarantine_audit - mugai_audit(), and the same line as a row of
+ * the database when the store keeps an audit table (PostgreSQL).
+ */
+mugai_status mugai_quarantine_audit(struct mugai_quarantine *q,
+    const char *json);
 
 /* mugai_quarantine_error - this thread's last quarantine error, never NULL. */
 const char *mugai_quarantine_error(void);

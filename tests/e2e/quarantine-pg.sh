@@ -1,0 +1,285 @@
+#!/bin/sh
+# quarantine-pg.sh BUILD FIXTURES - the PostgreSQL quarantine end to end.
+#
+# A private PostgreSQL cluster (tests/e2e/lib-pg.sh: initdb in a temporary
+# directory, a unix socket only, run as an unprivileged user, password
+# from a file) is started; "mugai quarantine migrate" makes the schema,
+# "mugai sanitize" stores originals in it, and the subcommands act on
+# them: list, show, export (byte for byte, an original of several
+# chunks too), release, delete, a release/delete race between two
+# processes (exactly one winner), verify (a damaged chunk, a lost
+# original), batched purge, copy from an SQLite store (verified by
+# hash, run twice), and PostgreSQL stopped: a store is a temporary
+# failure (exit 75) and works again after a restart.  Skipped when the
+# PostgreSQL server binaries are not installed.
+set -u
+build=${1:?usage: quarantine-pg.sh BUILD FIXTURES}
+case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+MUGAI=$build/mugai
+CK_SUITE=quarantine-pg
+CK_PREFIX=
+. "$(dirname "$0")/lib-check.sh"
+. "$(dirname "$0")/lib-pg.sh"
+if ! pg_have; then
+	echo "SKIP quarantine-pg: no PostgreSQL server in /usr/lib/postgresql/*/bin (apt-get install postgresql)"
+	exit 0
+fi
+T=$(mktemp -d "${TMPDIR:-/tmp}/quarantine-pg.XXXXXX") || exit 1
+chmod 755 "$T"
+trap 'pg_stop "$T/pg"; rm -rf "$T"' EXIT
+trap 'exit 130' INT TERM
+PG=$T/pg
+if ! pg_start "$PG"; then
+	fail "PostgreSQL starts" "$(tail -c 400 "$PG/log" "$PG/initdb.log" "$PG/pg_ctl.log" 2>/dev/null)"
+	finish
+fi
+pass "a private PostgreSQL starts"
+
+mkdir -p "$T/bin"
+cat > "$T/bin/sendmail" <<'EOF'
+#!/bin/sh
+d=$(dirname "$0")
+cat > "$d/stdin.$$"
+mv "$d/stdin.$$" "$d/stdin"
+# A slow MTA keeps a release in "releasing" while a delete races it.
+[ -f "$d/delay" ] && sleep 1
+exit 0
+EOF
+chmod 755 "$T/bin/sendmail"
+
+# mq ARGS... - mugai on the PostgreSQL store; ms ARGS... - on SQLite.
+mq() {
+	"$MUGAI" -o quarantine_dir="$T/unused" -o audit_log="$T/audit.jsonl" \
+	    -o quarantine_db="$(pg_conninfo "$PG")" \
+	    -o quarantine_db_password_file="$PG/password" \
+	    -o sendmail_path="$T/bin/sendmail" -o clamav_enable=no \
+	    -o quarantine_busy_timeout=5 "$@"
+}
+ms() {
+	"$MUGAI" -o quarantine_dir="$T/sq" -o audit_log="$T/audit-sq.jsonl" \
+	    -o sendmail_path="$T/bin/sendmail" -o clamav_enable=no "$@"
+}
+run() {
+	rname=$1
+	shift
+	mq "$@" </dev/null >"$T/$rname.out" 2>"$T/$rname.err"
+	echo $? >"$T/$rname.rc"
+}
+rc() { cat "$T/$1.rc"; }
+sql() { pg_psql "$PG" -tA -c "$1"; }
+
+# mkmsg FILE SUBJECT ATTACHMENT_BYTES - an attachment the policy removes.
+mkmsg() {
+	python3 - "$1" "$2" "$3" <<'EOF'
+import os, sys
+from email.message import EmailMessage
+m = EmailMessage()
+m["From"] = "Sender <sender@example.org>"
+m["To"] = "staff@city.lg.jp"
+m["Subject"] = sys.argv[2]
+m["Message-ID"] = "<%s@example.org>" % os.path.basename(sys.argv[1])
+m.set_content("Please see the attachment.\n")
+m.add_attachment(os.urandom(int(sys.argv[3])), maintype="application",
+                 subtype="octet-stream", filename="data.bin")
+open(sys.argv[1], "wb").write(bytes(m))
+EOF
+}
+
+# idof SUBJECT [LIST_JSON] - the id of the message with that subject.
+idof() {
+	python3 -c '
+import json, sys
+rows = [r for r in json.load(open(sys.argv[1])) if r["subject"] == sys.argv[2]]
+print(rows[0]["id"] if rows else "-")' "${2:-$T/list.out}" "$1"
+}
+
+# ---- schema ------------------------------------------------------------------
+
+run nomig quarantine list
+check "before migrate the store is refused, naming the command" sh -c "
+	[ \$(cat '$T/nomig.rc') -eq 78 ] && grep -q 'mugai quarantine migrate' '$T/nomig.err'"
+run mig1 quarantine migrate
+check "migrate creates schema version 1" sh -c "
+	[ \$(cat '$T/mig1.rc') -eq 0 ] && grep -q 'schema version 0 -> 1' '$T/mig1.out'"
+run mig2 quarantine migrate
+v=$(sql 'SELECT count(*) FROM mugai_schema')
+check "migrate again changes nothing" sh -c "
+	[ \$(cat '$T/mig2.rc') -eq 0 ] && grep -q 'schema version 1, up to date' '$T/mig2.out' &&
+	[ '$v' = 1 ]"
+
+# ---- store, list, show, export --------------------------------------------------
+
+mkmsg "$T/m1.eml" first 3000
+mkmsg "$T/m2.eml" second 5000
+mkmsg "$T/m3.eml" big 2700000	# about 3.7 MB base64: 4 chunks
+for m in m1 m2 m3; do
+	mq sanitize "$T/$m.eml" "$T/$m.out" </dev/null >/dev/null 2>"$T/$m.san.err" ||
+	    fail "sanitize $m" "exit $?: $(head -c 300 "$T/$m.san.err")"
+done
+run list quarantine list --json
+ID1=$(idof first); ID2=$(idof second); ID3=$(idof big)
+if [ "$ID1" != - ] && [ "$ID2" != - ] && [ "$ID3" != - ]; then
+	pass "sanitize stored three originals in PostgreSQL"
+else
+	fail "sanitize stored three originals in PostgreSQL" "$(head -c 300 "$T/list.out") $(head -c 300 "$T/list.err")"
+	finish
+fi
+check "list --json fields" python3 -c '
+import hashlib, json, sys
+r = [x for x in json.load(open(sys.argv[1])) if x["id"] == sys.argv[2]][0]
+raw = open(sys.argv[3], "rb").read()
+assert r["status"] == "held", r
+assert r["sha256"] == hashlib.sha256(raw).hexdigest(), r
+assert r["size"] == len(raw), r' "$T/list.out" "$ID3" "$T/m3.eml"
+check "nothing was written to quarantine_dir" test ! -e "$T/unused"
+v=$(sql "SELECT nchunks FROM originals WHERE id = '$ID3'")
+check "the big original is stored in several chunks" test "${v:-0}" -ge 4
+run show quarantine show "$ID1"
+check "show" sh -c "
+	[ \$(cat '$T/show.rc') -eq 0 ] && grep -q '^Parts:' '$T/show.out' &&
+	grep -q 'data.bin' '$T/show.out' && grep -q '^Notice:' '$T/show.out'"
+for i in 1 2 3; do
+	eval "id=\$ID$i"
+	run exp$i quarantine export "$id" -o "$T/exp$i.eml"
+	check "export m$i gives the original byte for byte" sh -c "
+		[ \$(cat '$T/exp$i.rc') -eq 0 ] && cmp '$T/m$i.eml' '$T/exp$i.eml'"
+done
+v=$(sql "SELECT count(*) FROM audit WHERE line LIKE '%\"action\":\"message\"%'")
+check "each message is an audit row as well as an audit line" sh -c "
+	[ '$v' -eq 3 ] &&
+	[ \$(grep -c '\"action\":\"message\"' '$T/audit.jsonl') -eq 3 ]"
+
+# ---- release, delete -------------------------------------------------------------
+
+run rel quarantine release "$ID1" --to admin@city.lg.jp --reason "asked by staff"
+v=$(sql "SELECT status FROM messages WHERE id = '$ID1'")
+check "release pipes the original into sendmail" sh -c "
+	[ \$(cat '$T/rel.rc') -eq 0 ] && cmp '$T/m1.eml' '$T/bin/stdin' &&
+	[ '$v' = released ]"
+run del quarantine delete "$ID2" --reason "not needed"
+run delexp quarantine export "$ID2"
+v=$(sql "SELECT status || count(c.seq) FROM messages m LEFT JOIN original_chunks c USING (id) WHERE id = '$ID2' GROUP BY status")
+check "delete removes the original, keeps the row" sh -c "
+	[ \$(cat '$T/del.rc') -eq 0 ] && [ \$(cat '$T/delexp.rc') -eq 66 ] &&
+	[ '$v' = deleted0 ]"
+run del2 quarantine delete "$ID2"
+run rel2 quarantine release "$ID2" --to admin@city.lg.jp --reason r
+check "a deleted message can be neither deleted nor released again" sh -c "
+	[ \$(cat '$T/del2.rc') -eq 3 ] && [ \$(cat '$T/rel2.rc') -eq 3 ]"
+run hist quarantine show "$ID1"
+v=$(sql "SELECT count(*) FROM audit WHERE line LIKE '%\"action\":\"release\"%' OR line LIKE '%\"action\":\"delete\"%'")
+check "history and admin audit rows" sh -c "
+	grep -q 'release' '$T/hist.out' && [ '$v' -eq 2 ]"
+
+# ---- a release and a delete racing in two processes ------------------------------
+
+for i in 1 2 3; do
+	mkmsg "$T/r$i.eml" "race$i" 2000
+	mq sanitize "$T/r$i.eml" "$T/r$i.out" </dev/null >/dev/null 2>&1
+done
+run rlist quarantine list --json
+bad=""
+: > "$T/bin/delay"
+for i in 1 2 3; do
+	id=$(idof "race$i" "$T/rlist.out")
+	mq quarantine release "$id" --to admin@city.lg.jp --reason race \
+	    >/dev/null 2>"$T/race-r$i.err" &
+	p1=$!
+	mq quarantine delete "$id" --reason race >/dev/null 2>"$T/race-d$i.err" &
+	p2=$!
+	wait $p1; r1=$?
+	wait $p2; r2=$?
+	st=$(sql "SELECT status FROM messages WHERE id = '$id'")
+	case "$r1 $r2 $st" in
+	"0 3 released"|"3 0 deleted") ;;
+	*) bad="$bad [$i: release $r1 delete $r2 status $st $(cat "$T/race-r$i.err" "$T/race-d$i.err" | head -c 200)]" ;;
+	esac
+done
+rm -f "$T/bin/delay"
+if [ -z "$bad" ]; then
+	pass "release/delete race across two processes: exactly one winner, 3 times"
+else
+	fail "release/delete race across two processes: exactly one winner" "$bad"
+fi
+
+# ---- verify ------------------------------------------------------------------------
+
+run ver1 quarantine verify
+check "verify finds nothing wrong" sh -c "
+	[ \$(cat '$T/ver1.rc') -eq 0 ] && grep -q 'no problems found' '$T/ver1.out'"
+sql "UPDATE original_chunks SET data = overlay(data placing '\\x00'::bytea from 10) WHERE id = '$ID3' AND seq = 2" >/dev/null
+mkmsg "$T/m4.eml" lost 1000
+mq sanitize "$T/m4.eml" "$T/m4.out" </dev/null >/dev/null 2>&1
+run list4 quarantine list --json
+ID4=$(idof lost "$T/list4.out")
+sql "DELETE FROM originals WHERE id = '$ID4'" >/dev/null
+# A chunk lost: its original is short of one row.
+mkmsg "$T/m5.eml" short 900000
+mq sanitize "$T/m5.eml" "$T/m5.out" </dev/null >/dev/null 2>&1
+run list5 quarantine list --json
+ID5=$(idof short "$T/list5.out")
+sql "DELETE FROM original_chunks WHERE id = '$ID5' AND seq = 1" >/dev/null
+run ver2 quarantine verify
+run exp3b quarantine export "$ID3"
+check "verify reports a damaged chunk, a lost chunk and a lost original; export refuses the damaged one" sh -c "
+	[ \$(cat '$T/ver2.rc') -eq 1 ] &&
+	grep -q '^checksum .*$ID3' '$T/ver2.out' && grep -q '^missing .*$ID4' '$T/ver2.out' &&
+	grep -q '^index .*$ID5.*chunks' '$T/ver2.out' && grep -q '^checksum .*$ID5.*lacks chunk 1' '$T/ver2.out' &&
+	[ \$(cat '$T/exp3b.rc') -ne 0 ] && grep -q 'SHA-256' '$T/exp3b.err'"
+
+# ---- purge in batches ----------------------------------------------------------------
+
+# 600 old rows (more than one batch of 500) and their originals, made in SQL.
+sql "INSERT INTO originals SELECT 'old' || g, 5, 1, 0 FROM generate_series(1, 600) g;
+     INSERT INTO original_chunks SELECT 'old' || g, 0, 'hello'::bytea FROM generate_series(1, 600) g;
+     INSERT INTO messages (id, received, size, sha256, status, changed)
+       SELECT 'old' || g, 1000000000, 5, encode(sha256('hello'::bytea), 'hex'), 'held', 1000000000
+       FROM generate_series(1, 600) g" >/dev/null
+run purge quarantine purge --older-than 30
+v=$(sql "SELECT (SELECT count(*) FROM originals WHERE id LIKE 'old%') || ' ' || (SELECT count(*) FROM messages WHERE id LIKE 'old%' AND status = 'deleted') || ' ' || (SELECT status FROM messages WHERE id = '$ID3')")
+check "purge deletes every old original in batches, nothing newer" sh -c "
+	[ \$(cat '$T/purge.rc') -eq 0 ] && grep -q 'purged 600 originals' '$T/purge.out' &&
+	[ '$v' = '0 600 held' ]"
+
+# ---- copy from SQLite ------------------------------------------------------------------
+
+for i in 1 2 3; do
+	mkmsg "$T/s$i.eml" "sqlite$i" $((i * 150000))
+	ms sanitize "$T/s$i.eml" "$T/s$i.out" </dev/null >/dev/null 2>&1
+done
+ms quarantine list --json >"$T/slist.out" 2>/dev/null
+S1=$(idof sqlite1 "$T/slist.out"); S2=$(idof sqlite2 "$T/slist.out"); S3=$(idof sqlite3 "$T/slist.out")
+ms quarantine release "$S1" --to admin@city.lg.jp --reason before-copy >/dev/null 2>&1
+ms quarantine delete "$S2" --reason before-copy >/dev/null 2>&1
+run copy1 quarantine copy --from "$T/sq/index.sqlite"
+run copy2 quarantine copy --from "$T/sq/index.sqlite"
+run c1 quarantine export "$S1" -o "$T/c1.eml"
+run c3 quarantine export "$S3" -o "$T/c3.eml"
+run cshow quarantine show "$S1"
+v=$(sql "SELECT string_agg(status, ' ' ORDER BY id = '$S2') FROM messages WHERE id IN ('$S1', '$S2')")
+check "copy moves an SQLite store in, statuses and history kept, verified" sh -c "
+	[ \$(cat '$T/copy1.rc') -eq 0 ] && grep -q 'copy: 3 messages copied and verified, 0 already there' '$T/copy1.out' &&
+	cmp '$T/s1.eml' '$T/c1.eml' && cmp '$T/s3.eml' '$T/c3.eml' &&
+	[ '$v' = 'released deleted' ] && grep -q 'before-copy' '$T/cshow.out'"
+check "copy run again skips what is there" sh -c "
+	[ \$(cat '$T/copy2.rc') -eq 0 ] && grep -q 'copy: 0 messages copied and verified, 3 already there' '$T/copy2.out'"
+
+# ---- PostgreSQL stopped ------------------------------------------------------------------
+
+pg_halt "$PG"
+mkmsg "$T/d1.eml" down 1000
+mq sanitize "$T/d1.eml" "$T/d1.out" </dev/null >/dev/null 2>"$T/d1.err"
+d1=$?
+run downlist quarantine list
+check "PostgreSQL down: a store is a temporary failure, so is the CLI" sh -c "
+	[ $d1 -eq 75 ] && [ \$(cat '$T/downlist.rc') -eq 75 ] &&
+	grep -q 'is unavailable' '$T/downlist.err'"
+pg_start "$PG" || fail "PostgreSQL restarts" "$(tail -c 300 "$PG/log")"
+mq sanitize "$T/d1.eml" "$T/d1.out" </dev/null >/dev/null 2>"$T/d1.err"
+d2=$?
+run uplist quarantine list --json
+check "after the restart the message is stored" sh -c "
+	[ $d2 -eq 0 ] && [ \"\$(python3 -c '
+import json, sys
+print(sum(1 for r in json.load(open(sys.argv[1])) if r[\"subject\"] == \"down\"))' '$T/uplist.out')\" = 1 ]"
+finish
