@@ -34,6 +34,12 @@ static const struct command commands[] = {
 	{ "scan", cmd_scan, 1, "scan files for viruses: FILE..." },
 	{ "quarantine", cmd_quarantine, 0,
 	    "list, show, export, release, delete, purge, verify originals" },
+	{ "stats", cmd_stats, 1,
+	    "figures per day or month: [--from DATE] [--to DATE] [--monthly]"
+	    " [--csv]" },
+	{ "audit", cmd_audit, 1,
+	    "the audit log: [--from DATE] [--to DATE] [--user U] [--action A]"
+	    " [--id ID] [--csv|--json]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))
