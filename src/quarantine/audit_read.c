@@ -86,11 +86,15 @@ mugai_audit_query(const struct mugai_config *cfg, const char *path,
     const struct mugai_afilter *f, mugai_aentry_fn fn, void *arg,
     size_t *skipped)
 {
+	/* json_extract fails on malformed JSON: test validity first. */
 	static const char sql[] =
-	    "SELECT json_valid(?1) AND json_type(?1) = 'object',"
-	    " json_extract(?1, '$.time'), json_extract(?1, '$.actor'),"
-	    " json_extract(?1, '$.action'), json_extract(?1, '$.id'),"
-	    " json_extract(?1, '$.reason')";
+	    "SELECT v, CASE WHEN v THEN json_extract(j, '$.time') END,"
+	    " CASE WHEN v THEN json_extract(j, '$.actor') END,"
+	    " CASE WHEN v THEN json_extract(j, '$.action') END,"
+	    " CASE WHEN v THEN json_extract(j, '$.id') END,"
+	    " CASE WHEN v THEN json_extract(j, '$.reason') END"
+	    " FROM (SELECT ?1 AS j, CASE WHEN json_valid(?1) THEN"
+	    "  json_type(?1) = 'object' ELSE 0 END AS v)";
 	static const struct mugai_afilter all;
 	struct mugai_aentry e;
 	sqlite3 *db = NULL;
