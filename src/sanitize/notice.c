@@ -387,11 +387,5 @@ mugai_notice_check(const struct mugai_config *cfg, char *err, size_t errlen)
 	if (templates_load(cfg, &t, err, errlen) != 0)
 		return -1;
 	templates_free(&t);
-	if (!mugai_notice_url_ok(cfg->web_public_url)) {
-		snprintf(err, errlen, "web_public_url \"%.200s\" is not an"
-		    " http:// or https:// URL (without spaces or quotes)",
-		    cfg->web_public_url);
-		return -1;
-	}
 	return 0;
 }

@@ -52,7 +52,7 @@ mugai_status mugai_notice_render_stored(const struct mugai_config *cfg,
 /*
  * mugai_notice_url_ok - nonzero when url may stand in the notice: empty,
  * or http:// or https:// followed by printable ASCII without spaces,
- * quotes or angle brackets.
+ * quotes or angle brackets (check-config refuses any other).
  */
 int mugai_notice_url_ok(const char *url);
 
