@@ -326,9 +326,8 @@ note = parts[1].get_content()
 assert parts[1]["X-Mugai-Omitted-Part"] == "1.2", dict(parts[1])
 assert "setup-m7.exe" in note and "was not released" in note and "取り出されていません" in note, note
 assert parts[2].get_filename() == "list-m7.csv"
-csv = parts[2].get_content()
-csv = csv.decode("utf-8") if isinstance(csv, bytes) else csv
-assert csv.replace("\r\n", "\n") == "品名,数量\nりんご,3\n", repr(csv)
+csv = parts[2].get_payload(decode=True)
+assert csv.replace(b"\r\n", b"\n") == "品名,数量\nりんご,3\n".encode(), repr(csv)
 assert b"MZ\x90" not in bytes(m)
 EOF
 
