@@ -7,7 +7,8 @@
 # with an HTML-only body (converted to text) and one carrying the EICAR string
 # (rejected, virus); then a request and a delete by named users.  The
 # figures and the audit lines the commands print are checked against
-# what was sent.  Prints "PASS name" / "FAIL name: why", then a count.
+# what was sent.  Last, the notice's link to mugai-web's request page
+# (web_public_url): there when the original is kept, else not.  Prints "PASS name" / "FAIL name: why", then a count.
 set -u
 build=${1:?usage: cli-stats-audit.sh BUILD FIXTURES}
 case $build in /*) ;; *) build=$(pwd)/$build ;; esac
@@ -125,4 +126,26 @@ assert acts == ["message", "request", "delete"], acts' "$T/id.txt"
 mq audit --from 2001-01-01 --to 2001-12-31 --json > "$T/none.json" 2>&1
 check "audit over a range with no lines is empty" python3 -c '
 import json, sys; assert json.load(open(sys.argv[1])) == []' "$T/none.json"
+# ---- the notice's request link (web_public_url) ---------------------------
+
+link_in() { # link_in OUT: print the request URL in the notice, if any
+	python3 - "$1" <<'EOF2'
+import email, email.policy, re, sys
+m = email.message_from_bytes(open(sys.argv[1], "rb").read(), policy=email.policy.default)
+for p in m.walk():
+    if p.get_content_type() == "text/plain":
+        text = p.get_content()
+        hit = re.search(r"Request the original here: (\S+)", text)
+        # No notice at all would make "no link" pass for nothing.
+        print(hit.group(1) if hit else "" if "無害化通知" in text else "no notice")
+        break
+EOF2
+}
+mq -o web_public_url=https://mail.city.lg.jp/mugai/ sanitize "$T/exe0.eml"     "$T/link.out" >/dev/null 2>&1
+lid=$(sed -n 's/^X-Mugai-Id: //p' "$T/link.out" | tr -d '\r')
+check "the notice links to the request page of a kept original"     test "$(link_in "$T/link.out")" = "https://mail.city.lg.jp/mugai/request/$lid"
+mq -o web_public_url=https://mail.city.lg.jp/mugai -o quarantine_enable=no     sanitize "$T/exe0.eml" "$T/nolink.out" >/dev/null 2>&1
+check "no link when no original is kept (quarantine_enable = no)"     test -z "$(link_in "$T/nolink.out")"
+mq sanitize "$T/exe0.eml" "$T/off.out" >/dev/null 2>&1
+check "no link when web_public_url is empty" test -z "$(link_in "$T/off.out")"
 finish
