@@ -61,6 +61,17 @@ int convert_rtf_text(const unsigned char *rtf, size_t len, size_t max_out,
 void convert_vwhy(char *why, size_t whylen, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/*
+ * convert_main - one document from stdin, as "mugai-convert MODE ...";
+ * returns the exit code (main.c).  convert_prepare_all loads what every
+ * mode needs before its sandbox (main.c); convert_zygote serves
+ * requests on descriptor 3, forking a child that runs convert_main per
+ * document (zygote.c).
+ */
+int convert_main(int argc, char **argv);
+void convert_prepare_all(void);
+int convert_zygote(void);
+
 /* What a mode needs from the system beyond memory and its pipes. */
 #define SANDBOX_READ_FILES	0x1	/* read-only opens (fonts for PDF) */
 
