@@ -62,15 +62,11 @@ void convert_vwhy(char *why, size_t whylen, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
 /*
- * convert_main - one document from stdin, as "mugai-convert MODE ...";
- * returns the exit code (main.c).  convert_prepare_all loads what every
- * mode needs before its sandbox (main.c); convert_zygote serves
- * requests on descriptor 3, forking a child that runs convert_main per
- * document (zygote.c).
+ * convert_zygote - serve requests on descriptor 3, forking a child per
+ * document that returns from run (main.c's: "mugai-convert MODE ...",
+ * one document from stdin, the exit code) and exits (zygote.c).
  */
-int convert_main(int argc, char **argv);
-void convert_prepare_all(void);
-int convert_zygote(void);
+int convert_zygote(int (*run)(int argc, char **argv));
 
 /* What a mode needs from the system beyond memory and its pipes. */
 #define SANDBOX_READ_FILES	0x1	/* read-only opens (fonts for PDF) */

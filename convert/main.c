@@ -135,22 +135,8 @@ write_all(const char *p, size_t len)
 	return 0;
 }
 
-/*
- * convert_prepare_all - what the modes load before the sandbox closes,
- * for the zygote to load once (each is idempotent: a mode's own call
- * after it finds the work done).
- */
-void
-convert_prepare_all(void)
-{
-	tzset();
-	(void)convert_archive_prepare();
-	(void)convert_ole2_prepare();
-	(void)convert_pdf_prepare();
-}
-
-/* convert_main - one document, in a fresh process: see the top. */
-int
+/* One document, in a fresh process: see the top. */
+static int
 convert_main(int argc, char **argv)
 {
 	static char chatter[4096];
@@ -226,6 +212,6 @@ int
 main(int argc, char **argv)
 {
 	if (argc == 2 && strcmp(argv[1], "zygote") == 0)
-		return convert_zygote();
+		return convert_zygote(convert_main);
 	return convert_main(argc, argv);
 }

@@ -38,6 +38,7 @@
 #include <sys/signalfd.h>
 #include <sys/socket.h>
 #include <sys/wait.h>
+#include <time.h>
 
 #include "convert.h"
 
@@ -52,6 +53,7 @@ struct kid {
 };
 
 struct zygote {
+	int	(*run)(int, char **);	/* the worker proper (main.c) */
 	struct kid kids[ZYGOTE_KIDS];
 	int	 sfd;			/* signalfd for SIGCHLD */
 	sigset_t oldmask;		/* what children get back */
@@ -93,7 +95,7 @@ child_run(struct zygote *z, int fds[4], int argc, char **argv)
 	closefrom(3);
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &z->oldmask, NULL);
-	exit(convert_main(argc, argv));
+	exit(z->run(argc, argv));
 }
 
 /* Split the request into argv (argv[0] is "mugai-convert"). */
@@ -315,12 +317,26 @@ zygote_end(struct zygote *z)
 	}
 }
 
+/*
+ * What the modes load before their sandbox closes, loaded once here
+ * (each is idempotent: a mode's own call in the child finds it done).
+ */
+static void
+prepare_all(void)
+{
+	tzset();
+	(void)convert_archive_prepare();
+	(void)convert_ole2_prepare();
+	(void)convert_pdf_prepare();
+}
+
 int
-convert_zygote(void)
+convert_zygote(int (*run)(int, char **))
 {
 	static struct zygote z;
 	sigset_t chld;
 
+	z.run = run;
 	if (fcntl(ZYGOTE_CTL, F_GETFD) < 0) {
 		fprintf(stderr, "mugai-convert zygote: no socket on "
 		    "descriptor 3\n");
@@ -336,7 +352,7 @@ convert_zygote(void)
 		return MUGAI_CONVERT_EXIT_SANDBOX;
 	}
 	/* What every mode loads before its sandbox closes, loaded once. */
-	convert_prepare_all();
+	prepare_all();
 	while (zygote_poll(&z) == 0)
 		continue;
 	zygote_end(&z);
