@@ -95,7 +95,14 @@ child_run(struct zygote *z, int fds[4], int argc, char **argv)
 	closefrom(3);
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &z->oldmask, NULL);
-	exit(z->run(argc, argv));
+	/*
+	 * _exit: the libraries' destructors (poppler, GLib, fontconfig)
+	 * would cost time and free nothing that matters; the result went
+	 * out with write(), and stdio's stdout is a buffer nobody reads.
+	 */
+	i = z->run(argc, argv);
+	fflush(stderr);
+	_exit(i);
 }
 
 /* Split the request into argv (argv[0] is "mugai-convert"). */

@@ -87,18 +87,39 @@ zygote_drop(void)
 	zygote_pid = 0;
 }
 
+/*
+ * The environment the workers get, and LD_BIND_NOW: the zygote binds
+ * every symbol once, so that no child pays for lazy binding again.
+ */
+static int
+zygote_env(char *const envp[], char **env, size_t n)
+{
+	size_t i;
+
+	for (i = 0; envp[i] != NULL; i++)
+		if (i + 2 >= n)
+			return -1;
+		else
+			env[i] = envp[i];
+	env[i++] = (char *)"LD_BIND_NOW=1";
+	env[i] = NULL;
+	return 0;
+}
+
 /* Under zygote_lock: "PATH zygote" with our end of its socket kept. */
 static int
 zygote_start(const char *path, char *const envp[])
 {
 	const char *argv[] = { path, "zygote", NULL };
 	union { const char *const *c; char *const *m; } args = { argv };
+	char *env[16];
 	posix_spawn_file_actions_t fa;
 	posix_spawnattr_t at;
 	int sv[2], rc;
 	pid_t pid;
 
 	if (strlen(path) >= sizeof(zygote_path) ||
+	    zygote_env(envp, env, sizeof(env) / sizeof(env[0])) != 0 ||
 	    socketpair(AF_UNIX, SOCK_SEQPACKET | SOCK_CLOEXEC, 0, sv) != 0)
 		return -1;
 	sv[0] = fd_high(sv[0]);
@@ -109,7 +130,7 @@ zygote_start(const char *path, char *const envp[])
 		if (posix_spawnattr_init(&at) == 0) {
 			if (spawn_actions(&fa, &at, sv[1]) == 0 &&
 			    posix_spawn(&pid, path, &fa, &at, args.m,
-			    envp) == 0)
+			    env) == 0)
 				rc = 0;
 			posix_spawnattr_destroy(&at);
 		}
