@@ -699,7 +699,9 @@ run_zygote(struct run *r, const char *const argv[], mugai_status *rc)
 	int p[3][2], theirs[3];
 	sigset_t old;
 
-	if (env_build(&env, argv) != 0 || run_pipes(r, p) != 0) {
+	if (env_build(&env, argv) != 0)
+		return 1;
+	if (run_pipes(r, p) != 0) {
 		pipes_close(p);
 		r->fd[IN] = r->fd[OUT] = r->fd[ERR] = -1;
 		return 1;
