@@ -809,8 +809,10 @@ mugai_worker_convert(const char *const argv[], const void *in,
     struct mugai_buf *out, struct mugai_worker_status *st)
 {
 #ifdef WORKER_ASAN
-	return mugai_worker_run(argv, in, inlen, lim, out, st);
+	const int zygote = 0;
 #else
+	const int zygote = 1;
+#endif
 	struct run r;
 	mugai_status rc = MUGAI_OK;
 
@@ -826,14 +828,13 @@ mugai_worker_convert(const char *const argv[], const void *in,
 		gate_timeout(&r, lim->max_workers);
 		return MUGAI_OK;
 	}
-	if (run_zygote(&r, argv, &rc) != 0) {
+	if (!zygote || run_zygote(&r, argv, &rc) != 0) {
 		/* No zygote took it: spawn, within what is left of the time. */
 		r.zs = -1;
 		rc = run_worker(&r, argv);
 	}
 	gate_leave(lim->max_workers);
 	return rc;
-#endif
 }
 
 /* mugai_worker_zygote_stop - see mugai/cdr/worker.h. */
