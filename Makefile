@@ -52,8 +52,10 @@ WEB_PURE_OBJ = $(addprefix $(BUILD)/web/,html.o form.o session.o \
 WEB_STATIC = $(sort $(wildcard web/static/*))
 CONVERT_SRC = $(sort $(wildcard convert/*.c))
 CONVERT_OBJ = $(CONVERT_SRC:%.c=$(BUILD)/%.o)
-# The converters without main(), for unit tests and fuzz targets.
-CONVERT_LIB_OBJ = $(filter-out $(BUILD)/convert/main.o,$(CONVERT_OBJ))
+# The converters without main() and the zygote, for unit tests and
+# fuzz targets.
+CONVERT_LIB_OBJ = $(filter-out $(BUILD)/convert/main.o \
+		  $(BUILD)/convert/zygote.o,$(CONVERT_OBJ))
 UNIT_SRC = $(sort $(wildcard tests/unit/test_*.c))
 UNIT_BIN = $(UNIT_SRC:tests/unit/%.c=$(BUILD)/tests/%)
 TEMPLATES = $(sort $(wildcard templates/*.txt))

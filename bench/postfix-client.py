@@ -7,7 +7,14 @@
       (multipart/alternative: text and HTML, 40 KB), pdf-200k.eml (a
       short text and a 200 KB PDF: three pages of text, one with a
       256 x 256 RGB image) and html-100k-attach.eml (100 KB of HTML and a
-      20 KB PDF attachment).
+      20 KB PDF attachment); and for the per-copy cost: png-20k.eml,
+      docx-50k.eml, pdf10-200k.eml, each a short text and one
+      attachment as "files" writes it.
+  postfix-client.py files DIR
+      Write the attachments alone: png-20k.png (a 20 KB photo-like PNG),
+      docx-50k.docx (made by LibreOffice from HTML with a picture, about
+      50 KB; by Python's zipfile when soffice is missing) and
+      pdf10-200k.pdf (ten pages of text, a picture on each, 200 KB).
   postfix-client.py send PORT FILE N CONC RCPT
       Send FILE N times to 127.0.0.1:PORT over CONC parallel SMTP
       connections (one session each, kept open), with smtplib.  Prints
@@ -18,6 +25,13 @@
 import base64
 import json
 import os
+import random
+import shutil
+import struct
+import subprocess
+import tempfile
+import zipfile
+import zlib
 import smtplib
 import sys
 import threading
@@ -52,23 +66,26 @@ def gen(out):
     gen_more(out, head, line, row)
 
 
-def pdf_200k():
-    """A valid PDF with a cross-reference table, written by hand."""
+def pdf_200k(pages=3):
+    """A valid PDF with a cross-reference table, written by hand: the
+    picture drawn on the first page, or on every page when there are
+    more than three."""
     rnd = bytes((x * 37 + y * 11) % 256 for y in range(256) for x in range(768))
+    kids = " ".join("%d 0 R" % (3 + i) for i in range(pages))
     objs = [b"<< /Type /Catalog /Pages 2 0 R >>",
-            b"<< /Type /Pages /Kids [3 0 R 4 0 R 5 0 R] /Count 3 >>"]
-    for i in range(3):
+            ("<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)).encode()]
+    for i in range(pages):
         objs.append(("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
                      "/Resources << /Font << /F1 6 0 R >> /XObject << /Im1 7 0 R >> >> "
-                     "/Contents %d 0 R >>" % (8 + i)).encode())
+                     "/Contents %d 0 R >>" % (5 + pages + i)).encode())
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     objs.append(b"<< /Type /XObject /Subtype /Image /Width 256 /Height 256 "
                 b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n"
                 % len(rnd) + rnd + b"\nendstream")
-    for i in range(3):
+    for i in range(pages):
         text = "".join("BT /F1 10 Tf 40 %d Td (Page %d line %d: budget report) Tj ET\n"
                        % (800 - 14 * k, i + 1, k) for k in range(50))
-        if i == 0:
+        if i == 0 or pages > 3:
             text += "q 256 0 0 256 170 80 cm /Im1 Do Q\n"
         data = text.encode()
         objs.append(b"<< /Length %d >>\nstream\n" % len(data) + data + b"\nendstream")
@@ -84,6 +101,79 @@ def pdf_200k():
     out += b"trailer\n<< /Size %d /Root 1 0 R >>\nstartxref\n%d\n%%%%EOF\n" % (
         len(objs) + 1, xref)
     return bytes(out)
+
+
+def png_20k(seed=7):
+    """A 20 KB PNG that looks like a photo to zlib: gradients and noise."""
+    w, h, rnd = 100, 80, random.Random(seed)
+    raw = b"".join(b"\0" + bytes((x // 3 + y + rnd.randrange(12)) % 256
+                                 for x in range(w * 3)) for y in range(h))
+
+    def chunk(k, d):
+        return (struct.pack(">I", len(d)) + k + d +
+                struct.pack(">I", zlib.crc32(k + d) & 0xffffffff))
+    return (b"\x89PNG\r\n\x1a\n" +
+            chunk(b"IHDR", struct.pack(">IIBBBBB", w, h, 8, 2, 0, 0, 0)) +
+            chunk(b"IDAT", zlib.compress(raw, 9)) + chunk(b"IEND", b""))
+
+
+def docx_50k():
+    """A docx of about 50 KB: LibreOffice makes it from HTML with text
+    and a picture; without soffice, Python's zipfile does."""
+    line = "令和8年度の予算について報告します。資料は別添のとおりです。"
+    body = "".join("<p>%d. %s</p>\n" % (i, line) for i in range(150))
+    soffice = shutil.which("soffice") or shutil.which("libreoffice")
+    with tempfile.TemporaryDirectory() as d:
+        pic = ["<img src='data:image/png;base64,%s'>" %
+               base64.b64encode(png_20k(s)).decode() for s in (7, 8)]
+        with open(os.path.join(d, "report.html"), "w") as f:
+            f.write("<html><body><h1>報告</h1>%s%s%s</body></html>" %
+                    (pic[0], body, pic[1]))
+        if soffice:
+            subprocess.run([soffice, "-env:UserInstallation=file://%s/u" % d,
+                            "--headless", "--convert-to",
+                            "docx:MS Word 2007 XML", "--outdir", d,
+                            os.path.join(d, "report.html")],
+                           stdout=subprocess.DEVNULL,
+                           stderr=subprocess.DEVNULL, timeout=300)
+            path = os.path.join(d, "report.docx")
+            if os.path.exists(path):
+                return open(path, "rb").read()
+    paras = "".join("<w:p><w:r><w:t>%d. %s</w:t></w:r></w:p>" % (i, line)
+                    for i in range(600))
+    buf = __import__("io").BytesIO()
+    ct = ("<?xml version='1.0' encoding='UTF-8'?><Types xmlns='http://schemas."
+          "openxmlformats.org/package/2006/content-types'><Default Extension="
+          "'rels' ContentType='application/vnd.openxmlformats-package."
+          "relationships+xml'/><Default Extension='xml' ContentType="
+          "'application/xml'/><Override PartName='/word/document.xml' "
+          "ContentType='application/vnd.openxmlformats-officedocument."
+          "wordprocessingml.document.main+xml'/></Types>")
+    rels = ("<?xml version='1.0' encoding='UTF-8'?><Relationships xmlns="
+            "'http://schemas.openxmlformats.org/package/2006/relationships'>"
+            "<Relationship Id='rId1' Type='http://schemas.openxmlformats.org/"
+            "officeDocument/2006/relationships/officeDocument' Target="
+            "'word/document.xml'/></Relationships>")
+    with zipfile.ZipFile(buf, "w", zipfile.ZIP_DEFLATED) as z:
+        z.writestr("[Content_Types].xml", ct)
+        z.writestr("_rels/.rels", rels)
+        z.writestr("word/document.xml", "<?xml version='1.0' encoding='UTF-8'?>"
+                   "<w:document xmlns:w='http://schemas.openxmlformats.org/"
+                   "wordprocessingml/2006/main'><w:body>%s</w:body>"
+                   "</w:document>" % paras)
+        z.writestr("word/media/image1.png", png_20k())
+    return buf.getvalue()
+
+
+def files(out):
+    """The attachments of the per-copy rows, alone."""
+    os.makedirs(out, exist_ok=True)
+    made = {"png-20k.png": png_20k(), "docx-50k.docx": docx_50k(),
+            "pdf10-200k.pdf": pdf_200k(10)}
+    for name, data in made.items():
+        with open(os.path.join(out, name), "wb") as f:
+            f.write(data)
+    return made
 
 
 def gen_more(out, head, line, row):
@@ -102,6 +192,19 @@ def gen_more(out, head, line, row):
                 "Content-Transfer-Encoding: 8bit\n\n" + text +
                 "--alt\nContent-Type: text/html; charset=UTF-8\n"
                 "Content-Transfer-Encoding: 8bit\n\n" + html(27 * 1024) + "--alt--\n")
+    types = {"png": "image/png", "pdf": "application/pdf",
+             "docx": "application/vnd.openxmlformats-officedocument."
+                     "wordprocessingml.document"}
+    for name, data in files(os.path.join(out, "files")).items():
+        stem, ext = name.rsplit(".", 1)
+        with open(os.path.join(out, stem + ".eml"), "w") as f:
+            f.write(head % stem + 'Content-Type: multipart/mixed; boundary="b"\n\n'
+                    "--b\nContent-Type: text/plain; charset=UTF-8\n"
+                    "Content-Transfer-Encoding: 8bit\n\n" + line * 3 +
+                    '--b\nContent-Type: %s; name="report.%s"\n'
+                    'Content-Disposition: attachment; filename="report.%s"\n'
+                    "Content-Transfer-Encoding: base64\n\n" % (types[ext], ext, ext) +
+                    base64.encodebytes(data).decode() + "--b--\n")
     pdf = pdf_200k()
     with open(os.path.join(out, "pdf-200k.eml"), "w") as f:
         f.write(head % "pdf" + 'Content-Type: multipart/mixed; boundary="pdf"\n\n'
@@ -165,6 +268,8 @@ def send(port, path, n, conc, rcpt):
 def main(argv):
     if len(argv) == 3 and argv[1] == "gen":
         gen(argv[2])
+    elif len(argv) == 3 and argv[1] == "files":
+        files(argv[2])
     elif len(argv) == 7 and argv[1] == "send":
         send(int(argv[2]), argv[3], int(argv[4]), int(argv[5]), argv[6])
     else:

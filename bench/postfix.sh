@@ -11,7 +11,10 @@
 #   none     no milter
 #   mugai    smtpd_milters = BUILD/mugai-milter on a unix socket, with
 #            the test ClamAV database, sanitised copies by the worker
-#            (BUILD/mugai-convert) and a private quarantine
+#            (BUILD/mugai-convert, forked by its zygote) and a private
+#            quarantine
+#   spawn    the same with convert_zygote=no: mugai-convert started for
+#            each document (the cost the zygote saves, side by side)
 #   clamav   smtpd_milters = Debian's clamav-milter on a unix socket,
 #            scanning through clamd with the same test database; both
 #            started here without systemd, with private configurations,
@@ -32,11 +35,15 @@
 #              and no mail yet
 #
 # Messages (bench/postfix-client.py gen): 10 KB of text, 30 KB of HTML,
-# multipart/alternative of 40 KB, and text with a 200 KB PDF (made into
-# a sanitised copy by mugai).  POSTFIX_BENCH_N (default 400; a quarter
-# for the PDF) and POSTFIX_BENCH_CONC (default 20) set N and CONC;
-# POSTFIX_BENCH_MESSAGES (text-10k html-30k alt-40k pdf-200k) and
-# POSTFIX_BENCH_MODES (none mugai clamav) choose rows.
+# multipart/alternative of 40 KB, text with a 200 KB PDF of three pages
+# (made into a sanitised copy by mugai), and the per-copy rows: a 20 KB
+# PNG, a 50 KB docx made by LibreOffice, a ten-page 200 KB PDF.
+# POSTFIX_BENCH_N (default 400; a quarter for the PDFs, a twentieth for
+# the ten-page one) and POSTFIX_BENCH_CONC (default 20) set N and CONC;
+# POSTFIX_BENCH_MESSAGES (text-10k html-30k alt-40k pdf-200k png-20k
+# docx-50k pdf10-200k) and POSTFIX_BENCH_MODES (none mugai spawn clamav)
+# choose rows.  mugai's cpu_ms and rss_MB count the milter, its zygote
+# and the workers it reaped (for spawn: the milter and its workers).
 #
 # Both filters keep libclamav's per-scan directories in one private
 # directory on tmpfs (POSTFIX_BENCH_TMPFS, default /dev/shm; mugai's
@@ -62,8 +69,8 @@ for f in "$build/mugai-milter" "$build/mugai-convert" "$testdb/mugai.ndb"; do
 done
 clamd=$(command -v clamd || echo /usr/sbin/clamd)
 clammilter=$(command -v clamav-milter || echo /usr/sbin/clamav-milter)
-modes=${POSTFIX_BENCH_MODES:-none mugai clamav}
-messages=${POSTFIX_BENCH_MESSAGES:-text-10k html-30k alt-40k pdf-200k}
+modes=${POSTFIX_BENCH_MODES:-none mugai spawn clamav}
+messages=${POSTFIX_BENCH_MESSAGES:-text-10k html-30k alt-40k pdf-200k png-20k docx-50k pdf10-200k}
 if [ ! -x "$clamd" ] || [ ! -x "$clammilter" ]; then
 	echo "postfix bench: no clamd or clamav-milter; that row is left out"
 	modes=$(echo "$modes" | sed 's/clamav//')
@@ -78,13 +85,14 @@ if [ "$tmpfs" != none ] && [ -d "$tmpfs" ] && [ -w "$tmpfs" ]; then
 	mkdir "$S/m" "$S/c"
 fi
 mugai_pid=
+spawn_pid=
 clamd_pid=
 cm_pid=
 cleanup() {
-	for m in none mugai clamav; do
+	for m in none mugai spawn clamav; do
 		pf_stop "$T/$m" || true
 	done
-	for p in $mugai_pid $cm_pid $clamd_pid; do
+	for p in $mugai_pid $spawn_pid $cm_pid $clamd_pid; do
 		kill -TERM "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -102,6 +110,7 @@ port() { # port VAR - a free port, not one handed out before
 	eval "$1=\$p"
 }
 port smtp_none; port sink_none; port smtp_mugai; port sink_mugai
+port smtp_spawn; port sink_spawn
 port smtp_clamav; port sink_clamav
 
 started() { # started LOG PID WORDS - the log says WORDS or PID is gone
@@ -117,18 +126,32 @@ must_start() { # must_start NAME LOG PID WORDS
 }
 
 # mugai-milter: not run in $(...): the shell would wait for its stdout.
-mkdir -p "$T/m"
-chmod 755 "$T/m"
-"$build/mugai-milter" -f -e -o "milter_socket=unix:$T/m/sock" \
-    -o "pid_file=$T/m/pid" -o "spool_dir=$T/m/spool" \
-    -o "quarantine_dir=$T/m/q" -o "audit_log=$T/m/audit.jsonl" \
-    -o "convert_worker=$build/mugai-convert" \
-    -o "clamav_tmp_dir=${S:+$S/m}" \
-    -o "clamav_database_dir=$testdb" </dev/null >"$T/m/log" 2>&1 &
-mugai_pid=$!
-must_start mugai-milter "$T/m/log" "$mugai_pid" 'started on'
-# The socket is root's, 0660; Postfix's smtpd runs as postfix.
-chmod 666 "$T/m/sock"
+# milter_start DIR PIDVAR OPTION... - one in DIR, its socket DIR/sock.
+milter_start() {
+	d=$1 var=$2
+	shift 2
+	for o in "$@"; do
+		set -- "$@" -o "$o"
+		shift
+	done
+	mkdir -p "$d"
+	chmod 755 "$d"
+	"$build/mugai-milter" -f -e -o "milter_socket=unix:$d/sock" \
+	    -o "pid_file=$d/pid" -o "spool_dir=$d/spool" \
+	    -o "quarantine_dir=$d/q" -o "audit_log=$d/audit.jsonl" \
+	    -o "convert_worker=$build/mugai-convert" \
+	    -o "clamav_database_dir=$testdb" "$@" </dev/null >"$d/log" 2>&1 &
+	eval "$var=\$!"
+	must_start "mugai-milter ($d)" "$d/log" "$!" 'started on'
+	# The socket is root's, 0660; Postfix's smtpd runs as postfix.
+	chmod 666 "$d/sock"
+}
+[ -z "$S" ] || mkdir -p "$S/s"
+milter_start "$T/m" mugai_pid "clamav_tmp_dir=${S:+$S/m}"
+case $modes in *spawn*)
+	milter_start "$T/s" spawn_pid "clamav_tmp_dir=${S:+$S/s}" \
+	    convert_zygote=no ;;
+esac
 
 case $modes in *clamav*)
 	mkdir -p "$T/c/tmp"
@@ -173,6 +196,9 @@ esac
 
 pf_start "$T/none" "$smtp_none" "$sink_none"
 pf_start "$T/mugai" "$smtp_mugai" "$sink_mugai" "unix:$T/m/sock"
+case $modes in *spawn*)
+	pf_start "$T/spawn" "$smtp_spawn" "$sink_spawn" "unix:$T/s/sock" ;;
+esac
 case $modes in *clamav*)
 	pf_start "$T/clamav" "$smtp_clamav" "$sink_clamav" \
 	    "unix:$T/c/milter.sock" ;;
@@ -201,7 +227,8 @@ rss_kb() {
 }
 pids_of() {
 	case $1 in
-	mugai) echo "$mugai_pid" ;;
+	mugai) echo "$mugai_pid" $(pgrep -P "$mugai_pid") ;;	# and zygote
+	spawn) echo "$spawn_pid" ;;
 	clamav) echo "$cm_pid $clamd_pid" ;;
 	*) echo "" ;;
 	esac
@@ -254,7 +281,10 @@ printf '%-18s %-7s %8s %6s %7s %8s %8s %7s %7s\n' message filter msgs/s \
 for f in $messages; do
 	size=$(wc -c <"$T/corpus/$f.eml")
 	count=$n
-	[ "$f" != pdf-200k ] || count=$((n / 4))
+	case $f in
+	pdf-200k) count=$((n / 4)) ;;
+	pdf10-200k) count=$((n / 20)) ;;
+	esac
 	base=
 	for mode in $modes; do
 		run "$mode" "$T/corpus/$f.eml" "$count" >"$T/res.json"
@@ -285,6 +315,12 @@ if r["refused"]:
 done
 
 # Not judged, but said: did the milter sanitise what it passed?
-echo "mugai: $(grep -c ' verdict=deliver ' "$T/m/log" || true) messages" \
-    "delivered sanitised, $(grep -c ' verdict=tempfail ' "$T/m/log" || true)" \
-    "tempfailed"
+# A copy held (for 'time', say) is cheaper than one made: count them.
+for m in m s; do
+	[ -f "$T/$m/log" ] || continue
+	echo "mugai ($([ $m = m ] && echo zygote || echo spawn)):" \
+	    "$(grep -c ' verdict=deliver ' "$T/$m/log" || true) messages" \
+	    "delivered sanitised, $(grep -c ' verdict=tempfail ' "$T/$m/log" ||
+	    true) tempfailed, $(grep -c ' converted (' "$T/$m/log" || true)" \
+	    "copies made, $(grep -ci ' held' "$T/$m/log" || true) held"
+done

@@ -61,6 +61,13 @@ int convert_rtf_text(const unsigned char *rtf, size_t len, size_t max_out,
 void convert_vwhy(char *why, size_t whylen, const char *fmt, va_list ap)
     __attribute__((format(printf, 3, 0)));
 
+/*
+ * convert_zygote - serve requests on descriptor 3, forking a child per
+ * document that returns from run (main.c's: "mugai-convert MODE ...",
+ * one document from stdin, the exit code) and exits (zygote.c).
+ */
+int convert_zygote(int (*run)(int argc, char **argv));
+
 /* What a mode needs from the system beyond memory and its pipes. */
 #define SANDBOX_READ_FILES	0x1	/* read-only opens (fonts for PDF) */
 

@@ -5,7 +5,9 @@
  *   mugai-convert MODE [--name=VALUE]...
  *
  * MODE is image, pdf, ooxml, archive, tnef or ole2, or one of the test-* modes that
- * show the sandbox at work (testmodes.c).  Options carry the limits
+ * show the sandbox at work (testmodes.c).  "mugai-convert zygote" is the
+ * zygote (zygote.c), which runs this same code in a fresh child per
+ * document.  Options carry the limits
  * from the parent's config.  The sandbox is entered before the first
  * byte of the document is read.
  */
@@ -133,8 +135,9 @@ write_all(const char *p, size_t len)
 	return 0;
 }
 
-int
-main(int argc, char **argv)
+/* One document, in a fresh process: see the top. */
+static int
+convert_main(int argc, char **argv)
 {
 	static char chatter[4096];
 	struct convert_opts o;
@@ -203,4 +206,12 @@ main(int argc, char **argv)
 	mugai_buf_free(&in);
 	mugai_buf_free(&out);
 	return 0;
+}
+
+int
+main(int argc, char **argv)
+{
+	if (argc == 2 && strcmp(argv[1], "zygote") == 0)
+		return convert_zygote(convert_main);
+	return convert_main(argc, argv);
 }

@@ -60,6 +60,10 @@ ole2_quiet(const gchar *domain, GLogLevelFlags level, const gchar *msg,
 int
 convert_ole2_prepare(void)
 {
+	static int prepared;
+
+	if (prepared++)		/* the zygote did it already */
+		return 0;
 	gsf_init();
 	g_log_set_handler("libgsf:msole", G_LOG_LEVEL_MASK, ole2_quiet, NULL);
 	g_log_set_handler("libgsf", G_LOG_LEVEL_MASK, ole2_quiet, NULL);

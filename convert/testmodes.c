@@ -266,6 +266,27 @@ test_open_path(void)
 	return escaped("test-open-path");
 }
 
+/* Our parent, read before the sandbox (getppid is not on its list). */
+static pid_t parent_pid;
+
+/*
+ * "PID PPID" on stdout: which process ran the document and who made
+ * it (the zygote, or the process that spawned it), so the tests can
+ * see that no two documents share a process.
+ */
+static int
+test_pid(void)
+{
+	char line[64];
+	int n;
+
+	n = snprintf(line, sizeof(line), "%ld %ld\n", (long)getpid(),
+	    (long)parent_pid);
+	if (write(1, line, (size_t)n) != n)
+		return refused("test-pid: write");
+	return 0;
+}
+
 static const struct {
 	const char *name;
 	int (*fn)(void);
@@ -287,6 +308,7 @@ static const struct {
 	{ "test-statx", test_statx, 0 },
 	{ "test-fstat", test_fstat, 0 },
 	{ "test-open-path", test_open_path, SANDBOX_READ_FILES },
+	{ "test-pid", test_pid, 0 },
 };
 
 int
@@ -302,6 +324,7 @@ convert_test_mode(const char *mode, const struct convert_opts *o)
 		fprintf(stderr, "unknown test mode %s\n", mode);
 		return MUGAI_CONVERT_EXIT_USAGE;
 	}
+	parent_pid = getppid();
 	if (sandbox_enter(o, tests[i].needs, why, sizeof(why)) != 0) {
 		fprintf(stderr, "sandbox: %s\n", why);
 		return MUGAI_CONVERT_EXIT_SANDBOX;

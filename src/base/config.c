@@ -136,6 +136,7 @@ static const struct config_key config_keys[] = {
 	{ "convert_timeout", KEY_TIME, OFF(convert_timeout), "60s", 1, 3600 },
 	{ "convert_message_timeout", KEY_TIME, OFF(convert_message_timeout), "240s", 1, 86400 },
 	{ "convert_max_workers", KEY_UINT, OFF(convert_max_workers), "0", 0, 1024 },
+	{ "convert_zygote", KEY_BOOL, OFF(convert_zygote), "yes", 0, 0 },
 	{ "convert_memory", KEY_SIZE, OFF(convert_memory), "2G", 64 << 20, 0 },
 	{ "convert_max_output", KEY_SIZE, OFF(convert_max_output), "512M", 1024, 0 },
 	{ "image_max_pixels", KEY_SIZE, OFF(image_max_pixels), "50000000", 1, 0 },

@@ -158,7 +158,8 @@ run_worker(struct conv *c, const char *mode, const void *in, size_t len,
 	lim.timeout_s = timeout;
 	lim.output_max = cfg->convert_max_output;
 	lim.max_workers = mugai_worker_max(cfg);
-	if (mugai_worker_run(argv, in, len, &lim, out, &st) != MUGAI_OK) {
+	if ((cfg->convert_zygote ? mugai_worker_convert : mugai_worker_run)(
+	    argv, in, len, &lim, out, &st) != MUGAI_OK) {
 		mugai_log(LOG_ERR, c->logid, "cannot run %s: check "
 		    "convert_worker", c->worker);
 		return -1;

@@ -13,6 +13,12 @@
  * convert_memory however many sessions bring documents together.  A
  * caller waits for a slot within its own timeout: the wait counts
  * against the document's time, so the message's budget holds.
+ *
+ * mugai_worker_convert has the zygote (zygote.c) fork the worker instead
+ * of spawning it: the same pipes, limits and endings, but the zygote
+ * reaps the child and sends its wait status on the request's socket,
+ * and a kill is asked of the zygote (which alone knows whether the pid
+ * is still the child's).
  */
 #include <errno.h>
 #include <fcntl.h>
@@ -26,10 +32,12 @@
 #include <string.h>
 #include <time.h>
 #include <unistd.h>
+#include <sys/socket.h>
 #include <sys/stat.h>
 #include <sys/wait.h>
 
 #include "mugai/cdr/worker.h"
+#include "zygote.h"
 
 #if defined(__SANITIZE_ADDRESS__)
 #define WORKER_ASAN 1
@@ -40,6 +48,7 @@
 #endif
 
 #define CHUNK		65536
+#define PIPE_OUT_SIZE	(1 << 20)
 #define ENV_PATH	"PATH=/usr/bin:/bin"
 #define ENV_LANG	"LANG=C.UTF-8"
 
@@ -67,6 +76,9 @@ struct run {
 	int	 msgdone;		/* first stderr line complete */
 	int	 killed;		/* we ended it: st->end is set */
 	int	 exited;		/* it has exited, not reaped yet */
+	int	 zs;			/* zygote's status socket, or -1 */
+	int	 zstatus;		/* wait status from the zygote */
+	int	 zgot;			/* 1: zstatus came; -1: socket closed */
 	mugai_status err;		/* could not collect the output */
 	struct timespec deadline;
 };
@@ -260,7 +272,10 @@ ms_left(const struct timespec *deadline)
 static void
 run_kill(struct run *r, enum mugai_worker_end why)
 {
-	kill(-r->pid, SIGKILL);
+	if (r->zs < 0)
+		kill(-r->pid, SIGKILL);
+	else if (r->zgot == 0)
+		(void)send(r->zs, "K", 1, MSG_NOSIGNAL | MSG_DONTWAIT);
 	if (r->killed)
 		return;
 	r->killed = 1;
@@ -350,6 +365,31 @@ on_stderr(struct run *r)
 }
 
 /*
+ * The zygote's word on a child: its wait status (zgot 1), or the socket
+ * closed without one (zgot -1: the zygote died, and the child with it).
+ * Waits up to ms for it.
+ */
+static void
+zygote_status(struct run *r, int ms)
+{
+	struct pollfd pfd = { r->zs, POLLIN, 0 };
+	ssize_t n;
+	int v;
+
+	if (r->zgot != 0 || poll(&pfd, 1, ms) <= 0)
+		return;
+	n = recv(r->zs, &v, sizeof(v), MSG_DONTWAIT);
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	if (n == (ssize_t)sizeof(v)) {
+		r->zstatus = v;
+		r->zgot = 1;
+	} else
+		r->zgot = -1;
+	r->exited = 1;
+}
+
+/*
  * Once the worker itself has exited, whatever it left running in its
  * group goes, so that a background child holding our pipes open cannot
  * keep us waiting until the deadline.  WNOWAIT leaves it a zombie: its
@@ -360,6 +400,10 @@ check_exit(struct run *r)
 {
 	siginfo_t si;
 
+	if (r->zs >= 0) {
+		zygote_status(r, 0);
+		return;
+	}
 	memset(&si, 0, sizeof(si));
 	if (waitid(P_PID, (id_t)r->pid, &si, WEXITED | WNOHANG | WNOWAIT)
 	    != 0 || si.si_pid == 0)
@@ -467,16 +511,47 @@ run_wait_exit(struct run *r)
 	}
 }
 
+/*
+ * The zygote's reap: its status once it comes; after a kill, the zygote
+ * reports within moments, but a few seconds at most are given to it.
+ */
+static int
+zygote_reap(struct run *r)
+{
+	int grace = 0;
+
+	while (r->zgot == 0) {
+		if (!r->killed && ms_left(&r->deadline) == 0)
+			run_kill(r, MUGAI_WORKER_TIMEOUT);
+		zygote_status(r, EXIT_TICK);
+		if (r->killed && r->zgot == 0 && ++grace > 50)
+			r->zgot = -1;
+	}
+	close(r->zs);
+	r->zs = -1;
+	if (r->zgot > 0)
+		return r->zstatus;
+	if (!r->killed)
+		snprintf(r->st->message, sizeof(r->st->message),
+		    "the zygote ended before its child did");
+	return SIGKILL;		/* as a signal: a failure, never done */
+}
+
 static mugai_status
 run_reap(struct run *r)
 {
 	int status;
 
+	if (r->zs >= 0) {
+		status = zygote_reap(r);
+		goto ended;
+	}
 	run_wait_exit(r);
 	kill(-r->pid, SIGKILL);
 	while (waitpid(r->pid, &status, 0) < 0)
 		if (errno != EINTR)
 			return MUGAI_ERR_INTERNAL;
+ended:
 	if (r->killed)
 		return MUGAI_OK;
 	if (WIFEXITED(status) && WEXITSTATUS(status) == 0)
@@ -507,6 +582,12 @@ run_pipes(struct run *r, int p[3][2])
 		if (fcntl(r->fd[i], F_SETFL, O_NONBLOCK) != 0)
 			return -1;
 	}
+	/*
+	 * Pages come back as tens of MB of pixels: a larger pipe costs
+	 * fewer wake-ups of both sides (best effort: the system's
+	 * pipe-max-size may refuse it).
+	 */
+	(void)fcntl(r->fd[OUT], F_SETPIPE_SZ, PIPE_OUT_SIZE);
 	return 0;
 }
 
@@ -543,6 +624,7 @@ run_init(struct run *r, const void *in, size_t inlen,
 	r->out = out;
 	r->st = st;
 	r->fd[IN] = r->fd[OUT] = r->fd[ERR] = -1;
+	r->zs = -1;
 	clock_gettime(CLOCK_MONOTONIC, &r->deadline);
 	r->deadline.tv_sec += lim->timeout_s;
 	r->timeout_s = lim->timeout_s;
@@ -603,6 +685,44 @@ run_worker(struct run *r, const char *const argv[])
 	sigpipe_restore(&old);
 	rc = run_reap(r);
 	return rc != MUGAI_OK ? rc : r->err;
+}
+
+/*
+ * The same through the zygote: it gets the child's ends of the pipes.
+ * 1 when the zygote could not take it (nothing ran: the caller spawns
+ * instead), else as run_worker.
+ */
+static int
+run_zygote(struct run *r, const char *const argv[], mugai_status *rc)
+{
+	struct spawn_env env;
+	int p[3][2], theirs[3];
+	sigset_t old;
+
+	if (env_build(&env, argv) != 0)
+		return 1;
+	if (run_pipes(r, p) != 0) {
+		pipes_close(p);
+		r->fd[IN] = r->fd[OUT] = r->fd[ERR] = -1;
+		return 1;
+	}
+	theirs[0] = p[IN][0];
+	theirs[1] = p[OUT][1];
+	theirs[2] = p[ERR][1];
+	if (zygote_request(argv, env.envp, theirs, &r->deadline, &r->zs,
+	    &r->pid) != 0) {
+		pipes_close(p);
+		r->fd[IN] = r->fd[OUT] = r->fd[ERR] = -1;
+		return 1;
+	}
+	pipes_close_child(p);
+	sigpipe_block(&old);
+	run_loop(r);
+	sigpipe_restore(&old);
+	*rc = run_reap(r);
+	if (*rc == MUGAI_OK)
+		*rc = r->err;
+	return 0;
 }
 
 /*
@@ -676,6 +796,52 @@ mugai_worker_run(const char *const argv[], const void *in, size_t inlen,
 	rc = run_worker(&r, argv);
 	gate_leave(lim->max_workers);
 	return rc;
+}
+
+/*
+ * mugai_worker_convert - see mugai/cdr/worker.h.  Under ASan the worker
+ * is always spawned: its memory cap is ASan's RSS watcher, a thread
+ * that a forked child would not have.
+ */
+mugai_status
+mugai_worker_convert(const char *const argv[], const void *in,
+    size_t inlen, const struct mugai_worker_limits *lim,
+    struct mugai_buf *out, struct mugai_worker_status *st)
+{
+#ifdef WORKER_ASAN
+	const int zygote = 0;
+#else
+	const int zygote = 1;
+#endif
+	struct run r;
+	mugai_status rc = MUGAI_OK;
+
+	if (argv == NULL || argv[0] == NULL || argv[0][0] != '/' ||
+	    argv[1] == NULL || lim == NULL || lim->timeout_s == 0 ||
+	    out == NULL || st == NULL || (in == NULL && inlen > 0))
+		return MUGAI_ERR_USAGE;
+	if (access(argv[0], X_OK) != 0)
+		return MUGAI_ERR_NOTFOUND;
+	mugai_buf_reset(out);
+	run_init(&r, in, inlen, lim, out, st);
+	if (!gate_enter(lim->max_workers, &r.deadline)) {
+		gate_timeout(&r, lim->max_workers);
+		return MUGAI_OK;
+	}
+	if (!zygote || run_zygote(&r, argv, &rc) != 0) {
+		/* No zygote took it: spawn, within what is left of the time. */
+		r.zs = -1;
+		rc = run_worker(&r, argv);
+	}
+	gate_leave(lim->max_workers);
+	return rc;
+}
+
+/* mugai_worker_zygote_stop - see mugai/cdr/worker.h. */
+void
+mugai_worker_zygote_stop(void)
+{
+	zygote_stop();
 }
 
 /* mugai_worker_max - see mugai/cdr/worker.h. */

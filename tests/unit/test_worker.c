@@ -6,6 +6,9 @@
  * it); the sandbox tests are skipped without it.  Plain programs
  * (/bin/sh, /usr/bin/env) test the plumbing itself, and a shell script
  * that counts its running copies tests the gate (convert_max_workers).
+ * The sandbox tests run twice: spawned (mugai_worker_run) and forked by
+ * the zygote (mugai_worker_convert), which has tests of its own: a
+ * fresh process per document, a killed zygote replaced.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -29,6 +32,17 @@
 
 #define MB		((size_t)1 << 20)
 
+#if defined(__SANITIZE_ADDRESS__)
+#define TEST_ASAN 1
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+#define TEST_ASAN 1
+#endif
+#endif
+
+/* 1 while the zygote group runs: run_mode goes through the zygote. */
+static int use_zygote;
+
 static const char *
 convert_path(void)
 {
@@ -45,8 +59,8 @@ run_mode(const char *mode, const char *opt, const void *in, size_t inlen,
 {
 	const char *argv[] = { convert_path(), mode, opt, NULL };
 
-	assert_int_equal(mugai_worker_run(argv, in, inlen, lim, out, st),
-	    MUGAI_OK);
+	assert_int_equal((use_zygote ? mugai_worker_convert :
+	    mugai_worker_run)(argv, in, inlen, lim, out, st), MUGAI_OK);
 }
 
 static int
@@ -678,9 +692,251 @@ test_gate_timeout(void **state)
 	gate_clean(dir);
 }
 
+/* test-pid through the zygote: the child's pid and its parent's. */
+static void
+zygote_pids(long *pid, long *ppid)
+{
+	struct mugai_worker_limits lim = { 60, MB, 0 };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+
+	mugai_buf_init(&out, 0);
+	run_mode("test-pid", NULL, "", 0, &lim, &out, &st);
+	if (st.end != MUGAI_WORKER_DONE)
+		fail_msg("test-pid ended %d code %d sig %d: %s", st.end,
+		    st.code, st.sig, st.message);
+	assert_int_equal(sscanf(out.data, "%ld %ld", pid, ppid), 2);
+	mugai_buf_free(&out);
+}
+
+/* The state letter of /proc/PID/stat; 0 when it is gone. */
+static char
+proc_state(long pid)
+{
+	char path[64], buf[512], *p;
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/stat", pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	buf[n > 0 ? n : 0] = '\0';
+	p = strrchr(buf, ')');
+	return p != NULL && p[1] == ' ' ? p[2] : 0;
+}
+
+/* Whether PID's command line is "... zygote". */
+static int
+is_zygote(long pid)
+{
+	char path[64], buf[4096];
+	ssize_t n;
+	int fd;
+
+	snprintf(path, sizeof(path), "/proc/%ld/cmdline", pid);
+	if ((fd = open(path, O_RDONLY)) < 0)
+		return 0;
+	n = read(fd, buf, sizeof(buf) - 1);
+	close(fd);
+	if (n <= 0)
+		return 0;
+	buf[n] = '\0';
+	return n > 8 && strcmp(buf + n - 7, "zygote") == 0;
+}
+
+/* Threads of PID (fork is safe only in a process of one thread). */
+static int
+threads_of(long pid)
+{
+	char path[64];
+	struct dirent *e;
+	DIR *d;
+	int n = 0;
+
+	snprintf(path, sizeof(path), "/proc/%ld/task", pid);
+	assert_non_null(d = opendir(path));
+	while ((e = readdir(d)) != NULL)
+		n += e->d_name[0] != '.';
+	closedir(d);
+	return n;
+}
+
+/*
+ * Six documents: six processes, none used twice, each a child of the
+ * same zygote (not of this process, and of one thread), each gone once
+ * its answer is in.
+ */
+static void
+test_zygote_fresh(void **state)
+{
+	long pid[6], ppid[6];
+	int i, j;
+
+	if (need_convert(state) != 0)
+		skip();
+	for (i = 0; i < 6; i++) {
+		zygote_pids(&pid[i], &ppid[i]);
+		assert_true(ppid[i] != (long)getpid());
+		assert_int_equal(ppid[i], ppid[0]);
+		assert_true(is_zygote(ppid[i]));
+		assert_int_equal(threads_of(ppid[i]), 1);
+		assert_int_equal(proc_state(pid[i]), 0);
+		for (j = 0; j < i; j++)
+			assert_true(pid[j] != pid[i]);
+	}
+}
+
+/*
+ * A child of the zygote is sandboxed as a spawned worker is: the
+ * forbidden calls end in SIGSYS, and the same zygote forked each (it
+ * served the documents before and after).
+ */
+static void
+test_zygote_sandboxed(void **state)
+{
+	static const char *const modes[] = { "test-open", "test-connect",
+	    "test-exec", "test-fork", "test-stat" };
+	struct mugai_worker_limits lim = { 60, MB, 0 };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	long pid, before, after;
+	size_t i;
+
+	if (need_convert(state) != 0)
+		skip();
+	zygote_pids(&pid, &before);
+	mugai_buf_init(&out, 0);
+	for (i = 0; i < sizeof(modes) / sizeof(modes[0]); i++) {
+		run_mode(modes[i], NULL, "x", 1, &lim, &out, &st);
+		if (st.end != MUGAI_WORKER_SIGNAL || st.sig != SIGSYS)
+			fail_msg("%s ended %d code %d sig %d: %s", modes[i],
+			    st.end, st.code, st.sig, st.message);
+	}
+	mugai_buf_free(&out);
+	zygote_pids(&pid, &after);
+	assert_int_equal(before, after);
+}
+
+struct sleeper {
+	struct mugai_worker_status st;
+	mugai_status rc;
+};
+
+static void *
+sleeper_thread(void *arg)
+{
+	struct sleeper *s = arg;
+	struct mugai_worker_limits lim = { 60, MB, 0 };
+	struct mugai_buf out;
+	const char *argv[] = { convert_path(), "test-sleep", NULL };
+
+	mugai_buf_init(&out, 0);
+	s->rc = mugai_worker_convert(argv, "", 0, &lim, &out, &s->st);
+	mugai_buf_free(&out);
+	return NULL;
+}
+
+/* Wait until PID is a zombie or gone (ours to reap: the zygote's). */
+static void
+wait_dead(long pid)
+{
+	char c;
+	int i;
+
+	for (i = 0; i < 500; i++) {
+		c = proc_state(pid);
+		if (c == 0 || c == 'Z' || c == 'X')
+			return;
+		usleep(10000);
+	}
+	fail_msg("process %ld did not die", pid);
+}
+
+/*
+ * The zygote killed while its child works on a document: that document
+ * fails at once (never "done"), its child dies with the zygote, and the
+ * next document gets a new zygote.
+ */
+static void
+test_zygote_recovered(void **state)
+{
+	struct sleeper s;
+	struct timespec t0, t1;
+	pthread_t tid;
+	long pid, zpid, pid2, zpid2;
+	char line[300];
+
+	if (need_convert(state) != 0)
+		skip();
+	zygote_pids(&pid, &zpid);
+	memset(&s, 0, sizeof(s));
+	clock_gettime(CLOCK_MONOTONIC, &t0);
+	assert_int_equal(pthread_create(&tid, NULL, sleeper_thread, &s), 0);
+	usleep(300000);
+	assert_int_equal(kill((pid_t)zpid, SIGKILL), 0);
+	assert_int_equal(pthread_join(tid, NULL), 0);
+	clock_gettime(CLOCK_MONOTONIC, &t1);
+	assert_int_equal(s.rc, MUGAI_OK);
+	mugai_worker_describe(&s.st, line, sizeof(line));
+	print_message("# the sleeper, its zygote killed: %s\n", line);
+	assert_int_equal(s.st.end, MUGAI_WORKER_SIGNAL);
+	assert_true(t1.tv_sec - t0.tv_sec < 20);
+	wait_dead(zpid);
+	zygote_pids(&pid2, &zpid2);
+	assert_true(zpid2 != zpid);
+	assert_true(zpid2 != (long)getpid());
+	assert_true(is_zygote(zpid2));
+	/* And once more with no document running when it dies. */
+	assert_int_equal(kill((pid_t)zpid2, SIGKILL), 0);
+	wait_dead(zpid2);
+	zygote_pids(&pid, &zpid);
+	assert_true(zpid != zpid2 && is_zygote(zpid));
+}
+
+static int
+zygote_on(void **state)
+{
+	(void)state;
+	use_zygote = 1;
+	return 0;
+}
+
+static int
+zygote_off(void **state)
+{
+	(void)state;
+	mugai_worker_zygote_stop();
+	use_zygote = 0;
+	return 0;
+}
+
 int
 main(void)
 {
+	/* The sandbox and its limits, for workers forked by the zygote. */
+	const struct CMUnitTest zygote[] = {
+		cmocka_unit_test(test_ok_big),
+		cmocka_unit_test(test_forbidden),
+		cmocka_unit_test(test_fstat_allowed),
+		cmocka_unit_test(test_read_outside_fonts),
+		cmocka_unit_test(test_memory),
+		cmocka_unit_test(test_spin),
+		cmocka_unit_test(test_sleep),
+		cmocka_unit_test(test_flood),
+		cmocka_unit_test(test_unknown_mode),
+		cmocka_unit_test(test_zygote_fresh),
+		cmocka_unit_test(test_zygote_sandboxed),
+		cmocka_unit_test(test_zygote_recovered),
+	};
+#ifdef TEST_ASAN
+	const int asan = 1;
+#else
+	const int asan = 0;
+#endif
+	int failed;
+
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_ok_big),
 		cmocka_unit_test(test_forbidden),
@@ -704,5 +960,10 @@ main(void)
 		cmocka_unit_test(test_gate_timeout),
 	};
 
-	return cmocka_run_group_tests(tests, NULL, NULL);
+	failed = cmocka_run_group_tests_name("spawned", tests, NULL, NULL);
+	/* Under ASan mugai_worker_convert spawns: nothing to test here. */
+	if (asan)
+		return failed;
+	return failed + cmocka_run_group_tests_name("zygote", zygote,
+	    zygote_on, zygote_off);
 }

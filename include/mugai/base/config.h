@@ -112,6 +112,7 @@ struct mugai_config {
 	unsigned convert_message_timeout; /* seconds for a whole message's
 					   copies, counted from its start */
 	unsigned convert_max_workers;	/* workers at once; 0: CPUs online */
+	int	 convert_zygote;	/* fork workers from a zygote */
 	size_t	 convert_memory;	/* address space of one worker */
 	size_t	 convert_max_output;	/* bytes a worker may write */
 	size_t	 image_max_pixels;	/* width x height, checked before decoding */

@@ -88,6 +88,28 @@ mugai_status mugai_worker_run(const char *const argv[], const void *in,
     struct mugai_buf *out, struct mugai_worker_status *st);
 
 /*
+ * mugai_worker_convert - mugai_worker_run for mugai-convert (argv[0]),
+ * through its zygote: a copy of mugai-convert started once per process
+ * (per worker path), already linked and initialised, that forks one
+ * fresh child per document.  The child enters the same sandbox before
+ * it reads its document as a spawned worker does, and is never given a
+ * second one.  Same arguments, limits, gate and endings as
+ * mugai_worker_run; the zygote is started on first use, started again
+ * when it has died, and when it cannot take a document the worker is
+ * spawned as by mugai_worker_run.  Thread-safe; no fork in this
+ * process.  Under ASan it is mugai_worker_run.
+ */
+mugai_status mugai_worker_convert(const char *const argv[], const void *in,
+    size_t inlen, const struct mugai_worker_limits *lim,
+    struct mugai_buf *out, struct mugai_worker_status *st);
+
+/*
+ * mugai_worker_zygote_stop - end this process's zygote, if one runs (it
+ * also ends by itself when this process exits).
+ */
+void mugai_worker_zygote_stop(void);
+
+/*
  * mugai_worker_describe - one line for the log: "exit 11: image is
  * 100000 x 100000 pixels", "killed by signal 31 (SIGSYS)", "timed out
  * after 30 s", "output over 52428800 bytes", each followed by ": " and

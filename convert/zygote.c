@@ -1,0 +1,367 @@
+/*
+ * zygote.c - mugai-convert zygote: linked and initialised once, it forks
+ * one fresh child per document (see mugai/cdr/worker.h for the parent's
+ * side).
+ *
+ * Starting mugai-convert costs more than most documents: the dynamic
+ * linker maps and relocates poppler, cairo, libarchive, libzip, GLib and
+ * the rest, and fontconfig reads its configuration.  The zygote pays
+ * that once.  It never reads a document: each request makes a child
+ * with fork(), and only the child sets up the sandbox (rlimits,
+ * no_new_privs, namespaces, Landlock, seccomp) and reads its one
+ * document, exactly as a freshly started mugai-convert does, then exits.
+ * No process that has seen one document ever sees another.
+ *
+ * The zygote is single-threaded (fork in it is safe) and talks to its
+ * parent on descriptor 3, a SOCK_SEQPACKET socket.  A request is one
+ * message: the worker's arguments (mode and options, each ended by a
+ * NUL) with four descriptors: the child's stdin, stdout and stderr, and
+ * a stream socket of the request's own (the "status" socket).  On the
+ * status socket the zygote writes the child's pid (int) once it runs,
+ * and its wait status (int) once it has exited and been reaped; it reads
+ * a byte there as "kill it", and a hang-up (the parent gave up) kills it
+ * too.  The zygote kills the child's process group before reaping it,
+ * so the parent never signals a pid that may have been reused.
+ *
+ * When the parent closes descriptor 3 (it exited), the zygote kills its
+ * children and exits; children die with the zygote (PR_SET_PDEATHSIG).
+ */
+#include <errno.h>
+#include <fcntl.h>
+#include <poll.h>
+#include <signal.h>
+#include <stdio.h>
+#include <stdlib.h>
+#include <string.h>
+#include <unistd.h>
+#include <sys/prctl.h>
+#include <sys/signalfd.h>
+#include <sys/socket.h>
+#include <sys/wait.h>
+#include <time.h>
+
+#include "convert.h"
+
+#define ZYGOTE_CTL	3
+#define ZYGOTE_KIDS	256		/* children at once */
+#define ZYGOTE_ARGS	32		/* arguments in a request */
+#define ZYGOTE_MSG	4096		/* bytes of arguments */
+
+struct kid {
+	pid_t	 pid;			/* 0: free */
+	int	 fd;			/* its status socket; -1 once closed */
+};
+
+struct zygote {
+	int	(*run)(int, char **);	/* the worker proper (main.c) */
+	struct kid kids[ZYGOTE_KIDS];
+	int	 sfd;			/* signalfd for SIGCHLD */
+	sigset_t oldmask;		/* what children get back */
+	pid_t	 self;
+};
+
+static void
+fd_close(int *fd)
+{
+	if (*fd >= 0)
+		close(*fd);
+	*fd = -1;
+}
+
+/* A whole int on a stream socket; the parent may be gone (no SIGPIPE). */
+static void
+send_int(int fd, int v)
+{
+	if (fd >= 0)
+		(void)send(fd, &v, sizeof(v), MSG_NOSIGNAL);
+}
+
+/*
+ * The child: its descriptors on 0-2 and no others, its own process
+ * group, death with the zygote, the parent's signal mask; then the
+ * worker proper, which sets up the sandbox before it reads a byte.
+ */
+static void __attribute__((noreturn))
+child_run(struct zygote *z, int fds[4], int argc, char **argv)
+{
+	int i;
+
+	if (prctl(PR_SET_PDEATHSIG, SIGKILL) != 0 || getppid() != z->self)
+		_exit(MUGAI_CONVERT_EXIT_SANDBOX);
+	(void)setpgid(0, 0);
+	for (i = 0; i < 3; i++)
+		if (dup2(fds[i], i) != i)
+			_exit(MUGAI_CONVERT_EXIT_SANDBOX);
+	closefrom(3);
+	signal(SIGCHLD, SIG_DFL);
+	sigprocmask(SIG_SETMASK, &z->oldmask, NULL);
+	/*
+	 * _exit: the libraries' destructors (poppler, GLib, fontconfig)
+	 * would cost time and free nothing that matters; the result went
+	 * out with write(), and stdio's stdout is a buffer nobody reads.
+	 */
+	i = z->run(argc, argv);
+	fflush(stderr);
+	_exit(i);
+}
+
+/* Split the request into argv (argv[0] is "mugai-convert"). */
+static int
+args_split(char *msg, size_t len, char **argv)
+{
+	int argc = 0;
+	size_t i = 0;
+
+	if (len == 0 || msg[len - 1] != '\0')
+		return -1;
+	argv[argc++] = (char *)"mugai-convert";
+	while (i < len) {
+		if (argc == ZYGOTE_ARGS - 1)
+			return -1;
+		argv[argc++] = msg + i;
+		i += strlen(msg + i) + 1;
+	}
+	argv[argc] = NULL;
+	return argc;
+}
+
+/* The four descriptors of a request; -1 unless exactly four came. */
+static int
+msg_fds(struct msghdr *mh, int fds[4])
+{
+	struct cmsghdr *cm;
+	int got = 0, n, i;
+
+	for (i = 0; i < 4; i++)
+		fds[i] = -1;
+	for (cm = CMSG_FIRSTHDR(mh); cm != NULL; cm = CMSG_NXTHDR(mh, cm)) {
+		if (cm->cmsg_level != SOL_SOCKET || cm->cmsg_type != SCM_RIGHTS)
+			continue;
+		n = (int)((cm->cmsg_len - CMSG_LEN(0)) / sizeof(int));
+		for (i = 0; i < n; i++) {
+			int fd;
+
+			memcpy(&fd, CMSG_DATA(cm) + i * sizeof(int), sizeof(fd));
+			if (got < 4)
+				fds[got] = fd;
+			else
+				close(fd);
+			got++;
+		}
+	}
+	return got == 4 && !(mh->msg_flags & (MSG_TRUNC | MSG_CTRUNC)) ?
+	    0 : -1;
+}
+
+static struct kid *
+kid_free(struct zygote *z)
+{
+	size_t i;
+
+	for (i = 0; i < ZYGOTE_KIDS; i++)
+		if (z->kids[i].pid == 0)
+			return &z->kids[i];
+	return NULL;
+}
+
+/* One request: fork the child and tell the parent its pid. */
+static void
+on_request(struct zygote *z, char *msg, size_t len, int fds[4])
+{
+	char *argv[ZYGOTE_ARGS];
+	struct kid *k;
+	int argc, i;
+	pid_t pid;
+
+	argc = args_split(msg, len, argv);
+	k = kid_free(z);
+	if (argc < 2 || k == NULL || (pid = fork()) < 0) {
+		/* No pid on the status socket: the parent sees a failure. */
+		for (i = 0; i < 4; i++)
+			close(fds[i]);
+		return;
+	}
+	if (pid == 0)
+		child_run(z, fds, argc, argv);
+	(void)setpgid(pid, pid);	/* before the parent can signal it */
+	for (i = 0; i < 3; i++)
+		close(fds[i]);
+	k->pid = pid;
+	k->fd = fds[3];
+	(void)fcntl(k->fd, F_SETFL, O_NONBLOCK);
+	send_int(k->fd, (int)pid);
+}
+
+/* Read requests until none is waiting; -1 when the parent has gone. */
+static int
+on_ctl(struct zygote *z)
+{
+	char msg[ZYGOTE_MSG];
+	union {
+		char buf[CMSG_SPACE(8 * sizeof(int))];
+		struct cmsghdr align;
+	} cmsg;
+	struct iovec iov = { msg, sizeof(msg) };
+	struct msghdr mh;
+	int fds[4], i;
+	ssize_t n;
+
+	memset(&mh, 0, sizeof(mh));
+	mh.msg_iov = &iov;
+	mh.msg_iovlen = 1;
+	mh.msg_control = cmsg.buf;
+	mh.msg_controllen = sizeof(cmsg.buf);
+	n = recvmsg(ZYGOTE_CTL, &mh, MSG_CMSG_CLOEXEC | MSG_DONTWAIT);
+	if (n < 0)
+		return errno == EINTR || errno == EAGAIN ? 0 : -1;
+	if (n == 0)
+		return -1;
+	if (msg_fds(&mh, fds) != 0) {
+		for (i = 0; i < 4; i++)
+			if (fds[i] >= 0)
+				close(fds[i]);
+		return 0;
+	}
+	on_request(z, msg, (size_t)n, fds);
+	return 0;
+}
+
+/*
+ * Children that have exited: first their group goes (whatever they
+ * left behind; the zombie keeps the group id from being reused), then
+ * they are reaped and the parent gets the status.
+ */
+static void
+on_sigchld(struct zygote *z)
+{
+	struct signalfd_siginfo ssi;
+	siginfo_t si;
+	struct kid *k;
+	int status;
+	size_t i;
+
+	while (read(z->sfd, &ssi, sizeof(ssi)) == (ssize_t)sizeof(ssi))
+		continue;
+	for (;;) {
+		memset(&si, 0, sizeof(si));
+		if (waitid(P_ALL, 0, &si, WEXITED | WNOHANG | WNOWAIT) != 0 ||
+		    si.si_pid == 0)
+			return;
+		for (k = NULL, i = 0; i < ZYGOTE_KIDS && k == NULL; i++)
+			if (z->kids[i].pid == si.si_pid)
+				k = &z->kids[i];
+		kill(-si.si_pid, SIGKILL);
+		if (waitpid(si.si_pid, &status, 0) != si.si_pid)
+			status = SIGKILL;
+		if (k == NULL)
+			continue;
+		send_int(k->fd, status);
+		fd_close(&k->fd);
+		k->pid = 0;
+	}
+}
+
+/* A byte or a hang-up on a status socket: kill that child's group. */
+static void
+on_status(struct kid *k)
+{
+	char c[16];
+	ssize_t n;
+
+	n = read(k->fd, c, sizeof(c));
+	if (n < 0 && (errno == EAGAIN || errno == EINTR))
+		return;
+	kill(-k->pid, SIGKILL);
+	if (n <= 0)
+		fd_close(&k->fd);
+}
+
+/* Poll: the control socket, SIGCHLD, then each child's status socket. */
+static int
+zygote_poll(struct zygote *z)
+{
+	struct pollfd pfd[2 + ZYGOTE_KIDS];
+	struct kid *who[2 + ZYGOTE_KIDS];
+	nfds_t n = 0, i;
+	size_t j;
+
+	pfd[n].fd = ZYGOTE_CTL;
+	pfd[n++].events = POLLIN;
+	pfd[n].fd = z->sfd;
+	pfd[n++].events = POLLIN;
+	for (j = 0; j < ZYGOTE_KIDS; j++) {
+		if (z->kids[j].pid == 0 || z->kids[j].fd < 0)
+			continue;
+		who[n] = &z->kids[j];
+		pfd[n].fd = z->kids[j].fd;
+		pfd[n++].events = POLLIN;
+	}
+	if (poll(pfd, n, -1) < 0)
+		return errno == EINTR ? 0 : -1;
+	if (pfd[1].revents)
+		on_sigchld(z);
+	for (i = 2; i < n; i++)
+		if (pfd[i].revents && who[i]->pid != 0 && who[i]->fd >= 0)
+			on_status(who[i]);
+	if (pfd[0].revents & POLLIN)
+		return on_ctl(z);
+	if (pfd[0].revents & (POLLHUP | POLLERR | POLLNVAL))
+		return -1;
+	return 0;
+}
+
+static void
+zygote_end(struct zygote *z)
+{
+	size_t i;
+
+	for (i = 0; i < ZYGOTE_KIDS; i++) {
+		if (z->kids[i].pid == 0)
+			continue;
+		kill(-z->kids[i].pid, SIGKILL);
+		(void)waitpid(z->kids[i].pid, NULL, 0);
+		fd_close(&z->kids[i].fd);
+	}
+}
+
+/*
+ * What the modes load before their sandbox closes, loaded once here
+ * (each is idempotent: a mode's own call in the child finds it done).
+ */
+static void
+prepare_all(void)
+{
+	tzset();
+	(void)convert_archive_prepare();
+	(void)convert_ole2_prepare();
+	(void)convert_pdf_prepare();
+}
+
+int
+convert_zygote(int (*run)(int, char **))
+{
+	static struct zygote z;
+	sigset_t chld;
+
+	z.run = run;
+	if (fcntl(ZYGOTE_CTL, F_GETFD) < 0) {
+		fprintf(stderr, "mugai-convert zygote: no socket on "
+		    "descriptor 3\n");
+		return MUGAI_CONVERT_EXIT_USAGE;
+	}
+	z.self = getpid();
+	sigemptyset(&chld);
+	sigaddset(&chld, SIGCHLD);
+	if (sigprocmask(SIG_BLOCK, &chld, &z.oldmask) != 0 ||
+	    (z.sfd = signalfd(-1, &chld, SFD_NONBLOCK | SFD_CLOEXEC)) < 0) {
+		fprintf(stderr, "mugai-convert zygote: signalfd: %s\n",
+		    strerror(errno));
+		return MUGAI_CONVERT_EXIT_SANDBOX;
+	}
+	/* What every mode loads before its sandbox closes, loaded once. */
+	prepare_all();
+	while (zygote_poll(&z) == 0)
+		continue;
+	zygote_end(&z);
+	return 0;
+}
