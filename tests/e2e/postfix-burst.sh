@@ -150,6 +150,8 @@ round() {
 		watcher=$!
 	fi
 	# SESSIONS senders at once, each with its share of the messages.
+	# A message can wait for the nine before it on two workers: more
+	# than swaks' default 30 s for the end of data on a busy machine.
 	s=0
 	senders=
 	while [ "$s" -lt "$SESSIONS" ]; do
@@ -159,7 +161,8 @@ round() {
 				f=$(printf '%s/msg/m%02d.eml' "$T" "$i")
 				PF_SEND_LOG=$D/send-$i.log pf_send_file "$smtp" "$f" \
 				    --from sender@example.com \
-				    --to staff@city.example.lg.jp ||
+				    --to staff@city.example.lg.jp \
+				    --timeout 150 ||
 				    echo "$i" >> "$D/refused"
 				i=$((i + SESSIONS))
 			done
