@@ -15,7 +15,7 @@ PKG_CONFIG ?= pkg-config
 # cairo (and FreeType for its font, libtiff for fax-coded bilevel pages)
 # only writes the PDF copies here; libseccomp builds LibreOffice's filter.
 PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib \
-	   cairo freetype2 libtiff-4 libseccomp
+	   cairo freetype2 libtiff-4 libseccomp libcrypto
 # mugai-convert, the sandboxed worker, alone links the parsers of
 # hostile formats.
 CONVERT_PKGS = poppler-glib cairo fontconfig libtiff-4 libwebp libarchive libzip libytnef \
