@@ -183,7 +183,12 @@ fuzz-regress: fuzz-build
 valgrind: all
 	@sh tests/e2e/slow-valgrind.sh $(BUILD) fixtures
 
-bench: all
+# In-process benchmark drivers (bench/bench_*.c), linked like the tests.
+$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libmugai.a $(wildcard include/mugai/*/*.h)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmugai.a $(LDLIBS)
+
+bench: all $(BUILD)/bench_sanitize
 	sh bench/run $(BUILD)
 
 demo: deps
