@@ -137,9 +137,30 @@ part_filename(GMimeObject *obj)
  * overrides dropped (they disguise names and links), every line
  * prefixed with "> " per forwarding level.
  */
+/* Bytes for text_append go through a local chunk, not one call each. */
+struct text_chunk {
+	struct mugai_buf *t;
+	size_t	 n;
+	char	 b[4096];
+};
+
+static mugai_status
+chunk_put(struct text_chunk *k, char c)
+{
+	mugai_status rc = MUGAI_OK;
+
+	if (k->n == sizeof(k->b)) {
+		rc = mugai_buf_append(k->t, k->b, k->n);
+		k->n = 0;
+	}
+	k->b[k->n++] = c;
+	return rc;
+}
+
 static void
 text_append(struct san *s, const char *p, size_t n)
 {
+	struct text_chunk k;
 	struct mugai_buf *t = &s->text;
 	int bol = t->len == 0 || t->data[t->len - 1] == '\n';
 	mugai_status rc = MUGAI_OK;
@@ -147,6 +168,8 @@ text_append(struct san *s, const char *p, size_t n)
 	size_t i;
 	unsigned char c;
 
+	k.t = t;
+	k.n = 0;
 	for (i = 0; i < n && rc == MUGAI_OK; i++) {
 		c = (unsigned char)p[i];
 		if (c == '\r' || (c < 0x20 && c != '\n' && c != '\t') ||
@@ -167,13 +190,16 @@ text_append(struct san *s, const char *p, size_t n)
 		}
 		if (bol)
 			for (q = 0; q < s->quote && rc == MUGAI_OK; q++)
-				rc = mugai_buf_puts(t, "> ");
+				if ((rc = chunk_put(&k, '>')) == MUGAI_OK)
+					rc = chunk_put(&k, ' ');
 		if (rc == MUGAI_OK)
-			rc = mugai_buf_putc(t, (char)c);
+			rc = chunk_put(&k, (char)c);
 		bol = c == '\n';
 	}
 	if (rc == MUGAI_OK && !bol)
-		rc = mugai_buf_putc(t, '\n');
+		rc = chunk_put(&k, '\n');
+	if (rc == MUGAI_OK && k.n > 0)
+		rc = mugai_buf_append(t, k.b, k.n);
 	if (rc != MUGAI_OK)
 		san_fail(s, rc, "body text");
 }
