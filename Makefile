@@ -16,7 +16,7 @@ PKG_CONFIG ?= pkg-config
 # cairo (and FreeType for its font, libtiff for fax-coded bilevel pages)
 # only writes the PDF copies here; libseccomp builds LibreOffice's filter.
 PKGS	 = gmime-3.0 libxml-2.0 libmagic libclamav sqlite3 libpng libjpeg zlib \
-	   cairo freetype2 libtiff-4 libseccomp libpq
+	   cairo freetype2 libtiff-4 libseccomp libpq libcrypto
 # mugai-convert, the sandboxed worker, alone links the parsers of
 # hostile formats.
 CONVERT_PKGS = poppler-glib cairo fontconfig libtiff-4 libwebp libarchive libzip libytnef \
@@ -224,7 +224,12 @@ fuzz-regress: fuzz-build
 valgrind: all
 	@sh tests/e2e/slow-valgrind.sh $(BUILD) fixtures
 
-bench: all
+# In-process benchmark drivers (bench/bench_*.c), linked like the tests.
+$(BUILD)/bench_%: bench/bench_%.c $(BUILD)/libmugai.a $(wildcard include/mugai/*/*.h)
+	@echo "  LD      $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $< $(BUILD)/libmugai.a $(LDLIBS)
+
+bench: all $(BUILD)/bench_sanitize
 	sh bench/run $(BUILD)
 
 demo: deps

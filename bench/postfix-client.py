@@ -21,6 +21,10 @@
       one line of JSON: messages sent and refused, wall time, and the
       latency of each message from the start of its transaction (MAIL
       FROM) to the 250 after its data: p50, p99, max, mean (ms).
+  postfix-client.py table RUNS.jsonl HZ
+      The table of bench/postfix.sh from its runs (one JSON line each:
+      send's numbers, e2e_s, ticks, message, mode, round, size, rss_kb):
+      medians over the rounds, the ratio to "none" taken per round.
 """
 import base64
 import json
@@ -265,11 +269,59 @@ def send(port, path, n, conc, rcpt):
                       "mean_ms": round(1000 * sum(lat) / len(lat), 1) if lat else None}))
 
 
+def median(xs):
+    xs = sorted(xs)
+    if not xs:
+        return 0.0
+    k = len(xs) // 2
+    return xs[k] if len(xs) % 2 else (xs[k - 1] + xs[k]) / 2.0
+
+
+def table(path, hz):
+    """The medians over the rounds of bench/postfix.sh, one row per
+    message and filter."""
+    runs = [json.loads(line) for line in open(path) if line.strip()]
+    order, seen = [], set()
+    for r in runs:
+        if (r["message"], r["mode"]) not in seen:
+            seen.add((r["message"], r["mode"]))
+            order.append((r["message"], r["mode"]))
+    base = {}
+    for r in runs:
+        r["rate"] = r["sent"] / r["e2e_s"] if r["e2e_s"] else 0.0
+        if r["mode"] == "none":
+            base[(r["message"], r["round"])] = r["rate"]
+    print("%-18s %-7s %8s %6s %7s %8s %8s %7s %7s" % (
+        "message", "filter", "msgs/s", "ratio", "cpu_ms", "p50_ms", "p99_ms",
+        "rss_MB", "refused"))
+    for msg, mode in order:
+        rs = [r for r in runs if r["message"] == msg and r["mode"] == mode]
+        rate = median([r["rate"] for r in rs])
+        ratios = [r["rate"] / base[(msg, r["round"])] for r in rs
+                  if base.get((msg, r["round"]))]
+        ratio = "%.2f" % median(ratios) if ratios else "-"
+        cpu = "%.2f" % median([1000.0 * r["ticks"] / hz / r["sent"]
+                               for r in rs if r["sent"]]) \
+            if mode != "none" else "-"
+        rss = "%d" % (max(r["rss_kb"] for r in rs) // 1024) \
+            if mode != "none" else "-"
+        refused = sum(r["refused"] for r in rs)
+        print("%-18s %-7s %8.1f %6s %7s %8.1f %8.1f %7s %7d" % (
+            "%s (%d KB)" % (msg, rs[0]["size"] // 1024), mode, rate, ratio,
+            cpu, median([r["p50_ms"] or 0 for r in rs]),
+            median([r["p99_ms"] or 0 for r in rs]), rss, refused))
+        for r in rs:
+            if r["refused"]:
+                print("    refused: %s" % "; ".join(r["why"]))
+
+
 def main(argv):
     if len(argv) == 3 and argv[1] == "gen":
         gen(argv[2])
     elif len(argv) == 3 and argv[1] == "files":
         files(argv[2])
+    elif len(argv) == 4 and argv[1] == "table":
+        table(argv[2], int(argv[3]))
     elif len(argv) == 7 and argv[1] == "send":
         send(int(argv[2]), argv[3], int(argv[4]), int(argv[5]), argv[6])
     else:

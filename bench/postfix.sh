@@ -24,8 +24,13 @@
 # SMTP sessions (Python smtplib, one session per connection) to one
 # instance, then the next, so the instances take turns.
 #
+# Each message is sent POSTFIX_BENCH_ROUNDS times (default 3) to each
+# instance in turn, and the table gives medians over the rounds, so a
+# burst of other load on the machine does not decide a ratio:
+#
 #   msgs/s     messages per second until the last one reached the sink
-#   ratio      msgs/s against the instance without a milter
+#   ratio      msgs/s against the instance without a milter, in the same
+#              round (the median of those ratios)
 #   cpu_ms     the filter's CPU time (user + system, its workers
 #              included; for clamav: clamav-milter and clamd) per message
 #   p50, p99   latency of one message: from MAIL FROM to the 250 after
@@ -56,6 +61,7 @@ here=$(cd "$(dirname "$0")" && pwd)
 top=$(cd "$here/.." && pwd)
 n=${POSTFIX_BENCH_N:-400}
 conc=${POSTFIX_BENCH_CONC:-20}
+reps=${POSTFIX_BENCH_ROUNDS:-3}
 testdb=$build/testdb
 
 if [ "$(id -u)" -ne 0 ] || ! command -v postfix >/dev/null 2>&1 ||
@@ -273,46 +279,37 @@ done
 
 hz=$(getconf CLK_TCK)
 echo "Postfix $(postconf -d -h mail_version) on loopback, $n messages per" \
-    "run ($((n / 4)) with the PDF) over $conc SMTP sessions;" \
-    "mugai-milter idle: $((idle / 1024)) MB; scan directories on" \
-    "${S:-the spool disk}"
-printf '%-18s %-7s %8s %6s %7s %8s %8s %7s %7s\n' message filter msgs/s \
-    ratio cpu_ms p50_ms p99_ms rss_MB refused
+    "run ($((n / 4)) with the PDF) over $conc SMTP sessions, $reps rounds" \
+    "taking turns; mugai-milter idle: $((idle / 1024)) MB; scan" \
+    "directories on ${S:-the spool disk}"
+: >"$T/all.jsonl"
 for f in $messages; do
-	size=$(wc -c <"$T/corpus/$f.eml")
 	count=$n
 	case $f in
 	pdf-200k) count=$((n / 4)) ;;
 	pdf10-200k) count=$((n / 20)) ;;
 	esac
-	base=
-	for mode in $modes; do
-		run "$mode" "$T/corpus/$f.eml" "$count" >"$T/res.json"
-		pids=$(pids_of "$mode")
-		rss=0
-		[ -z "$pids" ] || rss=$(rss_kb $pids)
-		line=$(python3 -c '
+	r=1
+	while [ "$r" -le "$reps" ]; do
+		for mode in $modes; do
+			run "$mode" "$T/corpus/$f.eml" "$count" >"$T/res.json"
+			pids=$(pids_of "$mode")
+			rss=0
+			[ -z "$pids" ] || rss=$(rss_kb $pids)
+			python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
-name, mode, size, base, hz, rss = sys.argv[2:8]
-rate = r["sent"] / r["e2e_s"] if r["e2e_s"] else 0
-ratio = "%.2f" % (rate / float(base)) if base else "1.00"
-cpu = "%.2f" % (1000.0 * r["ticks"] / int(hz) / r["sent"]) \
-    if mode != "none" and r["sent"] else "-"
-mb = "%d" % (int(rss) // 1024) if mode != "none" else "-"
-print("%-18s %-7s %8.1f %6s %7s %8s %8s %7s %7d %.3f" % (
-    "%s (%d KB)" % (name, int(size) // 1024), mode, rate, ratio, cpu,
-    r["p50_ms"], r["p99_ms"], mb, r["refused"], rate))
-if r["refused"]:
-    print("    refused: %s" % "; ".join(r["why"]))' "$T/res.json" "$f" \
-		    "$mode" "$size" "$base" "$hz" "$rss")
-		printf '%s\n' "$line" | sed -e '1s/ [0-9.]*$//'
-		[ -n "$base" ] || base=$(printf '%s\n' "$line" | head -1 |
-		    awk '{ print $NF }')
-		# Keep the sink small: the count is taken before each run.
-		pf_sink_files "$T/$mode" | xargs -r rm -f
+r.update(message=sys.argv[2], mode=sys.argv[3], round=int(sys.argv[4]),
+         size=int(sys.argv[5]), rss_kb=int(sys.argv[6]))
+print(json.dumps(r))' "$T/res.json" "$f" "$mode" "$r" \
+			    "$(wc -c <"$T/corpus/$f.eml")" "$rss" >>"$T/all.jsonl"
+			# Keep the sink small: the count is taken before each run.
+			pf_sink_files "$T/$mode" | xargs -r rm -f
+		done
+		r=$((r + 1))
 	done
 done
+python3 "$here/postfix-client.py" table "$T/all.jsonl" "$hz"
 
 # Not judged, but said: did the milter sanitise what it passed?
 # A copy held (for 'time', say) is cheaper than one made: count them.

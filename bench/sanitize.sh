@@ -37,16 +37,14 @@ echo "(each run includes process start and loading the ClamAV test database)"
 
 echo
 echo "in process (library only, no process start):"
-cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags gmime-3.0) \
-	-o "$tmp/bench_sanitize" bench/bench_sanitize.c "$build/libmugai.a" \
-	$(pkg-config --libs gmime-3.0 libxml-2.0 libmagic libclamav sqlite3) \
-	-lpng16 -ljpeg -lz -lpthread
+# Linked by the Makefile, with the libraries libmugai.a needs.
+make -s --no-print-directory BUILD="$build" "$build/bench_sanitize"
 printf '%-24s %10s %6s %10s %10s %s\n' corpus bytes runs msg/s MB/s \
     "scan cpu_ms/msg"
 for mode in - "$tmp/db"; do
-	"$tmp/bench_sanitize" "$mode" 20 "$tmp"/corpus/text-10k.eml \
+	"$build/bench_sanitize" "$mode" 20 "$tmp"/corpus/text-10k.eml \
 	    "$tmp"/corpus/html-100k-attach.eml
-	"$tmp/bench_sanitize" "$mode" 3 "$tmp"/corpus/html-1m.eml \
+	"$build/bench_sanitize" "$mode" 3 "$tmp"/corpus/html-1m.eml \
 	    "$tmp"/corpus/html-2m.eml "$tmp"/corpus/html-5m.eml \
 	    "$tmp"/corpus/html-10m.eml
 done

@@ -11,10 +11,8 @@ here=$(dirname "$0")
 tmp=$(mktemp -d)
 trap 'rm -rf "$tmp"' EXIT
 python3 "$here/scaling.py" gen "$tmp/corpus"
-cc -std=gnu11 -O2 -D_GNU_SOURCE -Iinclude $(pkg-config --cflags gmime-3.0) \
-	-o "$tmp/bench_sanitize" "$here/bench_sanitize.c" "$build/libmugai.a" \
-	$(pkg-config --libs gmime-3.0 libxml-2.0 libmagic libclamav sqlite3) \
-	-lpng16 -ljpeg -lz -lpthread
+# Linked by the Makefile, with the libraries libmugai.a needs.
+make -s --no-print-directory BUILD="$build" "$build/bench_sanitize"
 # The limits admit the largest message whole (they are what is measured
 # against, not what is tested here).
 opts="-o max_message_size=50M -o max_part_size=50M -o max_mime_parts=1000
@@ -25,6 +23,6 @@ for f in "$tmp"/corpus/size-*.eml "$tmp"/corpus/parts-*.eml; do
 	[ "$runs" -ge 1 ] || runs=1
 	[ "$runs" -le 200 ] || runs=200
 	# shellcheck disable=SC2086
-	"$tmp/bench_sanitize" $opts "$build/testdb" "$runs" "$f"
+	"$build/bench_sanitize" $opts "$build/testdb" "$runs" "$f"
 done > "$tmp/out"
 python3 "$here/scaling.py" table "$tmp/out"

@@ -123,11 +123,17 @@ mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		}
 	}
 	*pf0 = f0 & MILTER_ACTIONS;
-	/* Header values with their leading space keep originals exact. */
-	*pf1 = f1 & SMFIP_HDR_LEADSPC;
+	/*
+	 * Header values with their leading space keep originals exact.
+	 * No reply to each header and no DATA command: a round trip less
+	 * per header line for the MTA and for us; a header that cannot be
+	 * kept is answered at the end of the headers instead.
+	 */
+	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NODATA);
 	*pf2 = 0;
 	*pf3 = 0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
+	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
 	return SMFIS_CONTINUE;
 }
 
@@ -237,13 +243,22 @@ mf_header(SMFICTX *ctx, char *name, char *value)
 	struct connctx *c = mf_conn(ctx);
 	mugai_status rc;
 
-	if (c == NULL || c->msg == NULL)
+	if (c == NULL || c->msg == NULL) {
+		/* Without a reply, end of headers finds no message either. */
+		if (c != NULL && c->nr_hdr)
+			return SMFIS_NOREPLY;
 		return mf_tempfail(ctx, NULL, "header without MAIL FROM");
+	}
 	mf_note_qid(ctx, c->msg);
+	if (c->msg->hdr_err != MUGAI_OK)
+		return SMFIS_NOREPLY;
 	rc = msg_add_header(c->msg, name, value, c->leadspc);
-	if (rc != MUGAI_OK)
-		return mf_spool_failed(ctx, c, rc);
-	return SMFIS_CONTINUE;
+	if (rc != MUGAI_OK) {
+		if (!c->nr_hdr)
+			return mf_spool_failed(ctx, c, rc);
+		c->msg->hdr_err = rc;	/* answered at end of headers */
+	}
+	return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 }
 
 static const char *const *
@@ -263,7 +278,8 @@ mf_eoh(SMFICTX *ctx)
 		return mf_tempfail(ctx, NULL, "end of headers without MAIL "
 		    "FROM");
 	mf_note_qid(ctx, m);
-	if ((rc = msg_end_headers(m)) != MUGAI_OK)
+	if ((rc = m->hdr_err) != MUGAI_OK ||
+	    (rc = msg_end_headers(m)) != MUGAI_OK)
 		return mf_spool_failed(ctx, c, rc);
 	if (mugai_bypass_recipients(m->snap->bypass, mf_rcpts(m),
 	    m->nrcpts)) {
@@ -426,6 +442,10 @@ mf_eom(SMFICTX *ctx)
 		return mf_tempfail(ctx, NULL, "end of message without MAIL "
 		    "FROM");
 	mf_note_qid(ctx, m);
+	if (m->hdr_err != MUGAI_OK) {
+		st = mf_spool_failed(ctx, c, m->hdr_err);
+		return st;
+	}
 	if (msg_end_headers(m) != MUGAI_OK ||
 	    mugai_spool_map(m->spool, &raw, &len) != MUGAI_OK) {
 		st = mf_tempfail(ctx, msg_qid(m), "cannot read back the spool");

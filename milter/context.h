@@ -29,6 +29,7 @@ struct msgctx {
 	struct mugai_spool *spool;	/* "Name: value\r\n"..., "\r\n", body */
 	unsigned nheaders;
 	int	 in_body;		/* end of headers seen */
+	mugai_status hdr_err;		/* a header not kept (nr_hdr) */
 	struct timespec started;
 };
 
@@ -36,6 +37,7 @@ struct connctx {
 	char	 addr[64];		/* client IP address, "" if not IP */
 	char	*helo;
 	int	 leadspc;		/* MTA keeps the space after ':' */
+	int	 nr_hdr;		/* headers get no reply */
 	struct msgctx *msg;
 };
 

@@ -15,10 +15,26 @@
 
 /*
  * O_APPEND makes each write() land whole at the end even when another
- * process (the CLI next to the milter) appends too; the mutex keeps the
- * open/write/fsync of our own threads from interleaving their fsyncs.
+ * process (the CLI next to the milter) appends too; the mutex orders the
+ * open and write of our own threads.
+ *
+ * Group commit: a line is durable once an fsync of its file has started
+ * after its write.  The fsync runs outside the mutex, by one thread at a
+ * time (the leader) for every line written before it began; threads
+ * that wrote meanwhile wait for it and then for one more, instead of
+ * each queueing a disk flush of its own behind the mutex.  Nobody
+ * returns before its own line is durable.  Tickets count lines of one
+ * file (sync_dev, sync_ino): a writer whose open found another file
+ * (the log was rotated) while lines of the old one still wait syncs its
+ * own line by itself.
  */
 static pthread_mutex_t audit_lock = PTHREAD_MUTEX_INITIALIZER;
+static pthread_cond_t audit_cond = PTHREAD_COND_INITIALIZER;
+static unsigned long audit_written;	/* tickets handed out */
+static unsigned long audit_durable;	/* tickets covered by an fsync */
+static int audit_syncing;		/* a leader is in fsync */
+static dev_t sync_dev;			/* the file the tickets are for */
+static ino_t sync_ino;
 
 /* Create the parent directories of path, 0700, as needed. */
 static int
@@ -64,6 +80,62 @@ audit_open(const char *path, uid_t uid, gid_t gid)
 	return fd;
 }
 
+/*
+ * Make the line just written to fd durable (see the group commit
+ * above).  Called and returns with audit_lock held.  -1 with errno set
+ * when the fsync that was to cover the line failed.
+ */
+static int
+audit_sync(int fd)
+{
+	unsigned long mine, upto;
+	struct stat st;
+	int rc, err;
+
+	if (fstat(fd, &st) == -1)
+		return -1;
+	if (audit_durable == audit_written && !audit_syncing) {
+		sync_dev = st.st_dev;
+		sync_ino = st.st_ino;
+	} else if (st.st_dev != sync_dev || st.st_ino != sync_ino) {
+		pthread_mutex_unlock(&audit_lock);
+		rc = fsync(fd);
+		err = errno;
+		pthread_mutex_lock(&audit_lock);
+		errno = err;
+		return rc;
+	}
+	mine = ++audit_written;
+	while (audit_durable < mine) {
+		if (audit_syncing) {
+			pthread_cond_wait(&audit_cond, &audit_lock);
+			continue;
+		}
+		audit_syncing = 1;
+		upto = audit_written;
+		pthread_mutex_unlock(&audit_lock);
+		rc = fsync(fd);
+		err = errno;
+		pthread_mutex_lock(&audit_lock);
+		audit_syncing = 0;
+		if (rc == 0 && audit_durable < upto)
+			audit_durable = upto;
+		pthread_cond_broadcast(&audit_cond);
+		if (rc == -1) {
+			/*
+			 * Lines the failed fsync was to cover are not known
+			 * durable: their writers' turn comes next, and this
+			 * ticket counts as done so no one waits for it.
+			 */
+			if (audit_durable < mine && mine == audit_written)
+				audit_durable = mine;
+			errno = err;
+			return -1;
+		}
+	}
+	return 0;
+}
+
 static mugai_status
 audit_append(const char *path, const char *line, size_t len, uid_t uid,
     gid_t gid)
@@ -84,7 +156,7 @@ audit_append(const char *path, const char *line, size_t len, uid_t uid,
 	do
 		n = write(fd, line, len);
 	while (n == -1 && errno == EINTR);
-	if (n != (ssize_t)len || fsync(fd) == -1) {
+	if (n != (ssize_t)len || audit_sync(fd) == -1) {
 		/* A short write cannot be finished without splitting the line. */
 		mugai_qerr_set("cannot write audit log %s: %s", path,
 		    n == -1 || n == (ssize_t)len ? strerror(errno) :

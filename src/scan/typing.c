@@ -13,10 +13,10 @@
  * packages, executables, scripts) are routed to it by their signature,
  * so the names stay what libmagic says.
  *
- * libmagic handles are not thread safe: one per thread, opened on first
- * use and closed when the thread exits.  They all load the compiled
- * database from one private read-only mapping (magic_load_buffers), so
- * the ~8 MB database is in memory once, not once per thread.
+ * libmagic handles are not thread safe: each call borrows one from a
+ * pool (see magic_take).  They all load the compiled database from one
+ * private read-only mapping (magic_load_buffers), so the ~8 MB database
+ * is in memory once, not once per handle.
  */
 #include <ctype.h>
 #include <errno.h>
@@ -46,9 +46,18 @@
 			 MAGIC_NO_CHECK_CDF | MAGIC_NO_CHECK_TOKENS)
 #define DB_MAX		8	/* compiled database files in MAGIC's path */
 
-static pthread_key_t magic_key;
+/*
+ * libmagic handles are lent from a pool, not kept per thread: libmilter's
+ * worker pool starts and ends threads all the time, and a new handle
+ * costs about 2 ms of CPU (magic_open and loading the database), more
+ * than typing a part.  The pool keeps at most MAGIC_POOL_MAX idle
+ * handles, so no more than were once in use at the same time.
+ */
+#define MAGIC_POOL_MAX	64
+static pthread_mutex_t magic_lock = PTHREAD_MUTEX_INITIALIZER;
+static magic_t magic_pool[MAGIC_POOL_MAX];
+static size_t magic_idle;
 static pthread_once_t magic_once = PTHREAD_ONCE_INIT;
-static int magic_key_ok;
 
 /* The shared compiled database, mapped once; n == 0: per-thread loads. */
 static struct {
@@ -56,12 +65,6 @@ static struct {
 	size_t	 len[DB_MAX];
 	size_t	 n;
 } db;
-
-static void
-magic_handle_close(void *m)
-{
-	magic_close((magic_t)m);
-}
 
 /* A text magic file with anything but comments cannot be shared. */
 static int
@@ -139,7 +142,7 @@ db_init(void)
 		} else if (stat(p, &st) == 0 && S_ISREG(st.st_mode) &&
 		    !text_magic_empty(p)) {
 			mugai_log(LOG_INFO, NULL, "libmagic: %s has entries of "
-			    "its own; each thread loads the database", p);
+			    "its own; each handle loads the database", p);
 			goto unshared;
 		}
 	}
@@ -152,25 +155,19 @@ unshared:
 	free(list);
 }
 
-static void
-magic_key_init(void)
-{
-	magic_key_ok = pthread_key_create(&magic_key, magic_handle_close) == 0;
-	if (magic_key_ok)
-		db_init();
-}
-
-/* This thread's libmagic handle, opened on first use. */
+/* A libmagic handle from the pool, or a new one when none is idle. */
 static magic_t
-magic_handle(void)
+magic_take(void)
 {
-	magic_t m;
+	magic_t m = NULL;
 	int rc;
 
-	pthread_once(&magic_once, magic_key_init);
-	if (!magic_key_ok)
-		return NULL;
-	if ((m = pthread_getspecific(magic_key)) != NULL)
+	pthread_once(&magic_once, db_init);
+	pthread_mutex_lock(&magic_lock);
+	if (magic_idle > 0)
+		m = magic_pool[--magic_idle];
+	pthread_mutex_unlock(&magic_lock);
+	if (m != NULL)
 		return m;
 	if ((m = magic_open(MAGIC_FULL)) == NULL)
 		return NULL;
@@ -182,11 +179,21 @@ magic_handle(void)
 		magic_close(m);
 		return NULL;
 	}
-	if (pthread_setspecific(magic_key, m) != 0) {
-		magic_close(m);
-		return NULL;
-	}
 	return m;
+}
+
+/* Give m back for the next caller (closed when the pool is full). */
+static void
+magic_give(magic_t m)
+{
+	pthread_mutex_lock(&magic_lock);
+	if (magic_idle < MAGIC_POOL_MAX) {
+		magic_pool[magic_idle++] = m;
+		m = NULL;
+	}
+	pthread_mutex_unlock(&magic_lock);
+	if (m != NULL)
+		magic_close(m);
 }
 
 /*
@@ -212,14 +219,17 @@ magic_type(const void *data, size_t len, int flags, char *out, size_t outlen)
 	const char *t;
 	size_t i;
 
-	if ((m = magic_handle()) == NULL)
+	if ((m = magic_take()) == NULL)
 		return MUGAI_ERR_INTERNAL;
 	if (magic_setflags(m, flags) == -1 ||
 	    (t = magic_buffer(m, data, len)) == NULL) {
 		mugai_log(LOG_ERR, NULL, "libmagic: %s", magic_error(m));
+		magic_give(m);
 		return MUGAI_ERR_INTERNAL;
 	}
+	/* t lives in the handle: copied before the handle is lent again. */
 	snprintf(out, outlen, "%s", t);
+	magic_give(m);
 	for (i = 0; out[i] != '\0'; i++)
 		if (out[i] >= 'A' && out[i] <= 'Z')
 			out[i] = (char)(out[i] - 'A' + 'a');

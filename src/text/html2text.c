@@ -67,9 +67,10 @@ enum ek {
  * Elements not listed are inline: they only pass their text through.
  * That includes the HTML5 void elements embed, source and track, which
  * libxml2 2.9 does not know as empty: it hangs the following content
- * under them, so dropping them would drop that content.
+ * under them, so dropping them would drop that content.  Sorted:
+ * ek_lookup searches it by halves.
  */
-static const struct {
+static const struct ek_entry {
 	const char	*name;
 	enum ek		 kind;
 } ek_table[] = {
@@ -533,20 +534,24 @@ attr_get(const xmlNode *n, const char *name)
 	return (const char *)a->children->content;
 }
 
+static int
+ek_cmp(const void *key, const void *elt)
+{
+	return strcasecmp(key, *(const char *const *)elt);
+}
+
+/* Every element asks, so the table (lower case, sorted) is searched
+ * by halves. */
 static enum ek
 ek_lookup(const xmlChar *name)
 {
-	size_t i;
+	const void *hit;
 
 	if (name == NULL)
 		return EK_INLINE;
-	/* Every element and text node asks: compare the first letter
-	 * before the whole name (the table is lower case). */
-	for (i = 0; i < sizeof(ek_table) / sizeof(ek_table[0]); i++)
-		if (ek_table[i].name[0] == (char)tolower(name[0]) &&
-		    strcasecmp(ek_table[i].name, (const char *)name) == 0)
-			return ek_table[i].kind;
-	return EK_INLINE;
+	hit = bsearch(name, ek_table, sizeof(ek_table) / sizeof(ek_table[0]),
+	    sizeof(ek_table[0]), ek_cmp);
+	return hit != NULL ? ((const struct ek_entry *)hit)->kind : EK_INLINE;
 }
 
 /* One CSS declaration, spaces removed and lower-cased. */

@@ -603,6 +603,19 @@ python3 "$mtdir/rawmta.py" "$T/limits/sock" "$T/big.eml" BIG2 500 \
 check "oversize: rawmta.py: 552 5.3.4 at the chunk over the limit" sh -c '
 	grep -qx "body#[0-9]* y 552 5.3.4 $2" "$1" || { cat "$1"; exit 1; }' \
     sh "$T/big2.out" "Message size exceeds the limit of 1024 bytes"
+# Headers get no reply (SMFIP_NR_HDR, as Postfix offers it): headers
+# alone over the limit are refused at the end of the headers.
+{ printf 'From: erin@example.org\nTo: bob@example.jp\nSubject: x\n'
+  i=0; while [ $i -lt 40 ]; do printf 'X-Pad-%d: %s\n' $i \
+      "aaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaaa"; i=$((i+1))
+  done; printf '\nshort body\n'; } >"$T/bighdr.eml"
+python3 "$mtdir/rawmta.py" "$T/limits/sock" "$T/bighdr.eml" BIG3 \
+    >"$T/big3.out" 2>&1
+check "oversize: rawmta.py: headers over the limit: 552 5.3.4 at eoh" sh -c '
+	grep -q "^negotiated .*options=0x1[0-9a-f]*[89a-f][0-9a-f]\$" "$1" &&
+	grep -qx "eoh y 552 5.3.4 $2" "$1" &&
+	! grep -q "^header:" "$1" || { cat "$1"; exit 1; }' \
+    sh "$T/big3.out" "Message size exceeds the limit of 1024 bytes"
 mt_run bypass limits bypass -D MSG="$T/html.eml"
 check "bypass: logged" sh -c '
 	grep -qF ": BYP1: $2 client 192.0.2.7 is in bypass_client_networks" \

@@ -13,9 +13,10 @@ usage: rawmta.py SOCKET MESSAGE QID [CHUNK]
 Negotiates protocol 6 offering every action and option (what Postfix
 offers), gives connect information (198.51.100.1) and HELO, sends {i} =
 QID, MAIL FROM, RCPT TO taken from the message's From and To, each
-header field of MESSAGE as it is after the colon (folds as "\\n"), end
-of headers, the body with CRLF line ends in CHUNK-byte pieces (default
-65535), end of message.  It stops at the first reply that is not
+header field of MESSAGE as it is after the colon (folds as "\\n"; no
+reply awaited when the milter took SMFIP_NR_HDR), end of headers, the
+body with CRLF line ends in CHUNK-byte pieces (default 65535), end of
+message.  It stops at the first reply that is not
 "continue".  Prints one line per reply:
 
   STAGE CODE [DATA]      e.g. "body#3 y 552 5.3.4 Message size ..."
@@ -106,8 +107,11 @@ def main():
     print("negotiated actions=0x%x options=0x%x" % (actions, options))
     if not options & 0x100000:
         die("the milter did not take SMFIP_HDR_LEADSPC")
-    if options & 0xFF080:
+    # SMFIP_NR_HDR (0x80) is taken as Postfix takes it: headers get no
+    # reply.  No reply to any other step is not what mugai asks for.
+    if options & 0xFF000:
         die("the milter asked not to reply to some steps: 0x%x" % options)
+    nr_hdr = options & 0x80
 
     steps = [
         ("connect", b"C", cstr("client.example.net") + b"4" +
@@ -123,8 +127,8 @@ def main():
         steps.append(("body#%d" % (i // chunk + 1), b"B", body[i:i + chunk]))
     for stage, cmd, data in steps:
         m.send(cmd, data)
-        if cmd == b"D":
-            continue        # macros get no reply
+        if cmd == b"D" or (cmd == b"L" and nr_hdr):
+            continue        # macros (and headers if so agreed): no reply
         rcmd, rdata = m.reply()
         if rcmd != b"c":
             show(stage, rcmd, rdata)

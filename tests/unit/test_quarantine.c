@@ -1333,6 +1333,65 @@ test_audit(void **state)
 	free(all);
 }
 
+/*
+ * The log rotated (renamed away) while threads append and share their
+ * fsyncs: every line still lands exactly once, whole, in one of the
+ * files, and nobody's write fails.
+ */
+static void
+test_audit_rotated(void **state)
+{
+	struct fx *f = *state;
+	struct auditor a[NTHREADS];
+	pthread_t th[NTHREADS];
+	char path[PATH_MAX], old[PATH_MAX + 16], *all, *line, *save;
+	int seen[NTHREADS][NPERTHREAD], t, i, k, n = 0, nfiles = 0;
+
+	snprintf(path, sizeof(path), "%s/rot.jsonl", f->root);
+	for (t = 0; t < NTHREADS; t++) {
+		a[t].path = path;
+		a[t].t = t;
+		assert_int_equal(pthread_create(&th[t], NULL, audit_run, &a[t]),
+		    0);
+	}
+	for (k = 0; k < 20; k++) {
+		usleep(2000);
+		snprintf(old, sizeof(old), "%s.%d", path, nfiles);
+		if (rename(path, old) == 0)
+			nfiles++;
+	}
+	for (t = 0; t < NTHREADS; t++) {
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+		assert_int_equal(a[t].rc, MUGAI_OK);
+	}
+	memset(seen, 0, sizeof(seen));
+	for (k = 0; k <= nfiles; k++) {
+		if (k < nfiles)
+			snprintf(old, sizeof(old), "%s.%d", path, k);
+		else
+			snprintf(old, sizeof(old), "%s", path);
+		if ((all = slurp(old, NULL)) == NULL)
+			continue;	/* renamed before anything came */
+		for (line = strtok_r(all, "\n", &save); line != NULL;
+		    line = strtok_r(NULL, "\n", &save)) {
+			assert_int_equal(sscanf(line, "{\"t\":%d,\"i\":%d,"
+			    "\"pad\":\"%*d\"}", &t, &i), 2);
+			assert_true(t >= 0 && t < NTHREADS && i >= 0 &&
+			    i < NPERTHREAD);
+			assert_int_equal((int)strlen(line),
+			    snprintf(NULL, 0, "{\"t\":%d,\"i\":%d,\"pad\":"
+			    "\"%0*d\"}", t, i, 40 + i, 0));
+			seen[t][i]++;
+			n++;
+		}
+		free(all);
+	}
+	assert_int_equal(n, NTHREADS * NPERTHREAD);
+	for (t = 0; t < NTHREADS; t++)
+		for (i = 0; i < NPERTHREAD; i++)
+			assert_int_equal(seen[t][i], 1);
+}
+
 
 /* ---- bounded waits on a locked index (issue 16, item 4) ---------------- */
 
@@ -1835,6 +1894,7 @@ main(void)
 		T(test_release_part),
 		T(test_report_parts),
 		T(test_audit),
+		T(test_audit_rotated),
 		T(test_db_locked_bound),
 		T(test_release_claim),
 		T(test_release_delete_race),

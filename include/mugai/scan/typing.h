@@ -2,8 +2,8 @@
  * mugai/scan/typing.h - what a file really is, judged by its bytes.
  *
  * The formats the policy acts on are recognised by their signatures;
- * libmagic (one handle per thread, all sharing one mapping of its
- * compiled database) names the rest.  Declared types and file extensions
+ * libmagic (a pool of handles, all sharing one mapping of its compiled
+ * database) names the rest.  Declared types and file extensions
  * never decide what a part is: a declared text type only lets text that
  * has no signature of another format, no NUL or stray control byte, and
  * is well formed in its charset skip libmagic's slow pattern tests.
