@@ -340,9 +340,9 @@ tsv_free(struct mugai_buf *tsv, size_t n)
 	free(tsv);
 }
 
-/* Render pdf[0..len) in the worker and rebuild it from the pages. */
+/* pdf_rebuild within a worker slot. */
 static mugai_status
-pdf_rebuild(struct conv *c, const void *pdf, size_t len,
+pdf_rebuild_slot(struct conv *c, const void *pdf, size_t len,
     struct mugai_convert_result *res)
 {
 	struct mugai_buf px;
@@ -403,6 +403,31 @@ out:
 	mugai_pagetext_free(text, n);
 	free(pages);
 	mugai_buf_free(&px);
+	return rc;
+}
+
+/*
+ * Render pdf[0..len) in the worker and rebuild it from the pages.  The
+ * worker's slot is held until the copy is written: the pages and the
+ * surfaces the rebuild draws them on can outweigh the worker, so a
+ * burst of PDFs stays within convert_max_workers rebuilds at once.
+ */
+static mugai_status
+pdf_rebuild(struct conv *c, const void *pdf, size_t len,
+    struct mugai_convert_result *res)
+{
+	unsigned max = mugai_worker_max(c->cfg), wait;
+	mugai_status rc;
+
+	wait = seconds_left(c, c->cfg->convert_timeout);
+	if (wait == 0 || !mugai_worker_slot_take(max, wait)) {
+		held(res, "time", "waited for one of the %u worker slots "
+		    "(convert_max_workers) until the message's conversion "
+		    "time ran out", max);
+		return MUGAI_OK;
+	}
+	rc = pdf_rebuild_slot(c, pdf, len, res);
+	mugai_worker_slot_give(max);
 	return rc;
 }
 

@@ -56,6 +56,12 @@
 static pthread_mutex_t gate_lock = PTHREAD_MUTEX_INITIALIZER;
 static pthread_cond_t gate_free = PTHREAD_COND_INITIALIZER;
 static unsigned gate_running;
+/*
+ * How deep the calling thread holds a slot by mugai_worker_slot_take;
+ * its workers run in that slot instead of taking another.  Per thread,
+ * so no lock.
+ */
+static __thread unsigned slot_depth;
 
 /* Our ends of the worker's stdin, stdout and stderr. */
 enum { IN, OUT, ERR, NFD };
@@ -734,7 +740,7 @@ gate_enter(unsigned max, const struct timespec *deadline)
 {
 	int rc = 0, taken;
 
-	if (max == 0)
+	if (max == 0 || slot_depth > 0)
 		return 1;
 	pthread_mutex_lock(&gate_lock);
 	while (gate_running >= max && rc != ETIMEDOUT)
@@ -749,7 +755,7 @@ gate_enter(unsigned max, const struct timespec *deadline)
 static void
 gate_leave(unsigned max)
 {
-	if (max == 0)
+	if (max == 0 || slot_depth > 0)
 		return;
 	pthread_mutex_lock(&gate_lock);
 	gate_running--;
@@ -835,6 +841,34 @@ mugai_worker_convert(const char *const argv[], const void *in,
 	}
 	gate_leave(lim->max_workers);
 	return rc;
+}
+
+/* mugai_worker_slot_take - see mugai/cdr/worker.h. */
+int
+mugai_worker_slot_take(unsigned max, unsigned timeout_s)
+{
+	struct timespec deadline;
+
+	if (slot_depth > 0) {
+		slot_depth++;
+		return 1;
+	}
+	clock_gettime(CLOCK_MONOTONIC, &deadline);
+	deadline.tv_sec += timeout_s;
+	if (!gate_enter(max, &deadline))
+		return 0;
+	slot_depth = 1;
+	return 1;
+}
+
+/* mugai_worker_slot_give - see mugai/cdr/worker.h. */
+void
+mugai_worker_slot_give(unsigned max)
+{
+	if (slot_depth == 0)
+		return;
+	if (--slot_depth == 0)
+		gate_leave(max);
 }
 
 /* mugai_worker_zygote_stop - see mugai/cdr/worker.h. */

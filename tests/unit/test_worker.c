@@ -692,6 +692,65 @@ test_gate_timeout(void **state)
 	gate_clean(dir);
 }
 
+/*
+ * A slot taken by mugai_worker_slot_take (the PDF rebuild's) is one of
+ * the max: another thread's document waits and gives up as a timeout
+ * without running, while the holder's own worker runs in that slot.
+ * Takes nest; after the last give another thread runs at once.
+ */
+static void
+test_slot_held(void **state)
+{
+	char dir[256], script[300];
+	struct gate_job mine, other;
+	int runs, most;
+
+	(void)state;
+	gate_dir(dir, sizeof(dir), script, sizeof(script));
+	memset(&mine, 0, sizeof(mine));
+	mine.argv[0] = script;
+	mine.argv[1] = "0";
+	mine.lim.timeout_s = 30;
+	mine.lim.output_max = MB;
+	mine.lim.max_workers = 1;
+	other = mine;
+	other.lim.timeout_s = 1;
+
+	assert_int_equal(mugai_worker_slot_take(1, 5), 1);
+	assert_int_equal(mugai_worker_slot_take(1, 5), 1);	/* nested */
+	gate_thread(&mine);
+	assert_int_equal(mine.rc, MUGAI_OK);
+	assert_int_equal(mine.st.end, MUGAI_WORKER_DONE);
+	{
+		pthread_t tid;
+
+		assert_int_equal(pthread_create(&tid, NULL, gate_thread,
+		    &other), 0);
+		assert_int_equal(pthread_join(tid, NULL), 0);
+	}
+	assert_int_equal(other.st.end, MUGAI_WORKER_TIMEOUT);
+	assert_non_null(strstr(other.st.message, "convert_max_workers"));
+	gate_seen(dir, &runs, &most);
+	assert_int_equal(runs, 1);		/* only the holder's */
+
+	mugai_worker_slot_give(1);		/* still held: nested */
+	assert_int_equal(mugai_worker_slot_take(1, 0), 1);
+	mugai_worker_slot_give(1);
+	mugai_worker_slot_give(1);		/* now free */
+	{
+		pthread_t tid;
+
+		other.lim.timeout_s = 30;
+		assert_int_equal(pthread_create(&tid, NULL, gate_thread,
+		    &other), 0);
+		assert_int_equal(pthread_join(tid, NULL), 0);
+	}
+	assert_int_equal(other.st.end, MUGAI_WORKER_DONE);
+	gate_seen(dir, &runs, &most);
+	assert_int_equal(runs, 2);
+	gate_clean(dir);
+}
+
 /* test-pid through the zygote: the child's pid and its parent's. */
 static void
 zygote_pids(long *pid, long *ppid)
@@ -958,6 +1017,7 @@ main(void)
 		cmocka_unit_test(test_gate_bounds),
 		cmocka_unit_test(test_gate_off),
 		cmocka_unit_test(test_gate_timeout),
+		cmocka_unit_test(test_slot_held),
 	};
 
 	failed = cmocka_run_group_tests_name("spawned", tests, NULL, NULL);

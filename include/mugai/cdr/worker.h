@@ -119,6 +119,19 @@ void mugai_worker_describe(const struct mugai_worker_status *st, char *out,
     size_t outlen);
 
 /*
+ * mugai_worker_slot_take - take one of max worker slots (the gate of
+ * mugai_worker_run) for the calling thread, waiting at most timeout_s
+ * seconds: 1 when taken (always with max 0), 0 when the time ran out.
+ * Until mugai_worker_slot_give, workers this thread runs use that slot
+ * instead of taking one, so work done around a worker (the parent's
+ * rebuild of a PDF from its pages, as large as the worker's output)
+ * counts against convert_max_workers too.  Takes nest; give as often
+ * as taken, with the same max.
+ */
+int mugai_worker_slot_take(unsigned max, unsigned timeout_s);
+void mugai_worker_slot_give(unsigned max);
+
+/*
  * mugai_worker_max - how many workers may run at once: convert_max_workers,
  * or when that is 0 the number of CPUs online.
  */
