@@ -16,7 +16,8 @@
  * Every state change is one conditional UPDATE ... WHERE status = ANY
  * (...) RETURNING: the row lock makes a second command racing on the
  * same message see the first one's change, so exactly one wins, on any
- * node.  Originals are rows of QPG_CHUNK bytes in one transaction with
+ * node; a release request's state changes the same way (table
+ * requests, schema version 2).  Originals are rows of QPG_CHUNK bytes in one transaction with
  * their header row (all of a message or none of it), read back chunk by
  * chunk so no more than one chunk is in memory per reader.
  *
@@ -1409,11 +1410,38 @@ qpg_add_action(struct qpg *s, PGconn *c, const struct mugai_qaction *a)
 }
 
 /*
+ * MUGAI_ERR_STATE, saying so, when requester has an open request for
+ * id; MUGAI_OK when not.
+ */
+static mugai_status
+qpg_request_open(struct qpg *s, PGconn *c, const char *id,
+    const char *requester)
+{
+	const char *v[2];
+	PGresult *res = NULL;
+	mugai_status rc;
+
+	v[0] = id;
+	v[1] = requester;
+	rc = qpg_run(s, c, "SELECT reqid FROM requests WHERE id = $1 AND"
+	    " requester = $2 AND state IN ('pending', 'approving')", 2, v,
+	    NULL, 0, &res, "adding a request");
+	if (rc == MUGAI_OK && PQntuples(res) > 0) {
+		mugai_qerr_set("%s has asked for %s already (request %s is"
+		    " pending)", requester, id, PQgetvalue(res, 0, 0));
+		rc = MUGAI_ERR_STATE;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
  * The checks and the insert in one transaction.  FOR SHARE on the
  * message makes a delete on any node wait for this transaction (or
  * this one see its "deleted"); the partial unique index requests_open
  * makes a second open request by the same requester, from any node,
- * conflict (ON CONFLICT DO NOTHING: no row returned).
+ * conflict (ON CONFLICT DO NOTHING: no row returned); the plain check
+ * before it just spares the sequence a number in the common case.
  */
 static mugai_status
 qpg_request_add(void *ctx, const char *id, time_t when,
@@ -1455,24 +1483,20 @@ qpg_request_add(void *ctx, const char *id, time_t when,
 	PQclear(res);
 	res = NULL;
 	if (rc == MUGAI_OK)
+		rc = qpg_request_open(s, sl->conn, id, requester);
+	if (rc == MUGAI_OK)
 		rc = qpg_run(s, sl->conn, ins, 5, v, NULL, 0, &res,
 		    "adding a request");
 	if (rc == MUGAI_OK && PQntuples(res) == 1)
 		*reqid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
 	else if (rc == MUGAI_OK) {
-		PQclear(res);
-		v[1] = requester;
-		rc = qpg_run(s, sl->conn, "SELECT reqid FROM requests WHERE"
-		    " id = $1 AND requester = $2 AND state IN ('pending',"
-		    " 'approving')", 2, v, NULL, 0, &res, "adding a request");
-		if (rc == MUGAI_OK && PQntuples(res) > 0)
-			mugai_qerr_set("%s has asked for %s already (request %s"
-			    " is pending)", requester, id, PQgetvalue(res, 0, 0));
-		else if (rc == MUGAI_OK)
-			mugai_qerr_set("%s has asked for %s already", requester,
-			    id);
-		if (rc == MUGAI_OK)
+		/* Another node added one meanwhile. */
+		rc = qpg_request_open(s, sl->conn, id, requester);
+		if (rc == MUGAI_OK) {
+			mugai_qerr_set("%s has asked for %s already",
+			    requester, id);
 			rc = MUGAI_ERR_STATE;
+		}
 	}
 	PQclear(res);
 	if (rc == MUGAI_OK && a != NULL)

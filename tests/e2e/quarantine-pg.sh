@@ -300,6 +300,35 @@ else
 	fail "approve race across two processes: exactly one winner" "$bad"
 fi
 
+# The same user asking twice at once, from two processes: one request.
+mkmsg "$T/b1.eml" twice 2000
+mq sanitize "$T/b1.eml" "$T/b1.out" </dev/null >/dev/null 2>&1
+mq quarantine list --json >"$T/blist.out" 2>/dev/null
+B1=$(idof twice "$T/blist.out")
+bad=""
+for i in 1 2 3; do
+	mq quarantine request "$B1" --by "u$i@city.lg.jp" --reason twice >/dev/null 2>&1 &
+	p1=$!
+	mq quarantine request "$B1" --by "u$i@city.lg.jp" --reason twice >/dev/null 2>&1 &
+	p2=$!
+	wait $p1; r1=$?
+	wait $p2; r2=$?
+	v=$(sql "SELECT count(*) FROM requests WHERE id = '$B1' AND requester = 'u$i@city.lg.jp'")
+	case "$r1 $r2 $v" in "0 3 1"|"3 0 1") ;; *) bad="$bad [$i: $r1 $r2 rows $v]" ;; esac
+done
+check "two requests by one user at once: one recorded, the other exits 3" test -z "$bad"
+
+# An approval that died mid-release: taken over only after an hour.
+R3=$(sql "SELECT reqid FROM requests WHERE id = '$B1' AND requester = 'u1@city.lg.jp'")
+sql "UPDATE requests SET state = 'approving', decided = extract(epoch FROM now())::bigint - 60 WHERE reqid = $R3" >/dev/null
+run stale1 quarantine approve "$R3" --by carol --reason takeover --to admin@city.lg.jp
+sql "UPDATE requests SET decided = decided - 7200 WHERE reqid = $R3" >/dev/null
+run stale2 quarantine approve "$R3" --by carol --reason takeover --to admin@city.lg.jp
+v=$(sql "SELECT state || ' ' || decider FROM requests WHERE reqid = $R3")
+check "an approving request is taken over only when it is an hour old" sh -c "
+	[ \$(cat '$T/stale1.rc') -eq 3 ] && grep -q 'being approved by another admin' '$T/stale1.err' &&
+	[ \$(cat '$T/stale2.rc') -eq 0 ] && [ '$v' = 'approved carol' ]"
+
 # ---- stats and audit on the PostgreSQL store --------------------------------------
 
 mq stats --csv >"$T/stats.csv" 2>"$T/stats.err"
@@ -325,9 +354,10 @@ check "audit lists the approvals with their admins and one message's history" py
 import json, sys
 t, q1, r1 = sys.argv[1:]
 rows = json.load(open(t + "/aud.json"))
-assert len(rows) == 4, rows
+assert len(rows) == 5, rows
 assert [r["actor"] for r in rows if r["id"] == q1] == ["admin"], rows
-assert all(r["actor"] in ("alice", "bob") for r in rows if r["id"] != q1), rows
+assert sorted(r["actor"] for r in rows if r["id"] != q1)[-1] == "carol", rows
+assert all(r["actor"] in ("alice", "bob", "carol") for r in rows if r["id"] != q1), rows
 acts = [l.split()[2] for l in open(t + "/audid.txt").read().splitlines()[1:]]
 assert acts == ["message", "request", "release", "approve"], acts
 EOF2
