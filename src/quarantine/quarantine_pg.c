@@ -17,9 +17,10 @@
  * (...) RETURNING: the row lock makes a second command racing on the
  * same message see the first one's change, so exactly one wins, on any
  * node; a release request's state changes the same way (table
- * requests, schema version 2).  Originals are rows of QPG_CHUNK bytes in one transaction with
- * their header row (all of a message or none of it), read back chunk by
- * chunk so no more than one chunk is in memory per reader.
+ * requests, schema version 2).  Originals are rows of QPG_CHUNK bytes
+ * in one transaction with their header row (all of a message or none of
+ * it), read back chunk by chunk so no more than one chunk is in memory
+ * per reader.
  *
  * The schema is made and upgraded only by "mugai quarantine migrate"
  * (migrate below); open refuses a database whose schema is missing or
