@@ -209,6 +209,25 @@ mugai_qrequest_render(const struct mugai_config *cfg,
 	return rc;
 }
 
+/*
+ * The backend, when it keeps requests (they are optional in the table:
+ * a backend written before them leaves them NULL); else a clear error
+ * instead of a call through NULL.
+ */
+static mugai_status
+qr_be(struct mugai_quarantine *q, const struct mugai_qbackend **be,
+    void **ctx)
+{
+	*be = mugai_qbe(q, ctx);
+	if ((*be)->request_add == NULL || (*be)->request_get == NULL ||
+	    (*be)->request_list == NULL || (*be)->request_transition == NULL) {
+		mugai_qerr_set("release requests are not available with this"
+		    " quarantine backend (%s)", (*be)->name);
+		return MUGAI_ERR_CONFIG;
+	}
+	return MUGAI_OK;
+}
+
 /* Tell the requester; a failure is returned with its own message. */
 static mugai_status
 qr_notify(struct mugai_quarantine *q, long long reqid, const char *subject)
@@ -222,8 +241,8 @@ qr_notify(struct mugai_quarantine *q, long long reqid, const char *subject)
 	mugai_status rc;
 	void *ctx;
 
-	be = mugai_qbe(q, &ctx);
-	if ((rc = be->request_get(ctx, reqid, &r)) != MUGAI_OK)
+	if ((rc = qr_be(q, &be, &ctx)) != MUGAI_OK ||
+	    (rc = be->request_get(ctx, reqid, &r)) != MUGAI_OK)
 		return rc;
 	mugai_buf_init(&mail, QR_MAIL_MAX);
 	rc = mugai_qrequest_render(cfg, r, subject, &mail);
@@ -277,7 +296,8 @@ mugai_quarantine_request(struct mugai_quarantine *q, const char *id,
 	a.action = "request";
 	a.detail = detail;
 	a.reason = reason;
-	be = mugai_qbe(q, &ctx);
+	if ((rc = qr_be(q, &be, &ctx)) != MUGAI_OK)
+		return rc;
 	rc = be->request_add(ctx, id, a.time, requester, notify, reason, &a,
 	    reqid);
 	if (rc != MUGAI_OK)
@@ -294,9 +314,12 @@ mugai_quarantine_request_get(struct mugai_quarantine *q, long long reqid,
     struct mugai_qrequest **out)
 {
 	const struct mugai_qbackend *be;
+	mugai_status rc;
 	void *ctx;
 
-	be = mugai_qbe(q, &ctx);
+	*out = NULL;
+	if ((rc = qr_be(q, &be, &ctx)) != MUGAI_OK)
+		return rc;
 	return be->request_get(ctx, reqid, out);
 }
 
@@ -306,9 +329,11 @@ mugai_quarantine_requests(struct mugai_quarantine *q,
 {
 	static const struct mugai_qrfilter all;
 	const struct mugai_qbackend *be;
+	mugai_status rc;
 	void *ctx;
 
-	be = mugai_qbe(q, &ctx);
+	if ((rc = qr_be(q, &be, &ctx)) != MUGAI_OK)
+		return rc;
 	return be->request_list(ctx, f != NULL ? f : &all, fn, arg);
 }
 
@@ -454,8 +479,8 @@ mugai_quarantine_approve(struct mugai_quarantine *q,
 
 	if ((rc = qr_decision_check(d)) != MUGAI_OK)
 		return rc;
-	be = mugai_qbe(q, &ctx);
-	if ((rc = be->request_get(ctx, d->reqid, &r)) != MUGAI_OK)
+	if ((rc = qr_be(q, &be, &ctx)) != MUGAI_OK ||
+	    (rc = be->request_get(ctx, d->reqid, &r)) != MUGAI_OK)
 		return rc;
 	if (strcmp(r->state, "pending") != 0 &&
 	    strcmp(r->state, "approving") != 0) {
@@ -524,8 +549,8 @@ mugai_quarantine_refuse(struct mugai_quarantine *q,
 
 	if ((rc = qr_decision_check(d)) != MUGAI_OK)
 		return rc;
-	be = mugai_qbe(q, &ctx);
-	if ((rc = be->request_get(ctx, d->reqid, &r)) != MUGAI_OK)
+	if ((rc = qr_be(q, &be, &ctx)) != MUGAI_OK ||
+	    (rc = be->request_get(ctx, d->reqid, &r)) != MUGAI_OK)
 		return rc;
 	snprintf(detail, sizeof(detail), "request=%lld", r->reqid);
 	a.id = r->id;

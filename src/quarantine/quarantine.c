@@ -41,6 +41,7 @@ struct mugai_quarantine {
 };
 
 static mugai_qfault_fn q_fault_fn;
+static const struct mugai_qbackend *q_backend_override;
 
 /* ---- errors and small helpers ---------------------------------------- */
 
@@ -48,6 +49,12 @@ void
 mugai_quarantine_set_fault(mugai_qfault_fn fn)
 {
 	q_fault_fn = fn;
+}
+
+void
+mugai_quarantine_set_backend(const struct mugai_qbackend *be)
+{
+	q_backend_override = be;
 }
 
 /* The errno value a test asks for at this step, or 0. */
@@ -258,6 +265,8 @@ mugai_quarantine_audit(struct mugai_quarantine *q, const char *json)
 const struct mugai_qbackend *
 mugai_qbackend_for(const char *db)
 {
+	if (q_backend_override != NULL)
+		return q_backend_override;
 	if (db == NULL)
 		return &mugai_qbackend_sqlite;
 	if (strncmp(db, "postgresql://", 13) == 0 ||

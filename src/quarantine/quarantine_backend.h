@@ -117,8 +117,10 @@ struct mugai_qbackend {
 	/*
 	 * ---- Release requests (issue 17, mugai/quarantine/request.h) ----
 	 * Kept together at the end so a backend adds them in one place.
-	 * Requests live beside the messages (SQLite: table "requests",
-	 * schema version 3); reqid is a number the backend hands out.
+	 * Requests live beside the messages (table "requests": SQLite
+	 * schema version 3, PostgreSQL version 2); reqid is a number the
+	 * backend hands out.  A backend may leave all four NULL: qrequest.c
+	 * then says requests are not available with it.
 	 */
 
 	/*
@@ -187,6 +189,13 @@ const struct mugai_qbackend *mugai_qbackend_for(const char *quarantine_db);
  */
 typedef int (*mugai_qfault_fn)(const char *step);
 void mugai_quarantine_set_fault(mugai_qfault_fn fn);
+
+/*
+ * Test seam: when set, mugai_qbackend_for returns be whatever
+ * quarantine_db says (a test's table with some optional functions
+ * left NULL).  NULL (always, in production) means none.
+ */
+void mugai_quarantine_set_backend(const struct mugai_qbackend *be);
 
 /*
  * For quarantine_rebuild.c.  mugai_qopen_at: a handle whose index is

@@ -16,9 +16,11 @@
  * Every state change is one conditional UPDATE ... WHERE status = ANY
  * (...) RETURNING: the row lock makes a second command racing on the
  * same message see the first one's change, so exactly one wins, on any
- * node.  Originals are rows of QPG_CHUNK bytes in one transaction with
- * their header row (all of a message or none of it), read back chunk by
- * chunk so no more than one chunk is in memory per reader.
+ * node; a release request's state changes the same way (table
+ * requests, schema version 2).  Originals are rows of QPG_CHUNK bytes
+ * in one transaction with their header row (all of a message or none of
+ * it), read back chunk by chunk so no more than one chunk is in memory
+ * per reader.
  *
  * The schema is made and upgraded only by "mugai quarantine migrate"
  * (migrate below); open refuses a database whose schema is missing or
@@ -41,7 +43,7 @@
 #include "mugai/quarantine/quarantine.h"
 #include "quarantine_backend.h"
 
-#define QPG_VERSION	1
+#define QPG_VERSION	2
 #define QPG_CHUNK	(1024 * 1024)
 #define QPG_PASSWORD_MAX 1024
 #define QPG_RETRY	1	/* seconds between tries while down */
@@ -111,6 +113,31 @@ static const char qpg_schema_v1[] =
 	" logged timestamptz NOT NULL DEFAULT now(),"
 	" node text NOT NULL DEFAULT '',"
 	" line text NOT NULL);";
+
+/*
+ * Version 1 to 2: release requests (mugai/quarantine/request.h), as
+ * SQLite's version 3.  Only a new table, so every row is kept.  The
+ * partial unique index is what makes "one open request per requester
+ * and message" hold between two nodes adding at once.
+ */
+static const char qpg_schema_v2[] =
+	"CREATE TABLE requests ("
+	" reqid bigserial PRIMARY KEY,"
+	" id text NOT NULL REFERENCES messages(id),"
+	" requested bigint NOT NULL,"
+	" requester text NOT NULL,"
+	" notify text NOT NULL DEFAULT '',"
+	" reason text NOT NULL,"
+	" state text NOT NULL"
+	"  CHECK (state IN ('pending', 'approving', 'approved', 'refused')),"
+	" decided bigint NOT NULL DEFAULT 0,"
+	" decider text NOT NULL DEFAULT '',"
+	" decision text NOT NULL DEFAULT '',"
+	" release_to text NOT NULL DEFAULT '');"
+	"CREATE INDEX requests_id ON requests(id);"
+	"CREATE INDEX requests_state ON requests(state);"
+	"CREATE UNIQUE INDEX requests_open ON requests(id, requester)"
+	" WHERE state IN ('pending', 'approving');";
 
 /*
  * Columns of a record, in the order qpg_record() reads them.  The
@@ -649,6 +676,13 @@ qpg_migrate(const struct mugai_config *cfg, int *from, int *to, char *err,
 			    " VALUES (1)", "recording its version");
 		*to = 1;
 	}
+	if (rc == MUGAI_OK && *from < 2) {
+		rc = qpg_simple(s, c, qpg_schema_v2, "upgrading it to version 2");
+		if (rc == MUGAI_OK)
+			rc = qpg_simple(s, c, "INSERT INTO mugai_schema (version)"
+			    " VALUES (2)", "recording its version");
+		*to = 2;
+	}
 	if (rc == MUGAI_OK)
 		rc = qpg_simple(s, c, "COMMIT", "committing the schema");
 	if (rc != MUGAI_OK)
@@ -1056,6 +1090,9 @@ qpg_delete(void *ctx, const char *id)
 		return rc;
 	rc = qpg_simple(s, sl->conn, "BEGIN", "removing a message");
 	if (rc == MUGAI_OK)
+		rc = qpg_run(s, sl->conn, "DELETE FROM requests WHERE id = $1",
+		    1, &id, NULL, 0, NULL, "removing a message");
+	if (rc == MUGAI_OK)
 		rc = qpg_run(s, sl->conn, "DELETE FROM actions WHERE id = $1",
 		    1, &id, NULL, 0, NULL, "removing a message");
 	if (rc == MUGAI_OK)
@@ -1322,6 +1359,328 @@ qpg_audit(void *ctx, const char *json)
 	qpg_put(s, sl);
 }
 
+/* ---- release requests (mugai/quarantine/request.h) -------------------- */
+
+/* Columns of a request, in the order qpg_request() reads them. */
+#define QPG_RCOLS \
+	"reqid, id, requested, requester, notify, reason, state, decided," \
+	" decider, decision, release_to"
+
+static mugai_status
+qpg_request(const PGresult *res, int row, struct mugai_qrequest **out)
+{
+	struct mugai_qrequest *r;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto nomem;
+	r->reqid = strtoll(PQgetvalue(res, row, 0), NULL, 10);
+	r->requested = (time_t)strtoll(PQgetvalue(res, row, 2), NULL, 10);
+	r->decided = (time_t)strtoll(PQgetvalue(res, row, 7), NULL, 10);
+	if ((r->id = qpg_dup(res, row, 1)) == NULL ||
+	    (r->requester = qpg_dup(res, row, 3)) == NULL ||
+	    (r->notify = qpg_dup(res, row, 4)) == NULL ||
+	    (r->reason = qpg_dup(res, row, 5)) == NULL ||
+	    (r->state = qpg_dup(res, row, 6)) == NULL ||
+	    (r->decider = qpg_dup(res, row, 8)) == NULL ||
+	    (r->decision = qpg_dup(res, row, 9)) == NULL ||
+	    (r->release_to = qpg_dup(res, row, 10)) == NULL)
+		goto nomem;
+	*out = r;
+	return MUGAI_OK;
+nomem:
+	mugai_qrequest_free(r);
+	mugai_qerr_set("quarantine: out of memory");
+	return MUGAI_ERR_NOMEM;
+}
+
+/* One history row, inside the caller's transaction. */
+static mugai_status
+qpg_add_action(struct qpg *s, PGconn *c, const struct mugai_qaction *a)
+{
+	char atime[32];
+	const char *v[6];
+
+	snprintf(atime, sizeof(atime), "%lld", (long long)a->time);
+	v[0] = a->id; v[1] = atime; v[2] = qpg_s(a->actor);
+	v[3] = qpg_s(a->action); v[4] = qpg_s(a->detail);
+	v[5] = qpg_s(a->reason);
+	return qpg_run(s, c, "INSERT INTO actions (id, time, actor, action,"
+	    " detail, reason) VALUES ($1, $2, $3, $4, $5, $6)", 6, v, NULL, 0,
+	    NULL, "recording an action");
+}
+
+/*
+ * MUGAI_ERR_STATE, saying so, when requester has an open request for
+ * id; MUGAI_OK when not.
+ */
+static mugai_status
+qpg_request_open(struct qpg *s, PGconn *c, const char *id,
+    const char *requester)
+{
+	const char *v[2];
+	PGresult *res = NULL;
+	mugai_status rc;
+
+	v[0] = id;
+	v[1] = requester;
+	rc = qpg_run(s, c, "SELECT reqid FROM requests WHERE id = $1 AND"
+	    " requester = $2 AND state IN ('pending', 'approving')", 2, v,
+	    NULL, 0, &res, "adding a request");
+	if (rc == MUGAI_OK && PQntuples(res) > 0) {
+		mugai_qerr_set("%s has asked for %s already (request %s is"
+		    " pending)", requester, id, PQgetvalue(res, 0, 0));
+		rc = MUGAI_ERR_STATE;
+	}
+	PQclear(res);
+	return rc;
+}
+
+/*
+ * The checks and the insert in one transaction.  FOR SHARE on the
+ * message makes a delete on any node wait for this transaction (or
+ * this one see its "deleted"); the partial unique index requests_open
+ * makes a second open request by the same requester, from any node,
+ * conflict (ON CONFLICT DO NOTHING: no row returned); the plain check
+ * before it just spares the sequence a number in the common case.
+ */
+static mugai_status
+qpg_request_add(void *ctx, const char *id, time_t when,
+    const char *requester, const char *notify, const char *reason,
+    const struct mugai_qaction *a, long long *reqid)
+{
+	static const char ins[] =
+	    "INSERT INTO requests (id, requested, requester, notify, reason,"
+	    " state) VALUES ($1, $2, $3, $4, $5, 'pending')"
+	    " ON CONFLICT (id, requester) WHERE state IN ('pending',"
+	    " 'approving') DO NOTHING RETURNING reqid";
+	struct qpg *s = ctx;
+	struct qpg_slot *sl;
+	char requested[32];
+	const char *v[5];
+	PGresult *res = NULL;
+	mugai_status rc;
+
+	*reqid = 0;
+	snprintf(requested, sizeof(requested), "%lld", (long long)when);
+	v[0] = id; v[1] = requested; v[2] = requester; v[3] = qpg_s(notify);
+	v[4] = qpg_s(reason);
+	if ((rc = qpg_get(s, "adding a request", &sl)) != MUGAI_OK)
+		return rc;
+	rc = qpg_simple(s, sl->conn, "BEGIN", "adding a request");
+	if (rc == MUGAI_OK)
+		rc = qpg_run(s, sl->conn, "SELECT status FROM messages"
+		    " WHERE id = $1 FOR SHARE", 1, v, NULL, 0, &res,
+		    "adding a request");
+	if (rc == MUGAI_OK && PQntuples(res) == 0) {
+		mugai_qerr_set("no message with id %s", id);
+		rc = MUGAI_ERR_NOTFOUND;
+	} else if (rc == MUGAI_OK &&
+	    strcmp(PQgetvalue(res, 0, 0), "deleted") == 0) {
+		mugai_qerr_set("the original of %s was deleted; it cannot be"
+		    " requested", id);
+		rc = MUGAI_ERR_STATE;
+	}
+	PQclear(res);
+	res = NULL;
+	if (rc == MUGAI_OK)
+		rc = qpg_request_open(s, sl->conn, id, requester);
+	if (rc == MUGAI_OK)
+		rc = qpg_run(s, sl->conn, ins, 5, v, NULL, 0, &res,
+		    "adding a request");
+	if (rc == MUGAI_OK && PQntuples(res) == 1)
+		*reqid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (rc == MUGAI_OK) {
+		/* Another node added one meanwhile. */
+		rc = qpg_request_open(s, sl->conn, id, requester);
+		if (rc == MUGAI_OK) {
+			mugai_qerr_set("%s has asked for %s already",
+			    requester, id);
+			rc = MUGAI_ERR_STATE;
+		}
+	}
+	PQclear(res);
+	if (rc == MUGAI_OK && a != NULL)
+		rc = qpg_add_action(s, sl->conn, a);
+	if (rc == MUGAI_OK)
+		rc = qpg_simple(s, sl->conn, "COMMIT", "adding a request");
+	else if (PQstatus(sl->conn) == CONNECTION_OK)
+		qpg_rollback(sl->conn);
+	if (rc != MUGAI_OK)
+		*reqid = 0;
+	qpg_put(s, sl);
+	return rc;
+}
+
+static mugai_status
+qpg_request_get(void *ctx, long long reqid, struct mugai_qrequest **out)
+{
+	struct qpg *s = ctx;
+	struct qpg_slot *sl;
+	char num[32];
+	const char *v[1];
+	PGresult *res = NULL;
+	mugai_status rc;
+
+	*out = NULL;
+	snprintf(num, sizeof(num), "%lld", reqid);
+	v[0] = num;
+	if ((rc = qpg_get(s, "looking up a request", &sl)) != MUGAI_OK)
+		return rc;
+	rc = qpg_run(s, sl->conn, "SELECT " QPG_RCOLS " FROM requests"
+	    " WHERE reqid = $1::bigint", 1, v, NULL, 0, &res,
+	    "looking up a request");
+	qpg_put(s, sl);
+	if (rc == MUGAI_OK && PQntuples(res) == 0) {
+		mugai_qerr_set("no request %lld; see 'mugai quarantine"
+		    " requests'", reqid);
+		rc = MUGAI_ERR_NOTFOUND;
+	} else if (rc == MUGAI_OK)
+		rc = qpg_request(res, 0, out);
+	PQclear(res);
+	return rc;
+}
+
+/* As qpg_list: fetched whole, the connection given back first. */
+static mugai_status
+qpg_request_list(void *ctx, const struct mugai_qrfilter *f,
+    mugai_qrequest_fn fn, void *arg)
+{
+	static const char sql[] =
+	    "SELECT " QPG_RCOLS " FROM requests"
+	    " WHERE ($1::text IS NULL OR state = $1::text)"
+	    " AND ($2::text IS NULL OR id = $2::text)"
+	    " AND ($3::text IS NULL OR requester = $3::text)"
+	    " ORDER BY reqid LIMIT $4::bigint";
+	struct qpg *s = ctx;
+	struct qpg_slot *sl;
+	struct mugai_qrequest *r;
+	char limit[32];
+	const char *v[4];
+	PGresult *res = NULL;
+	mugai_status rc;
+	int i, n;
+
+	snprintf(limit, sizeof(limit), "%zu", f->limit);
+	v[0] = f->state != NULL && *f->state != '\0' ? f->state : NULL;
+	v[1] = f->id != NULL && *f->id != '\0' ? f->id : NULL;
+	v[2] = f->requester != NULL && *f->requester != '\0' ?
+	    f->requester : NULL;
+	v[3] = f->limit != 0 ? limit : NULL;
+	if ((rc = qpg_get(s, "listing requests", &sl)) != MUGAI_OK)
+		return rc;
+	rc = qpg_run(s, sl->conn, sql, 4, v, NULL, 0, &res,
+	    "listing requests");
+	qpg_put(s, sl);
+	n = rc == MUGAI_OK ? PQntuples(res) : 0;
+	for (i = 0; i < n; i++) {
+		if ((rc = qpg_request(res, i, &r)) != MUGAI_OK)
+			break;
+		i = fn(r, arg) ? n : i;
+		mugai_qrequest_free(r);
+	}
+	PQclear(res);
+	return rc;
+}
+
+/* QR_ST_* bits as a text[] literal of state names. */
+static void
+qpg_rstates(unsigned from, char *buf, size_t len)
+{
+	static const struct { unsigned bit; const char *name; } st[] = {
+		{ QR_ST_PENDING, "pending" }, { QR_ST_APPROVING, "approving" },
+		{ QR_ST_APPROVED, "approved" }, { QR_ST_REFUSED, "refused" },
+	};
+	size_t i, n;
+
+	n = (size_t)snprintf(buf, len, "{");
+	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++)
+		if ((from & st[i].bit) && n < len)
+			n += (size_t)snprintf(buf + n, len - n, "%s%s",
+			    n > 1 ? "," : "", st[i].name);
+	if (n < len)
+		snprintf(buf + n, len - n, "}");
+}
+
+/*
+ * One conditional UPDATE, as qpg_transition: of two admins on two
+ * nodes deciding one request, the second re-reads the row after the
+ * first commits and finds its state no longer allowed.  The history
+ * row goes in the same transaction.
+ */
+static mugai_status
+qpg_request_transition(void *ctx, long long reqid, unsigned from,
+    const char *to, const char *decider, const char *decision,
+    const char *release_to, const struct mugai_qaction *a, char *was,
+    size_t waslen)
+{
+	static const char upd[] =
+	    "UPDATE requests r SET state = $2::text,"
+	    " decided = CASE WHEN $3::text IS NULL THEN r.decided"
+	    "  WHEN $3::text = '' THEN 0 ELSE $4::bigint END,"
+	    " decider = coalesce($3::text, r.decider),"
+	    " decision = CASE WHEN $3::text IS NULL THEN r.decision"
+	    "  ELSE coalesce($5::text, '') END,"
+	    " release_to = CASE WHEN $3::text IS NULL THEN r.release_to"
+	    "  ELSE coalesce($6::text, '') END"
+	    " FROM (SELECT reqid, state FROM requests WHERE reqid = $1::bigint"
+	    "  FOR UPDATE) o"
+	    " WHERE r.reqid = o.reqid AND (r.state = ANY ($7::text[])"
+	    "  OR ($8::boolean AND r.state = 'approving'"
+	    "  AND r.decided < $4::bigint - $9::bigint))"
+	    " RETURNING o.state";
+	struct qpg *s = ctx;
+	struct qpg_slot *sl;
+	char num[32], now[32], set[64], stale[16], cur[16] = "";
+	const char *v[9];
+	PGresult *res = NULL;
+	mugai_status rc;
+
+	snprintf(num, sizeof(num), "%lld", reqid);
+	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
+	snprintf(stale, sizeof(stale), "%d", Q_STALE_RELEASE);
+	qpg_rstates(from, set, sizeof(set));
+	v[0] = num; v[1] = to; v[2] = decider; v[3] = now; v[4] = decision;
+	v[5] = release_to; v[6] = set;
+	v[7] = from & QR_ST_STALE ? "true" : "false"; v[8] = stale;
+	if ((rc = qpg_get(s, "changing a request", &sl)) != MUGAI_OK)
+		goto out;
+	rc = qpg_simple(s, sl->conn, "BEGIN", "changing a request");
+	if (rc == MUGAI_OK)
+		rc = qpg_run(s, sl->conn, upd, 9, v, NULL, 0, &res,
+		    "changing a request");
+	if (rc == MUGAI_OK && PQntuples(res) == 1)
+		snprintf(cur, sizeof(cur), "%s", PQgetvalue(res, 0, 0));
+	else if (rc == MUGAI_OK) {
+		/* Not changed: say what it is (or that it is not there). */
+		PQclear(res);
+		rc = qpg_run(s, sl->conn, "SELECT state FROM requests"
+		    " WHERE reqid = $1::bigint", 1, v, NULL, 0, &res,
+		    "changing a request");
+		if (rc == MUGAI_OK && PQntuples(res) == 1) {
+			snprintf(cur, sizeof(cur), "%s", PQgetvalue(res, 0, 0));
+			mugai_qerr_set("request %lld is %s", reqid, cur);
+			rc = MUGAI_ERR_STATE;
+		} else if (rc == MUGAI_OK) {
+			mugai_qerr_set("no request %lld; see 'mugai quarantine"
+			    " requests'", reqid);
+			rc = MUGAI_ERR_NOTFOUND;
+		}
+	}
+	PQclear(res);
+	if (rc == MUGAI_OK && a != NULL)
+		rc = qpg_add_action(s, sl->conn, a);
+	if (rc == MUGAI_OK)
+		rc = qpg_simple(s, sl->conn, "COMMIT", "changing a request");
+	else if (PQstatus(sl->conn) == CONNECTION_OK)
+		qpg_rollback(sl->conn);
+	qpg_put(s, sl);
+out:
+	if (was != NULL && waslen > 0)
+		snprintf(was, waslen, "%s", cur);
+	return rc;
+}
+
 const struct mugai_qbackend mugai_qbackend_pg = {
 	.name = "postgresql",
 	.open = qpg_open,
@@ -1340,4 +1699,8 @@ const struct mugai_qbackend mugai_qbackend_pg = {
 	.blob_walk = qpg_blob_walk,
 	.audit = qpg_audit,
 	.migrate = qpg_migrate,
+	.request_add = qpg_request_add,
+	.request_get = qpg_request_get,
+	.request_list = qpg_request_list,
+	.request_transition = qpg_request_transition,
 };

@@ -7,8 +7,11 @@
 # "mugai sanitize" stores originals in it, and the subcommands act on
 # them: list, show, export (byte for byte, an original of several
 # chunks too), release, delete, a release/delete race between two
-# processes (exactly one winner), verify (a damaged chunk, a lost
-# original), batched purge, copy from an SQLite store (verified by
+# processes (exactly one winner), a database of schema version 1
+# upgraded by migrate, release requests (request, requests, approve
+# with the release reaching sendmail, refuse, a request on a deleted
+# message, a two-process approve race with exactly one winner), stats
+# and audit, verify (a damaged chunk, a lost original), batched purge, copy from an SQLite store (verified by
 # hash, run twice), and PostgreSQL stopped: a store is a temporary
 # failure (exit 75) and works again after a restart.  Skipped when the
 # PostgreSQL server binaries are not installed.
@@ -40,6 +43,8 @@ cat > "$T/bin/sendmail" <<'EOF'
 #!/bin/sh
 d=$(dirname "$0")
 cat > "$d/stdin.$$"
+# Every call kept too: an approval sends the original and a notice.
+cp "$d/stdin.$$" "$d/mail.$$"
 mv "$d/stdin.$$" "$d/stdin"
 # A slow MTA keeps a release in "releasing" while a delete races it.
 [ -f "$d/delay" ] && sleep 1
@@ -99,13 +104,13 @@ run nomig quarantine list
 check "before migrate the store is refused, naming the command" sh -c "
 	[ \$(cat '$T/nomig.rc') -eq 78 ] && grep -q 'mugai quarantine migrate' '$T/nomig.err'"
 run mig1 quarantine migrate
-check "migrate creates schema version 1" sh -c "
-	[ \$(cat '$T/mig1.rc') -eq 0 ] && grep -q 'schema version 0 -> 1' '$T/mig1.out'"
+check "migrate creates schema version 2" sh -c "
+	[ \$(cat '$T/mig1.rc') -eq 0 ] && grep -q 'schema version 0 -> 2' '$T/mig1.out'"
 run mig2 quarantine migrate
 v=$(sql 'SELECT count(*) FROM mugai_schema')
 check "migrate again changes nothing" sh -c "
-	[ \$(cat '$T/mig2.rc') -eq 0 ] && grep -q 'schema version 1, up to date' '$T/mig2.out' &&
-	[ '$v' = 1 ]"
+	[ \$(cat '$T/mig2.rc') -eq 0 ] && grep -q 'schema version 2, up to date' '$T/mig2.out' &&
+	[ '$v' = 2 ]"
 
 # ---- store, list, show, export --------------------------------------------------
 
@@ -149,6 +154,24 @@ check "each message is an audit row as well as an audit line" sh -c "
 	[ '$v' -eq 3 ] &&
 	[ \$(grep -c '\"action\":\"message\"' '$T/audit.jsonl') -eq 3 ]"
 
+# ---- a database of the previous schema version (1) --------------------------------
+
+# Version 2 only added the requests table, so taking it away (and its
+# version row) leaves exactly what a version-1 migrate made, rows and all.
+sql "DROP TABLE requests; DELETE FROM mugai_schema WHERE version = 2" >/dev/null
+run v1list quarantine list
+run v1req quarantine request "$ID1" --by staff@city.lg.jp --reason early
+check "a version-1 database is refused until migrated, naming the command" sh -c "
+	[ \$(cat '$T/v1list.rc') -eq 78 ] && [ \$(cat '$T/v1req.rc') -eq 78 ] &&
+	grep -q 'schema version 1, this mugai needs 2' '$T/v1list.err' &&
+	grep -q 'mugai quarantine migrate' '$T/v1req.err'"
+run mig3 quarantine migrate
+run v2list quarantine list --json
+v=$(sql "SELECT string_agg(version::text, ',' ORDER BY version) FROM mugai_schema")
+check "migrate upgrades version 1 to 2 and keeps every message" sh -c "
+	[ \$(cat '$T/mig3.rc') -eq 0 ] && grep -q 'schema version 1 -> 2' '$T/mig3.out' &&
+	[ '$v' = 1,2 ] && cmp '$T/list.out' '$T/v2list.out'"
+
 # ---- release, delete -------------------------------------------------------------
 
 run rel quarantine release "$ID1" --to admin@city.lg.jp --reason "asked by staff"
@@ -170,6 +193,174 @@ run hist quarantine show "$ID1"
 v=$(sql "SELECT count(*) FROM audit WHERE line LIKE '%\"action\":\"release\"%' OR line LIKE '%\"action\":\"delete\"%'")
 check "history and admin audit rows" sh -c "
 	grep -q 'release' '$T/hist.out' && [ '$v' -eq 2 ]"
+
+# ---- release requests -------------------------------------------------------------
+
+# reqof RUN - the request number "mugai quarantine request" printed.
+reqof() { sed -n 's/^request \([0-9]*\):.*/\1/p' "$T/$1.out"; }
+mkmsg "$T/q1.eml" wanted 4000
+mkmsg "$T/q2.eml" unwanted 4000
+for m in q1 q2; do
+	mq sanitize "$T/$m.eml" "$T/$m.out" </dev/null >/dev/null 2>&1
+done
+run qlist quarantine list --json
+Q1=$(idof wanted "$T/qlist.out"); Q2=$(idof unwanted "$T/qlist.out")
+run rq1 quarantine request "$Q1" --by staff@city.lg.jp --reason "needed for the contract"
+run rqdup quarantine request "$Q1" --by staff@city.lg.jp --reason again
+run rqdel quarantine request "$ID2" --by staff@city.lg.jp --reason "deleted one"
+run rqnone quarantine request no-such-id --by staff@city.lg.jp --reason r
+R1=$(reqof rq1)
+check "request; a second by the same user, one for a deleted message (3) and an unknown id (66) refused" sh -c "
+	[ \$(cat '$T/rq1.rc') -eq 0 ] && [ -n '$R1' ] &&
+	[ \$(cat '$T/rqdup.rc') -eq 3 ] && grep -q 'has asked for' '$T/rqdup.err' &&
+	[ \$(cat '$T/rqdel.rc') -eq 3 ] && grep -q 'was deleted' '$T/rqdel.err' &&
+	[ \$(cat '$T/rqnone.rc') -eq 66 ]"
+v=$(sql "SELECT count(*) FROM requests WHERE id IN ('$Q1', '$ID2')")
+check "the refused requests left no row" test "$v" = 1
+run rqs quarantine requests --json
+check "requests lists the pending one with its reason" python3 -c '
+import json, sys
+rows = json.load(open(sys.argv[1]))
+assert len(rows) == 1, rows
+r = rows[0]
+assert r["request"] == int(sys.argv[2]) and r["id"] == sys.argv[3], r
+assert r["state"] == "pending" and r["reason"] == "needed for the contract", r
+assert r["requester"] == "staff@city.lg.jp" and r["decider"] == "", r' "$T/rqs.out" "$R1" "$Q1"
+rm -f "$T"/bin/mail.*
+run appr quarantine approve "$R1" --by admin --reason "contract" --to admin@city.lg.jp
+check "approve releases the original through sendmail and mails the requester" python3 - "$T" "$(rc appr)" <<'EOF2'
+import email, email.policy, glob, sys
+t = sys.argv[1]
+assert sys.argv[2] == "0", open(t + "/appr.err").read()
+raw = open(t + "/q1.eml", "rb").read()
+mails = [open(p, "rb").read() for p in glob.glob(t + "/bin/mail.*")]
+assert len(mails) == 2, len(mails)
+assert sum(1 for m in mails if m == raw) == 1, "the original once"
+n = [email.message_from_bytes(m, policy=email.policy.default) for m in mails if m != raw][0]
+assert n["To"] == "staff@city.lg.jp", n["To"]
+body = n.get_content()
+assert "approved" in body and "承認" in body, body
+EOF2
+v=$(sql "SELECT r.state || ' ' || r.decider || ' ' || r.release_to || ' ' || m.status || ' ' ||
+    (SELECT string_agg(action, ',' ORDER BY seq) FROM actions a WHERE a.id = m.id)
+    FROM requests r JOIN messages m USING (id) WHERE reqid = $R1")
+check "the request is approved, the message released, both in its history" test \
+    "$v" = "approved admin admin@city.lg.jp released request,release,approve"
+run appr2 quarantine approve "$R1" --by admin2 --reason again
+check "approving it again exits 3, naming the earlier decision" sh -c "
+	[ \$(cat '$T/appr2.rc') -eq 3 ] && grep -q 'approved already' '$T/appr2.err'"
+run rq2 quarantine request "$Q2" --by clerk --notify clerk@city.lg.jp --reason "just in case"
+R2=$(reqof rq2)
+rm -f "$T"/bin/mail.*
+run ref quarantine refuse "$R2" --by admin --reason "not needed"
+run ref2 quarantine refuse "$R2" --by admin --reason twice
+run refap quarantine approve "$R2" --by admin --reason late --to admin@city.lg.jp
+v=$(sql "SELECT r.state || ' ' || r.decision || ' ' || m.status FROM requests r JOIN messages m USING (id) WHERE reqid = ${R2:-0}")
+check "refuse: the request refused, the message still held, the requester told; once only" sh -c "
+	[ \$(cat '$T/ref.rc') -eq 0 ] && [ '$v' = 'refused not needed held' ] &&
+	[ \$(ls '$T'/bin/mail.* | wc -l) -eq 1 ] && grep -q '^To: clerk@city.lg.jp' '$T'/bin/mail.* &&
+	[ \$(cat '$T/ref2.rc') -eq 3 ] && [ \$(cat '$T/refap.rc') -eq 3 ]"
+
+# Two admins approve one request at once, from two processes: the slow
+# sendmail keeps the winner's release going while the other tries.
+bad=""
+: > "$T/bin/delay"
+for i in 1 2 3; do
+	mkmsg "$T/a$i.eml" "approve$i" 2000
+	mq sanitize "$T/a$i.eml" "$T/a$i.out" </dev/null >/dev/null 2>&1
+	mq quarantine list --json >"$T/alist.out" 2>/dev/null
+	id=$(idof "approve$i" "$T/alist.out")
+	req=$(mq quarantine request "$id" --by staff@city.lg.jp --reason race </dev/null 2>/dev/null |
+	    sed -n 's/^request \([0-9]*\):.*/\1/p')
+	rm -f "$T"/bin/mail.*
+	mq quarantine approve "${req:-0}" --by alice --reason race --to admin@city.lg.jp \
+	    >/dev/null 2>"$T/ar-a$i.err" &
+	p1=$!
+	mq quarantine approve "${req:-0}" --by bob --reason race --to admin@city.lg.jp \
+	    >/dev/null 2>"$T/ar-b$i.err" &
+	p2=$!
+	wait $p1; r1=$?
+	wait $p2; r2=$?
+	st=$(sql "SELECT state || ' ' || decider FROM requests WHERE reqid = ${req:-0}")
+	# Two mails: the original once, the requester's notice once.
+	n=0
+	for m in "$T"/bin/mail.*; do
+		[ -f "$m" ] || continue
+		cmp -s "$T/a$i.eml" "$m" && n=$((n + 10)) || n=$((n + 1))
+	done
+	case "$r1 $r2 $st $n" in
+	"0 3 approved alice 11"|"3 0 approved bob 11") ;;
+	*) bad="$bad [$i: alice $r1 bob $r2 request $st mails $n $(cat "$T/ar-a$i.err" "$T/ar-b$i.err" | head -c 200)]" ;;
+	esac
+done
+rm -f "$T/bin/delay"
+if [ -z "$bad" ]; then
+	pass "approve race across two processes: exactly one winner, one release, 3 times"
+else
+	fail "approve race across two processes: exactly one winner" "$bad"
+fi
+
+# The same user asking twice at once, from two processes: one request.
+mkmsg "$T/b1.eml" twice 2000
+mq sanitize "$T/b1.eml" "$T/b1.out" </dev/null >/dev/null 2>&1
+mq quarantine list --json >"$T/blist.out" 2>/dev/null
+B1=$(idof twice "$T/blist.out")
+bad=""
+for i in 1 2 3; do
+	mq quarantine request "$B1" --by "u$i@city.lg.jp" --reason twice >/dev/null 2>&1 &
+	p1=$!
+	mq quarantine request "$B1" --by "u$i@city.lg.jp" --reason twice >/dev/null 2>&1 &
+	p2=$!
+	wait $p1; r1=$?
+	wait $p2; r2=$?
+	v=$(sql "SELECT count(*) FROM requests WHERE id = '$B1' AND requester = 'u$i@city.lg.jp'")
+	case "$r1 $r2 $v" in "0 3 1"|"3 0 1") ;; *) bad="$bad [$i: $r1 $r2 rows $v]" ;; esac
+done
+check "two requests by one user at once: one recorded, the other exits 3" test -z "$bad"
+
+# An approval that died mid-release: taken over only after an hour.
+R3=$(sql "SELECT reqid FROM requests WHERE id = '$B1' AND requester = 'u1@city.lg.jp'")
+sql "UPDATE requests SET state = 'approving', decided = extract(epoch FROM now())::bigint - 60 WHERE reqid = $R3" >/dev/null
+run stale1 quarantine approve "$R3" --by carol --reason takeover --to admin@city.lg.jp
+sql "UPDATE requests SET decided = decided - 7200 WHERE reqid = $R3" >/dev/null
+run stale2 quarantine approve "$R3" --by carol --reason takeover --to admin@city.lg.jp
+v=$(sql "SELECT state || ' ' || decider FROM requests WHERE reqid = $R3")
+check "an approving request is taken over only when it is an hour old" sh -c "
+	[ \$(cat '$T/stale1.rc') -eq 3 ] && grep -q 'being approved by another admin' '$T/stale1.err' &&
+	[ \$(cat '$T/stale2.rc') -eq 0 ] && [ '$v' = 'approved carol' ]"
+
+# ---- stats and audit on the PostgreSQL store --------------------------------------
+
+mq stats --csv >"$T/stats.csv" 2>"$T/stats.err"
+echo $? >"$T/stats.rc"
+check "stats counts the messages and removed types of the PostgreSQL store" python3 - "$T" <<'EOF2'
+import csv, io, json, sys
+t = sys.argv[1]
+assert open(t + "/stats.rc").read().strip() == "0", open(t + "/stats.err").read()
+sections = open(t + "/stats.csv", newline="").read().split("\r\n\r\n")
+total = [r for r in csv.DictReader(io.StringIO(sections[0])) if r["period"] == "total"][0]
+msgs = [json.loads(l) for l in open(t + "/audit.jsonl") if '"action":"message"' in l]
+assert int(total["messages"]) == len(msgs) and len(msgs) >= 8, (total, len(msgs))
+assert int(total["held"]) == sum(1 for m in msgs if m["quarantined"]), total
+removed = list(csv.reader(io.StringIO(sections[1])))
+assert removed[0] == ["removed_type", "count"], removed
+# Every message here had its one attachment removed; the report (read
+# through the backend) names its type.
+assert sum(int(r[1]) for r in removed[1:]) == len(msgs), removed
+EOF2
+mq audit --json --action approve >"$T/aud.json" 2>"$T/aud.err"
+mq audit --id "$Q1" >"$T/audid.txt" 2>&1
+check "audit lists the approvals with their admins and one message's history" python3 - "$T" "$Q1" "$R1" <<'EOF2'
+import json, sys
+t, q1, r1 = sys.argv[1:]
+rows = json.load(open(t + "/aud.json"))
+assert len(rows) == 5, rows
+assert [r["actor"] for r in rows if r["id"] == q1] == ["admin"], rows
+assert sorted(r["actor"] for r in rows if r["id"] != q1)[-1] == "carol", rows
+assert all(r["actor"] in ("alice", "bob", "carol") for r in rows if r["id"] != q1), rows
+acts = [l.split()[2] for l in open(t + "/audid.txt").read().splitlines()[1:]]
+assert acts == ["message", "request", "release", "approve"], acts
+EOF2
 
 # ---- a release and a delete racing in two processes ------------------------------
 

@@ -648,6 +648,73 @@ test_release_parts(void **state)
 	    MUGAI_ERR_USAGE);
 }
 
+/* ---- a backend without requests ------------------------------------------ */
+
+static int
+no_req(const struct mugai_qrequest *r, void *arg)
+{
+	(void)r;
+	(void)arg;
+	fail_msg("a backend without requests listed one");
+	return 1;
+}
+
+/*
+ * The SQLite backend with the four request functions left NULL, as a
+ * backend written before them would be: every request call gets a
+ * clear error instead of a call through NULL, and the message stays as
+ * it was.
+ */
+static void
+test_backend_without_requests(void **state)
+{
+	struct fx *f = *state;
+	struct mugai_qbackend stub = mugai_qbackend_sqlite;
+	struct mugai_quarantine *q = NULL;
+	struct mugai_qrequest *r = NULL;
+	struct mugai_qrecord *m = NULL;
+	struct mugai_qdecision d;
+	long long reqid = 7;
+	char err[512];
+
+	stub.name = "stub";
+	stub.request_add = NULL;
+	stub.request_get = NULL;
+	stub.request_list = NULL;
+	stub.request_transition = NULL;
+	store(f, "m-stub", "sanitized");
+	mugai_quarantine_set_backend(&stub);
+	if (mugai_quarantine_open(f->cfg, &q, err, sizeof(err)) != MUGAI_OK) {
+		mugai_quarantine_set_backend(NULL);
+		fail_msg("open: %s", err);
+	}
+	mugai_quarantine_set_backend(NULL);
+	assert_int_equal(mugai_quarantine_request(q, "m-stub",
+	    "staff@city.lg.jp", "staff@city.lg.jp", "need it", &reqid),
+	    MUGAI_ERR_CONFIG);
+	assert_int_equal(reqid, 0);
+	assert_non_null(strstr(mugai_quarantine_error(), "release requests"
+	    " are not available with this quarantine backend (stub)"));
+	assert_int_equal(mugai_quarantine_request_get(q, 1, &r),
+	    MUGAI_ERR_CONFIG);
+	assert_null(r);
+	assert_int_equal(mugai_quarantine_requests(q, NULL, no_req, NULL),
+	    MUGAI_ERR_CONFIG);
+	memset(&d, 0, sizeof(d));
+	d.reqid = 1;
+	d.actor = "admin";
+	d.reason = "ok";
+	assert_int_equal(mugai_quarantine_approve(q, &d), MUGAI_ERR_CONFIG);
+	assert_int_equal(mugai_quarantine_refuse(q, &d), MUGAI_ERR_CONFIG);
+	assert_non_null(strstr(mugai_quarantine_error(), "not available"));
+	/* Nothing was released: no sendmail call, still held. */
+	assert_int_equal(mugai_quarantine_get(q, "m-stub", &m), MUGAI_OK);
+	assert_string_equal(m->status, "held");
+	mugai_qrecord_free(m);
+	assert_int_equal(ncalls(f), 0);
+	mugai_quarantine_close(q);
+}
+
 int
 main(void)
 {
@@ -661,6 +728,7 @@ main(void)
 		T(test_approve_race),
 		T(test_parts_message),
 		T(test_release_parts),
+		T(test_backend_without_requests),
 	};
 	int rc;
 

@@ -4,7 +4,8 @@
  * it gives, and what happens while the server cannot be reached (every
  * call a temporary failure at once, the reason logged once, nothing
  * written to quarantine_dir).  Everything that needs a running server is
- * in tests/e2e/quarantine-pg.sh and postfix-pg.sh.
+ * in tests/e2e/quarantine-pg.sh and postfix-pg.sh (release requests:
+ * quarantine-pg.sh).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -24,6 +25,7 @@
 #include "mugai/base/config.h"
 #include "mugai/base/log.h"
 #include "mugai/quarantine/quarantine.h"
+#include "mugai/quarantine/request.h"
 #include "../../src/quarantine/quarantine_backend.h"
 
 struct fx {
@@ -99,6 +101,11 @@ test_backend_for(void **state)
 	    &mugai_qbackend_sqlite);
 	assert_ptr_equal(mugai_qbackend_for("/srv/a=b.sqlite"),
 	    &mugai_qbackend_sqlite);
+	/* Release requests are kept by both (issue 17 with issue 18). */
+	assert_non_null(mugai_qbackend_pg.request_add);
+	assert_non_null(mugai_qbackend_pg.request_get);
+	assert_non_null(mugai_qbackend_pg.request_list);
+	assert_non_null(mugai_qbackend_pg.request_transition);
 }
 
 static void
@@ -165,6 +172,9 @@ test_unreachable(void **state)
 	struct mugai_quarantine *q = NULL;
 	struct mugai_qentry e;
 	struct mugai_qrecord *r = NULL;
+	struct mugai_qrequest *rq = NULL;
+	struct mugai_qdecision d;
+	long long reqid;
 	char db[PATH_MAX + 64], pw[PATH_MAX + 16], log[PATH_MAX + 16];
 	char id[32], err[1024], qdir[PATH_MAX + 8];
 	struct stat st;
@@ -208,6 +218,20 @@ test_unreachable(void **state)
 	assert_null(r);
 	assert_int_equal(mugai_quarantine_delete(q, "m1", "t", "r"),
 	    MUGAI_ERR_LIMIT);
+	/* Requests too: a temporary failure, no call through NULL. */
+	reqid = 9;
+	assert_int_equal(mugai_quarantine_request(q, "m1", "staff@city.lg.jp",
+	    "staff@city.lg.jp", "need it", &reqid), MUGAI_ERR_LIMIT);
+	assert_int_equal(reqid, 0);
+	assert_int_equal(mugai_quarantine_request_get(q, 1, &rq),
+	    MUGAI_ERR_LIMIT);
+	assert_null(rq);
+	memset(&d, 0, sizeof(d));
+	d.reqid = 1;
+	d.actor = "admin";
+	d.reason = "ok";
+	assert_int_equal(mugai_quarantine_approve(q, &d), MUGAI_ERR_LIMIT);
+	assert_int_equal(mugai_quarantine_refuse(q, &d), MUGAI_ERR_LIMIT);
 	mugai_quarantine_close(q);
 
 	fflush(stderr);
