@@ -419,8 +419,11 @@ pdf_rebuild(struct conv *c, const void *pdf, size_t len,
 	unsigned max = mugai_worker_max(c->cfg), wait;
 	mugai_status rc;
 
-	wait = seconds_left(c, c->cfg->convert_timeout);
-	if (wait == 0 || !mugai_worker_slot_take(max, wait)) {
+	if ((wait = seconds_left(c, c->cfg->convert_timeout)) == 0) {
+		held_for_time(c, res);
+		return MUGAI_OK;
+	}
+	if (!mugai_worker_slot_take(max, wait)) {
 		held(res, "time", "waited for one of the %u worker slots "
 		    "(convert_max_workers) until the message's conversion "
 		    "time ran out", max);

@@ -21,6 +21,7 @@
 
 #include <dirent.h>
 #include <limits.h>
+#include <malloc.h>
 #include <pthread.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -189,6 +190,19 @@ reload_thread(void *arg)
 	return NULL;
 }
 
+/* Four milter threads at once, each sanitising the message twice. */
+static void
+work(pthread_t t[4])
+{
+	int i;
+
+	for (i = 0; i < 4; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, work_thread, NULL),
+		    0);
+	for (i = 0; i < 4; i++)
+		pthread_join(t[i], NULL);
+}
+
 static void
 test_reload_gives_memory_back(void **state)
 {
@@ -198,7 +212,6 @@ test_reload_gives_memory_back(void **state)
 	struct mugai_scanner *sc = NULL;
 	long before, loaded, after;
 	pthread_t t[4];
-	int i;
 
 	(void)state;
 #if defined(__SANITIZE_ADDRESS__)
@@ -211,23 +224,28 @@ test_reload_gives_memory_back(void **state)
 	assert_non_null(mkdtemp(dir));
 	copy_testdb(dir);
 	snprintf(big, sizeof(big), "%s/big.hdb", dir);
-	write_big(big);
 	snprintf(ov, sizeof(ov), "clamav_database_dir=%s", dir);
 	ovs[0] = ov;
 	ovs[1] = "clamav_check_interval=0";
 	assert_non_null(cfg = mugai_config_load(NULL, ovs, 2, err,
 	    sizeof(err)));
-	before = rss_kib();
+	/*
+	 * The baseline is a milter at work on the small engine: what its
+	 * threads keep by design (pooled libmagic handles, arenas) is
+	 * there before and after, both measured after malloc_trim.  Then
+	 * the big engine comes in by a reload and does the same work.
+	 */
 	if (mugai_scanner_new(cfg, &sc, err, sizeof(err)) != MUGAI_OK)
 		fail_msg("scanner: %s", err);
 	svc.cfg = cfg;
 	svc.scanner = sc;
 	make_message();
-	for (i = 0; i < 4; i++)
-		assert_int_equal(pthread_create(&t[i], NULL, work_thread, NULL),
-		    0);
-	for (i = 0; i < 4; i++)
-		pthread_join(t[i], NULL);
+	work(t);
+	malloc_trim(0);		/* as the reload below does */
+	before = rss_kib();
+	write_big(big);
+	reload_thread(sc);
+	work(t);
 	free(msg);
 	loaded = rss_kib();
 	assert_int_equal(unlink(big), 0);
