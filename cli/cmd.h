@@ -20,5 +20,7 @@ int cmd_check_config(int argc, char **argv, struct mugai_config *cfg);
 int cmd_scan(int argc, char **argv, struct mugai_config *cfg);		/* cli/cmd_scan.c */
 int cmd_quarantine(int argc, char **argv, struct mugai_config *cfg);	/* cli/cmd_quarantine.c */
 int cmd_web_user(int argc, char **argv, struct mugai_config *cfg);	/* cli/cmd_web_user.c */
+int cmd_stats(int argc, char **argv, struct mugai_config *cfg);		/* cli/cmd_report.c */
+int cmd_audit(int argc, char **argv, struct mugai_config *cfg);		/* cli/cmd_report.c */
 
 #endif

@@ -114,6 +114,13 @@ cmd_check_config(int argc, char **argv, struct mugai_config *cfg)
 		fprintf(stderr, "mugai: %s: notice_template_dir: %s\n", where, err);
 		bad = 1;
 	}
+	if (!mugai_notice_url_ok(cfg->web_public_url)) {
+		fprintf(stderr, "mugai: %s: web_public_url \"%.200s\" is not an"
+		    " http:// or https:// URL without spaces or quotes; fix it or"
+		    " leave it empty (no request link in the notice)\n", where,
+		    cfg->web_public_url);
+		bad = 1;
+	}
 	if (check_database(cfg, where) != 0)
 		bad = 1;
 	if (cfg->quarantine_enable &&

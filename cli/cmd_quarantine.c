@@ -29,6 +29,7 @@
 #include "mugai/base/buf.h"
 #include "mugai/base/json.h"
 #include "mugai/quarantine/quarantine.h"
+#include "mugai/quarantine/request.h"
 #include "cmd.h"
 
 #define Q_GRACE_EXTRA	60	/* seconds beyond the busy timeout */
@@ -815,22 +816,23 @@ q_export(struct qctx *c, int argc, char **argv)
 static int
 q_release(struct qctx *c, int argc, char **argv)
 {
-	const char *to = NULL, *reason = NULL, *part = NULL, *pos[1];
+	const char *to = NULL, *reason = NULL, *part = NULL, *parts = NULL;
+	const char *pos[1];
 	struct mugai_qrecord *r = NULL;
 	struct mugai_qrelease req;
 	mugai_status rc;
 	int force = 0, npos, ex;
 	const struct qopt opts[] = {
 		{ "--to", &to, NULL }, { "--reason", &reason, NULL },
-		{ "--part", &part, NULL }, { "--force", NULL, &force },
-		{ NULL, NULL, NULL }
+		{ "--part", &part, NULL }, { "--parts", &parts, NULL },
+		{ "--force", NULL, &force }, { NULL, NULL, NULL }
 	};
 
 	if ((ex = q_args(c, argc, argv, opts, pos, 1, &npos)) != 0)
 		return ex;
 	if (npos != 1 || to == NULL || reason == NULL || reason[0] == '\0') {
 		q_err(c, "usage: mugai quarantine release ID --to ADDR --reason"
-		    " TEXT [--part PATH] [--force]");
+		    " TEXT [--part PATH | --parts N,...] [--force]");
 		return EX_USAGE;
 	}
 	if ((ex = q_open(c)) != 0 || (ex = q_get(c, pos[0], &r)) != 0)
@@ -847,13 +849,15 @@ q_release(struct qctx *c, int argc, char **argv)
 	req.id = pos[0];
 	req.to = to;
 	req.part = part;
+	req.parts = parts;
 	req.reason = reason;
 	req.actor = c->actor;
 	req.force = force;
 	if ((rc = mugai_quarantine_release(c->q, &req)) != MUGAI_OK)
 		return q_fail(c, rc);
-	printf("released %s%s%s to %s\n", pos[0], part != NULL ? " part " : "",
-	    part != NULL ? part : "", to);
+	printf("released %s%s%s%s%s to %s\n", pos[0],
+	    part != NULL ? " part " : "", part != NULL ? part : "",
+	    parts != NULL ? " parts " : "", parts != NULL ? parts : "", to);
 	return EX_OK;
 }
 
@@ -1004,6 +1008,224 @@ q_rebuild(struct qctx *c, int argc, char **argv)
 	return EX_OK;
 }
 
+/* ---- release requests ---------------------------------------------------- */
+
+static int
+q_request(struct qctx *c, int argc, char **argv)
+{
+	const char *by = NULL, *reason = NULL, *notify = NULL, *pos[1];
+	long long reqid = 0;
+	mugai_status rc;
+	int npos, ex;
+	const struct qopt opts[] = {
+		{ "--by", &by, NULL }, { "--reason", &reason, NULL },
+		{ "--notify", &notify, NULL }, { NULL, NULL, NULL }
+	};
+
+	if ((ex = q_args(c, argc, argv, opts, pos, 1, &npos)) != 0)
+		return ex;
+	if (npos != 1 || by == NULL || by[0] == '\0' || reason == NULL ||
+	    reason[0] == '\0') {
+		q_err(c, "usage: mugai quarantine request ID --by USER --reason"
+		    " TEXT [--notify ADDR]");
+		return EX_USAGE;
+	}
+	/* A staff login is a mail address; another name needs --notify. */
+	if (notify == NULL && strchr(by, '@') != NULL)
+		notify = by;
+	if (notify == NULL) {
+		q_err(c, "%s is not a mail address: give --notify ADDR (who is"
+		    " told of the decision)", by);
+		return EX_USAGE;
+	}
+	if ((ex = q_open(c)) != 0)
+		return ex;
+	rc = mugai_quarantine_request(c->q, pos[0], by, notify, reason, &reqid);
+	if (rc != MUGAI_OK)
+		return q_fail(c, rc);
+	printf("request %lld: %s asks for the original of %s\n", reqid, by,
+	    pos[0]);
+	return EX_OK;
+}
+
+struct qreqs {
+	int	 json;
+	size_t	 n;
+	mugai_status rc;
+};
+
+static mugai_status
+q_json_request(struct mugai_buf *b, const struct mugai_qrequest *r)
+{
+	char when[40], dec[40];
+	mugai_status rc;
+
+	q_iso8601(r->requested, when, sizeof(when));
+	if (r->decided != 0)
+		q_iso8601(r->decided, dec, sizeof(dec));
+	else
+		dec[0] = '\0';
+	rc = mugai_buf_printf(b, "{\"request\":%lld,", r->reqid);
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "id", r->id);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "state", r->state);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "requested", when);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "requester", r->requester);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "notify", r->notify);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "reason", r->reason);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "decided", dec);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "decider", r->decider);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "decision", r->decision);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
+	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "release_to", r->release_to);
+	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, '}');
+	return rc;
+}
+
+static int
+q_request_row(const struct mugai_qrequest *r, void *arg)
+{
+	struct qreqs *l = arg;
+	struct mugai_buf b;
+	char when[32];
+
+	if (l->json) {
+		mugai_buf_init(&b, 1024 * 1024);
+		l->rc = q_json_request(&b, r);
+		if (l->rc == MUGAI_OK)
+			printf("%s%s", l->n > 0 ? ",\n" : "\n", b.data);
+		mugai_buf_free(&b);
+		l->n++;
+		return l->rc != MUGAI_OK;
+	}
+	if (l->n++ == 0)
+		printf("%-6s  %-9s  %-16s  %-28s  %-20s  %s\n", "REQ", "STATE",
+		    "REQUESTED", "ID", "BY", "REASON");
+	q_localtime(r->requested, when, sizeof(when), 0);
+	printf("%-6lld  %-9s  %-16s  ", r->reqid, r->state, when);
+	q_text(stdout, r->id, 28, 1);
+	fputs("  ", stdout);
+	q_text(stdout, r->requester, 20, 1);
+	fputs("  ", stdout);
+	q_text(stdout, r->reason, 60, 0);
+	fputc('\n', stdout);
+	return 0;
+}
+
+static int
+q_requests(struct qctx *c, int argc, char **argv)
+{
+	const char *state = NULL, *id = NULL, *by = NULL, *pos[1];
+	struct mugai_qrfilter f;
+	struct qreqs l;
+	mugai_status rc;
+	int json = 0, all = 0, npos, ex;
+	const struct qopt opts[] = {
+		{ "--state", &state, NULL }, { "--id", &id, NULL },
+		{ "--by", &by, NULL }, { "--all", NULL, &all },
+		{ "--json", NULL, &json }, { NULL, NULL, NULL }
+	};
+
+	if ((ex = q_args(c, argc, argv, opts, pos, 0, &npos)) != 0)
+		return ex;
+	if (state != NULL && strcmp(state, "pending") != 0 &&
+	    strcmp(state, "approving") != 0 && strcmp(state, "approved") != 0 &&
+	    strcmp(state, "refused") != 0) {
+		q_err(c, "bad --state \"%s\"; use pending, approving, approved"
+		    " or refused", state);
+		return EX_USAGE;
+	}
+	memset(&f, 0, sizeof(f));
+	/* The admin's queue by default: what waits for a decision. */
+	f.state = state != NULL ? state : all ? NULL : "pending";
+	f.id = id;
+	f.requester = by;
+	if ((ex = q_open(c)) != 0)
+		return ex;
+	memset(&l, 0, sizeof(l));
+	l.json = json;
+	if (json)
+		fputs("[", stdout);
+	rc = mugai_quarantine_requests(c->q, &f, q_request_row, &l);
+	if (rc == MUGAI_OK)
+		rc = l.rc;
+	if (json)
+		fputs(l.n > 0 ? "\n]\n" : "]\n", stdout);
+	if (rc != MUGAI_OK)
+		return q_fail(c, rc);
+	return fflush(stdout) == EOF ? EX_IOERR : EX_OK;
+}
+
+/* approve and refuse: REQ --by USER --reason TEXT [...] */
+static int
+q_decide(struct qctx *c, int argc, char **argv, int approve)
+{
+	const char *by = NULL, *reason = NULL, *to = NULL, *parts = NULL;
+	const char *pos[1];
+	struct mugai_qdecision d;
+	mugai_status rc;
+	char *end;
+	int force = 0, npos, ex;
+	const struct qopt aopts[] = {
+		{ "--by", &by, NULL }, { "--reason", &reason, NULL },
+		{ "--to", &to, NULL }, { "--parts", &parts, NULL },
+		{ "--force", NULL, &force }, { NULL, NULL, NULL }
+	};
+	const struct qopt ropts[] = {
+		{ "--by", &by, NULL }, { "--reason", &reason, NULL },
+		{ NULL, NULL, NULL }
+	};
+
+	if ((ex = q_args(c, argc, argv, approve ? aopts : ropts, pos, 1,
+	    &npos)) != 0)
+		return ex;
+	memset(&d, 0, sizeof(d));
+	if (npos == 1) {
+		errno = 0;
+		d.reqid = strtoll(pos[0], &end, 10);
+	}
+	if (npos != 1 || *pos[0] < '1' || *pos[0] > '9' || *end != '\0' ||
+	    errno != 0 || by == NULL || reason == NULL || reason[0] == '\0') {
+		q_err(c, "usage: mugai quarantine %s", approve ?
+		    "approve REQ --by USER --reason TEXT [--to ADDR]"
+		    " [--parts N,...] [--force]" :
+		    "refuse REQ --by USER --reason TEXT");
+		return EX_USAGE;
+	}
+	d.actor = by;
+	d.reason = reason;
+	d.to = to;
+	d.parts = parts;
+	d.force = force;
+	if ((ex = q_open(c)) != 0)
+		return ex;
+	rc = approve ? mugai_quarantine_approve(c->q, &d) :
+	    mugai_quarantine_refuse(c->q, &d);
+	if (rc != MUGAI_OK)
+		return q_fail(c, rc);
+	printf("request %lld %s\n", d.reqid, approve ? "approved" : "refused");
+	return EX_OK;
+}
+
+static int
+q_approve(struct qctx *c, int argc, char **argv)
+{
+	return q_decide(c, argc, argv, 1);
+}
+
+static int
+q_refuse(struct qctx *c, int argc, char **argv)
+{
+	return q_decide(c, argc, argv, 0);
+}
+
 /* ---- dispatch ------------------------------------------------------------ */
 
 static const struct qcmd qcmds[] = {
@@ -1012,7 +1234,14 @@ static const struct qcmd qcmds[] = {
 	{ "show", q_show, "show ID" },
 	{ "export", q_export, "export ID [--part PATH] [-o FILE]" },
 	{ "release", q_release, "release ID --to ADDR --reason TEXT"
-	    " [--part PATH] [--force]" },
+	    " [--part PATH | --parts N,...] [--force]" },
+	{ "request", q_request, "request ID --by USER --reason TEXT"
+	    " [--notify ADDR]" },
+	{ "requests", q_requests, "requests [--all | --state S] [--id ID]"
+	    " [--by USER] [--json]" },
+	{ "approve", q_approve, "approve REQ --by USER --reason TEXT"
+	    " [--to ADDR] [--parts N,...] [--force]" },
+	{ "refuse", q_refuse, "refuse REQ --by USER --reason TEXT" },
 	{ "delete", q_delete, "delete ID [--reason TEXT]" },
 	{ "purge", q_purge, "purge [--older-than DAYS]" },
 	{ "verify", q_verify, "verify" },

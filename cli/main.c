@@ -36,6 +36,12 @@ static const struct command commands[] = {
 	    "list, show, export, release, delete, purge, verify originals" },
 	{ "web-user", cmd_web_user, 0,
 	    "mugai-web accounts: add, passwd, del, list" },
+	{ "stats", cmd_stats, 1,
+	    "figures per day or month: [--from DATE] [--to DATE] [--monthly]"
+	    " [--csv]" },
+	{ "audit", cmd_audit, 1,
+	    "the audit log: [--from DATE] [--to DATE] [--user U] [--action A]"
+	    " [--id ID] [--csv|--json]" },
 };
 
 #define NCOMMANDS (sizeof(commands) / sizeof(commands[0]))

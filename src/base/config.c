@@ -86,6 +86,7 @@ static const struct config_key config_keys[] = {
 	{ "csv_charset", KEY_CSV_CHARSET, OFF(csv_utf8_bom), "original", 0, 0 },
 	{ "notice_template_dir", KEY_STR, OFF(notice_template_dir), "", 0, 0 },
 	{ "admin_contact", KEY_STR, OFF(admin_contact), "postmaster", 0, 0 },
+	{ "web_public_url", KEY_STR, OFF(web_public_url), "", 0, 0 },
 	{ "attachment_policy", KEY_POLICY, OFF(policy), DEFAULT_POLICY, 0, 0 },
 	{ "clamav_enable", KEY_BOOL, OFF(clamav_enable), "yes", 0, 0 },
 	{ "clamav_database_dir", KEY_STR, OFF(clamav_database_dir),

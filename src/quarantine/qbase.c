@@ -1,7 +1,7 @@
 /*
  * qbase.c - what the store, the index backends and the audit log share
- * (see qbase.h): the per-thread error text, freeing a record and who
- * owns the files the store creates.
+ * (see qbase.h): the per-thread error text, freeing a record (and a
+ * release request) and who owns the files the store creates.
  */
 #include <pwd.h>
 #include <stdarg.h>
@@ -10,6 +10,7 @@
 #include <unistd.h>
 
 #include "mugai/quarantine/quarantine.h"
+#include "mugai/quarantine/request.h"
 #include "qbase.h"
 
 /* Per thread: milter threads store while the CLI's caller reads its own. */
@@ -53,6 +54,22 @@ mugai_qrecord_free(struct mugai_qrecord *r)
 	free(r->notice);
 	free(r->status);
 	free(r->path);
+	free(r);
+}
+
+void
+mugai_qrequest_free(struct mugai_qrequest *r)
+{
+	if (r == NULL)
+		return;
+	free(r->id);
+	free(r->requester);
+	free(r->notify);
+	free(r->reason);
+	free(r->state);
+	free(r->decider);
+	free(r->decision);
+	free(r->release_to);
 	free(r);
 }
 

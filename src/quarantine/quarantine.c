@@ -5,6 +5,7 @@
 #include <limits.h>
 #include <spawn.h>
 #include <stdatomic.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -864,7 +865,7 @@ mugai_quarantine_dangerous(const struct mugai_qrecord *r)
 /* A fresh message from the original's From/Subject carrying one part. */
 static mugai_status
 q_part_message(const struct mugai_qrecord *r, const struct mugai_buf *orig,
-    const struct mugai_qrelease *req, struct mugai_buf *out)
+    const struct mugai_qrelease *req, const char *to, struct mugai_buf *out)
 {
 	struct mugai_buf data;
 	GMimeMessage *src = NULL, *m = NULL;
@@ -893,7 +894,7 @@ q_part_message(const struct mugai_qrecord *r, const struct mugai_buf *orig,
 	else
 		g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_FROM, NULL,
 		    r->sender[0] != '\0' ? r->sender : "MAILER-DAEMON");
-	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, NULL, req->to);
+	g_mime_message_add_mailbox(m, GMIME_ADDRESS_TYPE_TO, NULL, to);
 	g_mime_message_set_subject(m, src != NULL &&
 	    g_mime_message_get_subject(src) != NULL ?
 	    g_mime_message_get_subject(src) : r->subject, "utf-8");
@@ -963,16 +964,17 @@ out:
  * send(MSG_NOSIGNAL) turns an early exit of sendmail into EPIPE instead
  * of a SIGPIPE that would kill the caller.
  */
-static mugai_status
-q_sendmail(const char *prog, const char *sender, const char *to,
-    const char *data, size_t len)
+mugai_status
+mugai_qsendmail(const char *prog, const char *sender, const char *const *to,
+    size_t nto, const char *data, size_t len)
 {
 	char a0[PATH_MAX], a1[] = "-i", a2[] = "-f", a4[] = "--";
-	char *a3 = NULL, *a5 = NULL, *argv[7];
+	char *a3 = NULL, **argv = NULL;
 	posix_spawn_file_actions_t fa;
 	int sv[2], r, wst, werr = 0;
 	mugai_status rc = MUGAI_OK;
 	ssize_t n;
+	size_t i;
 	pid_t pid;
 
 	/* Some posix_spawn()s report a failed exec only as exit 127. */
@@ -988,15 +990,19 @@ q_sendmail(const char *prog, const char *sender, const char *to,
 	}
 	snprintf(a0, sizeof(a0), "%s", prog);
 	a3 = strdup(sender);
-	a5 = strdup(to);
-	if (a3 == NULL || a5 == NULL) {
+	argv = calloc(nto + 6, sizeof(*argv));
+	if (a3 == NULL || argv == NULL) {
 		mugai_qerr_set("out of memory");
 		rc = MUGAI_ERR_NOMEM;
 		close(sv[1]);
 		goto out;
 	}
 	argv[0] = a0; argv[1] = a1; argv[2] = a2; argv[3] = a3;
-	argv[4] = a4; argv[5] = a5; argv[6] = NULL;
+	argv[4] = a4;
+	/* posix_spawn does not write to argv; its type is historical. */
+	for (i = 0; i < nto; i++)
+		argv[5 + i] = (char *)(uintptr_t)to[i];
+	argv[5 + nto] = NULL;
 	posix_spawn_file_actions_init(&fa);
 	posix_spawn_file_actions_adddup2(&fa, sv[1], 0);
 	r = posix_spawn(&pid, prog, &fa, NULL, argv, environ);
@@ -1044,12 +1050,12 @@ out:
 	if (sv[0] != -1)
 		close(sv[0]);
 	free(a3);
-	free(a5);
+	free(argv);
 	return rc;
 }
 
-static int
-q_addr_ok(const char *a)
+int
+mugai_qaddr_ok(const char *a)
 {
 	const unsigned char *p = (const unsigned char *)a;
 
@@ -1111,14 +1117,135 @@ q_release_check(const struct mugai_qrelease *req,
 	return MUGAI_OK;
 }
 
+/* The recipients of a release: to, else rcpts; each checked. */
+static mugai_status
+q_release_rcpts(const struct mugai_qrelease *req, const char *const **v,
+    size_t *n)
+{
+	size_t i;
+
+	if (req->to != NULL && req->to[0] != '\0') {
+		*v = &req->to;
+		*n = 1;
+	} else {
+		*v = req->rcpts;
+		*n = req->rcpts != NULL ? req->nrcpts : 0;
+	}
+	if (*n == 0) {
+		mugai_qerr_set("a release needs a recipient");
+		return MUGAI_ERR_USAGE;
+	}
+	for (i = 0; i < *n; i++)
+		if (!mugai_qaddr_ok((*v)[i])) {
+			mugai_qerr_set("bad recipient address \"%.200s\"",
+			    (*v)[i] != NULL ? (*v)[i] : "");
+			return MUGAI_ERR_USAGE;
+		}
+	if (req->part != NULL && req->parts != NULL) {
+		mugai_qerr_set("give either one part or a list of parts");
+		return MUGAI_ERR_USAGE;
+	}
+	return MUGAI_OK;
+}
+
+/* "to=a,b" and the part or parts, for the history. */
+static void
+q_release_detail(const struct mugai_qrelease *req, const char *const *to,
+    size_t nto, int failed, char *buf, size_t len)
+{
+	size_t i, used;
+
+	snprintf(buf, len, "to=");
+	for (i = 0; i < nto; i++) {
+		used = strlen(buf);
+		snprintf(buf + used, len - used, "%s%s", i > 0 ? "," : "",
+		    to[i]);
+	}
+	used = strlen(buf);
+	snprintf(buf + used, len - used, "%s%s%s%s%s%s",
+	    req->part != NULL ? " part=" : "",
+	    req->part != NULL ? req->part : "",
+	    req->parts != NULL ? " parts=" : "",
+	    req->parts != NULL ? req->parts : "", req->force ? " force" : "",
+	    failed ? " failed" : "");
+}
+
+struct q_pick {
+	unsigned long want;		/* report position wanted, from 1 */
+	unsigned long at;
+	char	*path;
+};
+
+static int
+q_pick_part(const struct mugai_qpart *p, void *arg)
+{
+	struct q_pick *k = arg;
+
+	if (++k->at != k->want)
+		return 0;
+	k->path = p->path != NULL ? strdup(p->path) : NULL;
+	return 1;
+}
+
+/*
+ * The parts list of a release as paths: "1.2" stays, N becomes the
+ * path of the Nth part of r's report.  *v is freed with g_strfreev.
+ */
+static mugai_status
+q_parts_paths(struct mugai_quarantine *q, const struct mugai_qrecord *r,
+    const char *parts, char ***v, size_t *n)
+{
+	struct q_pick k;
+	mugai_status rc;
+	char *end;
+	size_t i;
+
+	*v = g_strsplit(parts, ",", 0);
+	*n = g_strv_length(*v);
+	for (i = 0; i < *n; i++) {
+		g_strstrip((*v)[i]);
+		if (strchr((*v)[i], '.') != NULL)
+			continue;
+		memset(&k, 0, sizeof(k));
+		errno = 0;
+		k.want = strtoul((*v)[i], &end, 10);
+		if ((*v)[i][0] < '1' || (*v)[i][0] > '9' || *end != '\0' ||
+		    errno != 0) {
+			mugai_qerr_set("bad part \"%.80s\" in the parts list:"
+			    " give report numbers (1, 2, ...) or part paths"
+			    " (1.2)", (*v)[i]);
+			return MUGAI_ERR_USAGE;
+		}
+		rc = q->be->report_parts(q->ctx, r->report_json, q_pick_part,
+		    &k);
+		if (rc != MUGAI_OK)
+			return rc;
+		if (k.path == NULL) {
+			mugai_qerr_set("%s has no part number %lu in its report;"
+			    " 'mugai quarantine show %s' lists them", r->id,
+			    k.want, r->id);
+			return MUGAI_ERR_NOTFOUND;
+		}
+		g_free((*v)[i]);
+		(*v)[i] = g_strdup(k.path);
+		free(k.path);
+	}
+	if (*n == 0) {
+		mugai_qerr_set("an empty list of parts");
+		return MUGAI_ERR_USAGE;
+	}
+	return MUGAI_OK;
+}
+
 /* Read the original (or build the part's message) and hand it over. */
 static mugai_status
 q_release_send(struct mugai_quarantine *q, const struct mugai_qrelease *req,
-    const struct mugai_qrecord *r)
+    const struct mugai_qrecord *r, const char *const *to, size_t nto)
 {
 	struct mugai_buf orig, part;
 	const struct mugai_buf *msg;
-	char sender[512];
+	char sender[512], **keep = NULL;
+	size_t nkeep;
 	mugai_status rc;
 
 	/* A file bigger than recorded is damaged: let the cap refuse it. */
@@ -1128,14 +1255,24 @@ q_release_send(struct mugai_quarantine *q, const struct mugai_qrelease *req,
 		goto out;
 	msg = &orig;
 	if (req->part != NULL) {
-		if ((rc = q_part_message(r, &orig, req, &part)) != MUGAI_OK)
+		if ((rc = q_part_message(r, &orig, req, to[0], &part)) !=
+		    MUGAI_OK)
+			goto out;
+		msg = &part;
+	} else if (req->parts != NULL) {
+		rc = q_parts_paths(q, r, req->parts, &keep, &nkeep);
+		if (rc == MUGAI_OK)
+			rc = mugai_qparts_message(orig.data, orig.len,
+			    (const char *const *)keep, nkeep, r->id, &part);
+		if (rc != MUGAI_OK)
 			goto out;
 		msg = &part;
 	}
 	q_bare_addr(r->sender, sender, sizeof(sender));
-	rc = q_sendmail(q->cfg->sendmail_path, sender, req->to,
+	rc = mugai_qsendmail(q->cfg->sendmail_path, sender, to, nto,
 	    msg->data != NULL ? msg->data : "", msg->len);
 out:
+	g_strfreev(keep);
 	mugai_buf_free(&orig);
 	mugai_buf_free(&part);
 	return rc;
@@ -1147,15 +1284,13 @@ mugai_quarantine_release(struct mugai_quarantine *q,
 {
 	struct mugai_qrecord *r = NULL;
 	struct mugai_qaction a;
-	char detail[1024], errsave[1024], was[16];
-	const char *extra[9], *back;
+	char detail[2048], errsave[1024], was[16], *tolist, *prev;
+	const char *extra[11], *back, *const *to;
 	mugai_status rc, rc2;
+	size_t nto, i;
 
-	if (!q_addr_ok(req->to)) {
-		mugai_qerr_set("bad recipient address \"%.200s\"",
-		    req->to != NULL ? req->to : "");
-		return MUGAI_ERR_USAGE;
-	}
+	if ((rc = q_release_rcpts(req, &to, &nto)) != MUGAI_OK)
+		return rc;
 	if (req->reason == NULL || req->reason[0] == '\0') {
 		mugai_qerr_set("a release needs a reason");
 		return MUGAI_ERR_USAGE;
@@ -1171,14 +1306,12 @@ mugai_quarantine_release(struct mugai_quarantine *q,
 		q_state_err(r->id, was, "released");
 	if (rc != MUGAI_OK)
 		goto out;
-	rc = q_release_send(q, req, r);
+	rc = q_release_send(q, req, r, to, nto);
 
 	/* Record the attempt either way; keep the first error's text. */
 	snprintf(errsave, sizeof(errsave), "%s", mugai_quarantine_error());
-	snprintf(detail, sizeof(detail), "to=%s%s%s%s%s", req->to,
-	    req->part != NULL ? " part=" : "",
-	    req->part != NULL ? req->part : "", req->force ? " force" : "",
-	    rc != MUGAI_OK ? " failed" : "");
+	q_release_detail(req, to, nto, rc != MUGAI_OK, detail,
+	    sizeof(detail));
 	a.id = r->id;
 	a.time = time(NULL);
 	a.actor = req->actor;
@@ -1189,14 +1322,22 @@ mugai_quarantine_release(struct mugai_quarantine *q,
 	back = strcmp(was, "released") == 0 ? "released" : "held";
 	rc2 = q->be->transition(q->ctx, r->id, Q_ST_RELEASING,
 	    rc == MUGAI_OK ? "released" : back, &a, NULL, 0);
-	extra[0] = "to"; extra[1] = req->to;
+	tolist = g_strdup(to[0]);
+	for (i = 1; i < nto; i++) {
+		prev = tolist;
+		tolist = g_strconcat(prev, ",", to[i], NULL);
+		g_free(prev);
+	}
+	extra[0] = "to"; extra[1] = tolist;
 	extra[2] = "part"; extra[3] = req->part;
-	extra[4] = "force"; extra[5] = req->force ? "yes" : NULL;
-	extra[6] = "result"; extra[7] = rc == MUGAI_OK ? "ok" : errsave;
-	extra[8] = NULL;
+	extra[4] = "parts"; extra[5] = req->parts;
+	extra[6] = "force"; extra[7] = req->force ? "yes" : NULL;
+	extra[8] = "result"; extra[9] = rc == MUGAI_OK ? "ok" : errsave;
+	extra[10] = NULL;
 	if (rc2 == MUGAI_OK)
 		rc2 = q_audit(q, "release", req->actor, r->id, req->reason,
 		    extra);
+	g_free(tolist);
 	if (rc != MUGAI_OK)
 		mugai_qerr_set("%s", errsave);
 	else if (rc2 != MUGAI_OK) {
@@ -1209,6 +1350,29 @@ mugai_quarantine_release(struct mugai_quarantine *q,
 out:
 	mugai_qrecord_free(r);
 	return rc;
+}
+
+/* ---- for qrequest.c --------------------------------------------------- */
+
+const struct mugai_qbackend *
+mugai_qbe(struct mugai_quarantine *q, void **ctx)
+{
+	*ctx = q->ctx;
+	return q->be;
+}
+
+const struct mugai_config *
+mugai_qconfig(const struct mugai_quarantine *q)
+{
+	return q->cfg;
+}
+
+mugai_status
+mugai_qaudit(struct mugai_quarantine *q, const char *action,
+    const char *actor, const char *id, const char *reason,
+    const char *const *extra)
+{
+	return q_audit(q, action, actor, id, reason, extra);
 }
 
 /* ---- delete, purge, verify -------------------------------------------- */

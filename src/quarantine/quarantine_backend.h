@@ -16,6 +16,7 @@
 #define MUGAI_QUARANTINE_BACKEND_H
 
 #include "mugai/quarantine/quarantine.h"
+#include "mugai/quarantine/request.h"
 #include <sys/types.h>
 #include "qbase.h"
 
@@ -72,7 +73,56 @@ struct mugai_qbackend {
 
 	mugai_status (*report_parts)(void *ctx, const char *report_json,
 	    mugai_qpart_fn fn, void *arg);
+
+	/*
+	 * ---- Release requests (issue 17, mugai/quarantine/request.h) ----
+	 * Kept together at the end so a backend adds them in one place.
+	 * Requests live beside the messages (SQLite: table "requests",
+	 * schema version 3); reqid is a number the backend hands out.
+	 */
+
+	/*
+	 * Add a "pending" request of requester for message id, in one
+	 * transaction with its checks: MUGAI_ERR_NOTFOUND when there is no
+	 * such message, MUGAI_ERR_STATE when it is deleted or requester
+	 * has a request for it pending (or being approved) already.  The
+	 * action a ("request") goes into the message's history.  *reqid
+	 * gets the new request's number.
+	 */
+	mugai_status (*request_add)(void *ctx, const char *id, time_t when,
+	    const char *requester, const char *notify, const char *reason,
+	    const struct mugai_qaction *a, long long *reqid);
+
+	/* One request; MUGAI_ERR_NOTFOUND. */
+	mugai_status (*request_get)(void *ctx, long long reqid,
+	    struct mugai_qrequest **out);
+
+	/* Matching requests, oldest first. */
+	mugai_status (*request_list)(void *ctx, const struct mugai_qrfilter *f,
+	    mugai_qrequest_fn fn, void *arg);
+
+	/*
+	 * One state change of a request, atomically, as transition():
+	 * when its state is one of from (QR_ST_* bits) set it to "to";
+	 * when decider is not NULL also set decided (now), decider,
+	 * decision and release_to (NULL: ""); append the action a (NULL:
+	 * none) to its message's history.  Otherwise nothing changes and
+	 * MUGAI_ERR_STATE is returned; MUGAI_ERR_NOTFOUND when there is no
+	 * such request.  was gets the state found (either way).
+	 * QR_ST_STALE: "approving" whose decided is Q_STALE_RELEASE old.
+	 */
+	mugai_status (*request_transition)(void *ctx, long long reqid,
+	    unsigned from, const char *to, const char *decider,
+	    const char *decision, const char *release_to,
+	    const struct mugai_qaction *a, char *was, size_t waslen);
 };
+
+/* Request states as bits, for request_transition(). */
+#define QR_ST_PENDING	0x01u
+#define QR_ST_APPROVING	0x02u
+#define QR_ST_APPROVED	0x04u
+#define QR_ST_REFUSED	0x08u
+#define QR_ST_STALE	0x10u
 
 /* Statuses as bits, for transition(). */
 #define Q_ST_HELD	0x01u
@@ -114,6 +164,36 @@ typedef mugai_status (*mugai_qoriginal_fn)(const char *id, const char *path,
     const struct stat *st, void *arg);
 mugai_status mugai_qwalk_originals(struct mugai_quarantine *q,
     mugai_qoriginal_fn fn, void *arg);
+
+/*
+ * For qrequest.c (release requests), which builds on the store without
+ * the store calling back into it.  mugai_qbe: the handle's backend and
+ * its context.  mugai_qconfig: its config.  mugai_qsendmail: data into
+ * "sendmail_path -i -f sender -- to[0] ...", its exit status checked.
+ * mugai_qaudit: one audit line (extra: key, value pairs ended by NULL;
+ * a NULL value leaves its key out).  mugai_qaddr_ok: an address fit for
+ * sendmail's command line.
+ */
+const struct mugai_qbackend *mugai_qbe(struct mugai_quarantine *q,
+    void **ctx);
+const struct mugai_config *mugai_qconfig(const struct mugai_quarantine *q);
+mugai_status mugai_qsendmail(const char *prog, const char *sender,
+    const char *const *to, size_t nto, const char *data, size_t len);
+mugai_status mugai_qaudit(struct mugai_quarantine *q, const char *action,
+    const char *actor, const char *id, const char *reason,
+    const char *const *extra);
+int mugai_qaddr_ok(const char *a);
+
+/*
+ * mugai_qparts_message (qparts.c) - the original raw[0..len) with only
+ * the parts at keep[0..nkeep) (paths, as in the report) and whatever is
+ * below them; every other leaf part becomes a short text/plain note
+ * naming it.  MUGAI_ERR_USAGE / MUGAI_ERR_NOTFOUND for a path that is
+ * malformed or names no part.  Needs GMime initialised.
+ */
+mugai_status mugai_qparts_message(const void *raw, size_t len,
+    const char *const *keep, size_t nkeep, const char *id,
+    struct mugai_buf *out);
 
 /* mugai_audit_write - mugai_audit() to an explicit file. */
 mugai_status mugai_audit_write(const char *path, const char *json);

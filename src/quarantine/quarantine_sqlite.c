@@ -39,7 +39,7 @@ struct qsql {
 	unsigned timeout;	/* seconds, for messages */
 };
 
-#define QSQL_VERSION	2
+#define QSQL_VERSION	3
 #define QSQL_MAX_JSON	(1024 * 1024)
 
 /* The messages table's columns, in version 2 and in its upgrade. */
@@ -92,6 +92,28 @@ static const char qsql_v2_sql[] =
 	"ALTER TABLE messages_v2 RENAME TO messages;"
 	"CREATE INDEX messages_received ON messages(received);"
 	"PRAGMA user_version = 2;";
+
+/*
+ * Version 2 to 3: release requests (mugai/quarantine/request.h).  Only a
+ * new table, so an existing index keeps every row as it is.
+ */
+static const char qsql_v3_sql[] =
+	"CREATE TABLE IF NOT EXISTS requests ("
+	" reqid INTEGER PRIMARY KEY AUTOINCREMENT,"
+	" id TEXT NOT NULL REFERENCES messages(id),"
+	" requested INTEGER NOT NULL,"
+	" requester TEXT NOT NULL,"
+	" notify TEXT NOT NULL DEFAULT '',"
+	" reason TEXT NOT NULL,"
+	" state TEXT NOT NULL"
+	"  CHECK (state IN ('pending', 'approving', 'approved', 'refused')),"
+	" decided INTEGER NOT NULL DEFAULT 0,"
+	" decider TEXT NOT NULL DEFAULT '',"
+	" decision TEXT NOT NULL DEFAULT '',"
+	" release_to TEXT NOT NULL DEFAULT '');"
+	"CREATE INDEX IF NOT EXISTS requests_id ON requests(id);"
+	"CREATE INDEX IF NOT EXISTS requests_state ON requests(state);"
+	"PRAGMA user_version = 3;";
 
 /* Columns of a record, in the order qsql_record() reads them. */
 #define QSQL_COLS \
@@ -292,6 +314,8 @@ qsql_schema_step(struct qsql *s, int *version)
 		rc = qsql_exec(s, qsql_schema_sql, "creating its tables");
 	else if (rc == MUGAI_OK && *version == 1)
 		rc = qsql_exec(s, qsql_v2_sql, "upgrading it to version 2");
+	if (rc == MUGAI_OK && *version < 3)
+		rc = qsql_exec(s, qsql_v3_sql, "upgrading it to version 3");
 	if (rc == MUGAI_OK && *version < QSQL_VERSION)
 		rc = qsql_exec(s, "PRAGMA foreign_key_check", "upgrading it");
 	if (rc == MUGAI_OK)
@@ -896,8 +920,17 @@ qsql_delete(void *ctx, const char *id)
 	rc = qsql_exec(s, "BEGIN IMMEDIATE", "removing a message");
 	if (rc != MUGAI_OK)
 		goto out;
-	rc = qsql_prepare(s, "DELETE FROM actions WHERE id = ?1", &st,
+	rc = qsql_prepare(s, "DELETE FROM requests WHERE id = ?1", &st,
 	    "removing a message");
+	if (rc == MUGAI_OK) {
+		qsql_bind_text(st, 1, id);
+		rc = qsql_step_done(s, st, "removing a message");
+		sqlite3_finalize(st);
+		st = NULL;
+	}
+	if (rc == MUGAI_OK)
+		rc = qsql_prepare(s, "DELETE FROM actions WHERE id = ?1", &st,
+		    "removing a message");
 	if (rc == MUGAI_OK) {
 		qsql_bind_text(st, 1, id);
 		rc = qsql_step_done(s, st, "removing a message");
@@ -1008,6 +1041,315 @@ out:
 	return rc;
 }
 
+/* ---- release requests (mugai/quarantine/request.h) -------------------- */
+
+/* Columns of a request, in the order qsql_request() reads them. */
+#define QSQL_RCOLS \
+	"reqid, id, requested, requester, notify, reason, state, decided," \
+	" decider, decision, release_to"
+
+static mugai_status
+qsql_request(sqlite3_stmt *st, struct mugai_qrequest **out)
+{
+	struct mugai_qrequest *r;
+
+	*out = NULL;
+	if ((r = calloc(1, sizeof(*r))) == NULL)
+		goto nomem;
+	r->reqid = sqlite3_column_int64(st, 0);
+	r->requested = (time_t)sqlite3_column_int64(st, 2);
+	r->decided = (time_t)sqlite3_column_int64(st, 7);
+	if ((r->id = qsql_col(st, 1)) == NULL ||
+	    (r->requester = qsql_col(st, 3)) == NULL ||
+	    (r->notify = qsql_col(st, 4)) == NULL ||
+	    (r->reason = qsql_col(st, 5)) == NULL ||
+	    (r->state = qsql_col(st, 6)) == NULL ||
+	    (r->decider = qsql_col(st, 8)) == NULL ||
+	    (r->decision = qsql_col(st, 9)) == NULL ||
+	    (r->release_to = qsql_col(st, 10)) == NULL)
+		goto nomem;
+	*out = r;
+	return MUGAI_OK;
+nomem:
+	mugai_qrequest_free(r);
+	mugai_qerr_set("quarantine index: out of memory");
+	return MUGAI_ERR_NOMEM;
+}
+
+/* The checks of a new request, under the write lock already taken. */
+static mugai_status
+qsql_request_check(struct qsql *s, const char *id, const char *requester)
+{
+	sqlite3_stmt *st = NULL;
+	char cur[16] = "";
+	time_t changed;
+	mugai_status rc;
+	int step;
+
+	if ((rc = qsql_status_of(s, id, cur, sizeof(cur), &changed)) !=
+	    MUGAI_OK)
+		return rc;
+	if (strcmp(cur, "deleted") == 0) {
+		mugai_qerr_set("the original of %s was deleted; it cannot be"
+		    " requested", id);
+		return MUGAI_ERR_STATE;
+	}
+	rc = qsql_prepare(s, "SELECT reqid FROM requests WHERE id = ?1 AND"
+	    " requester = ?2 AND state IN ('pending', 'approving')", &st,
+	    "adding a request");
+	if (rc != MUGAI_OK)
+		return rc;
+	qsql_bind_text(st, 1, id);
+	qsql_bind_text(st, 2, requester);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		mugai_qerr_set("%s has asked for %s already (request %lld is"
+		    " pending)", requester, id,
+		    (long long)sqlite3_column_int64(st, 0));
+		rc = MUGAI_ERR_STATE;
+	} else if (step != SQLITE_DONE)
+		rc = qsql_fail(s, step, "adding a request");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static mugai_status
+qsql_request_add(void *ctx, const char *id, time_t when,
+    const char *requester, const char *notify, const char *reason,
+    const struct mugai_qaction *a, long long *reqid)
+{
+	struct qsql *s = ctx;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+
+	*reqid = 0;
+	if ((rc = qsql_lock(s, "adding a request")) != MUGAI_OK)
+		return rc;
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", "adding a request");
+	if (rc != MUGAI_OK)
+		goto out;
+	rc = qsql_request_check(s, id, requester);
+	if (rc == MUGAI_OK)
+		rc = qsql_prepare(s, "INSERT INTO requests (id, requested,"
+		    " requester, notify, reason, state) VALUES (?1, ?2, ?3,"
+		    " ?4, ?5, 'pending')", &st, "adding a request");
+	if (rc == MUGAI_OK) {
+		qsql_bind_text(st, 1, id);
+		sqlite3_bind_int64(st, 2, (sqlite3_int64)when);
+		qsql_bind_text(st, 3, requester);
+		qsql_bind_text(st, 4, notify);
+		qsql_bind_text(st, 5, reason);
+		rc = qsql_step_done(s, st, "adding a request");
+		*reqid = sqlite3_last_insert_rowid(s->db);
+		sqlite3_finalize(st);
+	}
+	if (rc == MUGAI_OK && a != NULL)
+		rc = qsql_add_action(s, a);
+	if (rc == MUGAI_OK)
+		rc = qsql_exec(s, "COMMIT", "adding a request");
+	if (rc != MUGAI_OK) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		*reqid = 0;
+	}
+out:
+	qsql_unlock(s);
+	return rc;
+}
+
+static mugai_status
+qsql_request_get(void *ctx, long long reqid, struct mugai_qrequest **out)
+{
+	struct qsql *s = ctx;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step;
+
+	*out = NULL;
+	if ((rc = qsql_lock(s, "looking up a request")) != MUGAI_OK)
+		return rc;
+	rc = qsql_prepare(s, "SELECT " QSQL_RCOLS " FROM requests"
+	    " WHERE reqid = ?1", &st, "looking up a request");
+	if (rc != MUGAI_OK)
+		goto out;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)reqid);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		rc = qsql_request(st, out);
+	else if (step == SQLITE_DONE) {
+		mugai_qerr_set("no request %lld; see 'mugai quarantine"
+		    " requests'", reqid);
+		rc = MUGAI_ERR_NOTFOUND;
+	} else
+		rc = qsql_fail(s, step, "looking up a request");
+out:
+	sqlite3_finalize(st);
+	qsql_unlock(s);
+	return rc;
+}
+
+static mugai_status
+qsql_request_list(void *ctx, const struct mugai_qrfilter *f,
+    mugai_qrequest_fn fn, void *arg)
+{
+	static const char sql[] =
+	    "SELECT " QSQL_RCOLS " FROM requests"
+	    " WHERE (?1 IS NULL OR state = ?1)"
+	    " AND (?2 IS NULL OR id = ?2)"
+	    " AND (?3 IS NULL OR requester = ?3)"
+	    " ORDER BY reqid LIMIT ?4";
+	struct qsql *s = ctx;
+	struct mugai_qrequest *r;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step, stop = 0;
+
+	if ((rc = qsql_lock(s, "listing requests")) != MUGAI_OK)
+		return rc;
+	rc = qsql_prepare(s, sql, &st, "listing requests");
+	if (rc != MUGAI_OK)
+		goto out;
+	qsql_bind_opt(st, 1, f->state);
+	qsql_bind_opt(st, 2, f->id);
+	qsql_bind_opt(st, 3, f->requester);
+	sqlite3_bind_int64(st, 4, f->limit == 0 || f->limit > INT64_MAX ? -1 :
+	    (sqlite3_int64)f->limit);
+	while (!stop && (step = sqlite3_step(st)) == SQLITE_ROW) {
+		if ((rc = qsql_request(st, &r)) != MUGAI_OK)
+			goto out;
+		stop = fn(r, arg);
+		mugai_qrequest_free(r);
+	}
+	if (!stop && step != SQLITE_DONE)
+		rc = qsql_fail(s, step, "listing requests");
+out:
+	sqlite3_finalize(st);
+	qsql_unlock(s);
+	return rc;
+}
+
+static unsigned
+qsql_rstate_bit(const char *state)
+{
+	if (strcmp(state, "pending") == 0)
+		return QR_ST_PENDING;
+	if (strcmp(state, "approving") == 0)
+		return QR_ST_APPROVING;
+	if (strcmp(state, "approved") == 0)
+		return QR_ST_APPROVED;
+	if (strcmp(state, "refused") == 0)
+		return QR_ST_REFUSED;
+	return 0;
+}
+
+/* The state of a request, when it was decided, and its message. */
+static mugai_status
+qsql_rstate_of(struct qsql *s, long long reqid, char *was, size_t waslen,
+    time_t *decided)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step;
+
+	rc = qsql_prepare(s, "SELECT state, decided FROM requests"
+	    " WHERE reqid = ?1", &st, "changing a request");
+	if (rc != MUGAI_OK)
+		return rc;
+	sqlite3_bind_int64(st, 1, (sqlite3_int64)reqid);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW) {
+		snprintf(was, waslen, "%s", sqlite3_column_text(st, 0) != NULL ?
+		    (const char *)sqlite3_column_text(st, 0) : "");
+		*decided = (time_t)sqlite3_column_int64(st, 1);
+	} else if (step == SQLITE_DONE) {
+		mugai_qerr_set("no request %lld; see 'mugai quarantine"
+		    " requests'", reqid);
+		rc = MUGAI_ERR_NOTFOUND;
+	} else
+		rc = qsql_fail(s, step, "changing a request");
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Compare-and-set of the state, with the decision when decider is set. */
+static mugai_status
+qsql_set_rstate(struct qsql *s, long long reqid, const char *was,
+    const char *to, const char *decider, const char *decision,
+    const char *release_to)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+
+	rc = qsql_prepare(s, decider == NULL ?
+	    "UPDATE requests SET state = ?1 WHERE reqid = ?2 AND state = ?3" :
+	    "UPDATE requests SET state = ?1, decided = ?4, decider = ?5,"
+	    " decision = ?6, release_to = ?7 WHERE reqid = ?2 AND state = ?3",
+	    &st, "changing a request");
+	if (rc != MUGAI_OK)
+		return rc;
+	qsql_bind_text(st, 1, to);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)reqid);
+	qsql_bind_text(st, 3, was);
+	if (decider != NULL) {
+		sqlite3_bind_int64(st, 4, decider[0] != '\0' ?
+		    (sqlite3_int64)time(NULL) : 0);
+		qsql_bind_text(st, 5, decider);
+		qsql_bind_text(st, 6, decision);
+		qsql_bind_text(st, 7, release_to);
+	}
+	rc = qsql_step_done(s, st, "changing a request");
+	if (rc == MUGAI_OK && sqlite3_changes(s->db) != 1) {
+		mugai_qerr_set("request %lld changed under a write lock", reqid);
+		rc = MUGAI_ERR_INTERNAL;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/* Read, test and set under one write transaction, as qsql_transition. */
+static mugai_status
+qsql_request_transition(void *ctx, long long reqid, unsigned from,
+    const char *to, const char *decider, const char *decision,
+    const char *release_to, const struct mugai_qaction *a, char *was,
+    size_t waslen)
+{
+	struct qsql *s = ctx;
+	char cur[16] = "";
+	time_t decided = 0;
+	mugai_status rc;
+	unsigned bit;
+
+	if ((rc = qsql_lock(s, "changing a request")) != MUGAI_OK)
+		return rc;
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", "changing a request");
+	if (rc != MUGAI_OK)
+		goto out;
+	rc = qsql_rstate_of(s, reqid, cur, sizeof(cur), &decided);
+	if (rc == MUGAI_OK) {
+		bit = qsql_rstate_bit(cur);
+		if (bit == QR_ST_APPROVING && (from & QR_ST_STALE) &&
+		    decided < time(NULL) - Q_STALE_RELEASE)
+			bit |= QR_ST_STALE;
+		if ((bit & from) == 0) {
+			mugai_qerr_set("request %lld is %s", reqid, cur);
+			rc = MUGAI_ERR_STATE;
+		}
+	}
+	if (rc == MUGAI_OK)
+		rc = qsql_set_rstate(s, reqid, cur, to, decider, decision,
+		    release_to);
+	if (rc == MUGAI_OK && a != NULL)
+		rc = qsql_add_action(s, a);
+	if (rc == MUGAI_OK)
+		rc = qsql_exec(s, "COMMIT", "changing a request");
+	if (rc != MUGAI_OK)
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+out:
+	qsql_unlock(s);
+	if (was != NULL && waslen > 0)
+		snprintf(was, waslen, "%s", cur);
+	return rc;
+}
+
 const struct mugai_qbackend mugai_qbackend_sqlite = {
 	.name = "sqlite",
 	.open = qsql_open,
@@ -1020,4 +1362,8 @@ const struct mugai_qbackend mugai_qbackend_sqlite = {
 	.delete = qsql_delete,
 	.history = qsql_history,
 	.report_parts = qsql_report_parts,
+	.request_add = qsql_request_add,
+	.request_get = qsql_request_get,
+	.request_list = qsql_request_list,
+	.request_transition = qsql_request_transition,
 };

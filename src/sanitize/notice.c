@@ -268,10 +268,75 @@ render_item(const struct templates *t, const struct mugai_notice_item *it,
 	return rc;
 }
 
+int
+mugai_notice_url_ok(const char *url)
+{
+	const unsigned char *p = (const unsigned char *)url;
+
+	if (*p == '\0')
+		return 1;
+	if (strncmp(url, "http://", 7) != 0 && strncmp(url, "https://", 8) != 0)
+		return 0;
+	for (; *p != '\0'; p++)
+		if (*p <= ' ' || *p >= 0x7F || *p == '"' || *p == '<' ||
+		    *p == '>' || *p == '\\' || *p == '`')
+			return 0;
+	return 1;
+}
+
+/*
+ * "line.request" with {url} = web_public_url/request/ID, and a newline;
+ * "" when there is no URL or nothing stored to ask for.
+ */
+static mugai_status
+request_link(const struct mugai_config *cfg, const struct templates *t,
+    const char *id, int stored, struct mugai_buf *out)
+{
+	const char *base = cfg->web_public_url;
+	char line[512];
+	struct mugai_buf url;
+	mugai_status rc;
+	size_t n;
+
+	if (!stored || base == NULL || base[0] == '\0')
+		return MUGAI_OK;
+	if (!mugai_notice_url_ok(base)) {
+		mugai_log(LOG_WARNING, id, "web_public_url is not an http(s)"
+		    " URL; the notice has no request link");
+		return MUGAI_OK;
+	}
+	n = strlen(base);
+	while (n > 0 && base[n - 1] == '/')
+		n--;
+	mugai_buf_init(&url, 0);
+	rc = mugai_buf_printf(&url, "%.*s/request/%s", (int)n, base, id);
+	phrase(t->phrases, "line.request", line, sizeof(line));
+	if (strcmp(line, "line.request") == 0)
+		snprintf(line, sizeof(line), "    {url}");
+	if (rc == MUGAI_OK) {
+		const struct var v[] = { { "url", url.data } };
+
+		rc = substitute(line, v, 1, out);
+	}
+	if (rc == MUGAI_OK)
+		rc = mugai_buf_putc(out, '\n');
+	mugai_buf_free(&url);
+	return rc;
+}
+
 mugai_status
 mugai_notice_render(const struct mugai_config *cfg, const char *id,
     const struct mugai_notice_item *items, size_t n, struct mugai_buf *out)
 {
+	return mugai_notice_render_stored(cfg, id, items, n, 1, out);
+}
+
+mugai_status
+mugai_notice_render_stored(const struct mugai_config *cfg, const char *id,
+    const struct mugai_notice_item *items, size_t n, int stored,
+    struct mugai_buf *out)
+{
+	struct mugai_buf link;
 	struct templates t;
 	struct mugai_buf list;
 	char err[512];
@@ -293,18 +358,23 @@ mugai_notice_render(const struct mugai_config *cfg, const char *id,
 		}
 	}
 	mugai_buf_init(&list, 0);
+	mugai_buf_init(&link, 0);
 	for (i = 0; i < n && rc == MUGAI_OK; i++)
 		rc = render_item(&t, &items[i], &list);
+	if (rc == MUGAI_OK)
+		rc = request_link(cfg, &t, id, stored, &link);
 	if (rc == MUGAI_OK) {
 		const struct var vars[] = {
 			{ "items", list.data ? list.data : "" },
 			{ "id", id },
 			{ "admin_contact", cfg->admin_contact },
+			{ "request_link", link.data ? link.data : "" },
 		};
 		rc = substitute(t.frame, vars, sizeof(vars) / sizeof(vars[0]),
 		    out);
 	}
 	mugai_buf_free(&list);
+	mugai_buf_free(&link);
 	templates_free(&t);
 	return rc;
 }

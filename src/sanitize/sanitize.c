@@ -1417,7 +1417,7 @@ static mugai_status
 notice_write(struct san *s, struct mugai_buf *out)
 {
 	struct mugai_notice_item *items;
-	size_t i, n = 0;
+	size_t i, n = 0, nfiles;
 	mugai_status rc;
 
 	items = calloc(s->nrows + 1, sizeof(*items));
@@ -1440,6 +1440,9 @@ notice_write(struct san *s, struct mugai_buf *out)
 		items[n].m = s->rows[i].frag_m;
 		n++;
 	}
+	/* Named parts mean a change, and a change keeps the original
+	 * (finish.c) when there is a quarantine: then the link is useful. */
+	nfiles = n;
 	if (s->phishing > 0) {
 		items[n].action = "warning";
 		items[n].name = "";
@@ -1449,7 +1452,8 @@ notice_write(struct san *s, struct mugai_buf *out)
 		items[n].warning = 1;
 		n++;
 	}
-	rc = mugai_notice_render(s->cfg, s->res->id, items, n, out);
+	rc = mugai_notice_render_stored(s->cfg, s->res->id, items, n,
+	    nfiles > 0 && s->svc->quarantine != NULL, out);
 	free(items);
 	return rc;
 }

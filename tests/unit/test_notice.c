@@ -169,6 +169,46 @@ test_admin_templates_and_fallback(void **state)
 	rmdir(dir);
 }
 
+/* The request link: only with web_public_url set and an original kept. */
+static void
+test_request_link(void **state)
+{
+	const char *urls[4] = { "web_public_url=https://mail.city.lg.jp/web/",
+	    "web_public_url=", "web_public_url=javascript:alert(1)",
+	    "web_public_url=https://a b" };
+	struct mugai_config *c;
+	struct mugai_buf b;
+	char err[512], *ov[1];
+	int i;
+
+	(void)state;
+	for (i = 0; i < 4; i++) {
+		ov[0] = (char *)(uintptr_t)urls[i];
+		c = mugai_config_load(NULL, ov, 1, err, sizeof(err));
+		assert_non_null(c);
+		mugai_buf_init(&b, 0);
+		assert_int_equal(mugai_notice_render_stored(c, "ID-7", items, 2,
+		    1, &b), MUGAI_OK);
+		if (i == 0) {
+			assert_non_null(strstr(b.data, "原本の取り出し申請"));
+			assert_non_null(strstr(b.data, "Request the original"
+			    " here: https://mail.city.lg.jp/web/request/ID-7\n"));
+			assert_true(mugai_notice_url_ok(c->web_public_url));
+		} else
+			assert_null(strstr(b.data, "/request/"));
+		assert_int_equal(mugai_notice_url_ok(c->web_public_url),
+		    i < 2);
+		mugai_buf_free(&b);
+		/* Nothing stored: nothing to ask for, no link. */
+		mugai_buf_init(&b, 0);
+		assert_int_equal(mugai_notice_render_stored(c, "ID-7", items, 2,
+		    0, &b), MUGAI_OK);
+		assert_null(strstr(b.data, "/request/"));
+		mugai_buf_free(&b);
+		mugai_config_unref(c);
+	}
+}
+
 int
 main(void)
 {
@@ -177,6 +217,7 @@ main(void)
 		cmocka_unit_test(test_warning_and_counts),
 		cmocka_unit_test(test_long_name_cut),
 		cmocka_unit_test(test_admin_templates_and_fallback),
+		cmocka_unit_test(test_request_link),
 	};
 	mugai_log_open("test", MUGAI_LOG_NONE, 0, 0);
 	return cmocka_run_group_tests_name("notice", tests, NULL, NULL);

@@ -61,6 +61,8 @@ struct mugai_config {
 	int	 csv_utf8_bom;		/* csv_charset: 0 original, 1 utf-8-bom */
 	char	*notice_template_dir;	/* "" : built-in templates */
 	char	*admin_contact;		/* who to ask for an original */
+	char	*web_public_url;	/* mugai-web as users reach it; "": the
+					   notice has no request link */
 	char	*attachment_policy;	/* the rule text ... */
 	struct mugai_policy *policy;	/* ... and the same rules parsed */
 

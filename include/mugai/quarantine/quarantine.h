@@ -191,6 +191,15 @@ struct mugai_qrelease {
 	const char *reason;		/* required, non-empty */
 	const char *actor;		/* unix user doing it */
 	int	 force;			/* release even a rejected/virus message */
+	/* Added for mugai-web (issue 17): */
+	const char *const *rcpts;	/* to NULL or "": these recipients */
+	size_t	 nrcpts;
+	const char *parts;		/* NULL: every part; else the parts to
+					   keep, comma separated: part paths
+					   ("1.2") or numbers N, the Nth part
+					   of the report (as 'show' lists
+					   them); the others become a note
+					   naming them.  Not with part. */
 };
 
 /*
@@ -217,8 +226,9 @@ int mugai_quarantine_dangerous(const struct mugai_qrecord *r);
 
 /*
  * mugai_quarantine_release - pipe the original (or, with part, a new
- * message carrying that one attachment) into "sendmail_path -i -f SENDER
- * -- TO", check its exit status, mark the message released and record
+ * message carrying that one attachment; with parts, the original with
+ * the other parts replaced by a note) into "sendmail_path -i -f SENDER
+ * -- TO..." (to, else rcpts), check its exit status, mark the message released and record
  * the action in the index and the audit log.  A failed attempt is
  * recorded too.  MUGAI_ERR_CONFIG when sendmail cannot be started,
  * MUGAI_ERR_IO when it fails, MUGAI_ERR_USAGE when it is dangerous

@@ -4,7 +4,7 @@
  * converted and how to ask for the original.
  *
  * Wording comes from three templates: notice.txt (the frame: {items},
- * {id}, {admin_contact}), notice-item.txt (one per item: {action},
+ * {id}, {admin_contact}, {request_link}), notice-item.txt (one per item: {action},
  * {name}, {declared}, {detected}, {size}, {reason} and the label_*
  * phrases) and notice-phrases.txt ("key = text" lines).  A warning
  * item is one line, the phrase line.warning ("■ {action}: {reason}",
@@ -36,11 +36,25 @@ struct mugai_notice_item {
 
 /*
  * mugai_notice_render - append the notice for items[0..n) to out.
- * Writes nothing when n == 0.
+ * Writes nothing when n == 0.  The frame's {request_link} becomes the
+ * phrase line.request with {url} = web_public_url/request/ID when
+ * web_public_url is set (an http:// or https:// URL) and stored (the
+ * original is kept, so there is something to ask for); else nothing.
+ * mugai_notice_render is mugai_notice_render_stored with stored = 1.
  */
 mugai_status mugai_notice_render(const struct mugai_config *cfg,
     const char *id, const struct mugai_notice_item *items, size_t n,
     struct mugai_buf *out);
+mugai_status mugai_notice_render_stored(const struct mugai_config *cfg,
+    const char *id, const struct mugai_notice_item *items, size_t n,
+    int stored, struct mugai_buf *out);
+
+/*
+ * mugai_notice_url_ok - nonzero when url may stand in the notice: empty,
+ * or http:// or https:// followed by printable ASCII without spaces,
+ * quotes or angle brackets (check-config refuses any other).
+ */
+int mugai_notice_url_ok(const char *url);
 
 /*
  * mugai_notice_check - load every template once and report the first
