@@ -509,6 +509,8 @@ q_show_part(const struct mugai_qpart *p, void *arg)
 
 	(*n)++;
 	q_indent(p->path);
+	/* The number --parts takes (release, approve). */
+	printf("[%d] ", *n);
 	q_text(stdout, p->path != NULL ? p->path : "?", -1, 0);
 	fputs("  ", stdout);
 	q_text(stdout, p->declared_type != NULL ? p->declared_type : "?", -1,

@@ -349,6 +349,9 @@ check "the message's history shows request, release and approve" sh -c "
 	grep -q 'staff@city.lg.jp  request' '$T/hist.out' &&
 	grep -q 'admin  release  to=clerk@city.lg.jp parts=1,3' '$T/hist.out' &&
 	grep -q 'admin  approve  request=$req7' '$T/hist.out'"
+check "show numbers the parts as --parts takes them" sh -c "
+	grep -q '\[2\] 1.2 .*setup-m7.exe' '$T/hist.out' &&
+	grep -q '\[3\] 1.3 .*list-m7.csv' '$T/hist.out'"
 
 # ---- an index of schema version 2 is upgraded ------------------------------
 
