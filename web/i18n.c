@@ -104,6 +104,7 @@ static const char *const table[][2] = {
 	{ "State", "状態" },
 	{ "Decision", "決定" },
 	{ "Approve", "承認" },
+	{ "all, or e.g. 1.2,1.3", "全部、または例 1.2,1.3" },
 	{ "Refuse", "却下" },
 	{ "pending", "審査待ち" },
 	{ "approving", "承認処理中" },

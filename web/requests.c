@@ -233,6 +233,10 @@ decide_forms(struct web_req *req, struct web_resp *resp,
 	web_out(resp, " <input name=\"to\" placeholder=\"");
 	web_tr(req, resp, "the original recipients");
 	web_out(resp, "\"></label> <label>");
+	web_tr(req, resp, "Parts");
+	web_out(resp, " <input name=\"parts\" size=\"8\" placeholder=\"");
+	web_tr(req, resp, "all, or e.g. 1.2,1.3");
+	web_out(resp, "\"></label> <label>");
 	web_tr(req, resp, "Reason");
 	web_out(resp, " <input name=\"reason\" required maxlength=\"500\">"
 	    "</label> <label class=\"danger\"><input type=\"checkbox\" "
@@ -419,7 +423,7 @@ decide(struct web_req *req, struct web_resp *resp, int approve)
 {
 	struct mugai_qdecision d;
 	const char *force;
-	char who[96], *to;
+	char who[96], *to, *parts;
 	mugai_status rc;
 
 	memset(&d, 0, sizeof(d));
@@ -437,6 +441,8 @@ decide(struct web_req *req, struct web_resp *resp, int approve)
 			return;
 		}
 		d.to = to != NULL && *to != '\0' ? to : NULL;
+		parts = web_form_trim((char *)web_field(req, "parts"));
+		d.parts = parts != NULL && *parts != '\0' ? parts : NULL;
 		force = web_field(req, "force");
 		d.force = force != NULL && strcmp(force, "1") == 0;
 		rc = mugai_quarantine_approve(req->app->q, &d);

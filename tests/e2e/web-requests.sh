@@ -8,7 +8,8 @@
 # else.  Checked: kondo asks for an original through the web with a
 # reason (from the message page's form and at /request/ID, where the
 # notice's link lands); the admin approves in /requests and the original
-# and kondo's notification reach Postfix's smtp-sink; a refusal, told by
+# and kondo's notification reach Postfix's smtp-sink; a second approval
+# sends part 1.1 only to another address; a refusal, told by
 # mail too; staff cannot ask for another address's mail (404) nor
 # decide (403), auditors read the queue but cannot decide; CSRF and a
 # missing reason are refused; every step is in the audit log as
@@ -296,6 +297,25 @@ check "staff sees one approved and one refused" sh -c "
 	grep -q 'id=\"req-$R1\".*class=\"state\">\\(承認済み\\|approved\\)<' '$T/body' &&
 	grep -q 'id=\"req-$R3\".*class=\"state\">\\(却下\\|refused\\)<' '$T/body'"
 
+# Approved once, it may be asked for again; this time the admin sends
+# only the text part to another address.
+is "staff asks again after the approval" 303 \
+    "$(req s POST "/request/$ID1" --data-urlencode "csrf=$st" -d 'reason=for soumu')"
+R4=$(MQ quarantine requests --json | python3 -c '
+import json, sys
+print(next(r["request"] for r in json.load(sys.stdin) if r["reason"] == "for soumu"))')
+before=$(pf_sink_count "$P")
+is "admin approves part 1.1 to another address" 303 \
+    "$(req a POST "/approve/$R4" --data-urlencode "csrf=$at" -d parts=1.1 \
+    -d to=soumu@city.lg.jp -d 'reason=text only')"
+pf_wait_sink "$P" $((before + 2)) 60
+check "soumu got the text part only, the .exe named as omitted" sh -c "
+	f=\$(grep -l 'X-Rcpt-Args: <soumu@city.lg.jp>' '$P'/sink/* | head -n 1) &&
+	grep -q '^X-Mugai-Released-Parts: 1.1' \"\$f\" && ! grep -q '^TVq' \"\$f\""
+is "a bad address to approve to is refused" 400 \
+    "$(req a POST "/approve/$R4" --data-urlencode "csrf=$at" -d reason=x \
+    --data-urlencode 'to=a@b>, evil@example.org')"
+
 # ---- statistics --------------------------------------------------------------------------
 
 today=$(date +%Y-%m-%d)
@@ -354,11 +374,12 @@ assert seen' "$T/body"
 
 is "staff may not see the audit log" 403 "$(req s GET /audit)"
 is "auditor sees the audit log" 200 "$(req u GET /audit)"
-check "newest first: the refusal before the approval" python3 -c '
+check "newest first: approval, refusal, approval, requests" python3 -c '
 import re, sys
 b = open(sys.argv[1]).read()
-acts = re.findall(r"<td class=\"act\">([^<]*)</td>", b)
-assert acts.index("refuse") < acts.index("approve") < acts.index("request"), acts' "$T/body"
+acts = [a for a in re.findall(r"<td class=\"act\">([^<]*)</td>", b)
+        if a in ("approve", "refuse", "request")]
+assert acts == ["approve", "request", "refuse", "approve", "request", "request"], acts' "$T/body"
 req u GET '/audit?user=web:alice' >/dev/null
 check "filtered by user" python3 -c '
 import re, sys
@@ -366,7 +387,8 @@ b = open(sys.argv[1]).read()
 who = set(re.findall(r"<td class=\"actor\">([^<]*)</td>", b))
 assert who == {"web:alice"}, who' "$T/body"
 req u GET "/audit?action=request&id=$ID1" >/dev/null
-check "filtered by action and id" sh -c "[ \$(grep -c 'class=\"entry\"' '$T/body') = 1 ]"
+check "filtered by action and id" sh -c "[ \$(grep -c 'class=\"entry\"' '$T/body') = 2 ] &&
+	[ \$(grep -c '<td class=\"act\">request</td>' '$T/body') = 2 ]"
 req u GET "/audit?from=2000-01-01&to=2000-01-02" >/dev/null
 check "filtered by a time range with nothing in it" grep -q '<p id="count">0 ' "$T/body"
 req u GET '/audit?user=web:alice&csv=1' >/dev/null
