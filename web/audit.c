@@ -203,7 +203,7 @@ show(struct web_req *req, struct web_resp *resp, const struct mugai_afilter *f,
 	total = w.n;
 	/* Newest first: page 1 is the last PAGE_SIZE lines. */
 	if ((size_t)(page - 1) * PAGE_SIZE >= total && page > 1)
-		page = (long)((total + PAGE_SIZE - 1) / PAGE_SIZE);
+		page = total > 0 ? (long)((total + PAGE_SIZE - 1) / PAGE_SIZE) : 1;
 	w.last = total > (size_t)(page - 1) * PAGE_SIZE ?
 	    total - (size_t)(page - 1) * PAGE_SIZE : 0;
 	w.first = w.last > PAGE_SIZE ? w.last - PAGE_SIZE : 0;
