@@ -175,6 +175,23 @@ assert any(l.get("action") == a and l.get("actor") == who and l.get("id") == i
 ' "$T/audit.jsonl" "$@"
 }
 
+# The notice's link, followed before logging in, comes back after it.
+is "the notice's link without a login goes to the login page" 303 \
+    "$(req n GET "/request/$ID1")"
+check "which remembers where to go" sh -c "tr -d '\r' < '$T/hdr' |
+	grep -qx 'Location: /login?next=%2Frequest%2F$ID1'"
+req n GET "/login?next=%2Frequest%2F$ID1" >/dev/null
+ntok=$(grep -o 'name="login_token" value="[0-9a-f]*"' "$T/body" | grep -o '[0-9a-f]\{64\}')
+check "the login form carries it" grep -q "name=\"next\" value=\"/request/$ID1\"" "$T/body"
+req n POST /login --data-urlencode "login_token=$ntok" -d user=kondo \
+    -d password=kondo-password-1 --data-urlencode "next=/request/$ID1" >/dev/null
+check "and the login goes there" sh -c "tr -d '\r' < '$T/hdr' | grep -qx 'Location: /request/$ID1'"
+req n2 GET /login >/dev/null
+ntok=$(grep -o 'name="login_token" value="[0-9a-f]*"' "$T/body" | grep -o '[0-9a-f]\{64\}')
+req n2 POST /login --data-urlencode "login_token=$ntok" -d user=kondo \
+    -d password=kondo-password-1 --data-urlencode "next=//evil.example/" >/dev/null
+check "but never to another site" sh -c "tr -d '\r' < '$T/hdr' | grep -qx 'Location: /messages'"
+
 login a alice alice-password-1 >/dev/null
 login u audrey audrey-password-1 >/dev/null
 is "staff logs in" 303 "$(login s kondo kondo-password-1)"
