@@ -7,7 +7,8 @@
 # kondo (one with an .exe removed, one carrying EICAR), one to someone
 # else.  Checked: kondo asks for an original through the web with a
 # reason (from the message page's form and at /request/ID, where the
-# notice's link lands); the admin approves in /requests and the original
+# notice's link lands, through the login page when not logged in); the
+# admin approves in /requests and the original
 # and kondo's notification reach Postfix's smtp-sink; a second approval
 # sends part 1.1 only to another address; a refusal, told by
 # mail too; staff cannot ask for another address's mail (404) nor
