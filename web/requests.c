@@ -215,15 +215,70 @@ done:
 
 /* ---- the queue ------------------------------------------------------------ */
 
+/* What the queue shows of each request's message, looked up between
+ * two walks of the requests (the index is not asked while it lists). */
+struct msginfo {
+	char	*id;
+	char	*subject;		/* NULL: the message is gone */
+	int	 dangerous;
+};
+
 struct queue {
 	struct web_req *req;
 	struct web_resp *resp;
 	size_t	 n;
+	struct msginfo *info;		/* MAX_SHOWN of them */
+	size_t	 ninfo;
+	int	 failed;
 };
+
+static int
+on_collect(const struct mugai_qrequest *q, void *arg)
+{
+	struct queue *c = arg;
+
+	if (c->ninfo >= MAX_SHOWN)
+		return 1;
+	if ((c->info[c->ninfo].id = strdup(q->id)) == NULL) {
+		c->failed = 1;
+		return 1;
+	}
+	c->ninfo++;
+	return 0;
+}
+
+static void
+lookup(struct queue *c)
+{
+	struct mugai_qrecord *r;
+	size_t i;
+
+	for (i = 0; i < c->ninfo; i++) {
+		r = NULL;
+		if (mugai_quarantine_get(c->req->app->q, c->info[i].id, &r) !=
+		    MUGAI_OK)
+			continue;
+		c->info[i].subject = strdup(r->subject ? r->subject : "");
+		c->info[i].dangerous = mugai_quarantine_dangerous(r);
+		mugai_qrecord_free(r);
+	}
+}
+
+static void
+info_free(struct queue *c)
+{
+	size_t i;
+
+	for (i = 0; c->info != NULL && i < c->ninfo; i++) {
+		free(c->info[i].id);
+		free(c->info[i].subject);
+	}
+	free(c->info);
+}
 
 static void
 decide_forms(struct web_req *req, struct web_resp *resp,
-    const struct mugai_qrequest *q)
+    const struct mugai_qrequest *q, const struct msginfo *m)
 {
 	web_out(resp, "<form method=\"post\" class=\"approve\" "
 	    "id=\"approve-%lld\" action=\"/approve/%lld\">", q->reqid, q->reqid);
@@ -239,10 +294,14 @@ decide_forms(struct web_req *req, struct web_resp *resp,
 	web_out(resp, "\"></label> <label>");
 	web_tr(req, resp, "Reason");
 	web_out(resp, " <input name=\"reason\" required maxlength=\"500\">"
-	    "</label> <label class=\"danger\"><input type=\"checkbox\" "
-	    "name=\"force\" value=\"1\"> ");
-	web_tr(req, resp, "Release even though it is dangerous");
-	web_out(resp, "</label> <button type=\"submit\">");
+	    "</label> ");
+	if (m == NULL || m->dangerous) {
+		web_out(resp, "<label class=\"danger\"><input type=\"checkbox\" "
+		    "name=\"force\" value=\"1\"> ");
+		web_tr(req, resp, "Release even though it is dangerous");
+		web_out(resp, "</label> ");
+	}
+	web_out(resp, "<button type=\"submit\">");
 	web_tr(req, resp, "Approve");
 	web_out(resp, "</button></form>\n<form method=\"post\" class=\"refuse\" "
 	    "id=\"refuse-%lld\" action=\"/refuse/%lld\">", q->reqid, q->reqid);
@@ -261,7 +320,10 @@ on_request(const struct mugai_qrequest *q, void *arg)
 	struct queue *c = arg;
 	struct web_req *req = c->req;
 	struct web_resp *resp = c->resp;
+	const struct msginfo *m = NULL;
 
+	if (c->n < c->ninfo && strcmp(c->info[c->n].id, q->id) == 0)
+		m = &c->info[c->n];
 	if (c->n++ >= MAX_SHOWN)
 		return 1;
 	web_out(resp, "<tr class=\"req\" id=\"req-%lld\"><td class=\"num\">%lld"
@@ -271,7 +333,10 @@ on_request(const struct mugai_qrequest *q, void *arg)
 	web_urlenc(resp, q->id);
 	web_out(resp, "\">");
 	web_esc(resp, q->id);
-	web_out(resp, "</a></td><td>");
+	web_out(resp, "</a></td><td class=\"subject\">");
+	if (m != NULL && m->subject != NULL)
+		web_esc(resp, m->subject);
+	web_out(resp, "</td><td>");
 	web_esc(resp, q->requester);
 	web_out(resp, "</td><td>");
 	web_esc(resp, q->reason);
@@ -290,7 +355,7 @@ on_request(const struct mugai_qrequest *q, void *arg)
 		}
 	} else if (req->user.role == WEB_ROLE_ADMIN &&
 	    strcmp(q->state, "pending") == 0)
-		decide_forms(req, resp, q);
+		decide_forms(req, resp, q, m);
 	web_out(resp, "</td></tr>\n");
 	return 0;
 }
@@ -372,6 +437,8 @@ page_requests(struct web_req *req, struct web_resp *resp)
 	web_out(resp, "<table id=\"requests\"><tr><th>#</th><th>");
 	web_tr(req, resp, "Requested");
 	web_out(resp, "</th><th>ID</th><th>");
+	web_tr(req, resp, "Subject");
+	web_out(resp, "</th><th>");
 	web_tr(req, resp, "Requester");
 	web_out(resp, "</th><th>");
 	web_tr(req, resp, "Reason");
@@ -380,8 +447,20 @@ page_requests(struct web_req *req, struct web_resp *resp)
 	web_out(resp, "</th><th>");
 	web_tr(req, resp, "Decision");
 	web_out(resp, "</th></tr>\n");
-	rc = mugai_quarantine_requests(req->app->q, &f, on_request, &c);
+	if ((c.info = calloc(MAX_SHOWN, sizeof(*c.info))) == NULL)
+		c.failed = 1;
+	rc = c.failed ? MUGAI_OK : mugai_quarantine_requests(req->app->q, &f,
+	    on_collect, &c);
+	if (rc == MUGAI_OK && !c.failed) {
+		lookup(&c);
+		rc = mugai_quarantine_requests(req->app->q, &f, on_request, &c);
+	}
+	info_free(&c);
 	web_out(resp, "</table>\n");
+	if (rc == MUGAI_OK && c.failed) {
+		web_error(req, resp, 500, "Internal error; see the log.");
+		return;
+	}
 	if (rc != MUGAI_OK) {
 		mugai_log(LOG_ERR, "web", "requests: %s", mugai_quarantine_error());
 		web_error(req, resp, 500, "Internal error; see the log.");

@@ -260,6 +260,14 @@ check "with approve and refuse forms, each with the CSRF token" sh -c "
 	grep -q 'id=\"approve-$R1\" action=\"/approve/$R1\"><input type=\"hidden\" name=\"csrf\"' '$T/body' &&
 	grep -q 'id=\"refuse-$R3\" action=\"/refuse/$R3\"><input type=\"hidden\" name=\"csrf\"' '$T/body' &&
 	grep -q '請求書の原本が必要です' '$T/body'"
+check "the queue shows each subject escaped; the force box only for the virus" python3 -c '
+import re, sys
+b = open(sys.argv[1]).read()
+r1 = re.search(r"<tr class=\"req\" id=\"req-%s\">.*?</tr>" % sys.argv[2], b, re.S).group(0)
+r3 = re.search(r"<tr class=\"req\" id=\"req-%s\">.*?</tr>" % sys.argv[3], b, re.S).group(0)
+assert "<td class=\"subject\">invoice &lt;b&gt;&amp;&lt;/b&gt; 請求書</td>" in r1, r1
+assert "<td class=\"subject\">virus inside</td>" in r3, r3
+assert "name=\"force\"" in r3 and "name=\"force\"" not in r1' "$T/body" "$R1" "$R3"
 is "approve without the CSRF token is refused" 403 \
     "$(req a POST "/approve/$R1" -d reason=x)"
 is "approve with another session's token is refused" 403 \
