@@ -7,7 +7,9 @@
  * Failures are counted per user name and per client address
  * (throttle.h); while either is locked every login for it is refused
  * with the same answer, right password or not; a success clears the
- * name's count, not the address's.  Each outcome is logged.
+ * name's count, not the address's.  Each outcome is logged.  A page
+ * asked for before logging in (the notice's /request/ID link) comes
+ * as "next" and is where a login goes, when it is a path of this site.
  */
 #include <string.h>
 #include <time.h>
@@ -23,11 +25,26 @@ page_root(struct web_req *req, struct web_resp *resp)
 	web_redirect(resp, req->logged_in ? "/messages" : "/login");
 }
 
+/* "next" of the query or form when it is a path of this site, else NULL. */
+static const char *
+next_path(struct web_req *req)
+{
+	const char *next = web_field(req, "next");
+
+	if (next == NULL)
+		next = web_arg(req, "next");
+	if (next == NULL || next[0] != '/' || next[1] == '/' || next[1] == '\\' ||
+	    strpbrk(next, "\r\n") != NULL || strlen(next) > 1024)
+		return NULL;
+	return next;
+}
+
 static void
 login_form(struct web_req *req, struct web_resp *resp, const char *error_en,
     const char *name)
 {
 	char token[WEB_TOKEN_LEN + 1];
+	const char *next = next_path(req);
 
 	if (web_token(token) != 0) {
 		web_error(req, resp, 500, "Internal error; see the log.");
@@ -43,6 +60,11 @@ login_form(struct web_req *req, struct web_resp *resp, const char *error_en,
 	web_out(resp, "<form method=\"post\" action=\"/login\" id=\"login\">"
 	    "<input type=\"hidden\" name=\"login_token\" value=\"%s\">"
 	    "<label>", token);
+	if (next != NULL) {
+		web_out(resp, "<input type=\"hidden\" name=\"next\" value=\"");
+		web_esc(resp, next);
+		web_out(resp, "\">");
+	}
 	web_tr(req, resp, "User name");
 	web_out(resp, " <input name=\"user\" id=\"user-name\" autocomplete=\"username\" "
 	    "required maxlength=\"64\" value=\"");
@@ -128,7 +150,7 @@ page_login(struct web_req *req, struct web_resp *resp)
 	web_set_cookie(req, resp, "mugai_sid", s.id, -1);
 	web_set_cookie(req, resp, "mugai_login", "", 0);
 	explicit_bzero(&s, sizeof(s));
-	web_redirect(resp, "/messages");
+	web_redirect(resp, next_path(req) ? next_path(req) : "/messages");
 }
 
 void

@@ -2,7 +2,7 @@
  * message.c - one quarantined message: envelope, headers, the part tree
  * with what happened to each part and why, the notice and the body text
  * the recipient got, the history of actions, and (for admins) download,
- * release and delete.
+ * release and delete; for staff, the form asking for the original.
  *
  * Nothing of the message is ever rendered as HTML: every value goes
  * through web_esc(), headers and text are shown in <pre> as text.  The
@@ -320,8 +320,7 @@ page_message(struct web_req *req, struct web_resp *resp)
 	}
 	envelope(req, resp, r);
 	admin_actions(req, resp, r, &c);
-	/* Issue 17 (h17lib): staff ask for the original here (POST
-	 * /request/ID with a reason) once the requests queue exists. */
+	web_request_form(req, resp, r);
 	headers(req, resp, c.raw);
 	parts(req, resp, r, &c);
 	history(req, resp, r, &c);

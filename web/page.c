@@ -102,8 +102,6 @@ web_page_begin(struct web_req *req, struct web_resp *resp, const char *title_en)
 	web_out(resp, "</span> <nav>");
 	if (req->logged_in) {
 		nav(req, resp, "/messages", "Messages");
-		/* Issue 17, the library side (h17lib): these pages plug in
-		 * through their entries in routes.c. */
 		nav(req, resp, "/requests", "Release requests");
 		nav(req, resp, "/stats", "Statistics");
 		nav(req, resp, "/audit", "Audit log");

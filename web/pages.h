@@ -28,6 +28,23 @@ void page_original(struct web_req *, struct web_resp *);
 void page_release(struct web_req *, struct web_resp *);
 void page_delete(struct web_req *, struct web_resp *);
 
+/* requests.c: requests for an original, the queue, decisions. */
+void page_request_form(struct web_req *, struct web_resp *);
+void page_request(struct web_req *, struct web_resp *);
+void page_requests(struct web_req *, struct web_resp *);
+void page_approve(struct web_req *, struct web_resp *);
+void page_refuse(struct web_req *, struct web_resp *);
+/* web_request_form - staff's "request the original" form for r (nothing
+   for other roles or a deleted original). */
+void web_request_form(struct web_req *req, struct web_resp *resp,
+    const struct mugai_qrecord *r);
+
+/* stats.c */
+void page_stats(struct web_req *, struct web_resp *);
+
+/* audit.c */
+void page_audit(struct web_req *, struct web_resp *);
+
 /*
  * access.c - the message named by the path after prefix, when the user
  * may see it: staff only messages with one of their addresses among the

@@ -3,9 +3,7 @@
  *
  * An entry with a NULL handler is a page still to come: it answers 404
  * "not available yet" and its navigation link shows for the roles
- * listed, so the other half of issue 17 (release requests, statistics,
- * the audit log, built in the library by the h17lib branch) plugs in by
- * filling in the handler here.
+ * listed.
  */
 #include <string.h>
 
@@ -23,16 +21,17 @@ static const struct web_route routes[] = {
 	{ "GET", "/original/", WEB_R_ADMIN, page_original },
 	{ "POST", "/release/", WEB_R_ADMIN, page_release },
 	{ "POST", "/delete/", WEB_R_ADMIN, page_delete },
-	/* To come (issue 17, library side in h17lib): staff ask for an
-	 * original, admins approve or refuse; the queue. */
-	{ "GET", "/requests", WEB_R_ANY, NULL },
-	{ "POST", "/request/", WEB_R_STAFF, NULL },
-	{ "POST", "/approve/", WEB_R_ADMIN, NULL },
-	{ "POST", "/refuse/", WEB_R_ADMIN, NULL },
-	/* To come: daily and monthly statistics, tables, SVG and CSV. */
-	{ "GET", "/stats", WEB_R_ADMIN | WEB_R_AUDITOR, NULL },
-	/* To come: the audit log, filtered and as CSV. */
-	{ "GET", "/audit", WEB_R_ADMIN | WEB_R_AUDITOR, NULL },
+	/* Staff ask for an original (the notice's link is GET
+	 * /request/ID), admins approve or refuse; the queue. */
+	{ "GET", "/requests", WEB_R_ANY, page_requests },
+	{ "GET", "/request/", WEB_R_ANY, page_request_form },
+	{ "POST", "/request/", WEB_R_STAFF, page_request },
+	{ "POST", "/approve/", WEB_R_ADMIN, page_approve },
+	{ "POST", "/refuse/", WEB_R_ADMIN, page_refuse },
+	/* Daily and monthly statistics: tables, SVG and CSV. */
+	{ "GET", "/stats", WEB_R_ADMIN | WEB_R_AUDITOR, page_stats },
+	/* The audit log, filtered and as CSV. */
+	{ "GET", "/audit", WEB_R_ADMIN | WEB_R_AUDITOR, page_audit },
 };
 
 #define NROUTES (sizeof(routes) / sizeof(routes[0]))

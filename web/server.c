@@ -28,6 +28,7 @@
 
 #include "mugai/base/log.h"
 #include "form.h"
+#include "html.h"
 #include "page.h"
 #include "web.h"
 
@@ -218,6 +219,22 @@ find_session(struct web_req *req)
 	req->logged_in = 1;
 }
 
+/* To the login page, which comes back to path afterwards (the link in
+ * a notice, /request/ID, is followed by people not logged in yet). */
+static void
+login_then(struct web_resp *resp, const char *path)
+{
+	struct mugai_buf b;
+
+	mugai_buf_init(&b, 4096);
+	if (mugai_buf_puts(&b, "/login?next=") == MUGAI_OK &&
+	    web_url(&b, path) == MUGAI_OK)
+		web_redirect(resp, b.data);
+	else
+		web_redirect(resp, "/login");
+	mugai_buf_free(&b);
+}
+
 static void
 dispatch(struct web_req *req, struct web_resp *resp)
 {
@@ -242,7 +259,7 @@ dispatch(struct web_req *req, struct web_resp *resp)
 			web_error(req, resp, MHD_HTTP_FORBIDDEN,
 			    "The form has expired; please try again.");
 		else
-			web_redirect(resp, "/login");
+			login_then(resp, req->path);
 		return;
 	}
 	if (r->roles != 0 && !(r->roles & (1u << req->user.role))) {

@@ -5,9 +5,11 @@
 //
 // Logs in as staff, searches for SUBJECT, opens the message, checks the
 // subject shows as text and that no script of the message ran (no
-// dialog, no element made from it), then logs in as admin and releases
-// it with a reason through the page's form.  Prints "PASS name" /
-// "FAIL name: why" lines; screenshots go to SHOTS_DIR.
+// dialog, no element made from it) and asks for its original with a
+// reason through the page's form; then logs in as admin, finds the
+// request in /requests and approves it, and opens the statistics.
+// Prints "PASS name" / "FAIL name: why" lines; screenshots go to
+// SHOTS_DIR.
 import puppeteer from "puppeteer-core";
 
 const [base, shots, staff, admin, subject] = process.argv.slice(2);
@@ -109,19 +111,38 @@ await step("switching to English", async () => {
 	const h1 = await page.$eval("h1", (e) => e.textContent);
 	return h1 === "Message" || `h1 is "${h1}"`;
 });
+await step("staff asks for the original with a reason", async () => {
+	await page.type("#request-reason", "I need the attachment (browser test)");
+	await Promise.all([page.waitForNavigation(), page.click("#request-button")]);
+	const done = await page.$("#done");
+	const states = await page.$$eval("tr.req td.state", (ts) => ts.map((t) => t.textContent));
+	return (done !== null && page.url().includes("/requests") &&
+	    states.length === 1 && states[0] === "pending") ||
+	    `at ${page.url()}, states ${JSON.stringify(states)}`;
+});
 await step("staff logs out", async () => {
 	await Promise.all([page.waitForNavigation(), page.click("#logout")]);
 	return page.url().endsWith("/login") || `at ${page.url()}`;
 });
-await step("admin logs in, opens it and releases it with a reason", async () => {
+await step("admin sees the request in /requests and approves it", async () => {
 	await login(page, admin);
-	await page.goto(`${base}/messages?subject=script`);
-	await Promise.all([page.waitForNavigation(), page.click("a.subject")]);
-	await page.type("#release-reason", "requested by staff (browser test)");
-	await Promise.all([page.waitForNavigation(), page.click("#release-button")]);
+	await page.goto(`${base}/requests`);
+	const reasons = await page.$$eval("tr.req", (rs) => rs.map((r) => r.textContent));
+	if (reasons.length !== 1 || !reasons[0].includes("I need the attachment"))
+		return `queue: ${JSON.stringify(reasons)}`;
+	await page.screenshot({ path: `${shots}/requests.png`, fullPage: true });
+	await page.type("form.approve input[name=reason]", "approved in the browser test");
+	await Promise.all([page.waitForNavigation(), page.click("form.approve button")]);
 	const done = await page.$("#done");
-	await page.screenshot({ path: `${shots}/released.png`, fullPage: true });
 	return done !== null || `no confirmation; at ${page.url()}`;
+});
+await step("admin opens the statistics, drawn as SVG", async () => {
+	await page.goto(`${base}/stats`);
+	const svgs = await page.$$("svg.chart");
+	await page.screenshot({ path: `${shots}/stats.png`, fullPage: true });
+	if (cspErrors.length)
+		return `CSP errors: ${cspErrors.join(" | ")}`;
+	return svgs.length >= 2 || `${svgs.length} charts`;
 });
 await step("still no dialog anywhere", async () =>
 	dialogs.length === 0 || `dialogs: ${JSON.stringify(dialogs)}`);

@@ -7,9 +7,11 @@
 # <script>alert(1)</script> goes through a private Postfix and
 # mugai-milter into the quarantine; tests/browser/web.mjs then logs in
 # as the staff member it was sent to, searches, opens it, checks the
-# subject is text and no script ran, and an admin releases it through
-# the page's form; here the release is checked at smtp-sink.
-# Screenshots of the list and message pages stay in BUILD/browser/shots.
+# subject is text and no script ran, and asks for its original; an
+# admin approves the request in /requests; here the release and the
+# requester's notice are checked at smtp-sink.  Screenshots of the
+# list, message, requests and statistics pages stay in
+# BUILD/browser/shots.
 # Skipped, saying so, only when chromium is not installed.
 set -u
 if [ $# -ne 2 ]; then
@@ -134,12 +136,16 @@ done < "$T/node.out"
 CK_PREFIX="web-browser/"
 grep -q '^PASS \|^FAIL ' "$T/node.out" ||
     fail node "$(tail -n 5 "$T/node.out" | tr '\n' ' ')"
-if pf_wait_sink "$P" $((before + 1)) 60; then
-	pass "the release made in the browser reaches smtp-sink"
+if pf_wait_sink "$P" $((before + 2)) 60; then
+	pass "the approval made in the browser: release and notice reach smtp-sink"
 else
-	fail "the release made in the browser reaches smtp-sink" \
+	fail "the approval made in the browser: release and notice reach smtp-sink" \
 	    "$(tail -n 3 "$T/web.log" | tr '\n' ' ')"
 fi
-check "screenshots of the list and message pages" sh -c "
-	[ -s '$B/shots/list.png' ] && [ -s '$B/shots/message.png' ]"
+check "the original, setup.exe and all, reached kondo" sh -c "
+	grep -l 'Message-ID: <browser-1@example.org>' '$P'/sink/* |
+	xargs grep -l 'setup.exe' | xargs grep -l 'MZ\\|TVq' | grep -q ."
+check "screenshots of the list, message, requests and statistics pages" sh -c "
+	[ -s '$B/shots/list.png' ] && [ -s '$B/shots/message.png' ] &&
+	[ -s '$B/shots/requests.png' ] && [ -s '$B/shots/stats.png' ]"
 finish
