@@ -27,6 +27,23 @@
 
 /* ---- the requester's mail --------------------------------------------- */
 
+/*
+ * A person's name for the mail: an actor as the front ends record it
+ * ("web:kondo", "cli:root") without the front end's tag, which means
+ * nothing to the reader ("web:kondo 様").
+ */
+static const char *
+qr_person(const char *actor)
+{
+	const char *p;
+
+	if (actor == NULL)
+		return "";
+	for (p = actor; *p >= 'a' && *p <= 'z'; p++)
+		;
+	return *p == ':' && p > actor && p[1] != '\0' ? p + 1 : actor;
+}
+
 /* notice_template_dir/request-decision.txt, else the built-in copy. */
 static char *
 qr_template(const struct mugai_config *cfg)
@@ -181,11 +198,11 @@ mugai_qrequest_render(const struct mugai_config *cfg,
 	if (rc == MUGAI_OK) {
 		const struct qr_var v[] = {
 			{ "reqid", reqid }, { "id", r->id },
-			{ "requester", r->requester },
+			{ "requester", qr_person(r->requester) },
 			{ "result_ja", approved ? "承認" : "却下" },
 			{ "result_en", approved ? "approved" : "refused" },
 			{ "request_reason", rreason },
-			{ "decider", r->decider },
+			{ "decider", qr_person(r->decider) },
 			{ "decision", decision },
 			{ "release_to", r->release_to },
 			{ "delivery", delivery.data != NULL ? delivery.data :

@@ -294,13 +294,16 @@ fi
 check "the original, setup.exe and all, went to kondo" sh -c "
 	f=\$(grep -l 'Message-ID: <r1@example.org>' \$(ls -t '$P'/sink/*) | head -n 1) &&
 	grep -q 'setup.exe' \"\$f\" && grep -qi 'X-Rcpt-Args: <kondo@city.lg.jp>' \"\$f\""
-check "kondo was told it was approved, with the admin's reason" python3 -c '
+check "kondo was told it was approved, by name, with the admin's reason" python3 -c '
 import email, email.policy, glob, sys
 for f in glob.glob(sys.argv[1] + "/sink/*"):
     m = email.message_from_bytes(open(f, "rb").read(), policy=email.policy.default)
     if "approved" in str(m["Subject"]) and "kondo@city.lg.jp" in str(m.get("X-Rcpt-Args", "")):
         body = m.get_body(("plain",)).get_content()
         assert "業務上必要と確認" in body and sys.argv[2] in body, body
+        # People by name, not by the console tag the audit log keeps.
+        assert "kondo 様" in body and "Decided by: alice" in body, body
+        assert "web:" not in body, body
         break
 else:
     raise SystemExit("no approval mail to kondo")' "$P" "$ID1"
