@@ -301,7 +301,8 @@ st_top(struct st_tally *t, size_t top, struct mugai_stats_count **out,
 {
 	size_t i;
 
-	qsort(t->v, t->n, sizeof(*t->v), st_count_cmp);
+	if (t->n > 1)	/* qsort wants an array, even of nothing */
+		qsort(t->v, t->n, sizeof(*t->v), st_count_cmp);
 	for (i = top; i < t->n; i++)
 		free(t->v[i].name);
 	*out = t->v;
@@ -316,7 +317,8 @@ st_totals(struct mugai_stats *s)
 
 	memset(&s->total, 0, sizeof(s->total));
 	snprintf(s->total.period, sizeof(s->total.period), "total");
-	qsort(s->rows, s->nrows, sizeof(*s->rows), st_row_cmp);
+	if (s->nrows > 1)
+		qsort(s->rows, s->nrows, sizeof(*s->rows), st_row_cmp);
 	for (i = 0; i < s->nrows; i++) {
 		s->total.messages += s->rows[i].messages;
 		s->total.sanitised += s->rows[i].sanitised;
