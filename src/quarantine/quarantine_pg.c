@@ -934,21 +934,34 @@ qpg_list(void *ctx, const struct mugai_qfilter *f, mugai_qrecord_fn fn,
 	return rc;
 }
 
-/* Q_ST_* bits as a text[] literal of status names. */
+struct qpg_state {
+	unsigned bit;
+	const char *name;
+};
+
+/* Q_ST_* (messages) and QR_ST_* (requests) bits and their names. */
+static const struct qpg_state qpg_msg_states[] = {
+	{ Q_ST_HELD, "held" }, { Q_ST_RELEASING, "releasing" },
+	{ Q_ST_RELEASED, "released" }, { Q_ST_DELETED, "deleted" },
+	{ 0, NULL }
+};
+static const struct qpg_state qpg_req_states[] = {
+	{ QR_ST_PENDING, "pending" }, { QR_ST_APPROVING, "approving" },
+	{ QR_ST_APPROVED, "approved" }, { QR_ST_REFUSED, "refused" },
+	{ 0, NULL }
+};
+
+/* The bits of from in st as a text[] literal of their names. */
 static void
-qpg_statuses(unsigned from, char *buf, size_t len)
+qpg_states(const struct qpg_state *st, unsigned from, char *buf, size_t len)
 {
-	static const struct { unsigned bit; const char *name; } st[] = {
-		{ Q_ST_HELD, "held" }, { Q_ST_RELEASING, "releasing" },
-		{ Q_ST_RELEASED, "released" }, { Q_ST_DELETED, "deleted" },
-	};
-	size_t i, n;
+	size_t n;
 
 	n = (size_t)snprintf(buf, len, "{");
-	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++)
-		if ((from & st[i].bit) && n < len)
+	for (; st->name != NULL; st++)
+		if ((from & st->bit) && n < len)
 			n += (size_t)snprintf(buf + n, len - n, "%s%s",
-			    n > 1 ? "," : "", st[i].name);
+			    n > 1 ? "," : "", st->name);
 	if (n < len)
 		snprintf(buf + n, len - n, "}");
 }
@@ -985,7 +998,7 @@ qpg_transition(void *ctx, const char *id, unsigned from, const char *to,
 
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(stale, sizeof(stale), "%d", Q_STALE_RELEASE);
-	qpg_statuses(from, set, sizeof(set));
+	qpg_states(qpg_msg_states, from, set, sizeof(set));
 	v[0] = id; v[1] = to; v[2] = now; v[3] = set;
 	v[4] = from & Q_ST_STALE ? "true" : "false"; v[5] = stale;
 	if ((rc = qpg_get(s, "changing a status", &sl)) != MUGAI_OK)
@@ -1583,25 +1596,6 @@ qpg_request_list(void *ctx, const struct mugai_qrfilter *f,
 	return rc;
 }
 
-/* QR_ST_* bits as a text[] literal of state names. */
-static void
-qpg_rstates(unsigned from, char *buf, size_t len)
-{
-	static const struct { unsigned bit; const char *name; } st[] = {
-		{ QR_ST_PENDING, "pending" }, { QR_ST_APPROVING, "approving" },
-		{ QR_ST_APPROVED, "approved" }, { QR_ST_REFUSED, "refused" },
-	};
-	size_t i, n;
-
-	n = (size_t)snprintf(buf, len, "{");
-	for (i = 0; i < sizeof(st) / sizeof(st[0]); i++)
-		if ((from & st[i].bit) && n < len)
-			n += (size_t)snprintf(buf + n, len - n, "%s%s",
-			    n > 1 ? "," : "", st[i].name);
-	if (n < len)
-		snprintf(buf + n, len - n, "}");
-}
-
 /*
  * One conditional UPDATE, as qpg_transition: of two admins on two
  * nodes deciding one request, the second re-reads the row after the
@@ -1639,7 +1633,7 @@ qpg_request_transition(void *ctx, long long reqid, unsigned from,
 	snprintf(num, sizeof(num), "%lld", reqid);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(stale, sizeof(stale), "%d", Q_STALE_RELEASE);
-	qpg_rstates(from, set, sizeof(set));
+	qpg_states(qpg_req_states, from, set, sizeof(set));
 	v[0] = num; v[1] = to; v[2] = decider; v[3] = now; v[4] = decision;
 	v[5] = release_to; v[6] = set;
 	v[7] = from & QR_ST_STALE ? "true" : "false"; v[8] = stale;
