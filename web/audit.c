@@ -19,6 +19,7 @@
 
 #include "mugai/base/log.h"
 #include "mugai/quarantine/auditlog.h"
+#include "form.h"
 #include "page.h"
 #include "pages.h"
 
@@ -36,31 +37,6 @@ struct walk {
 	mugai_status rc;
 };
 
-static const char *
-arg(struct web_req *req, const char *name)
-{
-	const char *v = web_arg(req, name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
-static time_t
-day(const char *s, int end)
-{
-	struct tm tm;
-	char *e;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	e = strptime(s, "%Y-%m-%d", &tm);
-	if (e == NULL || *e != '\0')
-		return -1;
-	tm.tm_isdst = -1;
-	if (end)
-		tm.tm_mday++;
-	return mktime(&tm);
-}
 
 static int
 count(const struct mugai_aentry *e, void *arg)
@@ -126,9 +102,9 @@ self_link(struct web_req *req, struct web_resp *resp, const char *more)
 
 	web_out(resp, "/audit?%s", more);
 	for (i = 0; i < NKEEP; i++)
-		if (arg(req, keep[i]) != NULL) {
+		if (web_arg_set(req, keep[i]) != NULL) {
 			web_out(resp, "&amp;%s=", keep[i]);
-			web_urlenc(resp, arg(req, keep[i]));
+			web_urlenc(resp, web_arg_set(req, keep[i]));
 		}
 }
 
@@ -146,7 +122,7 @@ filter_form(struct web_req *req, struct web_resp *resp)
 		web_tr(req, resp, labels[i]);
 		web_out(resp, " <input type=\"%s\" name=\"%s\" id=\"q-%s\" "
 		    "value=\"", i < 2 ? "date" : "text", keep[i], keep[i]);
-		web_esc(resp, arg(req, keep[i]));
+		web_esc(resp, web_arg_set(req, keep[i]));
 		web_out(resp, "\"></label>");
 	}
 	web_out(resp, " <button type=\"submit\">");
@@ -291,19 +267,19 @@ page_audit(struct web_req *req, struct web_resp *resp)
 	long page = 1;
 
 	memset(&f, 0, sizeof(f));
-	f.since = day(arg(req, "from"), 0);
-	f.before = day(arg(req, "to"), 1);
+	f.since = web_form_day(web_arg_set(req, "from"), 0);
+	f.before = web_form_day(web_arg_set(req, "to"), 1);
 	if (f.since < 0 || f.before < 0) {
 		web_error(req, resp, 400, "Bad request.");
 		return;
 	}
-	f.actor = arg(req, "user");
-	f.action = arg(req, "action");
-	f.id = arg(req, "id");
-	if ((v = arg(req, "page")) != NULL && ((page = strtol(v, NULL, 10)) < 1 ||
-	    page > 1000000000L))
+	f.actor = web_arg_set(req, "user");
+	f.action = web_arg_set(req, "action");
+	f.id = web_arg_set(req, "id");
+	if ((v = web_arg_set(req, "page")) != NULL &&
+	    ((page = strtol(v, NULL, 10)) < 1 || page > 1000000000L))
 		page = 1;
-	if (arg(req, "csv") != NULL)
+	if (web_arg_set(req, "csv") != NULL)
 		csv(req, resp, &f);
 	else
 		show(req, resp, &f, page);

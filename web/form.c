@@ -6,6 +6,7 @@
  */
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "form.h"
 
@@ -90,4 +91,22 @@ web_form_trim(char *s)
 	while (n > 0 && strchr(" \t\r\n", s[n - 1]) != NULL)
 		s[--n] = '\0';
 	return s;
+}
+
+time_t
+web_form_day(const char *s, int end)
+{
+	struct tm tm;
+	char *e;
+
+	if (s == NULL || *s == '\0')
+		return 0;
+	memset(&tm, 0, sizeof(tm));
+	e = strptime(s, "%Y-%m-%d", &tm);
+	if (e == NULL || *e != '\0')
+		return -1;
+	tm.tm_isdst = -1;
+	if (end)
+		tm.tm_mday++;
+	return mktime(&tm);
 }

@@ -18,6 +18,7 @@
 #include <glib.h>
 
 #include "mugai/base/log.h"
+#include "form.h"
 #include "page.h"
 #include "pages.h"
 
@@ -195,31 +196,6 @@ cmp_rows(const void *a, const void *b, void *arg)
 
 /* ---- the page ------------------------------------------------------------ */
 
-static time_t
-parse_date(const char *s, int end_of_day)
-{
-	struct tm tm;
-	char *e;
-
-	if (s == NULL || *s == '\0')
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	e = strptime(s, "%Y-%m-%d", &tm);
-	if (e == NULL || *e != '\0')
-		return -1;
-	tm.tm_isdst = -1;
-	if (end_of_day)
-		tm.tm_mday++;
-	return mktime(&tm);
-}
-
-static const char *
-arg(struct web_req *req, const char *name)
-{
-	const char *v = web_arg(req, name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
 
 /* A link to this search with another sort or page. */
 static void
@@ -233,9 +209,9 @@ self_link(struct web_req *req, struct web_resp *resp, const char *sort,
 	web_out(resp, "/messages?sort=%s&amp;dir=%s&amp;page=%ld", sort,
 	    desc ? "desc" : "asc", page);
 	for (i = 0; i < sizeof(keep) / sizeof(keep[0]); i++)
-		if (arg(req, keep[i]) != NULL) {
+		if (web_arg_set(req, keep[i]) != NULL) {
 			web_out(resp, "&amp;%s=", keep[i]);
-			web_urlenc(resp, arg(req, keep[i]));
+			web_urlenc(resp, web_arg_set(req, keep[i]));
 		}
 }
 
@@ -247,7 +223,7 @@ text_input(struct web_req *req, struct web_resp *resp, const char *name,
 	web_tr(req, resp, label_en);
 	web_out(resp, " <input type=\"%s\" name=\"%s\" id=\"q-%s\" value=\"",
 	    type, name, name);
-	web_esc(resp, arg(req, name));
+	web_esc(resp, web_arg_set(req, name));
 	web_out(resp, "\"></label>");
 }
 
@@ -255,7 +231,7 @@ static void
 select_input(struct web_req *req, struct web_resp *resp, const char *name,
     const char *label_en, const char *const *values)
 {
-	const char *cur = arg(req, name);
+	const char *cur = web_arg_set(req, name);
 
 	web_out(resp, "<label>");
 	web_tr(req, resp, label_en);
@@ -385,25 +361,25 @@ page_messages(struct web_req *req, struct web_resp *resp)
 	memset(&f, 0, sizeof(f));
 	memset(&s, 0, sizeof(s));
 	s.req = req;
-	f.since = parse_date(arg(req, "from"), 0);
-	f.before = parse_date(arg(req, "to"), 1);
+	f.since = web_form_day(web_arg_set(req, "from"), 0);
+	f.before = web_form_day(web_arg_set(req, "to"), 1);
 	if (f.since < 0 || f.before < 0) {
 		web_error(req, resp, 400, "Bad request.");
 		return;
 	}
-	f.status = arg(req, "status");
-	f.sender = arg(req, "sender");
-	f.recipient = arg(req, "rcpt");
-	s.verdict = arg(req, "verdict");
-	s.virus = arg(req, "virus");
-	s.words = split_words(arg(req, "subject"));
-	if ((v = arg(req, "sort")) != NULL)
+	f.status = web_arg_set(req, "status");
+	f.sender = web_arg_set(req, "sender");
+	f.recipient = web_arg_set(req, "rcpt");
+	s.verdict = web_arg_set(req, "verdict");
+	s.virus = web_arg_set(req, "virus");
+	s.words = split_words(web_arg_set(req, "subject"));
+	if ((v = web_arg_set(req, "sort")) != NULL)
 		for (i = 0; i < sizeof(sort_keys) / sizeof(sort_keys[0]); i++)
 			if (strcmp(v, sort_keys[i]) == 0)
 				o.key = (int)i;
-	if ((v = arg(req, "dir")) != NULL)
+	if ((v = web_arg_set(req, "dir")) != NULL)
 		o.desc = strcmp(v, "asc") != 0;
-	if ((v = arg(req, "page")) != NULL && (page = strtol(v, NULL, 10)) < 1)
+	if ((v = web_arg_set(req, "page")) != NULL && (page = strtol(v, NULL, 10)) < 1)
 		page = 1;
 	s.cap = req->app->cfg->web_max_results;
 	if ((s.rows = calloc(s.cap, sizeof(*s.rows))) == NULL) {

@@ -65,6 +65,15 @@ web_arg(struct web_req *req, const char *name)
 	return MHD_lookup_connection_value(req->conn, MHD_GET_ARGUMENT_KIND, name);
 }
 
+/* A query value that is there and not empty: a blank search field is none. */
+const char *
+web_arg_set(struct web_req *req, const char *name)
+{
+	const char *v = web_arg(req, name);
+
+	return v != NULL && *v != '\0' ? v : NULL;
+}
+
 const char *
 web_field(struct web_req *req, const char *name)
 {

@@ -19,6 +19,7 @@
 
 #include "mugai/base/log.h"
 #include "mugai/quarantine/stats.h"
+#include "form.h"
 #include "page.h"
 #include "pages.h"
 
@@ -26,32 +27,6 @@
 #define ROW_H	18
 #define LABEL_W	220
 
-static const char *
-arg(struct web_req *req, const char *name)
-{
-	const char *v = web_arg(req, name);
-
-	return v != NULL && *v != '\0' ? v : NULL;
-}
-
-/* A local "YYYY-MM-DD"; end: the start of the next day.  -1 when bad. */
-static time_t
-day(const char *s, int end)
-{
-	struct tm tm;
-	char *e;
-
-	if (s == NULL)
-		return 0;
-	memset(&tm, 0, sizeof(tm));
-	e = strptime(s, "%Y-%m-%d", &tm);
-	if (e == NULL || *e != '\0')
-		return -1;
-	tm.tm_isdst = -1;
-	if (end)
-		tm.tm_mday++;
-	return mktime(&tm);
-}
 
 /* ---- charts ----------------------------------------------------------------- */
 
@@ -197,13 +172,13 @@ static void
 self_link(struct web_req *req, struct web_resp *resp, const char *more)
 {
 	web_out(resp, "/stats?%s", more);
-	if (arg(req, "from") != NULL) {
+	if (web_arg_set(req, "from") != NULL) {
 		web_out(resp, "&amp;from=");
-		web_urlenc(resp, arg(req, "from"));
+		web_urlenc(resp, web_arg_set(req, "from"));
 	}
-	if (arg(req, "to") != NULL) {
+	if (web_arg_set(req, "to") != NULL) {
 		web_out(resp, "&amp;to=");
-		web_urlenc(resp, arg(req, "to"));
+		web_urlenc(resp, web_arg_set(req, "to"));
 	}
 }
 
@@ -221,7 +196,7 @@ range_form(struct web_req *req, struct web_resp *resp)
 		web_tr(req, resp, labels[i]);
 		web_out(resp, " <input type=\"date\" name=\"%s\" id=\"q-%s\" "
 		    "value=\"", names[i], names[i]);
-		web_esc(resp, arg(req, names[i]));
+		web_esc(resp, web_arg_set(req, names[i]));
 		web_out(resp, "\"></label>");
 	}
 	web_out(resp, " <button type=\"submit\">");
@@ -259,8 +234,9 @@ void
 page_stats(struct web_req *req, struct web_resp *resp)
 {
 	struct mugai_stats *days = NULL, *months = NULL;
-	const char *want = arg(req, "csv");
-	time_t from = day(arg(req, "from"), 0), to = day(arg(req, "to"), 1);
+	const char *want = web_arg_set(req, "csv");
+	time_t from = web_form_day(web_arg_set(req, "from"), 0);
+	time_t to = web_form_day(web_arg_set(req, "to"), 1);
 	mugai_status rc;
 
 	if (from < 0 || to < 0 || (want != NULL && strcmp(want, "month") != 0 &&

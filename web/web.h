@@ -86,6 +86,7 @@ int web_route_exists(const char *path);
 
 /* server.c: values of the request (NULL when absent; no need to free). */
 const char *web_arg(struct web_req *req, const char *name);	/* query */
+const char *web_arg_set(struct web_req *req, const char *name); /* not "" */
 const char *web_field(struct web_req *req, const char *name);	/* form */
 const char *web_header(struct web_req *req, const char *name);
 const char *web_cookie(struct web_req *req, const char *name);

@@ -11,6 +11,7 @@
 
 #include <stdlib.h>
 #include <string.h>
+#include <time.h>
 
 #include "form.h"
 #include "html.h"
@@ -87,6 +88,35 @@ test_url(void **state)
 	mugai_buf_free(&b);
 }
 
+/* Search dates: local days, "to" through the end of its day. */
+static void
+test_form_day(void **state)
+{
+	struct tm tm;
+	time_t t;
+
+	(void)state;
+	assert_int_equal(web_form_day(NULL, 0), 0);
+	assert_int_equal(web_form_day("", 1), 0);
+	assert_int_equal(web_form_day("2026-12-3x", 0), -1);
+	assert_int_equal(web_form_day("12/03/2026", 0), -1);
+	assert_int_equal(web_form_day("2026-12-03 10:00", 0), -1);
+	t = web_form_day("2026-12-03", 0);
+	assert_non_null(localtime_r(&t, &tm));
+	assert_int_equal(tm.tm_year, 126);
+	assert_int_equal(tm.tm_mon, 11);
+	assert_int_equal(tm.tm_mday, 3);
+	assert_int_equal(tm.tm_hour, 0);
+	assert_int_equal(tm.tm_min, 0);
+	/* The end of the last day of a month is the next month's start. */
+	t = web_form_day("2026-12-31", 1);
+	assert_non_null(localtime_r(&t, &tm));
+	assert_int_equal(tm.tm_year, 127);
+	assert_int_equal(tm.tm_mon, 0);
+	assert_int_equal(tm.tm_mday, 1);
+	assert_int_equal(tm.tm_hour, 0);
+}
+
 static void
 test_form(void **state)
 {
@@ -147,6 +177,7 @@ main(void)
 		cmocka_unit_test(test_escape_cap),
 		cmocka_unit_test(test_url),
 		cmocka_unit_test(test_form),
+		cmocka_unit_test(test_form_day),
 		cmocka_unit_test(test_lang),
 	};
 	return cmocka_run_group_tests_name("web_html", tests, NULL, NULL);
