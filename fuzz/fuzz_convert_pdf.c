@@ -93,6 +93,7 @@ LLVMFuzzerTestOneInput(const uint8_t *data, size_t size)
 	case MUGAI_CONVERT_EXIT_ENCRYPTED:
 	case MUGAI_CONVERT_EXIT_TOO_BIG:
 	case MUGAI_CONVERT_EXIT_BAD_INPUT:
+	case MUGAI_CONVERT_EXIT_XFA:
 		/* The refusal goes to the log: it must say something. */
 		if (why[0] == '\0')
 			abort();
