@@ -1,17 +1,20 @@
 /*
  * qbase.c - what the store, the index backends and the audit log share
  * (see qbase.h): the per-thread error text, freeing a record (and a
- * release request) and who owns the files the store creates.
+ * release request), who owns the files the store creates, and the
+ * names of the states (quarantine_backend.h).
  */
 #include <pwd.h>
 #include <stdarg.h>
 #include <stdio.h>
 #include <stdlib.h>
+#include <string.h>
 #include <unistd.h>
 
 #include "mugai/quarantine/quarantine.h"
 #include "mugai/quarantine/request.h"
 #include "qbase.h"
+#include "quarantine_backend.h"
 
 /* Per thread: milter threads store while the CLI's caller reads its own. */
 static __thread char q_errbuf[1024];
@@ -95,4 +98,25 @@ mugai_qowner(const struct mugai_config *cfg, uid_t *uid, gid_t *gid)
 		*gid = pw.pw_gid;
 	}
 	return MUGAI_OK;
+}
+
+const struct mugai_qstate mugai_qmsg_states[] = {
+	{ Q_ST_HELD, "held" }, { Q_ST_RELEASING, "releasing" },
+	{ Q_ST_RELEASED, "released" }, { Q_ST_DELETED, "deleted" },
+	{ 0, NULL }
+};
+
+const struct mugai_qstate mugai_qreq_states[] = {
+	{ QR_ST_PENDING, "pending" }, { QR_ST_APPROVING, "approving" },
+	{ QR_ST_APPROVED, "approved" }, { QR_ST_REFUSED, "refused" },
+	{ 0, NULL }
+};
+
+unsigned
+mugai_qstate_bit(const struct mugai_qstate *st, const char *name)
+{
+	for (; st->name != NULL; st++)
+		if (strcmp(st->name, name) == 0)
+			return st->bit;
+	return 0;
 }

@@ -175,6 +175,20 @@ struct mugai_qbackend {
 #define Q_ST_STALE	0x10u
 #define Q_STALE_RELEASE	3600
 
+/*
+ * The states above with the names the index keeps (qbase.c), for both
+ * backends: mugai_qmsg_states (Q_ST_*) and mugai_qreq_states (QR_ST_*),
+ * each ended by { 0, NULL }.  mugai_qstate_bit: the bit of name in st,
+ * 0 when it has none.
+ */
+struct mugai_qstate {
+	unsigned bit;
+	const char *name;
+};
+extern const struct mugai_qstate mugai_qmsg_states[];
+extern const struct mugai_qstate mugai_qreq_states[];
+unsigned mugai_qstate_bit(const struct mugai_qstate *st, const char *name);
+
 extern const struct mugai_qbackend mugai_qbackend_sqlite;
 /* issue 18: quarantine_db = postgresql://... or a conninfo string. */
 extern const struct mugai_qbackend mugai_qbackend_pg;

@@ -934,26 +934,10 @@ qpg_list(void *ctx, const struct mugai_qfilter *f, mugai_qrecord_fn fn,
 	return rc;
 }
 
-struct qpg_state {
-	unsigned bit;
-	const char *name;
-};
-
-/* Q_ST_* (messages) and QR_ST_* (requests) bits and their names. */
-static const struct qpg_state qpg_msg_states[] = {
-	{ Q_ST_HELD, "held" }, { Q_ST_RELEASING, "releasing" },
-	{ Q_ST_RELEASED, "released" }, { Q_ST_DELETED, "deleted" },
-	{ 0, NULL }
-};
-static const struct qpg_state qpg_req_states[] = {
-	{ QR_ST_PENDING, "pending" }, { QR_ST_APPROVING, "approving" },
-	{ QR_ST_APPROVED, "approved" }, { QR_ST_REFUSED, "refused" },
-	{ 0, NULL }
-};
-
 /* The bits of from in st as a text[] literal of their names. */
 static void
-qpg_states(const struct qpg_state *st, unsigned from, char *buf, size_t len)
+qpg_states(const struct mugai_qstate *st, unsigned from, char *buf,
+    size_t len)
 {
 	size_t n;
 
@@ -998,7 +982,7 @@ qpg_transition(void *ctx, const char *id, unsigned from, const char *to,
 
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(stale, sizeof(stale), "%d", Q_STALE_RELEASE);
-	qpg_states(qpg_msg_states, from, set, sizeof(set));
+	qpg_states(mugai_qmsg_states, from, set, sizeof(set));
 	v[0] = id; v[1] = to; v[2] = now; v[3] = set;
 	v[4] = from & Q_ST_STALE ? "true" : "false"; v[5] = stale;
 	if ((rc = qpg_get(s, "changing a status", &sl)) != MUGAI_OK)
@@ -1633,7 +1617,7 @@ qpg_request_transition(void *ctx, long long reqid, unsigned from,
 	snprintf(num, sizeof(num), "%lld", reqid);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(stale, sizeof(stale), "%d", Q_STALE_RELEASE);
-	qpg_states(qpg_req_states, from, set, sizeof(set));
+	qpg_states(mugai_qreq_states, from, set, sizeof(set));
 	v[0] = num; v[1] = to; v[2] = decider; v[3] = now; v[4] = decision;
 	v[5] = release_to; v[6] = set;
 	v[7] = from & QR_ST_STALE ? "true" : "false"; v[8] = stale;

@@ -753,20 +753,6 @@ qsql_add_action(struct qsql *s, const struct mugai_qaction *a)
 	return rc;
 }
 
-static unsigned
-qsql_status_bit(const char *status)
-{
-	if (strcmp(status, "held") == 0)
-		return Q_ST_HELD;
-	if (strcmp(status, "releasing") == 0)
-		return Q_ST_RELEASING;
-	if (strcmp(status, "released") == 0)
-		return Q_ST_RELEASED;
-	if (strcmp(status, "deleted") == 0)
-		return Q_ST_DELETED;
-	return 0;
-}
-
 /* The status of id and when it last changed; MUGAI_ERR_NOTFOUND. */
 static mugai_status
 qsql_status_of(struct qsql *s, const char *id, char *was, size_t waslen,
@@ -842,7 +828,7 @@ qsql_transition(void *ctx, const char *id, unsigned from, const char *to,
 		goto out;
 	rc = qsql_status_of(s, id, cur, sizeof(cur), &changed);
 	if (rc == MUGAI_OK) {
-		bit = qsql_status_bit(cur);
+		bit = mugai_qstate_bit(mugai_qmsg_states, cur);
 		if (bit == Q_ST_RELEASING && (from & Q_ST_STALE) &&
 		    changed < time(NULL) - Q_STALE_RELEASE)
 			bit |= Q_ST_STALE;
@@ -1227,20 +1213,6 @@ out:
 	return rc;
 }
 
-static unsigned
-qsql_rstate_bit(const char *state)
-{
-	if (strcmp(state, "pending") == 0)
-		return QR_ST_PENDING;
-	if (strcmp(state, "approving") == 0)
-		return QR_ST_APPROVING;
-	if (strcmp(state, "approved") == 0)
-		return QR_ST_APPROVED;
-	if (strcmp(state, "refused") == 0)
-		return QR_ST_REFUSED;
-	return 0;
-}
-
 /* The state of a request, when it was decided, and its message. */
 static mugai_status
 qsql_rstate_of(struct qsql *s, long long reqid, char *was, size_t waslen,
@@ -1325,7 +1297,7 @@ qsql_request_transition(void *ctx, long long reqid, unsigned from,
 		goto out;
 	rc = qsql_rstate_of(s, reqid, cur, sizeof(cur), &decided);
 	if (rc == MUGAI_OK) {
-		bit = qsql_rstate_bit(cur);
+		bit = mugai_qstate_bit(mugai_qreq_states, cur);
 		if (bit == QR_ST_APPROVING && (from & QR_ST_STALE) &&
 		    decided < time(NULL) - Q_STALE_RELEASE)
 			bit |= QR_ST_STALE;
