@@ -319,6 +319,18 @@ struct qlist {
 	mugai_status rc;
 };
 
+/* ,"key":"value" for each NULL-ended key, value pair. */
+static mugai_status
+q_json_pairs(struct mugai_buf *b, const char *const *kv)
+{
+	mugai_status rc = MUGAI_OK;
+
+	for (; kv[0] != NULL && rc == MUGAI_OK; kv += 2)
+		if ((rc = mugai_buf_putc(b, ',')) == MUGAI_OK)
+			rc = mugai_json_kv(b, kv[0], kv[1]);
+	return rc;
+}
+
 static mugai_status
 q_json_record(struct mugai_buf *b, const struct mugai_qrecord *r)
 {
@@ -329,19 +341,14 @@ q_json_record(struct mugai_buf *b, const struct mugai_qrecord *r)
 	q_iso8601(r->received, when, sizeof(when));
 	rc = mugai_buf_puts(b, "{");
 	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "id", r->id);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "received", when);
-	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"received_unix\":%lld,",
+	if (rc == MUGAI_OK) rc = q_json_pairs(b, (const char *const[]){
+	    "received", when, NULL });
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"received_unix\":%lld",
 	    (long long)r->received);
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "status", r->status);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "verdict", r->verdict);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "queue_id", r->queue_id);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "client_addr", r->client_addr);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "sender", r->sender);
+	if (rc == MUGAI_OK) rc = q_json_pairs(b, (const char *const[]){
+	    "status", r->status, "verdict", r->verdict,
+	    "queue_id", r->queue_id, "client_addr", r->client_addr,
+	    "sender", r->sender, NULL });
 	if (rc == MUGAI_OK) rc = mugai_buf_puts(b, ",\"recipients\":[");
 	for (i = 0; i < r->nrecipients && rc == MUGAI_OK; i++) {
 		if (i > 0)
@@ -349,14 +356,13 @@ q_json_record(struct mugai_buf *b, const struct mugai_qrecord *r)
 		if (rc == MUGAI_OK)
 			rc = mugai_json_str(b, r->recipients[i]);
 	}
-	if (rc == MUGAI_OK) rc = mugai_buf_puts(b, "],");
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "subject", r->subject);
-	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"size\":%zu,", r->size);
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "sha256", r->sha256);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "reasons", r->reasons);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "path", r->path);
+	if (rc == MUGAI_OK) rc = mugai_buf_puts(b, "]");
+	if (rc == MUGAI_OK) rc = q_json_pairs(b, (const char *const[]){
+	    "subject", r->subject, NULL });
+	if (rc == MUGAI_OK) rc = mugai_buf_printf(b, ",\"size\":%zu", r->size);
+	if (rc == MUGAI_OK) rc = q_json_pairs(b, (const char *const[]){
+	    "sha256", r->sha256, "reasons", r->reasons, "path", r->path,
+	    NULL });
 	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, '}');
 	return rc;
 }
@@ -1137,26 +1143,12 @@ q_json_request(struct mugai_buf *b, const struct mugai_qrequest *r)
 		q_iso8601(r->decided, dec, sizeof(dec));
 	else
 		dec[0] = '\0';
-	rc = mugai_buf_printf(b, "{\"request\":%lld,", r->reqid);
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "id", r->id);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "state", r->state);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "requested", when);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "requester", r->requester);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "notify", r->notify);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "reason", r->reason);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "decided", dec);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "decider", r->decider);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "decision", r->decision);
-	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, ',');
-	if (rc == MUGAI_OK) rc = mugai_json_kv(b, "release_to", r->release_to);
+	rc = mugai_buf_printf(b, "{\"request\":%lld", r->reqid);
+	if (rc == MUGAI_OK) rc = q_json_pairs(b, (const char *const[]){
+	    "id", r->id, "state", r->state, "requested", when,
+	    "requester", r->requester, "notify", r->notify,
+	    "reason", r->reason, "decided", dec, "decider", r->decider,
+	    "decision", r->decision, "release_to", r->release_to, NULL });
 	if (rc == MUGAI_OK) rc = mugai_buf_putc(b, '}');
 	return rc;
 }
