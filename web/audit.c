@@ -209,17 +209,8 @@ show(struct web_req *req, struct web_resp *resp, const struct mugai_afilter *f,
 		web_tr(req, resp, "unreadable audit lines skipped");
 		web_out(resp, "</p>");
 	}
-	web_out(resp, "<table id=\"audit\"><tr><th>");
-	web_tr(req, resp, "Time (UTC)");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Who");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Action");
-	web_out(resp, "</th><th>ID</th><th>");
-	web_tr(req, resp, "Reason");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Detail");
-	web_out(resp, "</th></tr>\n");
+	web_table_head(req, resp, "audit", (const char *const[]){
+	    "Time (UTC)", "Who", "Action", "ID", "Reason", "Detail", NULL });
 	for (i = w.last - w.first; i > 0; i--)
 		if (w.rows[i - 1] != NULL)
 			web_out(resp, "%s", w.rows[i - 1]);

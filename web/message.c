@@ -151,19 +151,9 @@ parts(struct web_req *req, struct web_resp *resp, const struct mugai_qrecord *r,
 {
 	web_out(resp, "<h2>");
 	web_tr(req, resp, "Parts");
-	web_out(resp, "</h2><table id=\"parts\"><tr><th>");
-	web_tr(req, resp, "Part");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Type");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "File name");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Size");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Action");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Reason");
-	web_out(resp, "</th></tr>\n");
+	web_out(resp, "</h2>");
+	web_table_head(req, resp, "parts", (const char *const[]){ "Part",
+	    "Type", "File name", "Size", "Action", "Reason", NULL });
 	(void)mugai_quarantine_report_parts(req->app->q, r->report_json, on_part, c);
 	web_out(resp, "</table>\n<h2>");
 	web_tr(req, resp, "The notice and text as the recipient saw it");
@@ -201,17 +191,9 @@ history(struct web_req *req, struct web_resp *resp, const struct mugai_qrecord *
 {
 	web_out(resp, "<h2>");
 	web_tr(req, resp, "History");
-	web_out(resp, "</h2><table id=\"history\"><tr><th>");
-	web_tr(req, resp, "Time");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Who");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Action");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Detail");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Reason");
-	web_out(resp, "</th></tr>\n");
+	web_out(resp, "</h2>");
+	web_table_head(req, resp, "history", (const char *const[]){ "Time",
+	    "Who", "Action", "Detail", "Reason", NULL });
 	if (mugai_quarantine_history(req->app->q, r->id, on_action, c) != MUGAI_OK)
 		mugai_log(LOG_ERR, "web", "%s: history: %s", r->id,
 		    mugai_quarantine_error());

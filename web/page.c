@@ -138,3 +138,18 @@ web_page_end(struct web_req *req, struct web_resp *resp)
 	(void)req;
 	web_out(resp, "\n</main></body></html>\n");
 }
+
+void
+web_table_head(struct web_req *req, struct web_resp *resp, const char *id,
+    const char *const *heads)
+{
+	web_out(resp, "<table id=\"");
+	web_esc(resp, id);
+	web_out(resp, "\"><tr>");
+	for (; *heads != NULL; heads++) {
+		web_out(resp, "<th>");
+		web_tr(req, resp, *heads);
+		web_out(resp, "</th>");
+	}
+	web_out(resp, "</tr>\n");
+}

@@ -26,5 +26,11 @@ void web_tr(struct web_req *req, struct web_resp *resp, const char *en);
 void web_time(struct web_resp *resp, time_t t);
 /* web_csrf_field - the hidden input every form of a logged-in page carries. */
 void web_csrf_field(struct web_req *req, struct web_resp *resp);
+/*
+ * web_table_head - '<table id="ID"><tr>' and a <th> for each heading of
+ * the NULL-ended list, translated, then '</tr>' and a newline.
+ */
+void web_table_head(struct web_req *req, struct web_resp *resp,
+    const char *id, const char *const *heads);
 
 #endif

@@ -434,19 +434,9 @@ page_requests(struct web_req *req, struct web_resp *resp)
 	done_note(req, resp);
 	if (req->user.role != WEB_ROLE_STAFF)
 		state_links(req, resp, state);
-	web_out(resp, "<table id=\"requests\"><tr><th>#</th><th>");
-	web_tr(req, resp, "Requested");
-	web_out(resp, "</th><th>ID</th><th>");
-	web_tr(req, resp, "Subject");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Requester");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Reason");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "State");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Decision");
-	web_out(resp, "</th></tr>\n");
+	web_table_head(req, resp, "requests", (const char *const[]){ "#",
+	    "Requested", "ID", "Subject", "Requester", "Reason", "State",
+	    "Decision", NULL });
 	if ((c.info = calloc(MAX_SHOWN, sizeof(*c.info))) == NULL)
 		c.failed = 1;
 	rc = c.failed ? MUGAI_OK : mugai_quarantine_requests(req->app->q, &f,

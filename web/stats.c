@@ -96,6 +96,7 @@ top_chart(struct web_req *req, struct web_resp *resp, const char *id,
     const char *title_en, const struct mugai_stats_count *c, size_t n)
 {
 	struct bar *bars;
+	char tid[64];
 	size_t i;
 
 	web_out(resp, "<h2>");
@@ -111,11 +112,9 @@ top_chart(struct web_req *req, struct web_resp *resp, const char *id,
 		resp->failed = 1;
 		return;
 	}
-	web_out(resp, "<table id=\"%s-table\"><tr><th>", id);
-	web_tr(req, resp, "Name");
-	web_out(resp, "</th><th>");
-	web_tr(req, resp, "Count");
-	web_out(resp, "</th></tr>\n");
+	snprintf(tid, sizeof(tid), "%s-table", id);
+	web_table_head(req, resp, tid, (const char *const[]){ "Name", "Count",
+	    NULL });
 	for (i = 0; i < n; i++) {
 		bars[i].label = c[i].name;
 		bars[i].n = c[i].n;
@@ -154,13 +153,8 @@ table(struct web_req *req, struct web_resp *resp, const char *id,
 
 	web_out(resp, "<h2>");
 	web_tr(req, resp, title_en);
-	web_out(resp, "</h2><table id=\"%s\"><tr>", id);
-	for (i = 0; heads[i] != NULL; i++) {
-		web_out(resp, "<th>");
-		web_tr(req, resp, heads[i]);
-		web_out(resp, "</th>");
-	}
-	web_out(resp, "</tr>\n");
+	web_out(resp, "</h2>");
+	web_table_head(req, resp, id, heads);
 	for (i = 0; i < s->nrows; i++)
 		row(resp, &s->rows[i], 0);
 	row(resp, &s->total, 1);
