@@ -950,12 +950,99 @@ qpg_states(const struct mugai_qstate *st, unsigned from, char *buf,
 		snprintf(buf + n, len - n, "}");
 }
 
+/* One history row, inside the caller's transaction. */
+static mugai_status
+qpg_add_action(struct qpg *s, PGconn *c, const struct mugai_qaction *a)
+{
+	char atime[32];
+	const char *v[6];
+
+	snprintf(atime, sizeof(atime), "%lld", (long long)a->time);
+	v[0] = a->id; v[1] = atime; v[2] = qpg_s(a->actor);
+	v[3] = qpg_s(a->action); v[4] = qpg_s(a->detail);
+	v[5] = qpg_s(a->reason);
+	return qpg_run(s, c, "INSERT INTO actions (id, time, actor, action,"
+	    " detail, reason) VALUES ($1, $2, $3, $4, $5, $6)", 6, v, NULL, 0,
+	    NULL, "recording an action");
+}
+
 /*
- * One conditional UPDATE: the row lock serialises two commands on one
- * message (on any node); the second re-reads the row after the first
- * commits and finds its status no longer allowed.  The action goes in
- * the same transaction.
+ * One compare-and-set of a row's state, for qpg_transition and
+ * qpg_request_transition: upd is one conditional UPDATE that locks the
+ * row (FOR UPDATE) and returns its old state when the state was
+ * allowed, so of two commands on one row (on any node) the second
+ * re-reads it after the first commits and finds its state no longer
+ * allowed.  When nothing changed, sel ($1 = v[0]) tells whether the row
+ * is in another state or gone.  The action goes in the same
+ * transaction.
  */
+struct qpg_cas {
+	const char	*what;		/* "changing a status", for errors */
+	const char	*upd;		/* UPDATE ... RETURNING the old state */
+	int		 nv;
+	const char	*const *v;	/* upd's parameters; v[0] the key */
+	const char	*sel;		/* SELECT the state WHERE key = $1 */
+	const char	*label;		/* the row in errors: "ID is deleted" */
+	const char	*gone;		/* the error when there is no row */
+};
+
+static mugai_status
+qpg_cas_run(struct qpg *s, PGconn *c, const struct qpg_cas *x, char *cur,
+    size_t curlen)
+{
+	PGresult *res = NULL;
+	mugai_status rc;
+
+	rc = qpg_run(s, c, x->upd, x->nv, x->v, NULL, 0, &res, x->what);
+	if (rc == MUGAI_OK && PQntuples(res) == 1) {
+		snprintf(cur, curlen, "%s", PQgetvalue(res, 0, 0));
+		PQclear(res);
+		return MUGAI_OK;
+	}
+	PQclear(res);
+	if (rc != MUGAI_OK)
+		return rc;
+	/* Not changed: say what it is (or that it is not there). */
+	rc = qpg_run(s, c, x->sel, 1, x->v, NULL, 0, &res, x->what);
+	if (rc == MUGAI_OK && PQntuples(res) == 1) {
+		snprintf(cur, curlen, "%s", PQgetvalue(res, 0, 0));
+		mugai_qerr_set("%s is %s", x->label, cur);
+		rc = MUGAI_ERR_STATE;
+	} else if (rc == MUGAI_OK) {
+		mugai_qerr_set("%s", x->gone);
+		rc = MUGAI_ERR_NOTFOUND;
+	}
+	PQclear(res);
+	return rc;
+}
+
+static mugai_status
+qpg_cas(struct qpg *s, const struct qpg_cas *x, const struct mugai_qaction *a,
+    char *was, size_t waslen)
+{
+	struct qpg_slot *sl;
+	char cur[16] = "";
+	mugai_status rc;
+
+	if ((rc = qpg_get(s, x->what, &sl)) != MUGAI_OK)
+		goto out;
+	rc = qpg_simple(s, sl->conn, "BEGIN", x->what);
+	if (rc == MUGAI_OK)
+		rc = qpg_cas_run(s, sl->conn, x, cur, sizeof(cur));
+	if (rc == MUGAI_OK && a != NULL)
+		rc = qpg_add_action(s, sl->conn, a);
+	if (rc == MUGAI_OK)
+		rc = qpg_simple(s, sl->conn, "COMMIT", x->what);
+	else if (PQstatus(sl->conn) == CONNECTION_OK)
+		qpg_rollback(sl->conn);
+	qpg_put(s, sl);
+out:
+	if (was != NULL && waslen > 0)
+		snprintf(was, waslen, "%s", cur);
+	return rc;
+}
+
+/* A message's status, by qpg_cas; to NULL: tested, not changed. */
 static mugai_status
 qpg_transition(void *ctx, const char *id, unsigned from, const char *to,
     const struct mugai_qaction *a, char *was, size_t waslen)
@@ -970,61 +1057,18 @@ qpg_transition(void *ctx, const char *id, unsigned from, const char *to,
 	    "  OR ($5::boolean AND m.status = 'releasing'"
 	    "  AND m.changed < $3::bigint - $6::bigint))"
 	    " RETURNING o.status";
-	static const char act[] =
-	    "INSERT INTO actions (id, time, actor, action, detail, reason)"
-	    " VALUES ($1, $2, $3, $4, $5, $6)";
-	struct qpg *s = ctx;
-	struct qpg_slot *sl;
-	char now[32], set[64], stale[16], atime[32], cur[16] = "";
+	char now[32], set[64], stale[16], gone[300];
 	const char *v[6];
-	PGresult *res = NULL;
-	mugai_status rc;
+	struct qpg_cas x = { "changing a status", upd, 6, v,
+	    "SELECT status FROM messages WHERE id = $1", id, gone };
 
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(stale, sizeof(stale), "%d", Q_STALE_RELEASE);
+	snprintf(gone, sizeof(gone), "no message with id %s", id);
 	qpg_states(mugai_qmsg_states, from, set, sizeof(set));
 	v[0] = id; v[1] = to; v[2] = now; v[3] = set;
 	v[4] = from & Q_ST_STALE ? "true" : "false"; v[5] = stale;
-	if ((rc = qpg_get(s, "changing a status", &sl)) != MUGAI_OK)
-		goto out;
-	rc = qpg_simple(s, sl->conn, "BEGIN", "changing a status");
-	if (rc == MUGAI_OK)
-		rc = qpg_run(s, sl->conn, upd, 6, v, NULL, 0, &res,
-		    "changing a status");
-	if (rc == MUGAI_OK && PQntuples(res) == 1)
-		snprintf(cur, sizeof(cur), "%s", PQgetvalue(res, 0, 0));
-	else if (rc == MUGAI_OK) {
-		/* Not changed: say what it is (or that it is not there). */
-		PQclear(res);
-		rc = qpg_run(s, sl->conn, "SELECT status FROM messages"
-		    " WHERE id = $1", 1, &id, NULL, 0, &res, "changing a status");
-		if (rc == MUGAI_OK && PQntuples(res) == 1) {
-			snprintf(cur, sizeof(cur), "%s", PQgetvalue(res, 0, 0));
-			mugai_qerr_set("%s is %s", id, cur);
-			rc = MUGAI_ERR_STATE;
-		} else if (rc == MUGAI_OK) {
-			mugai_qerr_set("no message with id %s", id);
-			rc = MUGAI_ERR_NOTFOUND;
-		}
-	}
-	PQclear(res);
-	if (rc == MUGAI_OK && a != NULL) {
-		snprintf(atime, sizeof(atime), "%lld", (long long)a->time);
-		v[0] = a->id; v[1] = atime; v[2] = qpg_s(a->actor);
-		v[3] = qpg_s(a->action); v[4] = qpg_s(a->detail);
-		v[5] = qpg_s(a->reason);
-		rc = qpg_run(s, sl->conn, act, 6, v, NULL, 0, NULL,
-		    "recording an action");
-	}
-	if (rc == MUGAI_OK)
-		rc = qpg_simple(s, sl->conn, "COMMIT", "changing a status");
-	else if (PQstatus(sl->conn) == CONNECTION_OK)
-		qpg_rollback(sl->conn);
-	qpg_put(s, sl);
-out:
-	if (was != NULL && waslen > 0)
-		snprintf(was, waslen, "%s", cur);
-	return rc;
+	return qpg_cas(ctx, &x, a, was, waslen);
 }
 
 /*
@@ -1391,22 +1435,6 @@ nomem:
 	return MUGAI_ERR_NOMEM;
 }
 
-/* One history row, inside the caller's transaction. */
-static mugai_status
-qpg_add_action(struct qpg *s, PGconn *c, const struct mugai_qaction *a)
-{
-	char atime[32];
-	const char *v[6];
-
-	snprintf(atime, sizeof(atime), "%lld", (long long)a->time);
-	v[0] = a->id; v[1] = atime; v[2] = qpg_s(a->actor);
-	v[3] = qpg_s(a->action); v[4] = qpg_s(a->detail);
-	v[5] = qpg_s(a->reason);
-	return qpg_run(s, c, "INSERT INTO actions (id, time, actor, action,"
-	    " detail, reason) VALUES ($1, $2, $3, $4, $5, $6)", 6, v, NULL, 0,
-	    NULL, "recording an action");
-}
-
 /*
  * MUGAI_ERR_STATE, saying so, when requester has an open request for
  * id; MUGAI_OK when not.
@@ -1580,12 +1608,7 @@ qpg_request_list(void *ctx, const struct mugai_qrfilter *f,
 	return rc;
 }
 
-/*
- * One conditional UPDATE, as qpg_transition: of two admins on two
- * nodes deciding one request, the second re-reads the row after the
- * first commits and finds its state no longer allowed.  The history
- * row goes in the same transaction.
- */
+/* A release request's state and decision, by qpg_cas. */
 static mugai_status
 qpg_request_transition(void *ctx, long long reqid, unsigned from,
     const char *to, const char *decider, const char *decision,
@@ -1607,56 +1630,23 @@ qpg_request_transition(void *ctx, long long reqid, unsigned from,
 	    "  OR ($8::boolean AND r.state = 'approving'"
 	    "  AND r.decided < $4::bigint - $9::bigint))"
 	    " RETURNING o.state";
-	struct qpg *s = ctx;
-	struct qpg_slot *sl;
-	char num[32], now[32], set[64], stale[16], cur[16] = "";
+	char num[32], now[32], set[64], stale[16], label[48], gone[96];
 	const char *v[9];
-	PGresult *res = NULL;
-	mugai_status rc;
+	struct qpg_cas x = { "changing a request", upd, 9, v,
+	    "SELECT state FROM requests WHERE reqid = $1::bigint", label,
+	    gone };
 
 	snprintf(num, sizeof(num), "%lld", reqid);
 	snprintf(now, sizeof(now), "%lld", (long long)time(NULL));
 	snprintf(stale, sizeof(stale), "%d", Q_STALE_RELEASE);
+	snprintf(label, sizeof(label), "request %lld", reqid);
+	snprintf(gone, sizeof(gone), "no request %lld; see 'mugai quarantine"
+	    " requests'", reqid);
 	qpg_states(mugai_qreq_states, from, set, sizeof(set));
 	v[0] = num; v[1] = to; v[2] = decider; v[3] = now; v[4] = decision;
 	v[5] = release_to; v[6] = set;
 	v[7] = from & QR_ST_STALE ? "true" : "false"; v[8] = stale;
-	if ((rc = qpg_get(s, "changing a request", &sl)) != MUGAI_OK)
-		goto out;
-	rc = qpg_simple(s, sl->conn, "BEGIN", "changing a request");
-	if (rc == MUGAI_OK)
-		rc = qpg_run(s, sl->conn, upd, 9, v, NULL, 0, &res,
-		    "changing a request");
-	if (rc == MUGAI_OK && PQntuples(res) == 1)
-		snprintf(cur, sizeof(cur), "%s", PQgetvalue(res, 0, 0));
-	else if (rc == MUGAI_OK) {
-		/* Not changed: say what it is (or that it is not there). */
-		PQclear(res);
-		rc = qpg_run(s, sl->conn, "SELECT state FROM requests"
-		    " WHERE reqid = $1::bigint", 1, v, NULL, 0, &res,
-		    "changing a request");
-		if (rc == MUGAI_OK && PQntuples(res) == 1) {
-			snprintf(cur, sizeof(cur), "%s", PQgetvalue(res, 0, 0));
-			mugai_qerr_set("request %lld is %s", reqid, cur);
-			rc = MUGAI_ERR_STATE;
-		} else if (rc == MUGAI_OK) {
-			mugai_qerr_set("no request %lld; see 'mugai quarantine"
-			    " requests'", reqid);
-			rc = MUGAI_ERR_NOTFOUND;
-		}
-	}
-	PQclear(res);
-	if (rc == MUGAI_OK && a != NULL)
-		rc = qpg_add_action(s, sl->conn, a);
-	if (rc == MUGAI_OK)
-		rc = qpg_simple(s, sl->conn, "COMMIT", "changing a request");
-	else if (PQstatus(sl->conn) == CONNECTION_OK)
-		qpg_rollback(sl->conn);
-	qpg_put(s, sl);
-out:
-	if (was != NULL && waslen > 0)
-		snprintf(was, waslen, "%s", cur);
-	return rc;
+	return qpg_cas(ctx, &x, a, was, waslen);
 }
 
 const struct mugai_qbackend mugai_qbackend_pg = {
