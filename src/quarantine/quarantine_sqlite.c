@@ -753,96 +753,118 @@ qsql_add_action(struct qsql *s, const struct mugai_qaction *a)
 	return rc;
 }
 
-/* The status of id and when it last changed; MUGAI_ERR_NOTFOUND. */
+/*
+ * The two kinds of row with a state that commands change: messages (by
+ * id) and release requests (by number).  busy is the state a crashed
+ * command can leave behind; from's stale bit allows it once it is
+ * Q_STALE_RELEASE old.
+ */
+struct qsql_kind {
+	const char	*what;		/* "changing a status", for errors */
+	const char	*sel;		/* SELECT state, its time WHERE key = ?1 */
+	const struct mugai_qstate *states;
+	unsigned	 busy, stale;
+};
+
+static const struct qsql_kind qsql_msg = { "changing a status",
+    "SELECT status, changed FROM messages WHERE id = ?1",
+    mugai_qmsg_states, Q_ST_RELEASING, Q_ST_STALE };
+static const struct qsql_kind qsql_req = { "changing a request",
+    "SELECT state, decided FROM requests WHERE reqid = ?1",
+    mugai_qreq_states, QR_ST_APPROVING, QR_ST_STALE };
+
+/* One row: a message's id, or a request's number (id NULL). */
+struct qsql_key {
+	const char	*id;
+	long long	 num;
+};
+
+/* The state of k and when it last changed; MUGAI_ERR_NOTFOUND. */
 static mugai_status
-qsql_status_of(struct qsql *s, const char *id, char *was, size_t waslen,
-    time_t *changed)
+qsql_state_of(struct qsql *s, const struct qsql_kind *kd,
+    const struct qsql_key *k, char *cur, size_t curlen, time_t *since)
 {
 	sqlite3_stmt *st = NULL;
 	mugai_status rc;
 	int step;
 
-	rc = qsql_prepare(s, "SELECT status, changed FROM messages"
-	    " WHERE id = ?1", &st, "changing a status");
-	if (rc != MUGAI_OK)
+	if ((rc = qsql_prepare(s, kd->sel, &st, kd->what)) != MUGAI_OK)
 		return rc;
-	qsql_bind_text(st, 1, id);
+	if (k->id != NULL)
+		qsql_bind_text(st, 1, k->id);
+	else
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)k->num);
 	step = sqlite3_step(st);
 	if (step == SQLITE_ROW) {
-		snprintf(was, waslen, "%s", sqlite3_column_text(st, 0) != NULL ?
+		snprintf(cur, curlen, "%s", sqlite3_column_text(st, 0) != NULL ?
 		    (const char *)sqlite3_column_text(st, 0) : "");
-		*changed = (time_t)sqlite3_column_int64(st, 1);
+		*since = (time_t)sqlite3_column_int64(st, 1);
 	} else if (step == SQLITE_DONE) {
-		mugai_qerr_set("no message with id %s", id);
+		if (k->id != NULL)
+			mugai_qerr_set("no message with id %s", k->id);
+		else
+			mugai_qerr_set("no request %lld; see 'mugai quarantine"
+			    " requests'", k->num);
 		rc = MUGAI_ERR_NOTFOUND;
 	} else
-		rc = qsql_fail(s, step, "changing a status");
+		rc = qsql_fail(s, step, kd->what);
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* Compare-and-set: the row must still have the status read before. */
+/* MUGAI_ERR_STATE, saying so, unless cur (since then) is one of from. */
 static mugai_status
-qsql_set_status(struct qsql *s, const char *id, const char *was,
-    const char *to)
+qsql_allowed(const struct qsql_kind *kd, const struct qsql_key *k,
+    const char *cur, time_t since, unsigned from)
 {
-	sqlite3_stmt *st = NULL;
-	mugai_status rc;
+	unsigned bit;
 
-	rc = qsql_prepare(s, "UPDATE messages SET status = ?1, changed = ?2"
-	    " WHERE id = ?3 AND status = ?4", &st, "changing a status");
-	if (rc != MUGAI_OK)
-		return rc;
-	qsql_bind_text(st, 1, to);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
-	qsql_bind_text(st, 3, id);
-	qsql_bind_text(st, 4, was);
-	rc = qsql_step_done(s, st, "changing a status");
-	if (rc == MUGAI_OK && sqlite3_changes(s->db) != 1) {
-		mugai_qerr_set("%s changed under a write lock", id);
-		rc = MUGAI_ERR_INTERNAL;
-	}
-	sqlite3_finalize(st);
-	return rc;
+	bit = mugai_qstate_bit(kd->states, cur);
+	if (bit == kd->busy && (from & kd->stale) &&
+	    since < time(NULL) - Q_STALE_RELEASE)
+		bit |= kd->stale;
+	if (bit & from)
+		return MUGAI_OK;
+	if (k->id != NULL)
+		mugai_qerr_set("%s is %s", k->id, cur);
+	else
+		mugai_qerr_set("request %lld is %s", k->num, cur);
+	return MUGAI_ERR_STATE;
 }
+
+/* Sets the state read as cur to the caller's (compare-and-set). */
+typedef mugai_status (*qsql_set_fn)(struct qsql *s, const char *cur,
+    const void *arg);
 
 /*
  * Read, test and set under one write transaction (BEGIN IMMEDIATE takes
- * the lock before the read), so two commands racing on one message see
- * each other's change: exactly one of them makes its transition.
+ * the lock before the read), so two commands racing on one row see each
+ * other's change: exactly one of them makes its transition.  set NULL:
+ * tested, not changed.  The action goes in the same transaction.
  */
 static mugai_status
-qsql_transition(void *ctx, const char *id, unsigned from, const char *to,
+qsql_cas(struct qsql *s, const struct qsql_kind *kd, const struct qsql_key *k,
+    unsigned from, qsql_set_fn set, const void *arg,
     const struct mugai_qaction *a, char *was, size_t waslen)
 {
-	struct qsql *s = ctx;
 	char cur[16] = "";
-	time_t changed = 0;
+	time_t since = 0;
 	mugai_status rc;
-	unsigned bit;
 
-	if ((rc = qsql_lock(s, "changing a status")) != MUGAI_OK)
+	if ((rc = qsql_lock(s, kd->what)) != MUGAI_OK)
 		return rc;
-	rc = qsql_exec(s, "BEGIN IMMEDIATE", "changing a status");
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", kd->what);
 	if (rc != MUGAI_OK)
 		goto out;
-	rc = qsql_status_of(s, id, cur, sizeof(cur), &changed);
-	if (rc == MUGAI_OK) {
-		bit = mugai_qstate_bit(mugai_qmsg_states, cur);
-		if (bit == Q_ST_RELEASING && (from & Q_ST_STALE) &&
-		    changed < time(NULL) - Q_STALE_RELEASE)
-			bit |= Q_ST_STALE;
-		if ((bit & from) == 0) {
-			mugai_qerr_set("%s is %s", id, cur);
-			rc = MUGAI_ERR_STATE;
-		}
-	}
-	if (rc == MUGAI_OK && to != NULL)
-		rc = qsql_set_status(s, id, cur, to);
+	rc = qsql_state_of(s, kd, k, cur, sizeof(cur), &since);
+	if (rc == MUGAI_OK)
+		rc = qsql_allowed(kd, k, cur, since, from);
+	if (rc == MUGAI_OK && set != NULL)
+		rc = set(s, cur, arg);
 	if (rc == MUGAI_OK && a != NULL)
 		rc = qsql_add_action(s, a);
 	if (rc == MUGAI_OK)
-		rc = qsql_exec(s, "COMMIT", "changing a status");
+		rc = qsql_exec(s, "COMMIT", kd->what);
 	if (rc != MUGAI_OK)
 		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
 out:
@@ -850,6 +872,47 @@ out:
 	if (was != NULL && waslen > 0)
 		snprintf(was, waslen, "%s", cur);
 	return rc;
+}
+
+/* A message's new status, for qsql_cas. */
+struct qsql_status {
+	const char	*id;
+	const char	*to;
+};
+
+static mugai_status
+qsql_set_status(struct qsql *s, const char *cur, const void *arg)
+{
+	const struct qsql_status *n = arg;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+
+	rc = qsql_prepare(s, "UPDATE messages SET status = ?1, changed = ?2"
+	    " WHERE id = ?3 AND status = ?4", &st, "changing a status");
+	if (rc != MUGAI_OK)
+		return rc;
+	qsql_bind_text(st, 1, n->to);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)time(NULL));
+	qsql_bind_text(st, 3, n->id);
+	qsql_bind_text(st, 4, cur);
+	rc = qsql_step_done(s, st, "changing a status");
+	if (rc == MUGAI_OK && sqlite3_changes(s->db) != 1) {
+		mugai_qerr_set("%s changed under a write lock", n->id);
+		rc = MUGAI_ERR_INTERNAL;
+	}
+	sqlite3_finalize(st);
+	return rc;
+}
+
+static mugai_status
+qsql_transition(void *ctx, const char *id, unsigned from, const char *to,
+    const struct mugai_qaction *a, char *was, size_t waslen)
+{
+	struct qsql_key k = { id, 0 };
+	struct qsql_status n = { id, to };
+
+	return qsql_cas(ctx, &qsql_msg, &k, from, to != NULL ?
+	    qsql_set_status : NULL, &n, a, was, waslen);
 }
 
 /*
@@ -1067,13 +1130,14 @@ static mugai_status
 qsql_request_check(struct qsql *s, const char *id, const char *requester)
 {
 	sqlite3_stmt *st = NULL;
+	struct qsql_key k = { id, 0 };
 	char cur[16] = "";
 	time_t changed;
 	mugai_status rc;
 	int step;
 
-	if ((rc = qsql_status_of(s, id, cur, sizeof(cur), &changed)) !=
-	    MUGAI_OK)
+	rc = qsql_state_of(s, &qsql_msg, &k, cur, sizeof(cur), &changed);
+	if (rc != MUGAI_OK)
 		return rc;
 	if (strcmp(cur, "deleted") == 0) {
 		mugai_qerr_set("the original of %s was deleted; it cannot be"
@@ -1213,113 +1277,57 @@ out:
 	return rc;
 }
 
-/* The state of a request, when it was decided, and its message. */
-static mugai_status
-qsql_rstate_of(struct qsql *s, long long reqid, char *was, size_t waslen,
-    time_t *decided)
-{
-	sqlite3_stmt *st = NULL;
-	mugai_status rc;
-	int step;
+/* A request's new state, with the decision when decider is set. */
+struct qsql_rstate {
+	long long	 reqid;
+	const char	*to, *decider, *decision, *release_to;
+};
 
-	rc = qsql_prepare(s, "SELECT state, decided FROM requests"
-	    " WHERE reqid = ?1", &st, "changing a request");
-	if (rc != MUGAI_OK)
-		return rc;
-	sqlite3_bind_int64(st, 1, (sqlite3_int64)reqid);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW) {
-		snprintf(was, waslen, "%s", sqlite3_column_text(st, 0) != NULL ?
-		    (const char *)sqlite3_column_text(st, 0) : "");
-		*decided = (time_t)sqlite3_column_int64(st, 1);
-	} else if (step == SQLITE_DONE) {
-		mugai_qerr_set("no request %lld; see 'mugai quarantine"
-		    " requests'", reqid);
-		rc = MUGAI_ERR_NOTFOUND;
-	} else
-		rc = qsql_fail(s, step, "changing a request");
-	sqlite3_finalize(st);
-	return rc;
-}
-
-/* Compare-and-set of the state, with the decision when decider is set. */
 static mugai_status
-qsql_set_rstate(struct qsql *s, long long reqid, const char *was,
-    const char *to, const char *decider, const char *decision,
-    const char *release_to)
+qsql_set_rstate(struct qsql *s, const char *cur, const void *arg)
 {
+	const struct qsql_rstate *n = arg;
 	sqlite3_stmt *st = NULL;
 	mugai_status rc;
 
-	rc = qsql_prepare(s, decider == NULL ?
+	rc = qsql_prepare(s, n->decider == NULL ?
 	    "UPDATE requests SET state = ?1 WHERE reqid = ?2 AND state = ?3" :
 	    "UPDATE requests SET state = ?1, decided = ?4, decider = ?5,"
 	    " decision = ?6, release_to = ?7 WHERE reqid = ?2 AND state = ?3",
 	    &st, "changing a request");
 	if (rc != MUGAI_OK)
 		return rc;
-	qsql_bind_text(st, 1, to);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)reqid);
-	qsql_bind_text(st, 3, was);
-	if (decider != NULL) {
-		sqlite3_bind_int64(st, 4, decider[0] != '\0' ?
+	qsql_bind_text(st, 1, n->to);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)n->reqid);
+	qsql_bind_text(st, 3, cur);
+	if (n->decider != NULL) {
+		sqlite3_bind_int64(st, 4, n->decider[0] != '\0' ?
 		    (sqlite3_int64)time(NULL) : 0);
-		qsql_bind_text(st, 5, decider);
-		qsql_bind_text(st, 6, decision);
-		qsql_bind_text(st, 7, release_to);
+		qsql_bind_text(st, 5, n->decider);
+		qsql_bind_text(st, 6, n->decision);
+		qsql_bind_text(st, 7, n->release_to);
 	}
 	rc = qsql_step_done(s, st, "changing a request");
 	if (rc == MUGAI_OK && sqlite3_changes(s->db) != 1) {
-		mugai_qerr_set("request %lld changed under a write lock", reqid);
+		mugai_qerr_set("request %lld changed under a write lock",
+		    n->reqid);
 		rc = MUGAI_ERR_INTERNAL;
 	}
 	sqlite3_finalize(st);
 	return rc;
 }
 
-/* Read, test and set under one write transaction, as qsql_transition. */
 static mugai_status
 qsql_request_transition(void *ctx, long long reqid, unsigned from,
     const char *to, const char *decider, const char *decision,
     const char *release_to, const struct mugai_qaction *a, char *was,
     size_t waslen)
 {
-	struct qsql *s = ctx;
-	char cur[16] = "";
-	time_t decided = 0;
-	mugai_status rc;
-	unsigned bit;
+	struct qsql_key k = { NULL, reqid };
+	struct qsql_rstate n = { reqid, to, decider, decision, release_to };
 
-	if ((rc = qsql_lock(s, "changing a request")) != MUGAI_OK)
-		return rc;
-	rc = qsql_exec(s, "BEGIN IMMEDIATE", "changing a request");
-	if (rc != MUGAI_OK)
-		goto out;
-	rc = qsql_rstate_of(s, reqid, cur, sizeof(cur), &decided);
-	if (rc == MUGAI_OK) {
-		bit = mugai_qstate_bit(mugai_qreq_states, cur);
-		if (bit == QR_ST_APPROVING && (from & QR_ST_STALE) &&
-		    decided < time(NULL) - Q_STALE_RELEASE)
-			bit |= QR_ST_STALE;
-		if ((bit & from) == 0) {
-			mugai_qerr_set("request %lld is %s", reqid, cur);
-			rc = MUGAI_ERR_STATE;
-		}
-	}
-	if (rc == MUGAI_OK)
-		rc = qsql_set_rstate(s, reqid, cur, to, decider, decision,
-		    release_to);
-	if (rc == MUGAI_OK && a != NULL)
-		rc = qsql_add_action(s, a);
-	if (rc == MUGAI_OK)
-		rc = qsql_exec(s, "COMMIT", "changing a request");
-	if (rc != MUGAI_OK)
-		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
-out:
-	qsql_unlock(s);
-	if (was != NULL && waslen > 0)
-		snprintf(was, waslen, "%s", cur);
-	return rc;
+	return qsql_cas(ctx, &qsql_req, &k, from, qsql_set_rstate, &n, a,
+	    was, waslen);
 }
 
 const struct mugai_qbackend mugai_qbackend_sqlite = {
