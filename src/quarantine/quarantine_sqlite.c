@@ -957,39 +957,32 @@ qsql_check(void *ctx, int quick, void (*fn)(const char *msg, void *arg),
 	return rc;
 }
 
+/*
+ * The index rows of id: its requests and history first (they refer to
+ * it), then the message, in one transaction.
+ */
 static mugai_status
 qsql_delete(void *ctx, const char *id)
 {
+	static const char *const sql[] = {
+		"DELETE FROM requests WHERE id = ?1",
+		"DELETE FROM actions WHERE id = ?1",
+		"DELETE FROM messages WHERE id = ?1",
+	};
 	struct qsql *s = ctx;
 	sqlite3_stmt *st = NULL;
 	mugai_status rc;
+	size_t i;
 
 	if ((rc = qsql_lock(s, "removing a message")) != MUGAI_OK)
 		return rc;
 	rc = qsql_exec(s, "BEGIN IMMEDIATE", "removing a message");
 	if (rc != MUGAI_OK)
 		goto out;
-	rc = qsql_prepare(s, "DELETE FROM requests WHERE id = ?1", &st,
-	    "removing a message");
-	if (rc == MUGAI_OK) {
-		qsql_bind_text(st, 1, id);
-		rc = qsql_step_done(s, st, "removing a message");
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (rc == MUGAI_OK)
-		rc = qsql_prepare(s, "DELETE FROM actions WHERE id = ?1", &st,
-		    "removing a message");
-	if (rc == MUGAI_OK) {
-		qsql_bind_text(st, 1, id);
-		rc = qsql_step_done(s, st, "removing a message");
-		sqlite3_finalize(st);
-		st = NULL;
-	}
-	if (rc == MUGAI_OK)
-		rc = qsql_prepare(s, "DELETE FROM messages WHERE id = ?1", &st,
-		    "removing a message");
-	if (rc == MUGAI_OK) {
+	for (i = 0; rc == MUGAI_OK && i < sizeof(sql) / sizeof(sql[0]); i++) {
+		rc = qsql_prepare(s, sql[i], &st, "removing a message");
+		if (rc != MUGAI_OK)
+			break;
 		qsql_bind_text(st, 1, id);
 		rc = qsql_step_done(s, st, "removing a message");
 		sqlite3_finalize(st);
