@@ -27,16 +27,8 @@ static void
 failed(struct web_req *req, struct web_resp *resp, unsigned status,
     const char *id, const char *en, const char *detail)
 {
-	mugai_buf_reset(&resp->body);
-	resp->status = status;
-	web_page_begin(req, resp, "Message");
-	web_out(resp, "<p class=\"error\" id=\"error\">");
-	web_tr(req, resp, en);
-	if (detail != NULL) {
-		web_out(resp, " ");
-		web_esc(resp, detail);
-	}
-	web_out(resp, "</p><p><a href=\"/message/");
+	web_page_error(req, resp, status, "Message", en, detail);
+	web_out(resp, "<p><a href=\"/message/");
 	web_urlenc(resp, id);
 	web_out(resp, "\">");
 	web_esc(resp, id);

@@ -153,3 +153,19 @@ web_table_head(struct web_req *req, struct web_resp *resp, const char *id,
 	}
 	web_out(resp, "</tr>\n");
 }
+
+void
+web_page_error(struct web_req *req, struct web_resp *resp, unsigned status,
+    const char *title_en, const char *en, const char *detail)
+{
+	mugai_buf_reset(&resp->body);
+	resp->status = status;
+	web_page_begin(req, resp, title_en);
+	web_out(resp, "<p class=\"error\" id=\"error\">");
+	web_tr(req, resp, en);
+	if (detail != NULL) {
+		web_out(resp, " ");
+		web_esc(resp, detail);
+	}
+	web_out(resp, "</p>");
+}

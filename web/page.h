@@ -32,5 +32,14 @@ void web_csrf_field(struct web_req *req, struct web_resp *resp);
  */
 void web_table_head(struct web_req *req, struct web_resp *resp,
     const char *id, const char *const *heads);
+/*
+ * web_page_error - a fresh page titled title_en with status: the error
+ * en, translated, and the library's one-line detail (or NULL), in
+ * '<p class="error" id="error">'.  The caller adds its way back and
+ * ends the page.
+ */
+void web_page_error(struct web_req *req, struct web_resp *resp,
+    unsigned status, const char *title_en, const char *en,
+    const char *detail);
 
 #endif

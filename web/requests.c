@@ -37,16 +37,8 @@ static void
 failed(struct web_req *req, struct web_resp *resp, unsigned status,
     const char *en, const char *detail)
 {
-	mugai_buf_reset(&resp->body);
-	resp->status = status;
-	web_page_begin(req, resp, "Release requests");
-	web_out(resp, "<p class=\"error\" id=\"error\">");
-	web_tr(req, resp, en);
-	if (detail != NULL) {
-		web_out(resp, " ");
-		web_esc(resp, detail);
-	}
-	web_out(resp, "</p><p><a href=\"/requests\">");
+	web_page_error(req, resp, status, "Release requests", en, detail);
+	web_out(resp, "<p><a href=\"/requests\">");
 	web_tr(req, resp, "Release requests");
 	web_out(resp, "</a></p>");
 	web_page_end(req, resp);

@@ -129,16 +129,12 @@ void
 web_error(struct web_req *req, struct web_resp *resp, unsigned status,
     const char *en)
 {
-	mugai_buf_reset(&resp->body);
 	resp->failed = 0;
-	resp->status = status;
 	resp->ctype = NULL;
 	free(resp->disposition);
 	resp->disposition = NULL;
-	web_page_begin(req, resp, status == 404 ? "Not found." : "Message");
-	web_out(resp, "<p class=\"error\" id=\"error\">");
-	web_tr(req, resp, en);
-	web_out(resp, "</p>");
+	web_page_error(req, resp, status, status == 404 ? "Not found." :
+	    "Message", en, NULL);
 	web_page_end(req, resp);
 }
 
