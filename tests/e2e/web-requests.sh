@@ -230,6 +230,9 @@ check "the request is in the audit log as web:kondo with the reason" \
     audit_has request web:kondo "$ID1" '請求書の原本が必要です'
 is "a second request while one is pending is refused" 409 \
     "$(req s POST "/request/$ID1" --data-urlencode "csrf=$st" -d reason=again)"
+check "the refusal page says why, with a way back" sh -c "
+	grep -q 'id=\"error\"' '$T/body' && grep -q 'already' '$T/body' &&
+	grep -q 'href=\"/requests\"' '$T/body'"
 is "staff asks for the virus message too" 303 \
     "$(req s POST "/request/$ID3" --data-urlencode "csrf=$st" -d 'reason=need it')"
 is "staff sees their requests" 200 "$(req s GET /requests)"
@@ -311,6 +314,8 @@ check "the approval is in the audit log as web:alice" \
     audit_has approve web:alice "$ID1" '業務上必要と確認'
 is "approving it again is a conflict" 409 \
     "$(req a POST "/approve/$R1" --data-urlencode "csrf=$at" -d reason=again)"
+check "the conflict page names the request's state" \
+    grep -q "request $R1 was approved already" "$T/body"
 
 before=$(pf_sink_count "$P")
 is "admin refuses the other" 303 \
