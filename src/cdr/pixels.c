@@ -143,14 +143,34 @@ mugai_pixels_runs_begin(struct mugai_buf *out, uint32_t width,
  * they are, one of 129..255 repeats the byte after it 257 - c times.
  * Runs of three or more are coded as runs; the coded length.
  */
+/*
+ * run_len - how many times s[0] repeats from s[0], at most max (<= 128):
+ * eight bytes at a time first, as most of a page is paper.
+ */
+static size_t
+run_len(const uint8_t *s, size_t max)
+{
+	uint64_t pat = s[0] * UINT64_C(0x0101010101010101), w;
+	size_t r = 1;
+
+	while (r + 8 <= max) {
+		memcpy(&w, s + r, 8);
+		if (w != pat)
+			break;
+		r += 8;
+	}
+	while (r < max && s[r] == s[0])
+		r++;
+	return r;
+}
+
 static size_t
 packbits(const uint8_t *s, size_t n, uint8_t *d)
 {
 	size_t i = 0, o = 0, r, start;
 
 	while (i < n) {
-		for (r = 1; i + r < n && r < 128 && s[i + r] == s[i]; r++)
-			;
+		r = run_len(s + i, n - i < 128 ? n - i : 128);
 		if (r >= 2) {
 			d[o++] = (uint8_t)(257 - r);
 			d[o++] = s[i];
