@@ -107,7 +107,8 @@ rgb_row(const uint32_t *row, uint32_t w, uint8_t *dst)
 
 /*
  * emit_rows - the surface's rows into out as a run-length coded image
- * (most of a page is paper: a tenth of the bytes cross the pipe),
+ * (most of a page is paper: a fifth or less of the bytes cross the
+ * pipe),
  * grey (one sample a pixel) while every pixel is; 1 when a row had
  * colour and the page must be sent as RGB, 0 when done, -1 when out
  * of memory.  A row at a time through row (w * 3 bytes) and scratch

@@ -7,7 +7,8 @@
  *
  * PDF pages may come run-length coded (PackBits, as TIFF defines it):
  * a page of text is mostly paper, and its runs cut what crosses the
- * pipe, and the memory both sides touch, to a tenth.  The decoder is
+ * pipe, and the memory the worker touches, to a fifth (dense text, a
+ * photograph) or a fiftieth (a few lines).  The decoder is
  * written here, twenty lines that check every count against both
  * buffers, rather than taken from libtiff, whose codec works on TIFF
  * strips and not on a buffer.
