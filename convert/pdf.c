@@ -72,77 +72,108 @@ page_pixels(double wpt, double hpt, const struct convert_opts *o,
 	return MUGAI_CONVERT_EXIT_OK;
 }
 
-/* is_grey - whether every pixel of an RGB24 surface has R == G == B. */
+/*
+ * grey_row - the row of w 0x00RRGGBB words (cairo's RGB24, native
+ * order) as one sample a pixel into dst; 0 when a pixel has colour
+ * (R, G, B not all equal), and dst is then of no use.
+ */
 static int
-is_grey(const unsigned char *data, int stride, uint32_t w, uint32_t h)
+grey_row(const uint32_t *row, uint32_t w, uint8_t *dst)
 {
-	const uint32_t *row;
-	uint32_t x, y, p;
+	uint32_t x, p, diff = 0;
 
-	for (y = 0; y < h; y++) {
-		row = (const uint32_t *)(const void *)(data + (size_t)y * stride);
-		for (x = 0; x < w; x++) {
-			p = row[x];
-			if (((p >> 16) & 0xff) != ((p >> 8) & 0xff) ||
-			    ((p >> 8) & 0xff) != (p & 0xff))
-				return 0;
-		}
+	/* R == G == B exactly when (R, G) == (G, B). */
+	for (x = 0; x < w; x++) {
+		p = row[x];
+		diff |= ((p >> 8) ^ p) & 0xffff;
+		dst[x] = p & 0xff;
 	}
-	return 1;
+	return diff == 0;
+}
+
+/* rgb_row - the row of w RGB24 words as three samples a pixel. */
+static void
+rgb_row(const uint32_t *row, uint32_t w, uint8_t *dst)
+{
+	uint32_t x, p;
+
+	for (x = 0; x < w; x++) {
+		p = row[x];
+		*dst++ = (p >> 16) & 0xff;
+		*dst++ = (p >> 8) & 0xff;
+		*dst++ = p & 0xff;
+	}
 }
 
 /*
- * pack - the surface's 0x00RRGGBB words (native order, cairo's RGB24)
- * as packed 8-bit samples: one per pixel when grey, else three.
+ * emit_rows - the surface's rows into out as a run-length coded image
+ * (most of a page is paper: a fifth or less of the bytes cross the
+ * pipe),
+ * grey (one sample a pixel) while every pixel is; 1 when a row had
+ * colour and the page must be sent as RGB, 0 when done, -1 when out
+ * of memory.  A row at a time through row (w * 3 bytes) and scratch
+ * (MUGAI_PIXELS_RUNS_BOUND of that): the page is never copied whole.
  */
-static void
-pack(const unsigned char *data, int stride, uint32_t w, uint32_t h,
-    uint32_t channels, uint8_t *dst)
+static int
+emit_rows(const unsigned char *data, int stride, uint32_t w, uint32_t h,
+    uint32_t channels, uint8_t *row, uint8_t *scratch, struct mugai_buf *out)
 {
-	const uint32_t *row;
-	uint32_t x, y, p;
+	const uint32_t *src;
+	size_t at;
+	uint32_t y;
 
+	if (mugai_pixels_runs_begin(out, w, h, channels, &at) != MUGAI_OK)
+		return -1;
 	for (y = 0; y < h; y++) {
-		row = (const uint32_t *)(const void *)(data + (size_t)y * stride);
-		for (x = 0; x < w; x++) {
-			p = row[x];
-			if (channels == 1) {
-				*dst++ = p & 0xff;
-				continue;
-			}
-			*dst++ = (p >> 16) & 0xff;
-			*dst++ = (p >> 8) & 0xff;
-			*dst++ = p & 0xff;
-		}
+		src = (const uint32_t *)(const void *)(data +
+		    (size_t)y * stride);
+		if (channels == 3)
+			rgb_row(src, w, row);
+		else if (!grey_row(src, w, row))
+			return 1;
+		if (mugai_pixels_runs_row(out, row, (size_t)w * channels,
+		    scratch) != MUGAI_OK)
+			return -1;
 	}
+	return mugai_pixels_runs_end(out, at) == MUGAI_OK ? 0 : -1;
 }
 
-/* emit - the rendered surface into the pixel stream. */
+/*
+ * emit - the rendered surface into the pixel stream: grey when the
+ * page has no colour, else RGB.  On failure out is as it was.
+ */
 static int
 emit(cairo_surface_t *s, uint32_t w, uint32_t h, struct mugai_buf *out,
     char *why, size_t whylen)
 {
 	const unsigned char *data;
-	uint32_t channels;
-	uint8_t *pix;
-	int stride, rc;
+	uint8_t *row, *scratch;
+	size_t was = out->len;
+	int stride, r = -1;
 
 	cairo_surface_flush(s);
 	data = cairo_image_surface_get_data(s);
 	stride = cairo_image_surface_get_stride(s);
-	channels = is_grey(data, stride, w, h) ? 1 : 3;
-	if ((pix = malloc((size_t)w * h * channels)) == NULL) {
+	row = malloc((size_t)w * 3);
+	scratch = malloc(MUGAI_PIXELS_RUNS_BOUND((size_t)w * 3));
+	if (row != NULL && scratch != NULL)
+		r = emit_rows(data, stride, w, h, 1, row, scratch, out);
+	if (r == 1) {
+		/* Colour after all: the grey rows are taken back. */
+		out->len = was;
+		r = emit_rows(data, stride, w, h, 3, row, scratch, out);
+	}
+	free(row);
+	free(scratch);
+	if (r != 0) {
+		if (out->data != NULL) {
+			out->len = was;
+			out->data[was] = '\0';
+		}
 		snprintf(why, whylen, "out of memory for a %u x %u page", w, h);
 		return MUGAI_CONVERT_EXIT_TOO_BIG;
 	}
-	pack(data, stride, w, h, channels, pix);
-	rc = MUGAI_CONVERT_EXIT_OK;
-	if (mugai_pixels_add(out, w, h, channels, 0, pix) != MUGAI_OK) {
-		snprintf(why, whylen, "out of memory for the rendered pages");
-		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
-	}
-	free(pix);
-	return rc;
+	return MUGAI_CONVERT_EXIT_OK;
 }
 
 /*
@@ -365,15 +396,39 @@ out:
 }
 
 /*
- * render_page - one page onto a white canvas and into out, its words
- * into words.  Printing mode, so that form fields and annotations
- * appear as they would on paper and nothing meant only for the screen
- * does.
+ * canvas - the surface for a page of w x h pixels in *cv: the last
+ * page's when it had that size (a document's pages mostly have one, and
+ * memory used again costs no fresh pages), else a new one; NULL when
+ * out of memory.  Every page is painted white first, so nothing of the
+ * last one is left.
+ */
+static cairo_surface_t *
+canvas(cairo_surface_t **cv, uint32_t w, uint32_t h)
+{
+	if (*cv != NULL &&
+	    (uint32_t)cairo_image_surface_get_width(*cv) == w &&
+	    (uint32_t)cairo_image_surface_get_height(*cv) == h)
+		return *cv;
+	if (*cv != NULL)
+		cairo_surface_destroy(*cv);
+	*cv = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
+	if (cairo_surface_status(*cv) != CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(*cv);
+		*cv = NULL;
+	}
+	return *cv;
+}
+
+/*
+ * render_page - one page onto a white canvas (*cv, kept for the next
+ * page) and into out, its words into words.  Printing mode, so that
+ * form fields and annotations appear as they would on paper and nothing
+ * meant only for the screen does.
  */
 static int
 render_page(PopplerPage *page, unsigned pageno, const struct convert_opts *o,
-    struct text_budget *b, struct mugai_buf *out, struct mugai_buf *words,
-    char *why, size_t whylen)
+    cairo_surface_t **cv, struct text_budget *b, struct mugai_buf *out,
+    struct mugai_buf *words, char *why, size_t whylen)
 {
 	cairo_surface_t *s;
 	cairo_t *cr;
@@ -385,9 +440,7 @@ render_page(PopplerPage *page, unsigned pageno, const struct convert_opts *o,
 	rc = page_pixels(wpt, hpt, o, pageno, &w, &h, why, whylen);
 	if (rc != MUGAI_CONVERT_EXIT_OK)
 		return rc;
-	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
-	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-		cairo_surface_destroy(s);
+	if ((s = canvas(cv, w, h)) == NULL) {
 		snprintf(why, whylen, "no memory to render PDF page %u "
 		    "(%u x %u pixels)", pageno, w, h);
 		return MUGAI_CONVERT_EXIT_TOO_BIG;
@@ -406,7 +459,6 @@ render_page(PopplerPage *page, unsigned pageno, const struct convert_opts *o,
 	cairo_destroy(cr);
 	if (rc == MUGAI_CONVERT_EXIT_OK)
 		rc = emit(s, w, h, out, why, whylen);
-	cairo_surface_destroy(s);
 	/* The page size the parent will give it: the pixels at o->dpi. */
 	if (rc == MUGAI_CONVERT_EXIT_OK &&
 	    page_words(page, (uint32_t)((uint64_t)w * 7200 / o->dpi),
@@ -535,6 +587,7 @@ convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
 {
 	PopplerDocument *doc;
 	PopplerPage *page;
+	cairo_surface_t *cv = NULL;
 	GBytes *bytes;
 	struct mugai_buf words;
 	struct text_budget b = { o->max_words, o->max_text };
@@ -580,8 +633,8 @@ convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
 			rc = MUGAI_CONVERT_EXIT_BAD_INPUT;
 			break;
 		}
-		rc = render_page(page, (unsigned)i + 1, o, &b, out, &words, why,
-		    whylen);
+		rc = render_page(page, (unsigned)i + 1, o, &cv, &b, out, &words,
+		    why, whylen);
 		g_object_unref(page);
 	}
 	if (rc == MUGAI_CONVERT_EXIT_OK &&
@@ -590,6 +643,8 @@ convert_pdf(const unsigned char *in, size_t len, const struct convert_opts *o,
 		rc = MUGAI_CONVERT_EXIT_TOO_BIG;
 	}
 out:
+	if (cv != NULL)
+		cairo_surface_destroy(cv);
 	mugai_buf_free(&words);
 	if (doc != NULL)
 		g_object_unref(doc);

@@ -49,10 +49,12 @@ check_pixels(const struct mugai_buf *out)
 	struct mugai_pagetext *text;
 	struct mugai_pixmap *maps;
 	uint32_t pw[FUZZ_PAGES], ph[FUZZ_PAGES];
+	uint8_t *store;
 	size_t n, used, i;
 
-	if (mugai_pixels_parse_prefix(out->data, out->len, FUZZ_PIXELS,
-	    FUZZ_PAGES, &maps, &n, &used) != MUGAI_OK)
+	if (mugai_pixels_parse_pages(out->data, out->len, FUZZ_PIXELS,
+	    FUZZ_PAGES, (size_t)FUZZ_PAGES * FUZZ_PIXELS * 3, &maps, &n, &used,
+	    &store) != MUGAI_OK)
 		abort();
 	if (n < 1 || n > FUZZ_PAGES)
 		abort();
@@ -66,6 +68,7 @@ check_pixels(const struct mugai_buf *out)
 		abort();
 	mugai_pagetext_free(text, n);
 	free(maps);
+	free(store);
 }
 
 int

@@ -352,6 +352,7 @@ pdf_rebuild_slot(struct conv *c, const void *pdf, size_t len,
 	struct mugai_pdf_stats st;
 	struct mugai_ocr_stats ocr;
 	struct mugai_buf *tsv = NULL;
+	uint8_t *store = NULL;
 	char ocr_note[64] = "";
 	size_t n = 0, used;
 	mugai_status rc = MUGAI_OK;
@@ -362,9 +363,14 @@ pdf_rebuild_slot(struct conv *c, const void *pdf, size_t len,
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
 		goto out;
 	}
-	if (mugai_pixels_parse_prefix(px.data, px.len,
-	    c->cfg->image_max_pixels, c->cfg->pdf_max_pages, &pages, &n,
-	    &used) != MUGAI_OK) {
+	/* Decoded, the pages may take what the worker could have sent. */
+	if ((rc = mugai_pixels_parse_pages(px.data, px.len,
+	    c->cfg->image_max_pixels, c->cfg->pdf_max_pages,
+	    c->cfg->convert_max_output, &pages, &n, &used, &store)) !=
+	    MUGAI_OK) {
+		if (rc == MUGAI_ERR_NOMEM)
+			goto out;
+		rc = MUGAI_OK;
 		held(res, "convert-failed", "mugai-convert pdf: invalid pixel "
 		    "stream (%zu bytes)", px.len);
 		goto out;
@@ -402,6 +408,7 @@ out:
 	tsv_free(tsv, n);
 	mugai_pagetext_free(text, n);
 	free(pages);
+	free(store);
 	mugai_buf_free(&px);
 	return rc;
 }

@@ -141,7 +141,16 @@ pack_bits(const struct mugai_pixmap *pm, unsigned threshold, size_t *rowlen)
 		return NULL;
 	for (y = 0; y < pm->height; y++) {
 		row = bits + y * *rowlen;
-		for (x = 0; x < pm->width; x++, src++)
+		/* Eight pixels to a byte, then the row's last few one by one. */
+		for (x = 0; x + 8 <= pm->width; x += 8, src += 8)
+			row[x / 8] = (unsigned char)((src[0] < threshold) << 7 |
+			    (src[1] < threshold) << 6 |
+			    (src[2] < threshold) << 5 |
+			    (src[3] < threshold) << 4 |
+			    (src[4] < threshold) << 3 |
+			    (src[5] < threshold) << 2 |
+			    (src[6] < threshold) << 1 | (src[7] < threshold));
+		for (; x < pm->width; x++, src++)
 			if (*src < threshold)
 				row[x / 8] |= (unsigned char)(0x80 >> (x % 8));
 	}

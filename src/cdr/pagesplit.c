@@ -21,20 +21,12 @@
  */
 #define SPLIT_STRAY	8
 
-/* The grey level and colour spread of pixel i. */
-static void
-pixel(const struct mugai_pixmap *pm, size_t i, unsigned *lum,
-    unsigned *chroma)
+/* The grey level and colour spread of the RGB pixel at p. */
+static inline void
+rgb_pixel(const uint8_t *p, unsigned *lum, unsigned *chroma)
 {
-	const uint8_t *p;
 	unsigned lo, hi;
 
-	if (pm->channels == 1) {
-		*lum = pm->data[i];
-		*chroma = 0;
-		return;
-	}
-	p = pm->data + i * 3;
 	*lum = (p[0] * 77u + p[1] * 150u + p[2] * 29u) >> 8;
 	lo = p[0] < p[1] ? p[0] : p[1];
 	lo = lo < p[2] ? lo : p[2];
@@ -43,7 +35,11 @@ pixel(const struct mugai_pixmap *pm, size_t i, unsigned *lum,
 	*chroma = hi - lo;
 }
 
-/* ink - 1 where pixel is dark with no colour, else 0. */
+/*
+ * find_ink - for an RGB page, ink[i] 1 where pixel i is dark with no
+ * colour, else 0.  A grey page needs no such array: its ink is every
+ * pixel below MUGAI_SPLIT_INK (ink_at).
+ */
 static void
 find_ink(const struct mugai_pixmap *pm, uint8_t *ink)
 {
@@ -51,50 +47,103 @@ find_ink(const struct mugai_pixmap *pm, uint8_t *ink)
 	unsigned lum, chroma;
 
 	for (i = 0; i < n; i++) {
-		pixel(pm, i, &lum, &chroma);
+		rgb_pixel(pm->data + i * 3, &lum, &chroma);
 		ink[i] = lum < MUGAI_SPLIT_INK && chroma < SPLIT_CHROMA;
 	}
 }
 
+/* Whether pixel i is ink: ink is NULL for a grey page. */
+static inline int
+ink_at(const struct mugai_pixmap *pm, const uint8_t *ink, size_t i)
+{
+	return ink != NULL ? ink[i] : pm->data[i] < MUGAI_SPLIT_INK;
+}
+
 /* Whether a pixel of (x, y)'s 3x3 neighbourhood is ink. */
 static int
-near_ink(const uint8_t *ink, uint32_t w, uint32_t h, uint32_t x, uint32_t y)
+near_ink(const struct mugai_pixmap *pm, const uint8_t *ink, uint32_t x,
+    uint32_t y)
 {
-	uint32_t x0 = x > 0 ? x - 1 : 0, x1 = x + 1 < w ? x + 1 : x,
-	    y0 = y > 0 ? y - 1 : 0, y1 = y + 1 < h ? y + 1 : y, i, j;
+	uint32_t w = pm->width, h = pm->height, x0 = x > 0 ? x - 1 : 0,
+	    x1 = x + 1 < w ? x + 1 : x, y0 = y > 0 ? y - 1 : 0,
+	    y1 = y + 1 < h ? y + 1 : y, i, j;
 
 	for (j = y0; j <= y1; j++)
 		for (i = x0; i <= x1; i++)
-			if (ink[(size_t)j * w + i])
+			if (ink_at(pm, ink, (size_t)j * w + i))
 				return 1;
 	return 0;
 }
 
-/* Whether tile (tx, ty) holds more than paper, ink and ink's edges. */
+/*
+ * grey_between - whether a grey pixel of d[0..n) is neither ink nor
+ * paper: one test a pixel with no branch, so that the rows of a tile
+ * of text and paper, nearly all, are passed over at once.
+ */
+static int
+grey_between(const uint8_t *d, uint32_t n)
+{
+	unsigned any = 0;
+	uint32_t k;
+
+	if (n == MUGAI_SPLIT_TILE)
+		/* A constant count, which compilers turn into vector code. */
+		for (k = 0; k < MUGAI_SPLIT_TILE; k++)
+			any |= (uint8_t)(d[k] - MUGAI_SPLIT_INK) <
+			    SPLIT_PAPER - MUGAI_SPLIT_INK;
+	else
+		for (k = 0; k < n; k++)
+			any |= (uint8_t)(d[k] - MUGAI_SPLIT_INK) <
+			    SPLIT_PAPER - MUGAI_SPLIT_INK;
+	return any != 0;
+}
+
+/*
+ * is_picture - whether tile (tx, ty) holds more than paper, ink and
+ * ink's edges.  Only the few pixels that are neither paper nor ink
+ * look at their neighbours.
+ */
 static int
 is_picture(const struct mugai_pixmap *pm, const uint8_t *ink, uint32_t tx,
     uint32_t ty)
 {
-	uint32_t x, y, x1, y1, stray = 0;
+	uint32_t x, y, x0, x1, y1, stray = 0;
 	unsigned lum, chroma;
+	const uint8_t *d;
 	size_t i;
 
-	x1 = tx * MUGAI_SPLIT_TILE + MUGAI_SPLIT_TILE;
+	x0 = tx * MUGAI_SPLIT_TILE;
+	x1 = x0 + MUGAI_SPLIT_TILE;
 	y1 = ty * MUGAI_SPLIT_TILE + MUGAI_SPLIT_TILE;
 	x1 = x1 < pm->width ? x1 : pm->width;
 	y1 = y1 < pm->height ? y1 : pm->height;
-	for (y = ty * MUGAI_SPLIT_TILE; y < y1; y++)
-		for (x = tx * MUGAI_SPLIT_TILE; x < x1; x++) {
-			i = (size_t)y * pm->width + x;
-			if (ink[i])
+	for (y = ty * MUGAI_SPLIT_TILE; y < y1; y++) {
+		i = (size_t)y * pm->width;
+		if (pm->channels == 1) {
+			d = pm->data + i;
+			if (!grey_between(d + x0, x1 - x0))
 				continue;
-			pixel(pm, i, &lum, &chroma);
+			for (x = x0; x < x1; x++) {
+				if (d[x] >= SPLIT_PAPER ||
+				    d[x] < MUGAI_SPLIT_INK ||
+				    near_ink(pm, ink, x, y))
+					continue;
+				if (++stray > SPLIT_STRAY)
+					return 1;
+			}
+			continue;
+		}
+		for (x = x0; x < x1; x++) {
+			if (ink[i + x])
+				continue;
+			rgb_pixel(pm->data + (i + x) * 3, &lum, &chroma);
 			if (chroma < SPLIT_CHROMA && (lum >= SPLIT_PAPER ||
-			    near_ink(ink, pm->width, pm->height, x, y)))
+			    near_ink(pm, ink, x, y)))
 				continue;
 			if (++stray > SPLIT_STRAY)
 				return 1;
 		}
+	}
 	return 0;
 }
 
@@ -125,33 +174,88 @@ classify(const struct mugai_pixmap *pm, const uint8_t *ink, uint32_t tw,
 	return n;
 }
 
-/* Fill the mask (ink of text tiles) and the background (picture tiles). */
+/*
+ * grey_mask - mask[k] 0 for ink, 255 for paper, for the grey pixels
+ * d[0..n): the number of ink pixels.  Sixteen at a time, a constant
+ * count compilers turn into vector code.
+ */
+static size_t
+grey_mask(const uint8_t *d, size_t n, uint8_t *mask)
+{
+	size_t k = 0, j, nink = 0;
+	unsigned char in;
+
+	for (; k + 16 <= n; k += 16)
+		for (j = k; j < k + 16; j++) {
+			in = d[j] < MUGAI_SPLIT_INK;
+			mask[j] = (uint8_t)(in - 1);
+			nink += in;
+		}
+	for (; k < n; k++) {
+		in = d[k] < MUGAI_SPLIT_INK;
+		mask[k] = (uint8_t)(in - 1);
+		nink += in;
+	}
+	return nink;
+}
+
+/*
+ * fill_span - pixels [i, i + n) of a text tile row (mask: their ink,
+ * background: white) or of a picture tile row (mask: paper,
+ * background: the pixels).  ink is NULL for a grey page, else 0 or 1
+ * a pixel, so that 0 - 1 is paper's 255.
+ */
+static size_t
+fill_span(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
+    size_t i, size_t n, uint8_t *mask, uint8_t *bg)
+{
+	size_t k, nink = 0, c = pm->channels;
+
+	if (pic) {
+		memset(mask + i, 255, n);
+		if (bg != NULL)
+			memcpy(bg + i * c, pm->data + i * c, n * c);
+		return 0;
+	}
+	if (ink == NULL)
+		nink = grey_mask(pm->data + i, n, mask + i);
+	else
+		for (k = i; k < i + n; k++) {
+			mask[k] = (uint8_t)(ink[k] - 1);
+			nink += ink[k];
+		}
+	if (bg != NULL)
+		memset(bg + i * c, 255, n * c);
+	return nink;
+}
+
+/*
+ * fill - the mask (ink of text tiles) and the background (picture
+ * tiles), a tile's row span at a time.
+ */
 static void
 fill(const struct mugai_pixmap *pm, const uint8_t *ink, const uint8_t *tiles,
     uint32_t tw, uint8_t *mask, uint8_t *bg, size_t *nink)
 {
-	uint32_t x, y;
-	size_t i, t;
-	int pic;
+	const uint8_t *trow;
+	uint32_t x, y, tx, n;
 
 	*nink = 0;
-	for (y = 0; y < pm->height; y++)
-		for (x = 0; x < pm->width; x++) {
-			i = (size_t)y * pm->width + x;
-			t = (size_t)(y / MUGAI_SPLIT_TILE) * tw +
-			    x / MUGAI_SPLIT_TILE;
-			pic = tiles[t];
-			mask[i] = !pic && ink[i] ? 0 : 255;
-			*nink += !pic && ink[i];
-			if (bg == NULL)
-				continue;
-			if (pic)
-				memcpy(bg + i * pm->channels,
-				    pm->data + i * pm->channels, pm->channels);
-			else
-				memset(bg + i * pm->channels, 255,
-				    pm->channels);
+	for (y = 0; y < pm->height; y++) {
+		trow = tiles + (size_t)(y / MUGAI_SPLIT_TILE) * tw;
+		for (tx = 0, x = 0; x < pm->width; tx++, x += n) {
+			n = pm->width - x < MUGAI_SPLIT_TILE ? pm->width - x :
+			    MUGAI_SPLIT_TILE;
+			/* A run of tiles of one kind is one span. */
+			while (x + n < pm->width && trow[tx + 1] == trow[tx]) {
+				tx++;
+				n += pm->width - x - n < MUGAI_SPLIT_TILE ?
+				    pm->width - x - n : MUGAI_SPLIT_TILE;
+			}
+			*nink += fill_span(pm, ink, trow[tx],
+			    (size_t)y * pm->width + x, n, mask, bg);
 		}
+	}
 }
 
 mugai_status
@@ -170,11 +274,12 @@ mugai_page_split(const struct mugai_pixmap *pm, struct mugai_page_split *sp)
 	npx = (size_t)pm->width * pm->height;
 	tw = (pm->width + MUGAI_SPLIT_TILE - 1) / MUGAI_SPLIT_TILE;
 	th = (pm->height + MUGAI_SPLIT_TILE - 1) / MUGAI_SPLIT_TILE;
-	if ((ink = malloc(npx)) == NULL ||
+	if ((pm->channels == 3 && (ink = malloc(npx)) == NULL) ||
 	    (tiles = malloc((size_t)tw * th)) == NULL ||
 	    (mask = malloc(npx)) == NULL)
 		goto out;
-	find_ink(pm, ink);
+	if (ink != NULL)
+		find_ink(pm, ink);
 	sp->tiles = (size_t)tw * th;
 	sp->picture_tiles = classify(pm, ink, tw, th, tiles);
 	if (sp->picture_tiles > 0 && (bg = malloc(npx * pm->channels)) == NULL)

@@ -176,11 +176,32 @@ parse_out(const struct mugai_buf *out, const struct convert_opts *o,
 {
 	struct mugai_pagetext_limits lim = { 1000000, 1 << 24 };
 	struct mugai_pagetext *t = NULL;
+	struct mugai_pixmap *pm;
 	uint32_t *pw, *ph;
-	size_t used, i;
+	uint8_t *store, *own;
+	size_t used, i, total = 0;
 
-	assert_int_equal(mugai_pixels_parse_prefix(out->data, out->len,
-	    o->max_pixels, max, maps, n, &used), MUGAI_OK);
+	assert_int_equal(mugai_pixels_parse_pages(out->data, out->len,
+	    o->max_pixels, max, (size_t)1 << 31, &pm, n, &used, &store),
+	    MUGAI_OK);
+	/* The worker codes every page as runs. */
+	assert_non_null(store);
+	/* The pixmaps and their pixels in one block: free(*maps) frees all. */
+	for (i = 0; i < *n; i++)
+		total += (size_t)pm[i].width * pm[i].height * pm[i].channels;
+	*maps = malloc(*n * sizeof(**maps) + total);
+	assert_non_null(*maps);
+	own = (uint8_t *)(*maps + *n);
+	for (i = 0; i < *n; i++) {
+		(*maps)[i] = pm[i];
+		assert_int_equal(pm[i].flags, 0);
+		memcpy(own, pm[i].data, (size_t)pm[i].width * pm[i].height *
+		    pm[i].channels);
+		(*maps)[i].data = own;
+		own += (size_t)pm[i].width * pm[i].height * pm[i].channels;
+	}
+	free(pm);
+	free(store);
 	pw = calloc(*n, sizeof(*pw));
 	ph = calloc(*n, sizeof(*ph));
 	assert_non_null(pw);

@@ -472,6 +472,46 @@ test_mixed(void **state)
 	mugai_buf_free(&out);
 }
 
+/*
+ * Mixed, coded once: a blank page is white paper with nothing over it
+ * but an empty stencil; a page of a one-pixel checkerboard, all ink
+ * and paper but a fax codes it badly, still has its ways compared and
+ * is stored as lossless grey, the smallest.
+ */
+static void
+test_mixed_once(void **state)
+{
+	static uint8_t blank[TW * TH], checker[TW * TH];
+	struct mugai_pixmap b = { TW, TH, 1, 0, blank },
+	    c = { TW, TH, 1, 0, checker };
+	struct mugai_pdf_opts o = opts(72);
+	struct mugai_pdf_stats st;
+	struct mugai_buf out;
+	size_t i;
+
+	(void)state;
+	memset(blank, 255, sizeof(blank));
+	for (i = 0; i < sizeof(checker); i++)
+		checker[i] = ((i % TW) + (i / TW)) % 2 ? 255 : 0;
+	o.mixed = 1;
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_pages(&b, 1, NULL, &o, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.mixed, 1);
+	assert_null(find(out.data, out.len, "/DCTDecode"));
+	assert_true(out.len < 4000);
+	assert_int_equal(rendered(&out, 72, 200, 150, NULL), 255);
+	mugai_buf_free(&out);
+
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_pages(&c, 1, NULL, &o, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.grey, 1);
+	assert_int_equal(st.mixed, 0);
+	assert_null(find(out.data, out.len, "/CCITTFaxDecode"));
+	mugai_buf_free(&out);
+}
+
 static void
 test_usage(void **state)
 {
@@ -551,6 +591,7 @@ main(void)
 		cmocka_unit_test(test_text_layer),
 		cmocka_unit_test(test_bilevel),
 		cmocka_unit_test(test_mixed),
+		cmocka_unit_test(test_mixed_once),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_cap),
 	};

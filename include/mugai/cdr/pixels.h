@@ -10,6 +10,10 @@
  *   bytes, row by row, no padding.  channels is 1 (grey) or 3 (RGB);
  *   flags bit 0 says the source was a photograph (JPEG), so the parent
  *   re-encodes it as JPEG rather than PNG.
+ *   A PDF page may instead have flags bit 1 (MUGAI_PIX_RUNS, no other):
+ *   then a 32-bit coded length follows the header, and that many bytes
+ *   of PackBits (TIFF's run-length code) that decode, row after row, to
+ *   exactly width*height*channels bytes.
  */
 #ifndef MUGAI_PIXELS_H
 #define MUGAI_PIXELS_H
@@ -19,6 +23,10 @@
 #include "mugai/base/buf.h"
 
 #define MUGAI_PIX_PHOTO	0x1u
+#define MUGAI_PIX_RUNS	0x2u		/* PDF pages only: PackBits */
+
+/* The scratch mugai_pixels_runs_row needs for a row of n bytes. */
+#define MUGAI_PIXELS_RUNS_BOUND(n)	((n) + ((n) + 127) / 128)
 
 struct mugai_pixmap {
 	uint32_t width, height, channels, flags;
@@ -29,6 +37,20 @@ struct mugai_pixmap {
 mugai_status mugai_pixels_begin(struct mugai_buf *out, uint32_t count);
 mugai_status mugai_pixels_add(struct mugai_buf *out, uint32_t width,
     uint32_t height, uint32_t channels, uint32_t flags, const void *data);
+
+/*
+ * A run-length coded page: mugai_pixels_runs_begin writes the header
+ * (*at marks the coded length), mugai_pixels_runs_row codes one row of
+ * n bytes through scratch (MUGAI_PIXELS_RUNS_BOUND(n) bytes) after the
+ * rows before it, mugai_pixels_runs_end puts the coded length in.  The
+ * rows must add up to width*height*channels bytes.  On failure the
+ * caller takes out back to its length before the header.
+ */
+mugai_status mugai_pixels_runs_begin(struct mugai_buf *out, uint32_t width,
+    uint32_t height, uint32_t channels, size_t *at);
+mugai_status mugai_pixels_runs_row(struct mugai_buf *out, const uint8_t *row,
+    size_t n, uint8_t *scratch);
+mugai_status mugai_pixels_runs_end(struct mugai_buf *out, size_t at);
 
 /*
  * mugai_pixels_parse - validate a stream from a worker: magic, 1 to
@@ -48,5 +70,18 @@ mugai_status mugai_pixels_parse(const void *buf, size_t len, size_t max_pixels,
 mugai_status mugai_pixels_parse_prefix(const void *buf, size_t len,
     size_t max_pixels, size_t max_images, struct mugai_pixmap **maps,
     size_t *n, size_t *used);
+
+/*
+ * mugai_pixels_parse_pages - mugai_pixels_parse_prefix for the pages of
+ * a PDF, which may be run-length coded (MUGAI_PIX_RUNS): those are
+ * decoded, at most max_bytes in all (a few bytes of runs make many
+ * pixels), into *store, which the caller frees after *maps (NULL when
+ * no page was coded); their pixmaps point there, the flag cleared.
+ * MUGAI_ERR_PARSE for a stream that is not exactly right,
+ * MUGAI_ERR_NOMEM.
+ */
+mugai_status mugai_pixels_parse_pages(const void *buf, size_t len,
+    size_t max_pixels, size_t max_images, size_t max_bytes,
+    struct mugai_pixmap **maps, size_t *n, size_t *used, uint8_t **store);
 
 #endif
