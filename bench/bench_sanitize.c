@@ -3,7 +3,9 @@
  * without process start or database load.  Prints one line per file:
  * name, bytes, runs, messages/s, MB/s, scan, and the process CPU time
  * per message in ms (wall time suffers from other load on the machine;
- * CPU time much less).  Scanning is on when a database directory is
+ * CPU time much less), and the memory one message needs: the peak RSS
+ * while the runs went on above the RSS before them (the input already
+ * read), in KB.  Scanning is on when a database directory is
  * given.  Each -o KEY=VALUE overrides a configuration key.
  *
  *   bench_sanitize [-o KEY=VALUE]... DBDIR|- RUNS FILE...
@@ -43,6 +45,37 @@ clock_s(clockid_t id)
 
 	clock_gettime(id, &ts);
 	return (double)ts.tv_sec + (double)ts.tv_nsec / 1e9;
+}
+
+/* One "Name:  N kB" line of /proc/self/status, in KB; 0 if not there. */
+static long
+status_kb(const char *name)
+{
+	char line[256];
+	size_t n = strlen(name);
+	long kb = 0;
+	FILE *fp = fopen("/proc/self/status", "r");
+
+	if (fp == NULL)
+		return 0;
+	while (fgets(line, sizeof(line), fp) != NULL)
+		if (strncmp(line, name, n) == 0 && line[n] == ':')
+			kb = atol(line + n + 1);
+	fclose(fp);
+	return kb;
+}
+
+/* Start a new peak: "5" resets VmHWM to the current RSS (Linux 4.0). */
+static long
+peak_reset(void)
+{
+	FILE *fp = fopen("/proc/self/clear_refs", "w");
+
+	if (fp != NULL) {
+		fputs("5", fp);
+		fclose(fp);
+	}
+	return status_kb("VmRSS");
 }
 
 static double
@@ -90,6 +123,7 @@ main(int argc, char **argv)
 		char *raw = slurp(argv[f], &len);
 		double t0 = now(), t, c;
 		double c0 = clock_s(CLOCK_PROCESS_CPUTIME_ID);
+		long rss0 = peak_reset();
 
 		for (i = 0; i < runs; i++) {
 			struct mugai_result *r = mugai_sanitize(&svc, raw, len, NULL);
@@ -102,10 +136,11 @@ main(int argc, char **argv)
 		}
 		t = (now() - t0) / runs;
 		c = (clock_s(CLOCK_PROCESS_CPUTIME_ID) - c0) / runs;
-		printf("%-24s %10zu %6d %10.1f %10.2f %s %.3f\n",
+		printf("%-24s %10zu %6d %10.1f %10.2f %s %.3f %ld\n",
 		    strrchr(argv[f], '/') ? strrchr(argv[f], '/') + 1 : argv[f],
 		    len, runs, 1 / t, (double)len / t / 1048576,
-		    svc.scanner ? "scan" : "no-scan", c * 1000);
+		    svc.scanner ? "scan" : "no-scan", c * 1000,
+		    status_kb("VmHWM") - rss0);
 		free(raw);
 	}
 	mugai_scanner_free(svc.scanner);

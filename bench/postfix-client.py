@@ -209,6 +209,7 @@ def gen_more(out, head, line, row):
                     'Content-Disposition: attachment; filename="report.%s"\n'
                     "Content-Transfer-Encoding: base64\n\n" % (types[ext], ext, ext) +
                     base64.encodebytes(data).decode() + "--b--\n")
+    big(out, head, line)
     pdf = pdf_200k()
     with open(os.path.join(out, "pdf-200k.eml"), "w") as f:
         f.write(head % "pdf" + 'Content-Type: multipart/mixed; boundary="pdf"\n\n'
@@ -218,6 +219,28 @@ def gen_more(out, head, line, row):
                 'Content-Disposition: attachment; filename="report.pdf"\n'
                 "Content-Transfer-Encoding: base64\n\n" +
                 base64.encodebytes(pdf).decode() + "--pdf--\n")
+
+
+def big(out, head, line):
+    """attach-1m and big-30m: binary attachments the policy removes, so
+    that what is measured is how the milter holds the bytes (the
+    decoded part, the scan, the quarantine copy), not a sanitised copy."""
+    rnd = random.Random(15)
+
+    def mixed(name, sizes):
+        parts = [head % name + 'Content-Type: multipart/mixed; boundary="m"\n\n'
+                 "--m\nContent-Type: text/plain; charset=UTF-8\n"
+                 "Content-Transfer-Encoding: 8bit\n\n" + line * 20]
+        for i, size in enumerate(sizes):
+            data = rnd.randbytes(size)
+            parts.append('--m\nContent-Type: application/octet-stream; '
+                         'name="data%d.bin"\nContent-Disposition: attachment; '
+                         'filename="data%d.bin"\nContent-Transfer-Encoding: '
+                         'base64\n\n' % (i, i) + base64.encodebytes(data).decode())
+        with open(os.path.join(out, name + ".eml"), "w") as f:
+            f.write("".join(parts) + "--m--\n")
+    mixed("attach-1m", [250 * 1024, 250 * 1024, 250 * 1024])
+    mixed("big-30m", [22 * 1024 * 1024])
 
 
 def send(port, path, n, conc, rcpt):

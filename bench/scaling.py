@@ -10,7 +10,10 @@ its table.
               and the slope of each step: log(time ratio) / log(size
               ratio), 1.0 for linear.  A step whose slope is over 1.3
               (and whose times are long enough to be measured, 0.5 ms)
-              is flagged SUPERLINEAR.
+              is flagged SUPERLINEAR.  The same for the memory one
+              message needs (bench_sanitize's peak RSS above the RSS
+              before, the input already read): mem_MB and its slope
+              (steps under 1 MB are not flagged).
 """
 import math
 import os
@@ -45,6 +48,11 @@ def gen(out):
             f.write("--b--\n")
 
 
+def step(a, b, xa, xb):
+    """log(b / a) / log(xb / xa): 1.0 when b grows as x does."""
+    return math.log(b / a) / math.log(xb / xa) if a > 0 and b > 0 else 0
+
+
 def table(path):
     rows = {}
     for line in open(path):
@@ -52,25 +60,33 @@ def table(path):
         if len(f) < 7 or not f[0].endswith(".eml"):
             continue
         series = f[0].split("-")[0]
-        rows.setdefault(series, []).append((f[0], int(f[1]), float(f[6])))
+        kb = int(f[7]) if len(f) > 7 else 0
+        rows.setdefault(series, []).append((f[0], int(f[1]), float(f[6]), kb))
     for series, rs in sorted(rows.items()):
         rs.sort(key=lambda r: r[1] if series == "size" else r[0])
         unit = "per MB" if series == "size" else "per part"
-        print("%-16s %10s %8s %11s %7s" % (series, "bytes" if series == "size"
-                                            else "parts", "cpu_ms", unit, "slope"))
+        print("%-16s %10s %8s %11s %7s %8s %7s" % (
+            series, "bytes" if series == "size" else "parts", "cpu_ms", unit,
+            "slope", "mem_MB", "slope"))
         prev = None
-        for name, size, ms in rs:
+        for name, size, ms, kb in rs:
             x = size if series == "size" else int(name.split("-")[1][:4])
             per = ms / (size / 1048576.0) if series == "size" else ms / x
-            slope, flag = "-", ""
+            mb = kb / 1024.0
+            slope, mslope, flag = "-", "-", ""
             if prev is not None:
-                px, pms = prev
-                s = math.log(ms / pms) / math.log(x / px) if pms > 0 and ms > 0 else 0
+                px, pms, pmb = prev
+                s = step(pms, ms, px, x)
                 slope = "%.2f" % s
                 if s > 1.3 and pms >= 0.5:
                     flag = "  SUPERLINEAR"
-            print("%-16s %10d %8.2f %11.3f %7s%s" % (name, x, ms, per, slope, flag))
-            prev = (x, ms)
+                m = step(pmb, mb, px, x)
+                mslope = "%.2f" % m
+                if m > 1.3 and pmb >= 1:
+                    flag += "  SUPERLINEAR(mem)"
+            print("%-16s %10d %8.2f %11.3f %7s %8.1f %7s%s" % (
+                name, x, ms, per, slope, mb, mslope, flag))
+            prev = (x, ms, mb)
         print()
 
 

@@ -8,12 +8,14 @@
  * and tries again.  Nothing is ever passed on unsanitised, except mail
  * that the configuration says to bypass.
  */
+#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <time.h>
 
+#include "mugai/base/budget.h"
 #include "mugai/base/buf.h"
 #include "mugai/base/log.h"
 #include "mugai/sanitize/sanitize.h"
@@ -427,25 +429,16 @@ mf_outcome(sfsistat st)
 	}
 }
 
+/* Sanitise the message of c and answer; the message is ended after. */
 static sfsistat
-mf_eom(SMFICTX *ctx)
+mf_eom_sanitize(SMFICTX *ctx, struct connctx *c, struct msgctx *m)
 {
-	struct connctx *c = mf_conn(ctx);
-	struct msgctx *m;
 	struct mugai_envelope env;
 	struct mugai_result *r;
 	const char *raw;
 	size_t len;
 	sfsistat st;
 
-	if (c == NULL || (m = c->msg) == NULL)
-		return mf_tempfail(ctx, NULL, "end of message without MAIL "
-		    "FROM");
-	mf_note_qid(ctx, m);
-	if (m->hdr_err != MUGAI_OK) {
-		st = mf_spool_failed(ctx, c, m->hdr_err);
-		return st;
-	}
 	if (msg_end_headers(m) != MUGAI_OK ||
 	    mugai_spool_map(m->spool, &raw, &len) != MUGAI_OK) {
 		st = mf_tempfail(ctx, msg_qid(m), "cannot read back the spool");
@@ -468,6 +461,69 @@ mf_eom(SMFICTX *ctx)
 	mf_summary(m, r, len, mf_outcome(st));
 	mugai_result_free(r);
 	msg_cleanup(c);
+	return st;
+}
+
+/*
+ * The memory budget (milter_memory_max): a message being sanitised
+ * holds its bytes and about as much again, so it takes twice its size
+ * until it is answered and freed.  Made once, before the first message.
+ */
+static struct mugai_budget *mf_budget;
+static pthread_once_t mf_budget_once = PTHREAD_ONCE_INIT;
+
+static void
+mf_budget_make(void)
+{
+	mf_budget = mugai_budget_new();
+}
+
+static size_t
+mf_share(const struct msgctx *m)
+{
+	size_t n = mugai_spool_size(m->spool);
+
+	return n > (size_t)-1 / 2 ? (size_t)-1 : 2 * n;
+}
+
+static sfsistat
+mf_eom(SMFICTX *ctx)
+{
+	struct connctx *c = mf_conn(ctx);
+	struct msgctx *m;
+	const struct mugai_config *cfg;
+	size_t share;
+	sfsistat st;
+
+	if (c == NULL || (m = c->msg) == NULL)
+		return mf_tempfail(ctx, NULL, "end of message without MAIL "
+		    "FROM");
+	mf_note_qid(ctx, m);
+	if (m->hdr_err != MUGAI_OK) {
+		st = mf_spool_failed(ctx, c, m->hdr_err);
+		return st;
+	}
+	cfg = m->snap->cfg;
+	share = mf_share(m);
+	pthread_once(&mf_budget_once, mf_budget_make);
+	if (mf_budget == NULL) {
+		st = mf_tempfail(ctx, msg_qid(m), "out of memory");
+		msg_cleanup(c);
+		return st;
+	}
+	if (mugai_budget_take(mf_budget, share, cfg->milter_memory_max,
+	    cfg->milter_memory_wait * 1000) != MUGAI_OK) {
+		mugai_log(LOG_NOTICE, msg_qid(m), "from=<%s>: deferred: %zu "
+		    "bytes did not fit in milter_memory_max %zu within %us",
+		    m->sender, share, cfg->milter_memory_max,
+		    cfg->milter_memory_wait);
+		mf_reply(ctx, "451", "4.3.2", "Mail filter busy; please try "
+		    "again later");
+		msg_cleanup(c);
+		return SMFIS_TEMPFAIL;
+	}
+	st = mf_eom_sanitize(ctx, c, m);
+	mugai_budget_give(mf_budget, share);
 	return st;
 }
 

@@ -129,6 +129,8 @@ static const struct config_key config_keys[] = {
 	{ "spool_memory_max", KEY_SIZE, OFF(spool_memory_max), "2M", 0, 0 },
 	{ "milter_body_chunk", KEY_SIZE, OFF(milter_body_chunk), "63K", 512, 65535 },
 	{ "milter_timeout", KEY_TIME, OFF(milter_timeout), "300s", 1, 86400 },
+	{ "milter_memory_max", KEY_SIZE, OFF(milter_memory_max), "128M", 0, 0 },
+	{ "milter_memory_wait", KEY_TIME, OFF(milter_memory_wait), "60s", 1, 3600 },
 	{ "shutdown_timeout", KEY_TIME, OFF(shutdown_timeout), "30s", 0, 3600 },
 	{ "bypass_client_networks", KEY_NETS, OFF(bypass_client_networks), "", 0, 0 },
 	{ "bypass_recipients", KEY_RCPTS, OFF(bypass_recipients), "", 0, 0 },

@@ -301,15 +301,24 @@ body_plain(struct san *s, GMimeObject *obj, GByteArray *ba,
 	struct mugai_buf u;
 	const char *cs = text_charset(obj, ba->data, ba->len);
 	mugai_status rc;
+	int same;
 
 	mugai_buf_init(&u, 0);
-	rc = mugai_charset_to_utf8(cs, (const char *)ba->data, ba->len, &u,
-	    NULL);
+	/* Valid UTF-8 without a byte-order mark converts to itself: the
+	 * decoded part is read as it is, not copied once more. */
+	same = cs != NULL && strcmp(cs, "UTF-8") == 0 &&
+	    !(ba->len >= 3 && memcmp(ba->data, "\xEF\xBB\xBF", 3) == 0) &&
+	    mugai_utf8_valid((const char *)ba->data, ba->len);
+	rc = same ? MUGAI_OK : mugai_charset_to_utf8(cs,
+	    (const char *)ba->data, ba->len, &u, NULL);
 	if (rc != MUGAI_OK)
 		san_fail(s, rc, "text body charset");
 	else {
 		text_separate(s);
-		text_append(s, u.data ? u.data : "", u.len);
+		if (same)
+			text_append(s, (const char *)ba->data, ba->len);
+		else
+			text_append(s, u.data ? u.data : "", u.len);
 		if (charset_changes(cs, ba->data, ba->len)) {
 			r->action = "converted";
 			r->reason = "body-charset";
@@ -417,12 +426,12 @@ scan_part(struct san *s, struct part_row *r, const void *p, size_t n,
 	return -1;
 }
 
+/* A part with the content of mem (referenced, not copied). */
 static GMimePart *
-attachment_new(const char *type, const char *subtype, const char *name,
-    const void *data, size_t len, int text)
+attachment_with_stream(const char *type, const char *subtype,
+    const char *name, GMimeStream *mem, int text)
 {
 	GMimePart *p = g_mime_part_new_with_type(type, subtype);
-	GMimeStream *mem;
 	GMimeDataWrapper *w;
 	GMimeParamList *pl;
 	GMimeParam *param;
@@ -430,11 +439,9 @@ attachment_new(const char *type, const char *subtype, const char *name,
 	if (text)
 		g_mime_object_set_content_type_parameter(GMIME_OBJECT(p),
 		    "charset", "UTF-8");
-	mem = g_mime_stream_mem_new_with_buffer(data, len);
 	w = g_mime_data_wrapper_new_with_stream(mem, GMIME_CONTENT_ENCODING_DEFAULT);
 	g_mime_part_set_content(p, w);
 	g_object_unref(w);
-	g_object_unref(mem);
 	if (name[0] != '\0') {
 		/* RFC 2231 in filename*= for standard readers, RFC 2047 in
 		 * name= for the older Japanese clients that only read that. */
@@ -456,6 +463,19 @@ attachment_new(const char *type, const char *subtype, const char *name,
 	g_mime_part_set_content_encoding(p,
 	    g_mime_part_get_best_content_encoding(p,
 	    GMIME_ENCODING_CONSTRAINT_7BIT));
+	return p;
+}
+
+/* A part with a copy of data[0..len). */
+static GMimePart *
+attachment_new(const char *type, const char *subtype, const char *name,
+    const void *data, size_t len, int text)
+{
+	GMimeStream *mem = g_mime_stream_mem_new_with_buffer(data, len);
+	GMimePart *p;
+
+	p = attachment_with_stream(type, subtype, name, mem, text);
+	g_object_unref(mem);
 	return p;
 }
 
@@ -1950,14 +1970,51 @@ scan_output(struct san *s)
 	(void)scan_part(s, &r, s->res->body, s->res->body_len, "sanitised");
 }
 
+/*
+ * A stream over p[0..n) that neither copies nor frees it: an array that
+ * does not own the bytes, under a stream that does not own the array.
+ * After the last user of the stream is gone, stream_over_release.
+ */
+static GMimeStream *
+stream_over(GByteArray **wrap, const char *p, size_t n)
+{
+	GMimeStream *st;
+
+	*wrap = g_byte_array_new();
+	(*wrap)->data = (guint8 *)p;
+	(*wrap)->len = (guint)n;
+	st = g_mime_stream_mem_new_with_byte_array(*wrap);
+	g_mime_stream_mem_set_owner(GMIME_STREAM_MEM(st), FALSE);
+	return st;
+}
+
+static void
+stream_over_release(GByteArray *wrap)
+{
+	if (wrap == NULL)
+		return;
+	wrap->data = NULL;
+	wrap->len = 0;
+	g_byte_array_unref(wrap);
+}
+
+/*
+ * The new message.  The body text is held once while it is written:
+ * s->text goes as soon as it is in the notice, the notice is the
+ * result's (res->notice), and the text part reads it in place; only
+ * the encoded message (res->body) is a second copy.
+ */
 static void
 build_output(struct san *s)
 {
 	GMimeObject *top;
 	GMimePart *body;
 	GMimeMultipart *mixed;
+	GMimeStream *st;
+	GByteArray *wrap = NULL;
 	struct mugai_buf final;
 	struct mugai_buf jis;
+	size_t flen;
 	int use_jis = 0;
 	guint i;
 	mugai_status rc;
@@ -1970,14 +2027,20 @@ build_output(struct san *s)
 		san_fail(s, rc, "notice");
 		goto out;
 	}
-	if ((s->res->notice = g_strdup(final.data ? final.data : "")) == NULL)
+	mugai_buf_free(&s->text);
+	/* GLib's allocator is malloc's (GLib >= 2.46): g_free frees it. */
+	if ((s->res->notice = mugai_buf_steal(&final, &flen)) == NULL) {
+		san_fail(s, MUGAI_ERR_NOMEM, "notice");
 		goto out;
+	}
 	if (s->cfg->output_charset == MUGAI_OUTPUT_ISO2022JP &&
-	    mugai_charset_utf8_to_iso2022jp(final.data ? final.data : "",
-	    final.len, &jis) == MUGAI_OK)
+	    mugai_charset_utf8_to_iso2022jp(s->res->notice, flen, &jis) ==
+	    MUGAI_OK)
 		use_jis = 1;
-	body = attachment_new("text", "plain", "", use_jis ? jis.data :
-	    (final.data ? final.data : ""), use_jis ? jis.len : final.len, 1);
+	st = use_jis ? stream_over(&wrap, jis.data ? jis.data : "", jis.len) :
+	    stream_over(&wrap, s->res->notice, flen);
+	body = attachment_with_stream("text", "plain", "", st, 1);
+	g_object_unref(st);
 	g_mime_object_set_disposition(GMIME_OBJECT(body), "inline");
 	g_mime_object_remove_header(GMIME_OBJECT(body), "Content-Disposition");
 	if (use_jis) {
@@ -1998,6 +2061,7 @@ build_output(struct san *s)
 	if ((rc = sanitize_serialize(s->res, top)) != MUGAI_OK)
 		san_fail(s, rc, "writing the new message");
 	g_object_unref(top);
+	stream_over_release(wrap);
 out:
 	mugai_buf_free(&final);
 	mugai_buf_free(&jis);

@@ -10,8 +10,13 @@
  * thread's arena for reuse, so without a trim the process stays near its
  * peak after the reload (measured: 11 MB before, 88 MB loaded, 56 MB
  * after; with the trim 23 MB).  The resident size must fall back by at
- * least two thirds of what the load and the work added.  Uses
- * $MUGAI_TESTDB (default build/testdb).
+ * least two thirds of what the load and the work added.
+ *
+ * And connections come and go (issue 15): rounds of new threads, one
+ * per SMTP session, each sanitising one message; once warmed up the
+ * resident size must stay where it was (nothing a message or a session
+ * needs is kept when it is done).  Uses $MUGAI_TESTDB (default
+ * build/testdb).
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -270,15 +275,105 @@ test_reload_gives_memory_back(void **state)
 	rm_dir(dir);
 }
 
+#define SESSIONS	8
+#define ROUNDS		5
+
+/* One SMTP session of the milter: a thread, one message. */
+static void *
+session_thread(void *arg)
+{
+	struct mugai_result *r;
+
+	(void)arg;
+	assert_non_null(r = mugai_sanitize(&svc, msg, msglen, NULL));
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	mugai_result_free(r);
+	return NULL;
+}
+
+static void
+sessions(void)
+{
+	pthread_t t[SESSIONS];
+	int i;
+
+	for (i = 0; i < SESSIONS; i++)
+		assert_int_equal(pthread_create(&t[i], NULL, session_thread,
+		    NULL), 0);
+	for (i = 0; i < SESSIONS; i++)
+		pthread_join(t[i], NULL);
+}
+
+static void
+test_sessions_come_back(void **state)
+{
+	char ov[PATH_MAX], *ovs[2], err[512];
+	struct mugai_config *cfg;
+	struct mugai_scanner *sc = NULL;
+	long first, last, rss[ROUNDS];
+	int i;
+
+	(void)state;
+#if defined(__SANITIZE_ADDRESS__)
+	skip();		/* ASan's allocator, not glibc's, holds the memory */
+#elif defined(__has_feature)
+#if __has_feature(address_sanitizer)
+	skip();
+#endif
+#endif
+	snprintf(ov, sizeof(ov), "clamav_database_dir=%s", testdb());
+	ovs[0] = ov;
+	ovs[1] = "clamav_check_interval=0";
+	assert_non_null(cfg = mugai_config_load(NULL, ovs, 2, err,
+	    sizeof(err)));
+	if (mugai_scanner_new(cfg, &sc, err, sizeof(err)) != MUGAI_OK)
+		fail_msg("scanner: %s", err);
+	svc.cfg = cfg;
+	svc.scanner = sc;
+	make_message();
+	/* The first round finds the arenas and pooled handles the threads
+	 * keep by design; later ones must fit in about what it left. */
+	for (i = 0; i < ROUNDS; i++) {
+		sessions();
+		rss[i] = rss_kib();
+	}
+	free(msg);
+	first = rss[1];
+	print_message("RSS after each round of %d sessions: %ld %ld %ld %ld "
+	    "%ld KiB (message %zu KiB)\n", SESSIONS, rss[0], rss[1], rss[2],
+	    rss[3], rss[4], msglen / 1024);
+	/*
+	 * The first round warms up (and meets what the test before left);
+	 * later ones swing with how the sessions overlapped, now and then
+	 * by much for one round (measured: 165, 63, 62, 69, 64 MB and 143,
+	 * 144, 202, 145, 147 MB).  What is kept grows from round to round:
+	 * a message, or only its decoded part, kept per session would be 8
+	 * of them a round, so the lower of the last two rounds would be far
+	 * more than two messages above the second.
+	 */
+	last = rss[ROUNDS - 1] < rss[ROUNDS - 2] ? rss[ROUNDS - 1] :
+	    rss[ROUNDS - 2];
+	if (last - first > 2 * (long)(msglen / 1024))
+		fail_msg("RSS %ld KiB after the last rounds, %ld more than "
+		    "after the second", last, last - first);
+	mugai_scanner_free(sc);
+	mugai_config_unref(cfg);
+}
+
 int
 main(void)
 {
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test(test_reload_gives_memory_back),
+		cmocka_unit_test(test_sessions_come_back),
 	};
 
 	int rc;
 
+	/* glibc tuned as mugai-milter's main.c does, before any thread. */
+	(void)mallopt(M_ARENA_MAX, 4);
+	(void)mallopt(M_MMAP_THRESHOLD, 1024 * 1024);
+	(void)mallopt(M_TRIM_THRESHOLD, 2 * 1024 * 1024);
 	mugai_log_open("test_scan_memory", MUGAI_LOG_NONE, 0, LOG_DEBUG);
 	mugai_library_init();
 	rc = cmocka_run_group_tests(tests, NULL, NULL);

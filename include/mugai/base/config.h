@@ -102,6 +102,8 @@ struct mugai_config {
 	size_t	 spool_memory_max;	/* bigger messages go to a file */
 	size_t	 milter_body_chunk;	/* bytes per smfi_replacebody call */
 	unsigned milter_timeout;	/* seconds, libmilter smfi_settimeout */
+	size_t	 milter_memory_max;	/* messages sanitised at once, x2 */
+	unsigned milter_memory_wait;	/* seconds a message waits for it */
 	unsigned shutdown_timeout;	/* seconds to finish in-flight mail */
 	char	*bypass_client_networks; /* list of CIDR; "": none */
 	char	*bypass_recipients;	/* list of addresses or @domains */
