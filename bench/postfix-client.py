@@ -80,8 +80,8 @@ def pdf_200k(pages=3):
             ("<< /Type /Pages /Kids [%s] /Count %d >>" % (kids, pages)).encode()]
     for i in range(pages):
         objs.append(("<< /Type /Page /Parent 2 0 R /MediaBox [0 0 595 842] "
-                     "/Resources << /Font << /F1 6 0 R >> /XObject << /Im1 7 0 R >> >> "
-                     "/Contents %d 0 R >>" % (5 + pages + i)).encode())
+                     "/Resources << /Font << /F1 %d 0 R >> /XObject << /Im1 %d 0 R >> >> "
+                     "/Contents %d 0 R >>" % (3 + pages, 4 + pages, 5 + pages + i)).encode())
     objs.append(b"<< /Type /Font /Subtype /Type1 /BaseFont /Helvetica >>")
     objs.append(b"<< /Type /XObject /Subtype /Image /Width 256 /Height 256 "
                 b"/ColorSpace /DeviceRGB /BitsPerComponent 8 /Length %d >>\nstream\n"
