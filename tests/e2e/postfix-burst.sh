@@ -140,6 +140,7 @@ memory_check() {
 		fail "$name/memory-bound" "rsswatch.py wrote nothing"
 		return
 	fi
+	# shellcheck disable=SC2046
 	set -- $(python3 -c 'import json, sys
 r = json.load(open(sys.argv[1]))
 print(r["rss_kb"], r["pss_kb"], r["procs_at_peak"], r["most_procs"],
