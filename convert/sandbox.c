@@ -311,6 +311,7 @@ filter_export(scmp_filter_ctx ctx, unsigned slot, char *why, size_t whylen)
 	ssize_t n = -1;
 	int fd, rc;
 
+	memset(&st, 0, sizeof(st));
 	if ((fd = memfd_create("mugai-seccomp", MFD_CLOEXEC)) < 0)
 		return fail(why, whylen, "seccomp: memfd", errno);
 	if ((rc = seccomp_export_bpf(ctx, fd)) != 0) {
