@@ -73,7 +73,6 @@
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
-#include <strings.h>
 
 #include <zip.h>
 
@@ -358,23 +357,25 @@ part_in_order(struct ooxml *x, size_t i, struct ooxml_part *rels)
 }
 
 /*
- * Pictures, sound and video are compressed already: deflating them again
- * costs more time than anything else in a clean and saves nothing, so
- * they are stored (as Office and LibreOffice do).  By the part's content
- * type, which the allow-list already checked; the bytes are the same
- * either way.
+ * PNG, JPEG and GIF pictures are compressed already: deflating them
+ * again costs more time than anything else in a clean and saves nothing,
+ * so they are stored (as Office and LibreOffice do).  Told by their
+ * bytes (the content type's string may have gone with a rewrite of
+ * [Content_Types].xml); the bytes written are the same either way.
  */
 static int
 part_stored(const struct ooxml_part *p)
 {
-	static const char *const packed[] = { "image/png", "image/jpeg",
-	    "image/gif", "audio/", "video/" };
+	static const struct {
+		const char *magic;
+		size_t len;
+	} packed[] = { { "\x89PNG\r\n\x1a\n", 8 }, { "\xff\xd8\xff", 3 },
+	    { "GIF8", 4 } };
 	size_t i;
 
-	if (p->ctype == NULL)
-		return 0;
 	for (i = 0; i < sizeof(packed) / sizeof(packed[0]); i++)
-		if (strncasecmp(p->ctype, packed[i], strlen(packed[i])) == 0)
+		if (p->len >= packed[i].len &&
+		    memcmp(p->data, packed[i].magic, packed[i].len) == 0)
 			return 1;
 	return 0;
 }
