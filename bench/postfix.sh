@@ -51,8 +51,10 @@
 # the ten-page one) and POSTFIX_BENCH_CONC (default 20) set N and CONC;
 # POSTFIX_BENCH_MESSAGES (text-10k html-30k alt-40k pdf-200k png-20k
 # docx-50k pdf10-200k) and POSTFIX_BENCH_MODES (none mugai spawn clamav)
-# choose rows.  mugai's cpu_ms and rss_MB count the milter, its zygote
-# and the workers it reaped (for spawn: the milter and its workers).
+# choose rows.  mugai's cpu_ms counts the milter, its zygote and the
+# workers it reaped (for spawn: the milter and its workers); rss_MB the
+# milter and its zygote only, not the workers (bench/memory.sh samples
+# the whole tree, workers and LibreOffice included).
 #
 # Both filters keep libclamav's per-scan directories in one private
 # directory on tmpfs (POSTFIX_BENCH_TMPFS, default /dev/shm; mugai's

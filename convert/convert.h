@@ -80,6 +80,15 @@ int sandbox_enter(const struct convert_opts *o, unsigned needs, char *why,
     size_t whylen);
 
 /*
+ * sandbox_prepare - the parts of sandbox_enter that are the same for
+ * every document, done once before forking children that will each call
+ * sandbox_enter (the zygote): TZ, the seccomp programs built, the empty
+ * network namespace entered.  0, or -1 with why filled (sandbox_enter
+ * then does what is missing itself).
+ */
+int sandbox_prepare(char *why, size_t whylen);
+
+/*
  * landlock_fonts_only - from now on only font, fontconfig and poppler
  * data may be read (landlock.c).  0 (also when the kernel lacks
  * Landlock: said on stderr), or -1 with why filled.

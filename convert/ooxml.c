@@ -80,6 +80,9 @@
 
 #define OOXML_RATIO_FLOOR	((uint64_t)1 << 20)
 #define OOXML_MTIME		((time_t)946684800)	/* 2000-01-01, fixed */
+/* zlib's own default; libzip's 0 means 9, which costs twice the time for
+ * a few hundred bytes less on a document's XML. */
+#define OOXML_DEFLATE_LEVEL	6
 #define OOXML_TRAIL_MAX		((size_t)1 << 20)	/* bytes after the end */
 
 /* A zip entry name that means one part and stays inside the package. */
@@ -353,6 +356,30 @@ part_in_order(struct ooxml *x, size_t i, struct ooxml_part *rels)
 	return NULL;
 }
 
+/*
+ * PNG, JPEG and GIF pictures are compressed already: deflating them
+ * again costs more time than anything else in a clean and saves nothing,
+ * so they are stored (as Office and LibreOffice do).  Told by their
+ * bytes (the content type's string may have gone with a rewrite of
+ * [Content_Types].xml); the bytes written are the same either way.
+ */
+static int
+part_stored(const struct ooxml_part *p)
+{
+	static const struct {
+		const char *magic;
+		size_t len;
+	} packed[] = { { "\x89PNG\r\n\x1a\n", 8 }, { "\xff\xd8\xff", 3 },
+	    { "GIF8", 4 } };
+	size_t i;
+
+	for (i = 0; i < sizeof(packed) / sizeof(packed[0]); i++)
+		if (p->len >= packed[i].len &&
+		    memcmp(p->data, packed[i].magic, packed[i].len) == 0)
+			return 1;
+	return 0;
+}
+
 static int
 add_output(struct ooxml *x, zip_t *za)
 {
@@ -378,7 +405,8 @@ add_output(struct ooxml *x, zip_t *za)
 			    "cannot add %.100s: %s", p->name, zip_strerror(za));
 		}
 		if (zip_set_file_compression(za, (zip_uint64_t)idx,
-		    ZIP_CM_DEFLATE, 0) != 0 ||
+		    part_stored(p) ? ZIP_CM_STORE : ZIP_CM_DEFLATE,
+		    OOXML_DEFLATE_LEVEL) != 0 ||
 		    zip_file_set_mtime(za, (zip_uint64_t)idx, OOXML_MTIME, 0) != 0)
 			return ooxml_why(x, MUGAI_CONVERT_EXIT_BAD_INPUT,
 			    "cannot add %.100s: %s", p->name, zip_strerror(za));

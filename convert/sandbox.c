@@ -16,8 +16,20 @@
  * does not confine (the one metadata leak left, in that mode only).  The
  * filter kills the whole process (SIGSYS), so a subverted parser ends
  * as a failed conversion and never gets a second try.
+ *
+ * Building the filter with libseccomp costs more than decoding a small
+ * image, so sandbox_prepare (the zygote, before it forks) builds it
+ * once per set of needs and keeps the BPF program; each child loads
+ * that program.  Its one value that differs per process, the pid tgkill
+ * may signal, is built as SELF_MARK and set to the caller's pid when the
+ * program is loaded.  The zygote also enters the empty network
+ * namespace once and sets TZ, so its children share that namespace
+ * (nothing in it but a loopback that is down, and no child may make a
+ * socket) instead of each paying for one.  A worker started for one
+ * document does the same steps itself in sandbox_enter.
  */
 #include <errno.h>
+#include <stdint.h>
 #include <fcntl.h>
 #include <signal.h>
 #include <stdio.h>
@@ -30,7 +42,10 @@
 #include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/resource.h>
+#include <sys/stat.h>
+#include <sys/syscall.h>
 
+#include <linux/filter.h>
 #include <seccomp.h>
 
 #include "convert.h"
@@ -61,6 +76,18 @@ __lsan_is_turned_off(void)
 	return sandbox_entered;
 }
 #endif
+
+/*
+ * The pid tgkill may signal, as built: above PID_MAX_LIMIT (4 << 20),
+ * so never a pid, and equal to no other constant of the filter.
+ */
+#define SELF_MARK	0x5eedf11eu
+
+/* The filter as BPF, per needs (0 or SANDBOX_READ_FILES): built once. */
+static struct sock_filter *prepared[2];
+static unsigned short prepared_len[2];
+static int net_done;			/* the namespace was entered */
+static int zone_done;			/* TZ set and read */
 
 /* Descriptors: 0-2, plus fonts and fontconfig files when reading. */
 #define NOFILE_STRICT	16
@@ -210,7 +237,7 @@ allow_args(scmp_filter_ctx ctx)
 	const struct scmp_arg_cmp fd1 = arg_eq(0, 1), fd2 = arg_eq(0, 2);
 	const struct scmp_arg_cmp noexec = SCMP_A2(SCMP_CMP_MASKED_EQ,
 	    PROT_EXEC, 0);
-	const struct scmp_arg_cmp self = arg_eq(0, (scmp_datum_t)getpid());
+	const struct scmp_arg_cmp self = arg_eq(0, SELF_MARK);
 	const struct scmp_arg_cmp rlim[2] = { arg_eq(0, 0), arg_eq(2, 0) };
 	const struct scmp_arg_cmp tty = arg_eq(1, TCGETS);
 	int rc;
@@ -261,14 +288,13 @@ allow_files(scmp_filter_ctx ctx)
 	return 0;
 }
 
-/* Build the filter; TSYNC puts every thread under it, not just ours. */
+/* The rules of the filter for needs. */
 static int
 filter_rules(scmp_filter_ctx ctx, unsigned needs)
 {
 	int rc;
 
-	if ((rc = seccomp_attr_set(ctx, SCMP_FLTATR_CTL_TSYNC, 1)) != 0 ||
-	    (rc = allow_list(ctx, calls_base,
+	if ((rc = allow_list(ctx, calls_base,
 	    sizeof(calls_base) / sizeof(calls_base[0]))) != 0 ||
 	    (rc = allow_args(ctx)) != 0)
 		return rc;
@@ -277,21 +303,128 @@ filter_rules(scmp_filter_ctx ctx, unsigned needs)
 	return 0;
 }
 
+/* libseccomp's program for needs into a memfd, read back: 0 or -1. */
 static int
-filter_load(unsigned needs, char *why, size_t whylen)
+filter_export(scmp_filter_ctx ctx, unsigned slot, char *why, size_t whylen)
 {
+	struct stat st;
+	ssize_t n = -1;
+	int fd, rc;
+
+	memset(&st, 0, sizeof(st));
+	if ((fd = memfd_create("mugai-seccomp", MFD_CLOEXEC)) < 0)
+		return fail(why, whylen, "seccomp: memfd", errno);
+	if ((rc = seccomp_export_bpf(ctx, fd)) != 0) {
+		close(fd);
+		return fail(why, whylen, "seccomp", -rc);
+	}
+	if (fstat(fd, &st) == 0 && st.st_size > 0 &&
+	    st.st_size % sizeof(struct sock_filter) == 0 &&
+	    st.st_size / sizeof(struct sock_filter) <= BPF_MAXINSNS &&
+	    (prepared[slot] = malloc((size_t)st.st_size)) != NULL)
+		n = pread(fd, prepared[slot], (size_t)st.st_size, 0);
+	close(fd);
+	if (n != (ssize_t)st.st_size || n <= 0) {
+		free(prepared[slot]);
+		prepared[slot] = NULL;
+		snprintf(why, whylen, "seccomp: cannot export the filter");
+		return -1;
+	}
+	prepared_len[slot] = (unsigned short)(n / sizeof(struct sock_filter));
+	return 0;
+}
+
+/* Build the program for needs once; 0 or -1 with why filled. */
+static int
+filter_prepare(unsigned needs, char *why, size_t whylen)
+{
+	unsigned slot = (needs & SANDBOX_READ_FILES) != 0;
 	scmp_filter_ctx ctx;
 	int rc;
 
+	if (prepared[slot] != NULL)
+		return 0;
 	if ((ctx = seccomp_init(SCMP_ACT_KILL_PROCESS)) == NULL) {
 		snprintf(why, whylen, "seccomp_init failed");
 		return -1;
 	}
-	if ((rc = filter_rules(ctx, needs)) == 0)
-		rc = seccomp_load(ctx);
-	seccomp_release(ctx);
-	if (rc != 0)
+	if ((rc = filter_rules(ctx, needs)) != 0) {
+		seccomp_release(ctx);
 		return fail(why, whylen, "seccomp", -rc);
+	}
+	rc = filter_export(ctx, slot, why, whylen);
+	seccomp_release(ctx);
+	return rc;
+}
+
+/*
+ * Load the program for needs with our pid in place of SELF_MARK (in a
+ * copy: the prepared one stays for the zygote's next child).  TSYNC
+ * puts every thread under it, as libseccomp's load would.
+ */
+static int
+filter_load(unsigned needs, char *why, size_t whylen)
+{
+	unsigned slot = (needs & SANDBOX_READ_FILES) != 0, i, marks = 0;
+	struct sock_fprog prog;
+	struct sock_filter *f;
+	long rc;
+
+	if (prepared[slot] == NULL) {
+		snprintf(why, whylen, "seccomp: no filter");
+		return -1;
+	}
+	if ((f = malloc(prepared_len[slot] * sizeof(*f))) == NULL)
+		return fail(why, whylen, "seccomp", ENOMEM);
+	memcpy(f, prepared[slot], prepared_len[slot] * sizeof(*f));
+	for (i = 0; i < prepared_len[slot]; i++)
+		if (f[i].code == (BPF_JMP | BPF_JEQ | BPF_K) &&
+		    f[i].k == SELF_MARK) {
+			f[i].k = (uint32_t)getpid();
+			marks++;
+		}
+	prog.len = prepared_len[slot];
+	prog.filter = f;
+	/* No mark: the program is not what was built; load nothing. */
+	rc = marks == 0 ? -1 : syscall(SYS_seccomp, SECCOMP_SET_MODE_FILTER,
+	    SECCOMP_FILTER_FLAG_TSYNC, &prog);
+	free(f);
+	if (marks == 0) {
+		snprintf(why, whylen, "seccomp: no pid in the filter");
+		return -1;
+	}
+	if (rc != 0)
+		return fail(why, whylen, "seccomp", rc < 0 ? errno : EAGAIN);
+	return 0;
+}
+
+/*
+ * TZ: glibc's localtime() stats /etc/localtime on every call (to see
+ * whether it changed) unless TZ is set: set TZ to that same zone and
+ * read it now, so the decoders' time conversions (zip and Office dates)
+ * need no stat under the filter.
+ */
+static int
+zone_set(char *why, size_t whylen)
+{
+	if (getenv("TZ") == NULL && setenv("TZ", ":/etc/localtime", 0) != 0)
+		return fail(why, whylen, "TZ", errno);
+	tzset();
+	return 0;
+}
+
+/* sandbox_prepare - see convert.h. */
+int
+sandbox_prepare(char *why, size_t whylen)
+{
+	if (zone_set(why, whylen) != 0)
+		return -1;
+	zone_done = 1;
+	if (filter_prepare(0, why, whylen) != 0 ||
+	    filter_prepare(SANDBOX_READ_FILES, why, whylen) != 0)
+		return -1;
+	net_unshare();
+	net_done = 1;
 	return 0;
 }
 
@@ -302,22 +435,19 @@ sandbox_enter(const struct convert_opts *o, unsigned needs, char *why,
 #ifdef SANDBOX_ASAN
 	sandbox_entered = 1;
 #endif
+	/* Before the limits: the program is written to a memfd (FSIZE 0). */
+	if (filter_prepare(needs, why, whylen) != 0)
+		return -1;
 	if (set_limits(o, needs, why, whylen) != 0)
 		return -1;
 	if (prctl(PR_SET_NO_NEW_PRIVS, 1, 0, 0, 0) != 0)
 		return fail(why, whylen, "no_new_privs", errno);
 	if (prctl(PR_SET_DUMPABLE, 0, 0, 0, 0) != 0)
 		return fail(why, whylen, "dumpable", errno);
-	net_unshare();
-	/*
-	 * glibc's localtime() stats /etc/localtime on every call (to see
-	 * whether it changed) unless TZ is set: set TZ to that same zone
-	 * and read it now, so the decoders' time conversions (zip and
-	 * Office dates) need no stat under the filter.
-	 */
-	if (getenv("TZ") == NULL && setenv("TZ", ":/etc/localtime", 0) != 0)
-		return fail(why, whylen, "TZ", errno);
-	tzset();
+	if (!net_done)
+		net_unshare();
+	if (!zone_done && zone_set(why, whylen) != 0)
+		return -1;
 	if ((needs & SANDBOX_READ_FILES) && landlock_fonts_only(why,
 	    whylen) != 0)
 		return -1;

@@ -270,6 +270,26 @@ test_open_path(void)
 static pid_t parent_pid;
 
 /*
+ * tgkill is allowed for our own pid only (abort): the filter's pid is
+ * set per process (sandbox.c), so test-abort must end in SIGABRT and
+ * test-tgkill-parent (signal 0 to the process that started us) in
+ * SIGSYS.
+ */
+static int
+test_abort(void)
+{
+	abort();
+}
+
+static int
+test_tgkill_parent(void)
+{
+	if (syscall(SYS_tgkill, parent_pid, parent_pid, 0) != 0)
+		return refused("test-tgkill-parent");
+	return escaped("test-tgkill-parent");
+}
+
+/*
  * "PID PPID" on stdout: which process ran the document and who made
  * it (the zygote, or the process that spawned it), so the tests can
  * see that no two documents share a process.
@@ -309,6 +329,8 @@ static const struct {
 	{ "test-fstat", test_fstat, 0 },
 	{ "test-open-path", test_open_path, SANDBOX_READ_FILES },
 	{ "test-pid", test_pid, 0 },
+	{ "test-abort", test_abort, 0 },
+	{ "test-tgkill-parent", test_tgkill_parent, 0 },
 };
 
 int

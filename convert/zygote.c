@@ -27,6 +27,7 @@
  * children and exits; children die with the zygote (PR_SET_PDEATHSIG).
  */
 #include <errno.h>
+#include <malloc.h>
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
@@ -331,10 +332,21 @@ zygote_end(struct zygote *z)
 static void
 prepare_all(void)
 {
+	char why[256];
+
 	tzset();
 	(void)convert_archive_prepare();
 	(void)convert_ole2_prepare();
 	(void)convert_pdf_prepare();
+	/* Last: it enters the namespace the children then share. */
+	if (sandbox_prepare(why, sizeof(why)) != 0)
+		fprintf(stderr, "mugai-convert zygote: %s\n", why);
+	/*
+	 * Consolidate the small chunks the libraries freed while loading:
+	 * otherwise every child's first large malloc does it, writing to
+	 * page after page it shares with us (each a copy-on-write fault).
+	 */
+	(void)malloc_trim(0);
 }
 
 int

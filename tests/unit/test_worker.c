@@ -113,7 +113,7 @@ test_forbidden(void **state)
 {
 	static const char *const modes[] = { "test-open", "test-write-file",
 	    "test-connect", "test-exec", "test-fork", "test-stat",
-	    "test-statx", "test-open-path" };
+	    "test-statx", "test-open-path", "test-tgkill-parent" };
 	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
@@ -147,6 +147,31 @@ test_fstat_allowed(void **state)
 	if (st.end != MUGAI_WORKER_DONE)
 		fail_msg("test-fstat ended %d code %d sig %d: %s", st.end,
 		    st.code, st.sig, st.message);
+	mugai_buf_free(&out);
+}
+
+/*
+ * tgkill to ourselves stays allowed (abort): the filter carries this
+ * worker's own pid, set as it is loaded, spawned or forked by the
+ * zygote (test_forbidden: another pid ends in SIGSYS).
+ */
+static void
+test_abort_own_pid(void **state)
+{
+	struct mugai_worker_limits lim = { 60, MB, 0 };
+	struct mugai_worker_status st;
+	struct mugai_buf out;
+	int i;
+
+	if (need_convert(state) != 0)
+		skip();
+	mugai_buf_init(&out, 0);
+	for (i = 0; i < 2; i++) {
+		run_mode("test-abort", NULL, "x", 1, &lim, &out, &st);
+		if (st.end != MUGAI_WORKER_SIGNAL || st.sig != SIGABRT)
+			fail_msg("test-abort ended %d code %d sig %d: %s",
+			    st.end, st.code, st.sig, st.message);
+	}
 	mugai_buf_free(&out);
 }
 
@@ -856,7 +881,7 @@ static void
 test_zygote_sandboxed(void **state)
 {
 	static const char *const modes[] = { "test-open", "test-connect",
-	    "test-exec", "test-fork", "test-stat" };
+	    "test-exec", "test-fork", "test-stat", "test-tgkill-parent" };
 	struct mugai_worker_limits lim = { 60, MB, 0 };
 	struct mugai_worker_status st;
 	struct mugai_buf out;
@@ -979,6 +1004,7 @@ main(void)
 		cmocka_unit_test(test_ok_big),
 		cmocka_unit_test(test_forbidden),
 		cmocka_unit_test(test_fstat_allowed),
+		cmocka_unit_test(test_abort_own_pid),
 		cmocka_unit_test(test_read_outside_fonts),
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_spin),
@@ -1000,6 +1026,7 @@ main(void)
 		cmocka_unit_test(test_ok_big),
 		cmocka_unit_test(test_forbidden),
 		cmocka_unit_test(test_fstat_allowed),
+		cmocka_unit_test(test_abort_own_pid),
 		cmocka_unit_test(test_read_outside_fonts),
 		cmocka_unit_test(test_memory),
 		cmocka_unit_test(test_spin),
