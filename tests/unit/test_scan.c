@@ -725,6 +725,38 @@ test_eicar_quoted_printable(void **state)
 	mugai_scanner_free(sc);
 }
 
+/*
+ * A sanitised copy is scanned with every parser but the image hash: a
+ * payload in plain bytes and one inside a zip are still found.  Every
+ * scan is counted in the scanner's statistics.
+ */
+static void
+test_scan_copy(void **state)
+{
+	struct mugai_scanner *sc = scanner_make(testdb(), NULL, NULL);
+	struct mugai_scan_stats st0, st1;
+	struct mugai_scan_verdict v;
+	struct mugai_buf z;
+
+	(void)state;
+	mugai_scanner_stats(sc, &st0);
+	zip_one("eicar.com", eicar, strlen(eicar), 0, &z);
+	assert_hidden(&z, eicar);
+	assert_int_equal(mugai_scanner_scan_copy(sc, z.data, z.len, "copy",
+	    &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	assert_true(strncmp(v.name, EICAR_SIG, strlen(EICAR_SIG)) == 0);
+	assert_int_equal(mugai_scanner_scan_copy(sc, eicar, strlen(eicar),
+	    "copy", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	assert_infected(sc, &z, EICAR_SIG);
+	mugai_scanner_stats(sc, &st1);
+	assert_int_equal(st1.scans - st0.scans, 3);
+	assert_true(st1.cpu_ns > st0.cpu_ns);
+	mugai_buf_free(&z);
+	mugai_scanner_free(sc);
+}
+
 static void
 test_clean_data(void **state)
 {
@@ -1104,6 +1136,7 @@ main(void)
 		cmocka_unit_test(test_eicar_forwarded_rfc822),
 		cmocka_unit_test(test_eicar_html_part),
 		cmocka_unit_test(test_eicar_quoted_printable),
+		cmocka_unit_test(test_scan_copy),
 		cmocka_unit_test(test_clean_data),
 		cmocka_unit_test(test_encrypted_zip_unscanned),
 		cmocka_unit_test(test_encrypted_zip_with_virus_infected),
