@@ -1987,8 +1987,8 @@ scan_whole(struct san *s, const void *p, size_t n, int decode,
  * as written (keep_text), and the body text is scanned here as it goes
  * out.  What is left is the MIME structure and headers mugai writes:
  * its own, with file names that the notice repeats and the raw message
- * carried.  The whole output scanned with MIME decoding cost more than
- * all the other scans together (temporary files for every part).
+ * carried.  The whole output, scanned with MIME decoding (a temporary
+ * file for every part), was 40-50 % of the scanning of a message.
  * A virus sets s->virus; an unscanned body text is no verdict (the
  * parts it was written from were judged on their own).
  */
