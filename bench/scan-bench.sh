@@ -8,7 +8,8 @@
 # many, and their CPU time per message, the first time the process sees
 # the message (mean of SCAN_BENCH_PROCS processes, default 3) and when it
 # comes again (libclamav's cache of clean objects answers for what it
-# saw).  A benchmark, not a test: it prints tables and fails only when
+# saw); the PDFs again with clamav_copy_image_hash = no ("nohash").
+# A benchmark, not a test: it prints tables and fails only when
 # something cannot run.
 #
 # Needs BUILD/libmugai.a (make) and BUILD/testdb (make testdb).  MB is
@@ -74,19 +75,23 @@ printf 'From: a@example.org\nTo: b@example.jp\nSubject: warm\n\nwarm up\n' \
 echo
 echo "scans per message (test database; cpu in ms of the scanning thread):"
 printf "%-18s %6s %12s %12s\n" message scans first_cpu again_cpu
-for m in text-10k html-30k alt-40k png-20k docx-50k pdf-200k pdf10-200k; do
-	f=$tmp/msgs/$m.eml
+# The PDFs once more with clamav_copy_image_hash = no (copies only).
+for m in text-10k html-30k alt-40k png-20k docx-50k pdf-200k pdf10-200k \
+    pdf-200k:nohash pdf10-200k:nohash; do
+	f=$tmp/msgs/${m%:*}.eml
+	set --
+	[ "$m" = "${m%:nohash}" ] || set -- -o clamav_copy_image_hash=no
 	i=0
 	: > "$tmp/first"
 	while [ "$i" -lt "$procs" ]; do
 		# A small message first: the one measured is new to the engine,
 		# as mail is, but libclamav's lazy set-up is paid already.
-		"$build/bench_sanitize" "$build/testdb" 1 "$tmp/warm.eml" "$f" |
-		    tail -1 >> "$tmp/first" || { echo "scan-bench: $m failed" >&2; exit 1; }
+		"$build/bench_sanitize" "$@" "$build/testdb" 1 "$tmp/warm.eml" \
+		    "$f" | tail -1 >> "$tmp/first"
 		i=$((i + 1))
 	done
 	# Twice four times: the second line, all from a warm engine.
-	"$build/bench_sanitize" "$build/testdb" 4 "$f" "$f" > "$tmp/again" ||
+	"$build/bench_sanitize" "$@" "$build/testdb" 4 "$f" "$f" > "$tmp/again" ||
 	    { echo "scan-bench: $m failed" >&2; exit 1; }
 	awk -v m="$m" -v again="$(tail -1 "$tmp/again" | awk '{ print $9 }')" '
 		{ n++; s += $8; c += $9 }

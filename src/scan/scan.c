@@ -52,6 +52,7 @@ struct mugai_scanner {
 	uint32_t	 max_scantime_ms;
 	unsigned	 check_interval;
 	struct cl_scan_options opts;
+	unsigned	 copy_no_parse;	/* parsers left out on copies */
 	_Atomic unsigned long long scans;	/* mugai_scanner_stats */
 	_Atomic unsigned long long cpu_ns;
 
@@ -534,6 +535,8 @@ scanner_config(struct mugai_scanner *sc, const struct mugai_config *cfg)
 	sc->max_scantime_ms = ms > UINT32_MAX ? UINT32_MAX : (uint32_t)ms;
 	sc->check_interval = cfg->clamav_check_interval;
 	scan_options_build(cfg->clamav_scan_options, &sc->opts);
+	sc->copy_no_parse = cfg->clamav_copy_image_hash ? 0 :
+	    CL_SCAN_PARSE_IMAGE_FUZZY_HASH;
 	/*
 	 * libclamav makes a directory for every scan and may unpack archive
 	 * members to temporary files: keep them in clamav_tmp_dir, else in
@@ -764,24 +767,22 @@ mugai_scanner_scan(struct mugai_scanner *sc, const void *data, size_t len,
 /*
  * A copy is bytes mugai's own encoders wrote from a part that was
  * scanned with every parser already: pixels it drew, text it extracted,
- * packages it rebuilt.  The copy is scanned all the same, with every
- * parser, since text pulled out of a PDF or a document (through font
- * encodings, across runs) may spell what the original never did in its
- * bytes.  Only the perceptual image hash (CL_SCAN_PARSE_IMAGE_FUZZY_HASH)
- * is left out: it matches pictures, and the pictures of a copy are the
- * original's pictures redrawn, which gives the same hash as the original
- * whose scan hashed them, or pages drawn whole, which are no picture a
- * signature was made from.  On a page-image PDF that hash is nine tenths
- * of the scan (bench/scan-bench.sh).  libclamav's cache then holds the
- * copy as clean, so the same bytes met again, in another message, are
- * not hashed either: bytes mugai drew, for which the same holds.
+ * packages it rebuilt.  It is scanned all the same, with every parser:
+ * text pulled out of a PDF or a document (through font encodings, across
+ * runs) may spell what the original never did in its bytes, and a
+ * picture libclamav could not hash in the original (a Flate-coded image
+ * in a PDF, a WebP, a picture inside a legacy Office stream) is a PNG or
+ * a JPEG in the copy.  So the perceptual image hash, nine tenths of the
+ * scan of a page-image PDF copy (bench/scan-bench.sh), is left out only
+ * when clamav_copy_image_hash is off.  libclamav's cache then holds the
+ * copy as clean without that hash, so the same bytes met again in
+ * another message are not hashed either.
  */
 mugai_status
 mugai_scanner_scan_copy(struct mugai_scanner *sc, const void *data,
     size_t len, const char *label, struct mugai_scan_verdict *v)
 {
-	return scanner_scan(sc, data, len, CL_SCAN_PARSE_IMAGE_FUZZY_HASH,
-	    label, v);
+	return scanner_scan(sc, data, len, sc->copy_no_parse, label, v);
 }
 
 /*

@@ -726,9 +726,9 @@ test_eicar_quoted_printable(void **state)
 }
 
 /*
- * A sanitised copy is scanned with every parser but the image hash: a
- * payload in plain bytes and one inside a zip are still found.  Every
- * scan is counted in the scanner's statistics.
+ * A sanitised copy is scanned with every parser (without the image hash
+ * when clamav_copy_image_hash is off): a payload in plain bytes and one
+ * inside a zip are found.  Every scan is counted in the statistics.
  */
 static void
 test_scan_copy(void **state)
@@ -753,6 +753,13 @@ test_scan_copy(void **state)
 	mugai_scanner_stats(sc, &st1);
 	assert_int_equal(st1.scans - st0.scans, 3);
 	assert_true(st1.cpu_ns > st0.cpu_ns);
+	mugai_scanner_free(sc);
+
+	/* Without the image hash, every other parser still runs. */
+	sc = scanner_make(testdb(), "clamav_copy_image_hash=no", NULL);
+	assert_int_equal(mugai_scanner_scan_copy(sc, z.data, z.len, "copy",
+	    &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
 	mugai_buf_free(&z);
 	mugai_scanner_free(sc);
 }

@@ -52,8 +52,9 @@ mugai_status mugai_scanner_scan(struct mugai_scanner *sc, const void *data,
 
 /*
  * mugai_scanner_scan_copy - as mugai_scanner_scan, for a sanitised copy
- * that mugai wrote from a part scanned with mugai_scanner_scan: every
- * parser but the perceptual hash of pictures (see scan.c).
+ * that mugai wrote from a part scanned with mugai_scanner_scan; without
+ * the perceptual hash of pictures when clamav_copy_image_hash is off
+ * (see scan.c).
  */
 mugai_status mugai_scanner_scan_copy(struct mugai_scanner *sc,
     const void *data, size_t len, const char *label,
