@@ -790,7 +790,12 @@ mugai_scanner_scan_copy(struct mugai_scanner *sc, const void *data,
  * them clean: after the scan without MIME decoding, the same bytes would
  * come back clean from that cache without being decoded.  So the decoding
  * scan reads a copy with one more line end, which MIME ignores (only on
- * the rare messages the walk did not decode whole).
+ * the rare messages the walk did not decode whole).  And libclamav reads
+ * bytes as mail only when they start with a header it knows (Received:,
+ * From:, MIME-Version: ...): a message that starts with Content-Type:, as
+ * Python's email package writes them, was taken for text and its parts
+ * were never decoded.  So a copy that starts with a header field gets a
+ * Received: line of mugai's own before it, which MIME ignores too.
  *
  * The cache stays on.  Turning it off (CL_ENGINE_DISABLE_CACHE) saves
  * the MD5 of every object, 11-19 % of the instructions of the scans of
@@ -798,22 +803,39 @@ mugai_scanner_scan_copy(struct mugai_scanner *sc, const void *data,
  * whose copy repeats most of the original's members, and loses every
  * attachment that comes again in another message.
  */
+#define MAIL_PREFIX	"Received: by mugai (scan); decoded again\n"
+
+/* Does p start with a header field ("Name:")? */
+static int
+starts_with_field(const char *p, size_t n)
+{
+	size_t i = 0;
+
+	while (i < n && p[i] > ' ' && p[i] < 127 && p[i] != ':')
+		i++;
+	return i > 0 && i < n && p[i] == ':';
+}
+
 mugai_status
 mugai_scanner_scan_message(struct mugai_scanner *sc, const void *data,
     size_t len, int decode, const char *label, struct mugai_scan_verdict *v)
 {
 	mugai_status rc;
+	size_t pre = 0;
 	char *copy;
 
 	if (!decode)
 		return scanner_scan(sc, data, len, CL_SCAN_PARSE_MAIL, label, v);
-	if ((copy = malloc(len + 1)) == NULL) {
+	if (starts_with_field(data, len))
+		pre = strlen(MAIL_PREFIX);
+	if ((copy = malloc(pre + len + 1)) == NULL) {
 		mugai_log(LOG_ERR, "-", "%s: out of memory", label);
 		return MUGAI_ERR_SCAN;
 	}
-	memcpy(copy, data, len);
-	copy[len] = '\n';
-	rc = scanner_scan(sc, copy, len + 1, 0, label, v);
+	memcpy(copy, MAIL_PREFIX, pre);
+	memcpy(copy + pre, data, len);
+	copy[pre + len] = '\n';
+	rc = scanner_scan(sc, copy, pre + len + 1, 0, label, v);
 	free(copy);
 	return rc;
 }

@@ -2,7 +2,8 @@
 # scan-layouts.sh BUILD FIXTURES - the test virus through "mugai
 # sanitize" in every layout a message can hide it in (a plain body, a
 # base64 part, a zip and a zip in a zip, a .docx, an HTML body behind an
-# entity, a forwarded message/rfc822, uuencoded text, a winmail.dat
+# entity, a forwarded message/rfc822, uuencoded text (also in a message
+# that starts with Content-Type:, as Python writes them), a winmail.dat
 # member, a part GMime cannot read, UTF-16 body text and a UTF-16 text
 # attachment that mugai delivers as UTF-8), and clean twins delivered.
 # The cases are in tests/e2e/scan_layouts.py.

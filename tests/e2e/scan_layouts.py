@@ -146,6 +146,19 @@ def uuencoded(subject, payload):
     return text_body(subject, ('The file follows.\n\n' + uu).encode())
 
 
+def uuencoded_ct_first(subject, payload):
+    """As Python's email package writes a text message: Content-Type
+    first, which libclamav alone does not take for mail."""
+    uu = 'begin 644 tool.com\n' + ''.join(
+        binascii.b2a_uu(payload[i:i + 45]).decode('ascii')
+        for i in range(0, len(payload), 45)) + '`\nend\n'
+    m = MIMEText('', 'plain', 'us-ascii')
+    m.set_payload('The file follows.\n\n' + uu)
+    del m['Content-Transfer-Encoding']
+    m['Content-Transfer-Encoding'] = '7bit'
+    return headers(m, subject).as_bytes()
+
+
 def winmail(subject, payload):
     tnef = tw.Message(subject='資料', body_text='資料を添付します。\n',
                       attachments=[tw.Attachment('tool.com', payload,
@@ -209,6 +222,8 @@ CASES = [
     ('html-body', lambda p: html_body('html body', p), True),
     ('forwarded-rfc822', lambda p: forwarded('forwarded', p), True),
     ('uuencoded-text', lambda p: uuencoded('uuencoded', p), True),
+    ('uuencoded-content-type-first',
+     lambda p: uuencoded_ct_first('uuencoded ct', p), True),
     ('tnef-member', lambda p: winmail('winmail', p), True),
     ('unread-part', lambda p: unread('unread part', p), True),
     ('utf16-body', lambda p: utf16_body('utf16 body', p), True),
@@ -219,7 +234,7 @@ CASES = [
 # Layouts whose clean twin must still be delivered: the scans that
 # find the payload above must not reject everything of that shape.
 CLEAN_TWINS = ('docx', 'html-body', 'tnef-member', 'utf16-body',
-               'utf16-text-attachment', 'zip')
+               'utf16-text-attachment', 'uuencoded-content-type-first', 'zip')
 
 
 def sanitize(case, raw):
