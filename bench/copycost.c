@@ -267,7 +267,7 @@ one_side(struct row *w, int side, int r, const struct kind *k,
 	if (side == 0) {
 		w->outlen = res.data.len;
 		t0 = now_ms();
-		if (sc != NULL && mugai_scanner_scan(sc, res.data.data,
+		if (sc != NULL && mugai_scanner_scan_copy(sc, res.data.data,
 		    res.data.len, "copy", &v) != MUGAI_OK)
 			exit(1);
 		w->scan[r] = now_ms() - t0;

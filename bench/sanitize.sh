@@ -40,7 +40,7 @@ echo "in process (library only, no process start):"
 # Linked by the Makefile, with the libraries libmugai.a needs.
 make -s --no-print-directory BUILD="$build" "$build/bench_sanitize"
 printf '%-24s %10s %6s %10s %10s %s\n' corpus bytes runs msg/s MB/s \
-    "scan cpu_ms/msg mem_KB/msg"
+    "scan cpu_ms/msg mem_KB/msg [scans/msg scan_cpu_ms/msg]"
 for mode in - "$tmp/db"; do
 	"$build/bench_sanitize" "$mode" 20 "$tmp"/corpus/text-10k.eml \
 	    "$tmp"/corpus/html-100k-attach.eml

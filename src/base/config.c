@@ -104,6 +104,8 @@ static const struct config_key config_keys[] = {
 	{ "clamav_scan_options", KEY_SCAN_OPTIONS, OFF(clamav_scan_options),
 	    "archive, mail, ole2, pdf, html, heuristics", 0, 0 },
 	{ "clamav_tmp_dir", KEY_STR, OFF(clamav_tmp_dir), "", 0, 0 },
+	{ "clamav_copy_image_hash", KEY_BOOL, OFF(clamav_copy_image_hash), "yes",
+	    0, 0 },
 	{ "clamav_check_interval", KEY_TIME, OFF(clamav_check_interval), "300s", 0, 86400 },
 	{ "virus_action", KEY_VIRUS_ACTION, OFF(virus_action), "reject", 0, 0 },
 	{ "quarantine_enable", KEY_BOOL, OFF(quarantine_enable), "yes", 0, 0 },

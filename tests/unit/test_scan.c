@@ -477,6 +477,37 @@ db_remove(char *dir)
 }
 
 /* An .ndb line matching the string s anywhere. */
+/* One uuencoded character for a 6-bit value (0 as a backquote). */
+static char
+uu_char(unsigned v)
+{
+	return v == 0 ? '`' : (char)(32 + v);
+}
+
+/* uuencode s in lines of up to 45 bytes. */
+static void
+uu_put(struct mugai_buf *b, const char *s)
+{
+	const unsigned char *p = (const unsigned char *)s;
+	size_t n = strlen(s), i, k, len;
+	unsigned c0, c1, c2;
+
+	for (i = 0; i < n; i += 45) {
+		len = n - i < 45 ? n - i : 45;
+		mugai_buf_printf(b, "%c", uu_char((unsigned)len));
+		for (k = 0; k < len; k += 3) {
+			c0 = p[i + k];
+			c1 = k + 1 < len ? p[i + k + 1] : 0;
+			c2 = k + 2 < len ? p[i + k + 2] : 0;
+			mugai_buf_printf(b, "%c%c%c%c", uu_char(c0 >> 2),
+			    uu_char(((c0 & 3) << 4) | (c1 >> 4)),
+			    uu_char(((c1 & 15) << 2) | (c2 >> 6)),
+			    uu_char(c2 & 63));
+		}
+		mugai_buf_puts(b, "\n");
+	}
+}
+
 static void
 ndb_line(char *out, size_t outlen, const char *name, const char *s)
 {
@@ -554,6 +585,20 @@ test_message_decode(void **state)
 	mail_with_part(&m, "application/octet-stream", "7bit", eicar,
 	    strlen(eicar));
 	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 0,
+	    "message", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	mugai_buf_free(&m);
+
+	/* A message that starts with Content-Type: (Python's email package
+	 * writes them so) is still read as mail: uuencoded EICAR in it. */
+	mugai_buf_init(&m, 0);
+	mugai_buf_puts(&m, "Content-Type: text/plain; charset=\"us-ascii\"\n"
+	    "MIME-Version: 1.0\nFrom: a@example.org\nSubject: uu\n\n"
+	    "The file follows.\n\nbegin 644 tool.com\n");
+	uu_put(&m, eicar);
+	mugai_buf_puts(&m, "`\nend\n");
+	assert_hidden(&m, eicar);
+	assert_int_equal(mugai_scanner_scan_message(sc, m.data, m.len, 1,
 	    "message", &v), MUGAI_OK);
 	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
 	mugai_buf_free(&m);
@@ -722,6 +767,45 @@ test_eicar_quoted_printable(void **state)
 	mugai_buf_free(&qp);
 	mugai_buf_free(&dec);
 	mugai_buf_free(&m);
+	mugai_scanner_free(sc);
+}
+
+/*
+ * A sanitised copy is scanned with every parser (without the image hash
+ * when clamav_copy_image_hash is off): a payload in plain bytes and one
+ * inside a zip are found.  Every scan is counted in the statistics.
+ */
+static void
+test_scan_copy(void **state)
+{
+	struct mugai_scanner *sc = scanner_make(testdb(), NULL, NULL);
+	struct mugai_scan_stats st0, st1;
+	struct mugai_scan_verdict v;
+	struct mugai_buf z;
+
+	(void)state;
+	mugai_scanner_stats(sc, &st0);
+	zip_one("eicar.com", eicar, strlen(eicar), 0, &z);
+	assert_hidden(&z, eicar);
+	assert_int_equal(mugai_scanner_scan_copy(sc, z.data, z.len, "copy",
+	    &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	assert_true(strncmp(v.name, EICAR_SIG, strlen(EICAR_SIG)) == 0);
+	assert_int_equal(mugai_scanner_scan_copy(sc, eicar, strlen(eicar),
+	    "copy", &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	assert_infected(sc, &z, EICAR_SIG);
+	mugai_scanner_stats(sc, &st1);
+	assert_int_equal(st1.scans - st0.scans, 3);
+	assert_true(st1.cpu_ns > st0.cpu_ns);
+	mugai_scanner_free(sc);
+
+	/* Without the image hash, every other parser still runs. */
+	sc = scanner_make(testdb(), "clamav_copy_image_hash=no", NULL);
+	assert_int_equal(mugai_scanner_scan_copy(sc, z.data, z.len, "copy",
+	    &v), MUGAI_OK);
+	assert_int_equal(v.outcome, MUGAI_SCAN_INFECTED);
+	mugai_buf_free(&z);
 	mugai_scanner_free(sc);
 }
 
@@ -1104,6 +1188,7 @@ main(void)
 		cmocka_unit_test(test_eicar_forwarded_rfc822),
 		cmocka_unit_test(test_eicar_html_part),
 		cmocka_unit_test(test_eicar_quoted_printable),
+		cmocka_unit_test(test_scan_copy),
 		cmocka_unit_test(test_clean_data),
 		cmocka_unit_test(test_encrypted_zip_unscanned),
 		cmocka_unit_test(test_encrypted_zip_with_virus_infected),

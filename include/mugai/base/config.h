@@ -77,6 +77,7 @@ struct mugai_config {
 	unsigned clamav_scan_options;	/* MUGAI_SCAN_* bits */
 	unsigned clamav_check_interval;	/* seconds; 0: never */
 	char	*clamav_tmp_dir;	/* "": spool_dir */
+	int	 clamav_copy_image_hash; /* hash the pictures of copies */
 	enum mugai_virus_action virus_action;
 
 	/* Quarantine of originals and the audit trail. */

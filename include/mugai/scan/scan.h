@@ -51,6 +51,16 @@ mugai_status mugai_scanner_scan(struct mugai_scanner *sc, const void *data,
     size_t len, const char *label, struct mugai_scan_verdict *v);
 
 /*
+ * mugai_scanner_scan_copy - as mugai_scanner_scan, for a sanitised copy
+ * that mugai wrote from a part scanned with mugai_scanner_scan; without
+ * the perceptual hash of pictures when clamav_copy_image_hash is off
+ * (see scan.c).
+ */
+mugai_status mugai_scanner_scan_copy(struct mugai_scanner *sc,
+    const void *data, size_t len, const char *label,
+    struct mugai_scan_verdict *v);
+
+/*
  * mugai_scanner_scan_message - scan a whole message.  decode 0: its bytes
  * as they are, with the signatures for mail and for any file, but
  * without libclamav's own MIME decoding (which writes every part to a
@@ -63,6 +73,15 @@ mugai_status mugai_scanner_scan(struct mugai_scanner *sc, const void *data,
 mugai_status mugai_scanner_scan_message(struct mugai_scanner *sc,
     const void *data, size_t len, int decode, const char *label,
     struct mugai_scan_verdict *v);
+
+/* How many scans ran and the CPU time they took (benches, logs). */
+struct mugai_scan_stats {
+	unsigned long long scans;
+	unsigned long long cpu_ns;
+};
+
+void mugai_scanner_stats(struct mugai_scanner *sc,
+    struct mugai_scan_stats *st);
 
 /*
  * mugai_scanner_reload - load and compile a fresh engine now, in the
