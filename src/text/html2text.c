@@ -5,8 +5,11 @@
  * (ISO-2022-JP trail bytes include '<'): byte order mark, else the MIME
  * charset, else <meta charset> / <meta http-equiv> found by a byte scan
  * of the first 4 KB, else detection.  libxml2 then parses the UTF-8 in
- * recover mode, with no network, no error output and its default depth
- * limit, and the tree is walked without recursion.
+ * recover mode, with no network and no error output, and the text is
+ * made from its SAX events in the same pass: no tree is built (building
+ * and freeing one cost more than the parse, mostly in page faults), but
+ * the output is the one a walk over libxml2's tree would give, its
+ * 256-level depth stop included (see "parser events" below).
  *
  * The text is meant for Outlook's and Becky!'s plain-text views, with
  * proportional or monospace fonts.  Everything this module adds is ASCII
