@@ -1701,13 +1701,17 @@ sax_h2t(void *ctx)
 	return ((htmlParserCtxtPtr)ctx)->_private;
 }
 
+/*
+ * Keep the first error; the events after it are ignored.  The parser
+ * is not stopped: libxml2 2.9 halts safely only where its own tree
+ * builder did (at an element's start), while from a text event it
+ * would step past the end of the emptied input.
+ */
 static void
-sax_fail(void *ctx, struct h2t *h, mugai_status rc)
+sax_fail(struct h2t *h, mugai_status rc)
 {
-	if (rc != MUGAI_OK && h->rc == MUGAI_OK) {
+	if (rc != MUGAI_OK && h->rc == MUGAI_OK)
 		h->rc = rc;
-		xmlStopParser((htmlParserCtxtPtr)ctx);
-	}
 }
 
 /* The end of the element at h->depth. */
@@ -1770,7 +1774,7 @@ sax_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 		else if (h->root_open && h->first != FIRST_ELEM) {
 			h->root_open = 0;
 			if ((rc = walk_up(h, h->root_kind)) != MUGAI_OK) {
-				sax_fail(ctx, h, rc);
+				sax_fail(h, rc);
 				return;
 			}
 		}
@@ -1782,7 +1786,7 @@ sax_start(void *ctx, const xmlChar *name, const xmlChar **atts)
 	rc = elem_enter(h, sax_kind(h, name), atts, h->depth, &down);
 	if (rc == MUGAI_OK && !down)
 		h->skip = h->depth;
-	sax_fail(ctx, h, rc);
+	sax_fail(h, rc);
 }
 
 static void
@@ -1804,7 +1808,7 @@ sax_end(void *ctx, const xmlChar *name)
 		h->root_kind = sax_kind(h, name);
 		return;
 	}
-	sax_fail(ctx, h, walk_up(h, sax_kind(h, name)));
+	sax_fail(h, walk_up(h, sax_kind(h, name)));
 }
 
 static void
@@ -1815,7 +1819,7 @@ sax_text(void *ctx, const xmlChar *ch, int len)
 	if (h->rc != MUGAI_OK || h->halted || h->sax_depth == 0 ||
 	    h->skip != 0 || len <= 0)
 		return;
-	sax_fail(ctx, h, text_put(h, (const char *)ch, (size_t)len));
+	sax_fail(h, text_put(h, (const char *)ch, (size_t)len));
 }
 
 /* A comment or processing instruction: only its place matters. */
