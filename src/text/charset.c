@@ -212,7 +212,7 @@ mugai_charset_canonical(const char *label)
  * least 1), which is replaced by one U+FFFD (Unicode ch. 3, "U+FFFD
  * substitution of maximal subparts").
  */
-static size_t
+static inline size_t
 utf8_seq(const unsigned char *p, size_t n, size_t *bad)
 {
 	unsigned char c = p[0], lo = 0x80, hi = 0xBF;
@@ -255,6 +255,11 @@ mugai_utf8_valid(const char *in, size_t len)
 	size_t i = 0, k, bad;
 
 	while (i < len) {
+		/* ASCII first: mail text is mostly ASCII, tags always. */
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		if ((k = utf8_seq(p + i, len - i, &bad)) == 0)
 			return 0;
 		i += k;
@@ -280,6 +285,10 @@ dec_utf8(const char *in, size_t len, struct dec *d)
 	if (len >= 3 && memcmp(in, "\xEF\xBB\xBF", 3) == 0)
 		i = start = 3;
 	while (i < len) {
+		if (p[i] < 0x80) {
+			i++;
+			continue;
+		}
 		if ((k = utf8_seq(p + i, len - i, &bad)) != 0) {
 			i += k;
 			continue;

@@ -5,8 +5,11 @@
  * (ISO-2022-JP trail bytes include '<'): byte order mark, else the MIME
  * charset, else <meta charset> / <meta http-equiv> found by a byte scan
  * of the first 4 KB, else detection.  libxml2 then parses the UTF-8 in
- * recover mode, with no network, no error output and its default depth
- * limit, and the tree is walked without recursion.
+ * recover mode, with no network and no error output, and the text is
+ * made from its SAX events in the same pass: no tree is built (building
+ * and freeing one cost more than the parse, mostly in page faults), but
+ * the output is the one a walk over libxml2's tree would give, its
+ * 256-level depth stop included (see "parser events" below).
  *
  * The text is meant for Outlook's and Becky!'s plain-text views, with
  * proportional or monospace fonts.  Everything this module adds is ASCII
@@ -38,6 +41,7 @@
 
 #include <libxml/HTMLparser.h>
 #include <libxml/parser.h>
+#include <libxml/parserInternals.h>
 #include <libxml/tree.h>
 
 #include "mugai/text/charset.h"
@@ -52,6 +56,7 @@
 #define HR_WIDTH	40
 #define RULE_MAX	72	/* longest heading underline */
 #define NO_ROW		((size_t)-1)
+#define EK_SLOTS	256	/* hash slots for ek_table (power of 2) */
 
 #define HTML_OPTS	(HTML_PARSE_RECOVER | HTML_PARSE_NONET | \
 	HTML_PARSE_NOERROR | HTML_PARSE_NOWARNING | HTML_PARSE_COMPACT | \
@@ -67,8 +72,8 @@ enum ek {
  * Elements not listed are inline: they only pass their text through.
  * That includes the HTML5 void elements embed, source and track, which
  * libxml2 2.9 does not know as empty: it hangs the following content
- * under them, so dropping them would drop that content.  Sorted:
- * ek_lookup searches it by halves.
+ * under them, so dropping them would drop that content.  Names in
+ * lower case; ek_index hashes them for ek_lookup.
  */
 static const struct ek_entry {
 	const char	*name;
@@ -137,8 +142,13 @@ struct frame {
 	unsigned long	 serial;	/* h2t.serial on entry */
 	long		 num;		/* ol: next number; tr: cells used */
 	size_t		 ltext;		/* a: its text's start in ltext */
+	size_t		 href;		/* a: "<" URL in hrefs, or NO_ROW */
+	size_t		 hlen;		/* a: its length */
 	size_t		 row;		/* td/th: index of its tr frame */
 };
+
+/* The document's first child in libxml2's tree (see sax_start). */
+enum first { FIRST_NONE, FIRST_ELEM, FIRST_OTHER };
 
 struct h2t {
 	struct mugai_buf	*out;
@@ -149,7 +159,8 @@ struct h2t {
 	size_t			 plen;		/* quote and indent bytes */
 	unsigned		 line_q;	/* quote depth of the line */
 	size_t			 nlines;	/* lines written */
-	size_t			 last_width;	/* of the last line written */
+	size_t			 last_off;	/* last line written, in out, */
+	size_t			 last_len;	/* after its prefix; 0: empty */
 	int			 blank;		/* blank line due */
 	unsigned		 blank_q;	/* its quote depth */
 	int			 space;		/* collapsed space due */
@@ -166,8 +177,21 @@ struct h2t {
 	int			 ltext_full;
 	unsigned		 nlink;		/* open links */
 	struct mugai_buf	 warn;		/* warnings due after line */
+	struct mugai_buf	 hrefs;		/* cleaned hrefs of open links */
 	struct frame		*fr;
 	size_t			 nfr, capfr;
+	/* Parser events to tree walk (see sax_start). */
+	mugai_status		 rc;		/* first error: parsing stops */
+	int			 started;	/* startDocument was seen */
+	int			 halted;	/* depth limit: parser stopped */
+	unsigned		 ignore_end;	/* end events of refused starts */
+	unsigned		 sax_depth;	/* elements open in libxml2 */
+	unsigned		 depth;		/* tree depth of the innermost */
+	unsigned		 skip;		/* depth of a skipped subtree */
+	enum first		 first;
+	int			 root_open;	/* root ended, still the parent */
+	enum ek			 root_kind;
+	unsigned char		 ek_slot[EK_SLOTS]; /* ek_table index + 1 */
 };
 
 /* ---- UTF-8 and characters ---- */
@@ -479,79 +503,87 @@ html_decode(const char *html, size_t len, const char *label,
 	return MUGAI_OK;
 }
 
-/* ---- libxml2 ---- */
+/* ---- attributes ---- */
 
 /*
- * Parse in recover mode.  NOERROR/NOWARNING clear the context's own SAX
- * error callbacks, so nothing reaches stderr and no process-wide (or
- * thread-wide) handler is touched.  *halted is set when libxml2 stopped
- * early, e.g. at its nesting limit of 256: the rest of the text is lost.
+ * Attribute value from libxml2's name/value list (names are lower case,
+ * duplicates already dropped), "" for a bare attribute, NULL when absent.
  */
-static mugai_status
-html_parse(const char *utf, size_t len, htmlDocPtr *docp, int *halted)
+static const char *
+attr_get(const xmlChar **atts, const char *name)
 {
-	htmlParserCtxtPtr ctxt;
-	mugai_status rc = MUGAI_OK;
+	size_t i;
 
-	*docp = NULL;
-	if (len > INT_MAX)
-		return MUGAI_ERR_LIMIT;
-	xmlInitParser();
-	if ((ctxt = htmlNewParserCtxt()) == NULL)
-		return MUGAI_ERR_NOMEM;
-	*docp = htmlCtxtReadMemory(ctxt, utf, (int)len, NULL, "UTF-8",
-	    HTML_OPTS);
-	*halted = ctxt->disableSAX != 0;
-	if (*docp == NULL)
-		rc = ctxt->errNo == XML_ERR_NO_MEMORY ? MUGAI_ERR_NOMEM :
-		    MUGAI_ERR_PARSE;
-	htmlFreeParserCtxt(ctxt);
-	return rc;
-}
-
-static xmlAttr *
-attr_find(const xmlNode *n, const char *name)
-{
-	xmlAttr *a;
-
-	for (a = n->properties; a != NULL; a = a->next)
-		if (a->name != NULL &&
-		    strcasecmp((const char *)a->name, name) == 0)
-			return a;
+	if (atts == NULL)
+		return NULL;
+	for (i = 0; atts[i] != NULL; i += 2)
+		if (strcasecmp((const char *)atts[i], name) == 0)
+			return atts[i + 1] != NULL ?
+			    (const char *)atts[i + 1] : "";
 	return NULL;
 }
 
-/* Attribute value, "" for a bare attribute, NULL when absent. */
-static const char *
-attr_get(const xmlNode *n, const char *name)
-{
-	xmlAttr *a = attr_find(n, name);
-
-	if (a == NULL)
-		return NULL;
-	if (a->children == NULL || a->children->content == NULL)
-		return "";
-	return (const char *)a->children->content;
-}
-
+/* strcasecmp in the C locale, inline: it runs for every tag. */
 static int
-ek_cmp(const void *key, const void *elt)
+name_cmp(const char *a, const char *b)
 {
-	return strcasecmp(key, *(const char *const *)elt);
+	int ca, cb;
+
+	for (;; a++, b++) {
+		ca = (unsigned char)*a;
+		cb = (unsigned char)*b;
+		if (ca >= 'A' && ca <= 'Z')
+			ca += 'a' - 'A';
+		if (cb >= 'A' && cb <= 'Z')
+			cb += 'a' - 'A';
+		if (ca != cb || ca == '\0')
+			return ca - cb;
+	}
 }
 
-/* Every element asks, so the table (lower case, sorted) is searched
- * by halves. */
-static enum ek
-ek_lookup(const xmlChar *name)
+/* Slot of a name in h->ek_slot: a hash of its lower-case bytes. */
+static size_t
+ek_hash(const char *s)
 {
-	const void *hit;
+	size_t h = 0;
+	int c;
+
+	for (; *s != '\0'; s++) {
+		c = (unsigned char)*s;
+		if (c >= 'A' && c <= 'Z')
+			c += 'a' - 'A';
+		h = h * 31 + (size_t)c;
+	}
+	return h & (EK_SLOTS - 1);
+}
+
+/* Every element asks (twice), so ek_table is hashed once per text. */
+static void
+ek_index(struct h2t *h)
+{
+	size_t i, k;
+
+	for (i = 0; i < sizeof(ek_table) / sizeof(ek_table[0]); i++) {
+		for (k = ek_hash(ek_table[i].name); h->ek_slot[k] != 0;
+		    k = (k + 1) & (EK_SLOTS - 1))
+			;
+		h->ek_slot[k] = (unsigned char)(i + 1);
+	}
+}
+
+static enum ek
+ek_lookup(const struct h2t *h, const xmlChar *name)
+{
+	size_t k;
+	unsigned char e;
 
 	if (name == NULL)
 		return EK_INLINE;
-	hit = bsearch(name, ek_table, sizeof(ek_table) / sizeof(ek_table[0]),
-	    sizeof(ek_table[0]), ek_cmp);
-	return hit != NULL ? ((const struct ek_entry *)hit)->kind : EK_INLINE;
+	for (k = ek_hash((const char *)name); (e = h->ek_slot[k]) != 0;
+	    k = (k + 1) & (EK_SLOTS - 1))
+		if (name_cmp((const char *)name, ek_table[e - 1].name) == 0)
+			return ek_table[e - 1].kind;
+	return EK_INLINE;
 }
 
 /* One CSS declaration, spaces removed and lower-cased. */
@@ -615,16 +647,16 @@ style_hides(const char *s)
 
 /* Content a reader would not see, and so must not be shown either. */
 static int
-node_hidden(const xmlNode *n, enum ek kind)
+node_hidden(const xmlChar **atts, enum ek kind)
 {
 	const char *v;
 
-	if (kind == EK_DROP || attr_find(n, "hidden") != NULL)
+	if (kind == EK_DROP || attr_get(atts, "hidden") != NULL)
 		return 1;
-	if (kind == EK_INPUT && (v = attr_get(n, "type")) != NULL &&
+	if (kind == EK_INPUT && (v = attr_get(atts, "type")) != NULL &&
 	    strcasecmp(v, "hidden") == 0)
 		return 1;
-	return (v = attr_get(n, "style")) != NULL && style_hides(v);
+	return (v = attr_get(atts, "style")) != NULL && style_hides(v);
 }
 
 /* ---- output lines ---- */
@@ -722,16 +754,19 @@ line_end(struct h2t *h)
 	    l->data[l->len - 1] == '\t'))
 		l->len--;
 	if (l->len <= h->plen) {
-		h->last_width = 0;
+		h->last_len = 0;
 		blank_want(h);
 		return out_warnings(h, h->line_q);
 	}
-	if ((rc = out_blank(h, h->line_q)) != MUGAI_OK ||
-	    (rc = mugai_buf_append(h->out, l->data, l->len)) != MUGAI_OK ||
+	if ((rc = out_blank(h, h->line_q)) != MUGAI_OK)
+		return rc;
+	/* Its width is only wanted under a heading: measured there. */
+	h->last_off = h->out->len + h->plen;
+	h->last_len = l->len - h->plen;
+	if ((rc = mugai_buf_append(h->out, l->data, l->len)) != MUGAI_OK ||
 	    (rc = mugai_buf_putc(h->out, '\n')) != MUGAI_OK)
 		return rc;
 	h->nlines++;
-	h->last_width = text_width(l->data + h->plen, l->len - h->plen);
 	if ((rc = ltext_add(h, " ", 1)) != MUGAI_OK)
 		return rc;
 	return out_warnings(h, h->line_q);
@@ -767,9 +802,41 @@ line_begin(struct h2t *h)
 	return MUGAI_OK;
 }
 
-/* Append visible bytes p[0..n) as one word: line start, " | " or space. */
+/*
+ * Link text as it would be kept character by character: when the whole
+ * run does not fit, as many whole characters as fit.
+ */
 static mugai_status
-put_word(struct h2t *h, const char *p, size_t n)
+ltext_add_chars(struct h2t *h, const char *p, size_t n)
+{
+	const unsigned char *u = (const unsigned char *)p;
+	unsigned long cp;
+	size_t i, k;
+	mugai_status rc;
+
+	if (h->nlink == 0 || h->ltext_full)
+		return MUGAI_OK;
+	rc = mugai_buf_append(&h->ltext, p, n);
+	for (i = 0; rc == MUGAI_ERR_LIMIT && i < n; i += k) {
+		k = utf8_next(u + i, n - i, &cp);
+		if ((rc = mugai_buf_append(&h->ltext, p + i, k)) != MUGAI_OK)
+			break;
+		rc = MUGAI_ERR_LIMIT;
+	}
+	if (rc == MUGAI_ERR_LIMIT) {
+		h->ltext_full = 1;
+		rc = MUGAI_OK;
+	}
+	return rc;
+}
+
+/*
+ * Append visible bytes p[0..n) as one word: line start, " | " or space.
+ * by_char: p is a run of characters that were words of their own (see
+ * text_put), and so go into the link text one by one.
+ */
+static mugai_status
+put_bytes(struct h2t *h, const char *p, size_t n, int by_char)
 {
 	const char *sep = NULL;
 	mugai_status rc;
@@ -794,7 +861,13 @@ put_word(struct h2t *h, const char *p, size_t n)
 	if ((rc = mugai_buf_append(&h->line, p, n)) != MUGAI_OK)
 		return rc;
 	h->serial++;
-	return ltext_add(h, p, n);
+	return by_char ? ltext_add_chars(h, p, n) : ltext_add(h, p, n);
+}
+
+static mugai_status
+put_word(struct h2t *h, const char *p, size_t n)
+{
+	return put_bytes(h, p, n, 0);
 }
 
 /* A newline inside <pre>: end the line, or note an empty one. */
@@ -807,18 +880,52 @@ pre_newline(struct h2t *h)
 	return MUGAI_OK;
 }
 
-/* A text node: white space collapsed, or kept inside <pre>. */
+/*
+ * Is the character at p (k bytes, code point cp) written as it stands?
+ * Not white space, &nbsp;, a dropped character, nor a broken sequence
+ * (U+FFFD written for other bytes).
+ */
+static int
+text_plain(const unsigned char *p, size_t k, unsigned long cp)
+{
+	if (cp < 0x80)
+		return cp > 0x20 && cp != 0x7F;
+	if (cp == 0xFFFD)
+		return k == 3 && p[0] == 0xEF && p[1] == 0xBF && p[2] == 0xBD;
+	if (cp == 0xA0 || cp == 0x2028 || cp == 0x2029)
+		return 0;
+	return !cp_dropped(cp);
+}
+
+/*
+ * Text: white space collapsed, or kept inside <pre>.  A run of plain
+ * characters goes out with one put_bytes: written one by one, all but
+ * the first would only be appended.
+ */
 static mugai_status
 text_put(struct h2t *h, const char *s, size_t n)
 {
 	const unsigned char *p = (const unsigned char *)s;
 	unsigned long cp;
-	size_t i = 0;
+	size_t i = 0, k, rs = 0, run = 0;
 	char u[4];
 	mugai_status rc = MUGAI_OK;
 
 	while (i < n && rc == MUGAI_OK) {
-		i += utf8_next(p + i, n - i, &cp);
+		k = utf8_next(p + i, n - i, &cp);
+		if (!h->pre_start && text_plain(p + i, k, cp)) {
+			if (run == 0)
+				rs = i;
+			run += k;
+			i += k;
+			continue;
+		}
+		if (run > 0) {
+			rc = put_bytes(h, s + rs, run, 1);
+			run = 0;
+			continue;	/* this character again */
+		}
+		i += k;
 		if (h->pre_start) {
 			h->pre_start = 0;
 			if (cp == '\n')
@@ -857,6 +964,8 @@ text_put(struct h2t *h, const char *s, size_t n)
 			continue;
 		rc = put_word(h, u, utf8_put(u, cp));
 	}
+	if (rc == MUGAI_OK && run > 0)
+		rc = put_bytes(h, s + rs, run, 1);
 	return rc;
 }
 
@@ -865,13 +974,14 @@ text_put(struct h2t *h, const char *s, size_t n)
 /*
  * The href as shown: trimmed, tabs/newlines/controls removed as browsers
  * do, spaces and <>" escaped so "<URL>" stays one token, bidi controls
- * dropped.
+ * dropped.  Appended to u, whose bytes from base on count against
+ * URL_MAX.
  */
 static mugai_status
-url_clean(const char *href, struct mugai_buf *u)
+url_clean(const char *href, struct mugai_buf *u, size_t base)
 {
 	const unsigned char *p = (const unsigned char *)href;
-	size_t n = strlen(href), i = 0, k;
+	size_t n = strlen(href), i = 0, k, rs = 0, run = 0;
 	unsigned long cp;
 	char hex[4];
 	mugai_status rc = MUGAI_OK;
@@ -880,17 +990,35 @@ url_clean(const char *href, struct mugai_buf *u)
 		n--;
 	while (i < n && p[i] <= 0x20)
 		i++;
+	/* Runs of bytes kept as they are go out in one append. */
 	while (i < n && rc == MUGAI_OK) {
-		if (u->len >= URL_MAX)
+		if (u->len + run - base >= URL_MAX) {
+			if (run > 0 && (rc = mugai_buf_append(u, p + rs, run)) !=
+			    MUGAI_OK)
+				return rc;
 			return mugai_buf_puts(u, "...");
+		}
 		k = utf8_next(p + i, n - i, &cp);
+		if (cp != ' ' && cp != '<' && cp != '>' && cp != '"' &&
+		    !cp_dropped(cp) && cp != 0xFFFD) {
+			if (run == 0)
+				rs = i;
+			run += k;
+			i += k;
+			continue;
+		}
+		if (run > 0 && (rc = mugai_buf_append(u, p + rs, run)) !=
+		    MUGAI_OK)
+			return rc;
+		run = 0;
 		if (cp == ' ' || cp == '<' || cp == '>' || cp == '"') {
 			snprintf(hex, sizeof(hex), "%%%02X", (unsigned)cp);
 			rc = mugai_buf_puts(u, hex);
-		} else if (!cp_dropped(cp) && cp != 0xFFFD)
-			rc = mugai_buf_append(u, p + i, k);
+		}
 		i += k;
 	}
+	if (rc == MUGAI_OK && run > 0)
+		rc = mugai_buf_append(u, p + rs, run);
 	return rc;
 }
 
@@ -1140,25 +1268,47 @@ link_phish(struct h2t *h, const char *t, size_t n, const char *real)
 	return MUGAI_OK;
 }
 
+/*
+ * <a>: keep its href, cleaned, until </a> (the parser's attributes do
+ * not live that long): "<" URL in h->hrefs, nested links after it.
+ */
+static mugai_status
+link_open(struct h2t *h, struct frame *f, const xmlChar **atts)
+{
+	const char *href = attr_get(atts, "href");
+	mugai_status rc;
+
+	f->ltext = h->ltext.len;
+	h->nlink++;
+	f->href = NO_ROW;
+	if (href == NULL)
+		return MUGAI_OK;
+	f->href = h->hrefs.len;
+	if ((rc = mugai_buf_putc(&h->hrefs, '<')) != MUGAI_OK ||
+	    (rc = url_clean(href, &h->hrefs, f->href)) != MUGAI_OK)
+		return rc;
+	f->hlen = h->hrefs.len - f->href;
+	return MUGAI_OK;
+}
+
 /* </a>: show the href after the text, check the text against it. */
 static mugai_status
-link_close(struct h2t *h, const struct frame *f, const xmlNode *n)
+link_close(struct h2t *h, const struct frame *f)
 {
-	struct mugai_buf u;		/* "<" URL ">" */
-	const char *href = attr_get(n, "href");
 	const char *t, *url;
 	char host[HOST_MAX];
 	size_t tn, un;
 	int space;
 	mugai_status rc = MUGAI_OK;
 
-	mugai_buf_init(&u, 0);
 	h->nlink--;
-	if (href == NULL || (rc = mugai_buf_putc(&u, '<')) != MUGAI_OK ||
-	    (rc = url_clean(href, &u)) != MUGAI_OK)
+	if (f->href == NO_ROW)
 		goto out;
-	url = u.data + 1;
-	un = u.len - 1;
+	/* Inner links are closed: this href ends the buffer. */
+	h->hrefs.len = f->href + f->hlen;
+	h->hrefs.data[h->hrefs.len] = '\0';
+	url = h->hrefs.data + f->href + 1;
+	un = f->hlen - 1;
 	if (un == 0 || url[0] == '#')
 		goto out;
 	if (url_blocked(url)) {
@@ -1173,33 +1323,37 @@ link_close(struct h2t *h, const struct frame *f, const xmlNode *n)
 	    (rc = link_phish(h, t, tn, host)) != MUGAI_OK)
 		goto out;
 	if (!url_same_text(url, un, t, tn)) {
-		if ((rc = mugai_buf_putc(&u, '>')) != MUGAI_OK)
+		if ((rc = mugai_buf_putc(&h->hrefs, '>')) != MUGAI_OK)
 			goto out;
 		space = h->space;
 		h->space = 1;
-		if ((rc = put_word(h, u.data, u.len)) != MUGAI_OK)
+		if ((rc = put_word(h, h->hrefs.data + f->href,
+		    f->hlen + 1)) != MUGAI_OK)
 			goto out;
 		h->space = space;
 	}
 	if (!h->begun)
 		rc = out_warnings(h, h->quote);
 out:
+	if (f->href != NO_ROW && h->hrefs.data != NULL) {
+		h->hrefs.len = f->href;
+		h->hrefs.data[f->href] = '\0';
+	}
 	if (h->nlink == 0) {
 		mugai_buf_reset(&h->ltext);
 		h->ltext_full = 0;
 	}
-	mugai_buf_free(&u);
 	return rc;
 }
 
 /* ---- elements ---- */
 
 static mugai_status
-img_put(struct h2t *h, const xmlNode *n)
+img_put(struct h2t *h, const xmlChar **atts)
 {
 	struct mugai_buf b;
-	const char *alt = attr_get(n, "alt");
-	const char *src = attr_get(n, "src");
+	const char *alt = attr_get(atts, "alt");
+	const char *src = attr_get(atts, "src");
 	int cid = src != NULL && strncasecmp(src, "cid:", 4) == 0 &&
 	    src[4] != '\0', show;
 	mugai_status rc;
@@ -1262,8 +1416,10 @@ heading_close(struct h2t *h, const struct frame *f, char c)
 	h->h_mark = 0;
 	if ((rc = line_end(h)) != MUGAI_OK)
 		return rc;
-	if (h->serial != f->serial && h->last_width > 0) {
-		w = h->last_width < RULE_MAX ? h->last_width : RULE_MAX;
+	if (h->serial != f->serial && h->last_len > 0) {
+		w = text_width(h->out->data + h->last_off, h->last_len);
+		if (w > RULE_MAX)
+			w = RULE_MAX;
 		memset(rule, c, w);
 		h->blank = 0;
 		if ((rc = put_word(h, rule, w)) != MUGAI_OK ||
@@ -1286,9 +1442,9 @@ frame_find(const struct h2t *h, enum ek a, enum ek b)
 }
 
 static long
-attr_long(const xmlNode *n, const char *name, long dflt)
+attr_long(const xmlChar **atts, const char *name, long dflt)
 {
-	const char *v = attr_get(n, name);
+	const char *v = attr_get(atts, name);
 	char *end;
 	long x;
 
@@ -1302,7 +1458,7 @@ attr_long(const xmlNode *n, const char *name, long dflt)
 
 /* <li>: the mark its first line starts with. */
 static void
-li_open(struct h2t *h, const xmlNode *n)
+li_open(struct h2t *h, const xmlChar **atts)
 {
 	size_t l = frame_find(h, EK_LIST, EK_OL);
 	struct frame *f;
@@ -1313,7 +1469,7 @@ li_open(struct h2t *h, const xmlNode *n)
 		return;
 	}
 	f = &h->fr[l];
-	f->num = attr_long(n, "value", f->num);
+	f->num = attr_long(atts, "value", f->num);
 	snprintf(h->li_mark, sizeof(h->li_mark), "%ld. ", f->num);
 	f->num++;
 }
@@ -1343,7 +1499,7 @@ frame_push(struct h2t *h, enum ek kind, struct frame **fp)
 
 /* Opening actions of an element that has a frame. */
 static mugai_status
-elem_open(struct h2t *h, struct frame *f, const xmlNode *n)
+elem_open(struct h2t *h, struct frame *f, const xmlChar **atts)
 {
 	mugai_status rc = MUGAI_OK;
 
@@ -1351,8 +1507,7 @@ elem_open(struct h2t *h, struct frame *f, const xmlNode *n)
 	case EK_INLINE:
 		break;
 	case EK_A:
-		f->ltext = h->ltext.len;
-		h->nlink++;
+		rc = link_open(h, f, atts);
 		break;
 	case EK_CELL:
 		f->row = frame_find(h, EK_TR, EK_TR);
@@ -1383,10 +1538,10 @@ elem_open(struct h2t *h, struct frame *f, const xmlNode *n)
 	case EK_OL:
 		if (h->indent == 0)
 			blank_want(h);
-		f->num = attr_long(n, "start", 1);
+		f->num = attr_long(atts, "start", 1);
 		break;
 	case EK_LI:
-		li_open(h, n);
+		li_open(h, atts);
 		break;
 	case EK_DD:
 		h->indent++;
@@ -1404,7 +1559,7 @@ elem_open(struct h2t *h, struct frame *f, const xmlNode *n)
 
 /* Closing actions; f is already off the stack. */
 static mugai_status
-elem_close(struct h2t *h, const struct frame *f, const xmlNode *n)
+elem_close(struct h2t *h, const struct frame *f)
 {
 	mugai_status rc;
 
@@ -1412,7 +1567,7 @@ elem_close(struct h2t *h, const struct frame *f, const xmlNode *n)
 	case EK_INLINE:
 		return MUGAI_OK;
 	case EK_A:
-		return link_close(h, f, n);
+		return link_close(h, f);
 	case EK_CELL:
 		if (f->row != NO_ROW && f->row < h->nfr &&
 		    h->serial != f->serial)
@@ -1461,25 +1616,20 @@ elem_close(struct h2t *h, const struct frame *f, const xmlNode *n)
 }
 
 /*
- * Enter a node at the given depth; *down says whether to walk its
- * children (and later call node_leave).  Elements deeper than max_depth
- * pass their text through with no structure, blocks as a space.
+ * Enter an element at the given tree depth; *down says whether to walk
+ * its content (and later call elem_leave).  Elements deeper than
+ * max_depth pass their text through with no structure, blocks as a
+ * space.
  */
 static mugai_status
-node_enter(struct h2t *h, const xmlNode *n, unsigned depth, int *down)
+elem_enter(struct h2t *h, enum ek kind, const xmlChar **atts,
+    unsigned depth, int *down)
 {
 	struct frame *f;
-	enum ek kind;
 	mugai_status rc;
 
 	*down = 0;
-	if (n->type == XML_TEXT_NODE || n->type == XML_CDATA_SECTION_NODE)
-		return n->content == NULL ? MUGAI_OK : text_put(h,
-		    (const char *)n->content, strlen((const char *)n->content));
-	if (n->type != XML_ELEMENT_NODE)
-		return MUGAI_OK;
-	kind = ek_lookup(n->name);
-	if (node_hidden(n, kind)) {
+	if (node_hidden(atts, kind)) {
 		h->st->dropped++;
 		return MUGAI_OK;
 	}
@@ -1496,7 +1646,7 @@ node_enter(struct h2t *h, const xmlNode *n, unsigned depth, int *down)
 	case EK_HR:
 		return hr_put(h);
 	case EK_IMG:
-		return img_put(h, n);
+		return img_put(h, atts);
 	case EK_INPUT:
 		return MUGAI_OK;
 	default:
@@ -1505,56 +1655,258 @@ node_enter(struct h2t *h, const xmlNode *n, unsigned depth, int *down)
 	if ((rc = frame_push(h, kind, &f)) != MUGAI_OK)
 		return rc;
 	*down = 1;
-	return elem_open(h, f, n);
+	return elem_open(h, f, atts);
 }
 
 static mugai_status
-node_leave(struct h2t *h, const xmlNode *n, unsigned depth)
+elem_leave(struct h2t *h, enum ek kind, unsigned depth)
 {
 	struct frame f;
 
 	/* Too deep: no frame, a block only keeps words apart. */
 	if (depth > h->max_depth) {
-		if (ek_lookup(n->name) != EK_INLINE)
+		if (kind != EK_INLINE)
 			h->space = 1;
 		return MUGAI_OK;
 	}
 	if (h->nfr == 0)
 		return MUGAI_OK;
 	f = h->fr[--h->nfr];
-	return elem_close(h, &f, n);
+	return elem_close(h, &f);
 }
 
-/* Depth-first walk over parent/next pointers: no recursion. */
-static mugai_status
-h2t_walk(struct h2t *h, xmlNode *top)
+/* ---- libxml2's parser events ---- */
+
+/*
+ * The text is made in one pass over libxml2's SAX events, without a
+ * tree; the output is the one a depth-first walk over the tree that
+ * libxml2's own tree builder (SAX2.c) makes of the same events would
+ * give.  So the builder's rules are kept here:
+ *
+ *  - it refuses an element when more than xmlParserMaxDepth (256) are
+ *    open and stops the parser: the rest of the text is lost;
+ *  - text outside every element is dropped;
+ *  - an element that starts when none is open goes under the
+ *    document's first child if that is an element (the root: content
+ *    after </html>), else after it.  The root's end is therefore held
+ *    back (root_open) until the document ends or a DOCTYPE, which
+ *    libxml2 puts first, makes later elements its siblings.
+ *
+ * A subtree the walk would not enter (hidden, script, <br>...) is
+ * skipped by depth.  After an error every event is ignored.
+ */
+static struct h2t *
+sax_h2t(void *ctx)
 {
-	xmlNode *n = top->children;
-	unsigned depth = 1;
+	return ((htmlParserCtxtPtr)ctx)->_private;
+}
+
+/*
+ * Keep the first error; the events after it are ignored.  The parser
+ * is not stopped: libxml2 2.9 halts safely only where its own tree
+ * builder did (at an element's start), while from a text event it
+ * would step past the end of the emptied input.
+ */
+static void
+sax_fail(struct h2t *h, mugai_status rc)
+{
+	if (rc != MUGAI_OK && h->rc == MUGAI_OK)
+		h->rc = rc;
+}
+
+/* The end of the element at h->depth. */
+static mugai_status
+walk_up(struct h2t *h, enum ek kind)
+{
+	mugai_status rc = MUGAI_OK;
+
+	if (h->skip != 0) {
+		if (h->depth == h->skip)
+			h->skip = 0;
+	} else
+		rc = elem_leave(h, kind, h->depth);
+	h->depth--;
+	return rc;
+}
+
+/*
+ * The element's kind.  libxml2's tree builder names an element by the
+ * part after its first ':' ("o:p" is a p), as xmlSplitQName does; the
+ * parser's events carry the whole name.
+ */
+static enum ek
+sax_kind(const struct h2t *h, const xmlChar *name)
+{
+	const xmlChar *c;
+
+	if (name != NULL && name[0] != ':' &&
+	    (c = (const xmlChar *)strchr((const char *)name, ':')) != NULL &&
+	    c[1] != '\0')
+		name = c + 1;
+	return ek_lookup(h, name);
+}
+
+static void
+sax_document(void *ctx)
+{
+	sax_h2t(ctx)->started = 1;
+}
+
+static void
+sax_start(void *ctx, const xmlChar *name, const xmlChar **atts)
+{
+	struct h2t *h = sax_h2t(ctx);
 	int down;
 	mugai_status rc;
 
-	while (n != NULL) {
-		if ((rc = node_enter(h, n, depth, &down)) != MUGAI_OK)
-			return rc;
-		if (down && n->children != NULL) {
-			n = n->children;
-			depth++;
-			continue;
-		}
-		if (down && (rc = node_leave(h, n, depth)) != MUGAI_OK)
-			return rc;
-		while (n->next == NULL) {
-			n = n->parent;
-			depth--;
-			if (n == NULL || n == top)
-				return MUGAI_OK;
-			if ((rc = node_leave(h, n, depth)) != MUGAI_OK)
-				return rc;
-		}
-		n = n->next;
+	if (h->rc != MUGAI_OK || h->halted)
+		return;
+	if (h->sax_depth > xmlParserMaxDepth) {
+		h->halted = 1;
+		h->ignore_end = 1;
+		h->st->truncated = 1;
+		xmlStopParser((htmlParserCtxtPtr)ctx);
+		return;
 	}
-	return MUGAI_OK;
+	if (h->sax_depth == 0) {
+		if (h->first == FIRST_NONE)
+			h->first = FIRST_ELEM;
+		else if (h->root_open && h->first != FIRST_ELEM) {
+			h->root_open = 0;
+			if ((rc = walk_up(h, h->root_kind)) != MUGAI_OK) {
+				sax_fail(h, rc);
+				return;
+			}
+		}
+	}
+	h->sax_depth++;
+	h->depth++;
+	if (h->skip != 0)
+		return;
+	rc = elem_enter(h, sax_kind(h, name), atts, h->depth, &down);
+	if (rc == MUGAI_OK && !down)
+		h->skip = h->depth;
+	sax_fail(h, rc);
+}
+
+static void
+sax_end(void *ctx, const xmlChar *name)
+{
+	struct h2t *h = sax_h2t(ctx);
+
+	if (h->rc != MUGAI_OK)
+		return;
+	if (h->ignore_end > 0) {
+		h->ignore_end--;
+		return;
+	}
+	if (h->sax_depth == 0)
+		return;
+	h->sax_depth--;
+	if (h->sax_depth == 0 && h->depth == 1 && h->first == FIRST_ELEM) {
+		h->root_open = 1;
+		h->root_kind = sax_kind(h, name);
+		return;
+	}
+	sax_fail(h, walk_up(h, sax_kind(h, name)));
+}
+
+static void
+sax_text(void *ctx, const xmlChar *ch, int len)
+{
+	struct h2t *h = sax_h2t(ctx);
+
+	if (h->rc != MUGAI_OK || h->halted || h->sax_depth == 0 ||
+	    h->skip != 0 || len <= 0)
+		return;
+	sax_fail(h, text_put(h, (const char *)ch, (size_t)len));
+}
+
+/* A comment or processing instruction: only its place matters. */
+static void
+sax_misc(void *ctx)
+{
+	struct h2t *h = sax_h2t(ctx);
+
+	if (h->sax_depth == 0 && h->first == FIRST_NONE)
+		h->first = FIRST_OTHER;
+}
+
+static void
+sax_comment(void *ctx, const xmlChar *value)
+{
+	(void)value;
+	sax_misc(ctx);
+}
+
+static void
+sax_pi(void *ctx, const xmlChar *target, const xmlChar *data)
+{
+	(void)target;
+	(void)data;
+	sax_misc(ctx);
+}
+
+/* <!DOCTYPE>: libxml2 makes the first one the document's first child. */
+static void
+sax_doctype(void *ctx, const xmlChar *name, const xmlChar *pub,
+    const xmlChar *sys)
+{
+	(void)name;
+	(void)pub;
+	(void)sys;
+	sax_h2t(ctx)->first = FIRST_OTHER;
+}
+
+/*
+ * Parse in recover mode and make the text on the way.  NOERROR and
+ * NOWARNING clear the context's error callbacks, so nothing reaches
+ * stderr and no process-wide (or thread-wide) handler is touched.
+ */
+static mugai_status
+html_parse(struct h2t *h, const char *utf, size_t len)
+{
+	htmlParserCtxtPtr ctxt;
+	htmlSAXHandler *sax;
+	mugai_status rc = MUGAI_OK;
+
+	if (len > INT_MAX)
+		return MUGAI_ERR_LIMIT;
+	xmlInitParser();
+	if ((ctxt = htmlNewParserCtxt()) == NULL)
+		return MUGAI_ERR_NOMEM;
+	sax = ctxt->sax;
+	memset(sax, 0, sizeof(*sax));
+	sax->startDocument = sax_document;
+	sax->startElement = sax_start;
+	sax->endElement = sax_end;
+	sax->characters = sax_text;
+	sax->cdataBlock = sax_text;
+	sax->comment = sax_comment;
+	sax->processingInstruction = sax_pi;
+	sax->internalSubset = sax_doctype;
+	sax->initialized = 1;
+	ctxt->_private = h;
+	/* The result is never a tree: no handler builds one. */
+	(void)htmlCtxtReadMemory(ctxt, utf, (int)len, NULL, "UTF-8",
+	    HTML_OPTS);
+	if (h->rc != MUGAI_OK)
+		rc = h->rc;
+	else if (ctxt->errNo == XML_ERR_NO_MEMORY)
+		rc = MUGAI_ERR_NOMEM;
+	else if (!h->started)
+		rc = MUGAI_ERR_PARSE;
+	else {
+		/* Stopped early (its depth limit): the rest is lost. */
+		if (ctxt->disableSAX != 0)
+			h->st->truncated = 1;
+		if (h->root_open) {
+			h->root_open = 0;
+			rc = walk_up(h, h->root_kind);
+		}
+	}
+	htmlFreeParserCtxt(ctxt);
+	return rc;
 }
 
 static void
@@ -1569,6 +1921,8 @@ h2t_init(struct h2t *h, struct mugai_buf *out, struct mugai_html_stats *st,
 	mugai_buf_init(&h->line, out->max);
 	mugai_buf_init(&h->ltext, LTEXT_MAX);
 	mugai_buf_init(&h->warn, 0);
+	mugai_buf_init(&h->hrefs, 0);
+	ek_index(h);
 }
 
 static void
@@ -1577,6 +1931,7 @@ h2t_free(struct h2t *h)
 	mugai_buf_free(&h->line);
 	mugai_buf_free(&h->ltext);
 	mugai_buf_free(&h->warn);
+	mugai_buf_free(&h->hrefs);
 	free(h->fr);
 	h->fr = NULL;
 }
@@ -1600,8 +1955,6 @@ mugai_html_to_text(const char *html, size_t len, const char *charset,
 	struct mugai_html_stats dummy;
 	struct mugai_buf utf;
 	struct h2t h;
-	htmlDocPtr doc = NULL;
-	int halted = 0;
 	mugai_status rc;
 
 	if (stats == NULL)
@@ -1614,16 +1967,11 @@ mugai_html_to_text(const char *html, size_t len, const char *charset,
 	if ((rc = html_decode(html, len, charset, &utf)) != MUGAI_OK ||
 	    only_space(utf.data, utf.len))
 		goto out;
-	if ((rc = html_parse(utf.data, utf.len, &doc, &halted)) != MUGAI_OK)
-		goto out;
-	if (halted)
-		stats->truncated = 1;
-	if ((rc = h2t_walk(&h, (xmlNode *)doc)) == MUGAI_OK)
+	if ((rc = html_parse(&h, utf.data, utf.len)) == MUGAI_OK)
 		rc = line_end(&h);
 out:
 	if (rc == MUGAI_ERR_LIMIT)
 		stats->truncated = 1;
-	xmlFreeDoc(doc);
 	h2t_free(&h);
 	mugai_buf_free(&utf);
 	return rc;

@@ -2,7 +2,8 @@
  * test_html2text.c - HTML mail bodies to plain text: structure, dropped
  * content, entities, links and phishing warnings, images, broken markup,
  * Japanese charsets (ISO-2022-JP trail bytes include '<'), deep nesting,
- * the output cap, and silence on stderr.
+ * the output cap, silence on stderr, and where libxml2's tree builder
+ * puts content (the text is made from its parser events).
  *
  * Shift_JIS bytes: 日 93FA, 本 967B, 語 8CEA.  ISO-2022-JP (JIS X 0208):
  * 七 0x3C37 ("<7"), 漢 0x3441 ("4A"), 字 0x3B7A (";z").
@@ -215,6 +216,44 @@ static const struct tcase charsets[] = {
 	  "漢字 <https://e.example/>\n" },
 };
 
+/*
+ * The text is made from libxml2's parser events in one pass; these pin
+ * the places where libxml2's tree builder, which the walk used to run
+ * over, puts things somewhere other than the event order suggests.
+ */
+static const struct tcase tree_rules[] = {
+	{ "after </html>", NULL,
+	  "<html><body><p>a</p></body></html><p>b</p>c", "a\n\nb\n\nc\n" },
+	{ "comment before the root", NULL,
+	  "<!-- x --><html><body>a</body></html>b<p>c", "a\n\nb\n\nc\n" },
+	{ "doctype, content after </html>", NULL,
+	  "<!DOCTYPE html><html><body><p>a</p></body></html><p>b</p>c",
+	  "a\n\nb\n\nc\n" },
+	{ "hidden root hides what follows it", NULL,
+	  "<html hidden><body>a</body></html><p>b</p>", "" },
+	{ "after a doctype it follows the hidden root", NULL,
+	  "<!DOCTYPE html><html hidden><body>a</body></html><p>b</p>",
+	  "b\n" },
+	{ "prefixed names: o:p is a p, x:script is dropped", NULL,
+	  "<p class=MsoNormal>a<o:p></o:p></p><p>b<o:p>&nbsp;</o:p></p>"
+	  "<x:script>evil()</x:script>ok", "a\n\nb\n\nok\n" },
+	{ "nested links keep their own href", NULL,
+	  "<a href='http://a.example/'>one <a href='http://b.example/'>two"
+	  "</a> three</a>",
+	  "one <http://a.example/> two <http://b.example/> three\n" },
+	{ "entity edge cases", NULL,
+	  "<p>&#0;a&#x110000;b&#xD800;c&#65;&amp&copy;&#x202E;z&lt&gt;</p>",
+	  "abcA&amp\xc2\xa9z&lt>\n" },
+	{ "malformed tags", NULL,
+	  "<p <b>x</b> <<>> </ p> <a href=\"x>y</a> z",
+	  "x <<>> p> <x%3Ey%3C/a%3E%20z>\n" },
+	{ "unclosed cells, rows and items", NULL,
+	  "<table><tr><td>a<td>b<tr><td>c</table><ul><li>x<li>y<ol><li>z",
+	  "a | b\nc\n\n- x\n- y\n  1. z\n" },
+	{ "text split by a comment", NULL,
+	  "<p>ab<!-- c -->cd&amp;ef</p>", "abcd&ef\n" },
+};
+
 static void
 run_one(const struct tcase *c)
 {
@@ -366,6 +405,97 @@ test_max_depth(void **state)
 }
 
 static void
+test_tree_rules(void **state)
+{
+	(void)state;
+	RUN(tree_rules);
+}
+
+/*
+ * libxml2's tree builder stopped the parser when an element would be
+ * the 258th open one (html and body count); the streaming pass stops
+ * at the same place: the rest of the text is lost and flagged.
+ */
+static void
+test_libxml2_depth_stop(void **state)
+{
+	struct mugai_buf out;
+	struct mugai_html_stats st;
+	char *html;
+	size_t n;
+
+	(void)state;
+	for (n = 255; n <= 256; n++) {
+		html = repeat("<p>before</p>", "<div>", n, "deep");
+		mugai_buf_init(&out, 0);
+		convert(html, NULL, 1000, &out, &st);
+		assert_string_equal(out.data, n == 255 ? "before\n\ndeep\n" :
+		    "before\n");
+		assert_int_equal(st.truncated, n == 256);
+		free(html);
+		mugai_buf_free(&out);
+	}
+}
+
+/* Link text is compared with its href up to LTEXT_MAX bytes. */
+static void
+test_long_link_text(void **state)
+{
+	struct mugai_buf out, html;
+	struct mugai_html_stats st;
+	int i;
+
+	(void)state;
+	mugai_buf_init(&html, 0);
+	assert_int_equal(mugai_buf_puts(&html, "<a href='https://bank.example/'>"
+	    "www.evil.example "), MUGAI_OK);
+	for (i = 0; i < 400; i++)
+		assert_int_equal(mugai_buf_puts(&html, "あ"), MUGAI_OK);
+	assert_int_equal(mugai_buf_puts(&html, "</a>"), MUGAI_OK);
+	mugai_buf_init(&out, 0);
+	convert(html.data, NULL, DEPTH, &out, &st);
+	assert_int_equal(st.links, 1);
+	assert_int_equal(st.suspicious_links, 1);
+	assert_non_null(strstr(out.data, "あ <https://bank.example/>\n"
+	    "[警告/WARNING: link text shows \"www.evil.example\" but leads to"
+	    " \"bank.example\"]\n"));
+	mugai_buf_free(&out);
+	mugai_buf_free(&html);
+}
+
+/* A huge attribute and a huge href: kept apart, the href shown cut. */
+static void
+test_huge_attributes(void **state)
+{
+	struct mugai_buf out, html;
+	struct mugai_html_stats st;
+	const char *u;
+	int i;
+
+	(void)state;
+	mugai_buf_init(&html, 0);
+	assert_int_equal(mugai_buf_puts(&html, "<p title='"), MUGAI_OK);
+	for (i = 0; i < 100000; i++)
+		assert_int_equal(mugai_buf_puts(&html, "xxxxxxxxxx"), MUGAI_OK);
+	assert_int_equal(mugai_buf_puts(&html, "'>a</p><a href='http://e."
+	    "example/"), MUGAI_OK);
+	for (i = 0; i < 900; i++)
+		assert_int_equal(mugai_buf_puts(&html, "aaaaaaaaaa"), MUGAI_OK);
+	assert_int_equal(mugai_buf_puts(&html, "'>x</a>"), MUGAI_OK);
+	mugai_buf_init(&out, 0);
+	convert(html.data, NULL, DEPTH, &out, &st);
+	assert_int_equal(st.links, 1);
+	assert_int_equal(strncmp(out.data, "a\n\nx <http://e.example/aaa", 26),
+	    0);
+	u = strchr(out.data, '<');
+	/* "<" and the URL take URL_MAX (8192) bytes, then "...>\n". */
+	assert_int_equal(strlen(u), 8192 + 5);
+	assert_string_equal(u + 8192, "...>\n");
+	mugai_buf_free(&out);
+	mugai_buf_free(&html);
+}
+
+static void
 test_output_cap(void **state)
 {
 	struct mugai_buf out;
@@ -439,6 +569,10 @@ main(void)
 		cmocka_unit_test(test_append),
 		cmocka_unit_test(test_deep_nesting),
 		cmocka_unit_test(test_max_depth),
+		cmocka_unit_test(test_tree_rules),
+		cmocka_unit_test(test_libxml2_depth_stop),
+		cmocka_unit_test(test_long_link_text),
+		cmocka_unit_test(test_huge_attributes),
 		cmocka_unit_test(test_output_cap),
 		cmocka_unit_test(test_quiet),
 	};
