@@ -139,12 +139,6 @@ mugai_pixels_runs_begin(struct mugai_buf *out, uint32_t width,
 }
 
 /*
- * packbits - s[0..n) as PackBits into d (mugai_pixels_runs_bound(n)
- * bytes): a control byte c of 0..127 takes the c + 1 bytes after it as
- * they are, one of 129..255 repeats the byte after it 257 - c times.
- * Runs of three or more are coded as runs; the coded length.
- */
-/*
  * run_len - how many times s[0] repeats from s[0], at most max (<= 128):
  * eight bytes at a time first, as most of a page is paper.
  */
@@ -165,6 +159,13 @@ run_len(const uint8_t *s, size_t max)
 	return r;
 }
 
+/*
+ * packbits - s[0..n) as PackBits into d (mugai_pixels_runs_bound(n)
+ * bytes): a control byte c of 0..127 takes the c + 1 bytes after it as
+ * they are, one of 129..255 repeats the byte after it 257 - c times.
+ * A stretch starting with two equal bytes or more is coded as a run, a
+ * literal stretch ends where three equal bytes begin; the coded length.
+ */
 static size_t
 packbits(const uint8_t *s, size_t n, uint8_t *d)
 {
