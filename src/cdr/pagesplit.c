@@ -200,42 +200,33 @@ grey_mask(const uint8_t *d, size_t n, uint8_t *mask)
 }
 
 /*
- * fill_span - pixels [i, i + n) of a text tile row (mask: their ink,
- * background: white) or of a picture tile row (mask: paper,
- * background: the pixels).  ink is NULL for a grey page, else 0 or 1
- * a pixel, so that 0 - 1 is paper's 255.
+ * fill_mask - pixels [i, i + n) of a text tile row (their ink) or of a
+ * picture tile row (paper); the number of ink pixels.  ink is NULL for
+ * a grey page, else 0 or 1 a pixel, so that 0 - 1 is paper's 255.
  */
 static size_t
-fill_span(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
-    size_t i, size_t n, uint8_t *mask, uint8_t *bg)
+fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
+    size_t i, size_t n, uint8_t *mask)
 {
-	size_t k, nink = 0, c = pm->channels;
+	size_t k, nink = 0;
 
 	if (pic) {
 		memset(mask + i, 255, n);
-		if (bg != NULL)
-			memcpy(bg + i * c, pm->data + i * c, n * c);
 		return 0;
 	}
 	if (ink == NULL)
-		nink = grey_mask(pm->data + i, n, mask + i);
-	else
-		for (k = i; k < i + n; k++) {
-			mask[k] = (uint8_t)(ink[k] - 1);
-			nink += ink[k];
-		}
-	if (bg != NULL)
-		memset(bg + i * c, 255, n * c);
+		return grey_mask(pm->data + i, n, mask + i);
+	for (k = i; k < i + n; k++) {
+		mask[k] = (uint8_t)(ink[k] - 1);
+		nink += ink[k];
+	}
 	return nink;
 }
 
-/*
- * fill - the mask (ink of text tiles) and the background (picture
- * tiles), a tile's row span at a time.
- */
+/* fill - the mask (ink of text tiles), a tile's row span at a time. */
 static void
 fill(const struct mugai_pixmap *pm, const uint8_t *ink, const uint8_t *tiles,
-    uint32_t tw, uint8_t *mask, uint8_t *bg, size_t *nink)
+    uint32_t tw, uint8_t *mask, size_t *nink)
 {
 	const uint8_t *trow;
 	uint32_t x, y, tx, n;
@@ -252,8 +243,62 @@ fill(const struct mugai_pixmap *pm, const uint8_t *ink, const uint8_t *tiles,
 				n += pm->width - x - n < MUGAI_SPLIT_TILE ?
 				    pm->width - x - n : MUGAI_SPLIT_TILE;
 			}
-			*nink += fill_span(pm, ink, trow[tx],
-			    (size_t)y * pm->width + x, n, mask, bg);
+			*nink += fill_mask(pm, ink, trow[tx],
+			    (size_t)y * pm->width + x, n, mask);
+		}
+	}
+}
+
+/*
+ * bg_box - the bounding box of the picture tiles in pixels, clipped to
+ * the page, into sp->bg's size and sp->bg_x, bg_y.
+ */
+static void
+bg_box(const struct mugai_pixmap *pm, const uint8_t *tiles, uint32_t tw,
+    uint32_t th, struct mugai_page_split *sp)
+{
+	uint32_t tx, ty, x0 = tw, y0 = th, x1 = 0, y1 = 0;
+
+	for (ty = 0; ty < th; ty++)
+		for (tx = 0; tx < tw; tx++)
+			if (tiles[(size_t)ty * tw + tx]) {
+				x0 = tx < x0 ? tx : x0;
+				x1 = tx + 1 > x1 ? tx + 1 : x1;
+				y0 = ty < y0 ? ty : y0;
+				y1 = ty + 1 > y1 ? ty + 1 : y1;
+			}
+	sp->bg_x = x0 * MUGAI_SPLIT_TILE;
+	sp->bg_y = y0 * MUGAI_SPLIT_TILE;
+	x1 *= MUGAI_SPLIT_TILE;
+	y1 *= MUGAI_SPLIT_TILE;
+	sp->bg.width = (x1 < pm->width ? x1 : pm->width) - sp->bg_x;
+	sp->bg.height = (y1 < pm->height ? y1 : pm->height) - sp->bg_y;
+}
+
+/*
+ * fill_bg - the background's box: picture tiles' pixels as they are,
+ * text tiles white.
+ */
+static void
+fill_bg(const struct mugai_pixmap *pm, const uint8_t *tiles, uint32_t tw,
+    const struct mugai_page_split *sp, uint8_t *bg)
+{
+	size_t c = pm->channels, bw = (size_t)sp->bg.width * c;
+	uint32_t y, x, n;
+	const uint8_t *trow;
+	const uint8_t *src;
+
+	for (y = 0; y < sp->bg.height; y++, bg += bw) {
+		trow = tiles + (size_t)((sp->bg_y + y) / MUGAI_SPLIT_TILE) * tw;
+		src = pm->data + ((size_t)(sp->bg_y + y) * pm->width +
+		    sp->bg_x) * c;
+		for (x = 0; x < sp->bg.width; x += n) {
+			n = sp->bg.width - x < MUGAI_SPLIT_TILE ?
+			    sp->bg.width - x : MUGAI_SPLIT_TILE;
+			if (trow[(sp->bg_x + x) / MUGAI_SPLIT_TILE])
+				memcpy(bg + x * c, src + x * c, n * c);
+			else
+				memset(bg + x * c, 255, n * c);
 		}
 	}
 }
@@ -282,11 +327,16 @@ mugai_page_split(const struct mugai_pixmap *pm, struct mugai_page_split *sp)
 		find_ink(pm, ink);
 	sp->tiles = (size_t)tw * th;
 	sp->picture_tiles = classify(pm, ink, tw, th, tiles);
-	if (sp->picture_tiles > 0 && (bg = malloc(npx * pm->channels)) == NULL)
-		goto out;
-	fill(pm, ink, tiles, tw, mask, bg, &sp->ink);
-	sp->mask.width = sp->bg.width = pm->width;
-	sp->mask.height = sp->bg.height = pm->height;
+	if (sp->picture_tiles > 0) {
+		bg_box(pm, tiles, tw, th, sp);
+		if ((bg = malloc((size_t)sp->bg.width * sp->bg.height *
+		    pm->channels)) == NULL)
+			goto out;
+		fill_bg(pm, tiles, tw, sp, bg);
+	}
+	fill(pm, ink, tiles, tw, mask, &sp->ink);
+	sp->mask.width = pm->width;
+	sp->mask.height = pm->height;
 	sp->mask.channels = 1;
 	sp->bg.channels = pm->channels;
 	sp->mask.data = mask;

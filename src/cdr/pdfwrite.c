@@ -11,9 +11,10 @@
  * word is on the image.  cairo embeds only the glyphs used and maps
  * them back to Unicode.
  *
- * A page split into text and pictures (pagesplit.h) is drawn as its
- * pictures' JPEG, or white paper, with the text over it as a one-bit
- * stencil that cairo writes as /ImageMask with the fax data attached.
+ * A page split into text and pictures (pagesplit.h) is drawn as white
+ * paper, its pictures' JPEG over their bounding box, and the text over
+ * both as a one-bit stencil that cairo writes as /ImageMask with the
+ * fax data attached.
  */
 #include <math.h>
 #include <stdint.h>
@@ -63,6 +64,9 @@ struct page_img {
 					   opaque solid colour covering the
 					   page (a paint, or a fill it turns
 					   into one), the hidden words too */
+	cairo_surface_t	*bg;		/* a mixed page's pictures, NULL:
+					   none; at bg_x, bg_y over paper */
+	uint32_t	 bg_x, bg_y;
 	cairo_surface_t	*mask;
 };
 
@@ -355,7 +359,7 @@ out:
 /*
  * split_encode - the page split into text and pictures (pagesplit.h),
  * both coded: the mask as fax into *fax, the background, if any, as
- * JPEG into *bg.  *size is their sum, SIZE_MAX when the page is all
+ * JPEG into *bg (its pictures' bounding box only).  *size is their sum, SIZE_MAX when the page is all
  * picture (nothing to gain).
  */
 static mugai_status
@@ -448,17 +452,21 @@ page_build(const struct mugai_pixmap *pm, const struct mugai_pdf_opts *o,
 		goto out;
 	if ((rc = mask_surface(&sp.mask, &fax, &pi->mask)) != MUGAI_OK)
 		goto out;
-	if (sp.bg.data == NULL) {
-		pi->paper = 1;
-		rc = paper(&pi->img);
-	} else if ((pi->img = rgb_surface(&sp.bg)) == NULL)
+	pi->paper = 1;
+	if ((rc = paper(&pi->img)) != MUGAI_OK || sp.bg.data == NULL)
+		goto out;
+	pi->bg_x = sp.bg_x;
+	pi->bg_y = sp.bg_y;
+	if ((pi->bg = rgb_surface(&sp.bg)) == NULL)
 		rc = MUGAI_ERR_NOMEM;
 	else
-		rc = attach(pi->img, CAIRO_MIME_TYPE_JPEG, &bg);
+		rc = attach(pi->bg, CAIRO_MIME_TYPE_JPEG, &bg);
 out:
 	if (rc != MUGAI_OK) {
 		if (pi->img != NULL)
 			cairo_surface_destroy(pi->img);
+		if (pi->bg != NULL)
+			cairo_surface_destroy(pi->bg);
 		if (pi->mask != NULL)
 			cairo_surface_destroy(pi->mask);
 		memset(pi, 0, sizeof(*pi));
@@ -633,6 +641,11 @@ put_page(cairo_surface_t *pdf, cairo_t *cr, const struct mugai_pixmap *pm,
 	cairo_set_source_surface(cr, pi.img, 0, 0);
 	cairo_paint(cr);
 	cairo_restore(cr);
+	if (pi.bg != NULL) {
+		cairo_set_source_surface(cr, pi.bg, pi.bg_x, pi.bg_y);
+		cairo_paint(cr);
+		cairo_surface_destroy(pi.bg);
+	}
 	if (pi.mask != NULL) {
 		cairo_set_source_rgb(cr, 0, 0, 0);
 		cairo_mask_surface(cr, pi.mask, 0, 0);
