@@ -36,19 +36,42 @@ rgb_pixel(const uint8_t *p, unsigned *lum, unsigned *chroma)
 }
 
 /*
- * find_ink - for an RGB page, ink[i] 1 where pixel i is dark with no
- * colour, else 0.  A grey page needs no such array: its ink is every
- * pixel below MUGAI_SPLIT_INK (ink_at).
+ * What find_ink says of an RGB pixel: ink (dark, no colour), GREYISH
+ * (no colour, neither ink nor paper: ink's edge if next to ink), or
+ * COLOUR; 0 for paper.
+ */
+#define PX_INK		1
+#define PX_GREYISH	2
+#define PX_COLOUR	4
+
+/*
+ * find_ink - for an RGB page, ink[i] what pixel i is (PX_*), once, so
+ * that the tiles' tests read a byte a pixel.  A pixel with every
+ * channel at paper's level is paper (its grey level is as high, its
+ * spread below SPLIT_CHROMA) without the sums: most of a page.  A grey
+ * page needs no such array: its ink is every pixel below
+ * MUGAI_SPLIT_INK (ink_at).
  */
 static void
 find_ink(const struct mugai_pixmap *pm, uint8_t *ink)
 {
 	size_t i, n = (size_t)pm->width * pm->height;
+	const uint8_t *p = pm->data;
 	unsigned lum, chroma;
 
-	for (i = 0; i < n; i++) {
-		rgb_pixel(pm->data + i * 3, &lum, &chroma);
-		ink[i] = lum < MUGAI_SPLIT_INK && chroma < SPLIT_CHROMA;
+	for (i = 0; i < n; i++, p += 3) {
+		if (p[0] >= SPLIT_PAPER && p[1] >= SPLIT_PAPER &&
+		    p[2] >= SPLIT_PAPER) {
+			ink[i] = 0;
+			continue;
+		}
+		rgb_pixel(p, &lum, &chroma);
+		if (chroma >= SPLIT_CHROMA)
+			ink[i] = PX_COLOUR;
+		else if (lum < MUGAI_SPLIT_INK)
+			ink[i] = PX_INK;
+		else
+			ink[i] = lum < SPLIT_PAPER ? PX_GREYISH : 0;
 	}
 }
 
@@ -56,7 +79,8 @@ find_ink(const struct mugai_pixmap *pm, uint8_t *ink)
 static inline int
 ink_at(const struct mugai_pixmap *pm, const uint8_t *ink, size_t i)
 {
-	return ink != NULL ? ink[i] : pm->data[i] < MUGAI_SPLIT_INK;
+	return ink != NULL ? ink[i] & PX_INK :
+	    pm->data[i] < MUGAI_SPLIT_INK;
 }
 
 /* Whether a pixel of (x, y)'s 3x3 neighbourhood is ink. */
@@ -98,6 +122,22 @@ grey_between(const uint8_t *d, uint32_t n)
 	return any != 0;
 }
 
+/* rgb_between - whether a pixel of ink[0..n) is neither ink nor paper. */
+static int
+rgb_between(const uint8_t *ink, uint32_t n)
+{
+	unsigned any = 0;
+	uint32_t k;
+
+	if (n == MUGAI_SPLIT_TILE)
+		for (k = 0; k < MUGAI_SPLIT_TILE; k++)
+			any |= ink[k];
+	else
+		for (k = 0; k < n; k++)
+			any |= ink[k];
+	return (any & ~PX_INK) != 0;
+}
+
 /*
  * is_picture - whether tile (tx, ty) holds more than paper, ink and
  * ink's edges.  Only the few pixels that are neither paper nor ink
@@ -108,7 +148,6 @@ is_picture(const struct mugai_pixmap *pm, const uint8_t *ink, uint32_t tx,
     uint32_t ty)
 {
 	uint32_t x, y, x0, x1, y1, stray = 0;
-	unsigned lum, chroma;
 	const uint8_t *d;
 	size_t i;
 
@@ -133,11 +172,11 @@ is_picture(const struct mugai_pixmap *pm, const uint8_t *ink, uint32_t tx,
 			}
 			continue;
 		}
+		if (!rgb_between(ink + i + x0, x1 - x0))
+			continue;
 		for (x = x0; x < x1; x++) {
-			if (ink[i + x])
-				continue;
-			rgb_pixel(pm->data + (i + x) * 3, &lum, &chroma);
-			if (chroma < SPLIT_CHROMA && (lum >= SPLIT_PAPER ||
+			if ((ink[i + x] & ~PX_INK) == 0 ||
+			    (ink[i + x] == PX_GREYISH &&
 			    near_ink(pm, ink, x, y)))
 				continue;
 			if (++stray > SPLIT_STRAY)
@@ -202,7 +241,7 @@ grey_mask(const uint8_t *d, size_t n, uint8_t *mask)
 /*
  * fill_mask - pixels [i, i + n) of a text tile row (their ink) or of a
  * picture tile row (paper); the number of ink pixels.  ink is NULL for
- * a grey page, else 0 or 1 a pixel, so that 0 - 1 is paper's 255.
+ * a grey page, else PX_* a pixel, whose ink bit 0 - 1 is paper's 255.
  */
 static size_t
 fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
@@ -217,8 +256,8 @@ fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
 	if (ink == NULL)
 		return grey_mask(pm->data + i, n, mask + i);
 	for (k = i; k < i + n; k++) {
-		mask[k] = (uint8_t)(ink[k] - 1);
-		nink += ink[k];
+		mask[k] = (uint8_t)((ink[k] & PX_INK) - 1);
+		nink += ink[k] & PX_INK;
 	}
 	return nink;
 }

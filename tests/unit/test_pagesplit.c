@@ -54,7 +54,8 @@ is_pic(const struct mugai_page_split *sp, unsigned tx, unsigned ty)
 	if (sp->bg.data == NULL || x < sp->bg_x || y < sp->bg_y ||
 	    x >= sp->bg_x + sp->bg.width || y >= sp->bg_y + sp->bg.height)
 		return 0;
-	return bg_at(sp, x, y, 0) != 255;
+	return bg_at(sp, x, y, 0) != 255 ||
+	    bg_at(sp, x, y, sp->bg.channels - 1) != 255;
 }
 
 static void
@@ -121,6 +122,56 @@ test_pictures(void **state)
 	/* The black stroke is in the mask and not in the background. */
 	assert_int_equal(sp.mask.data[(T + 5) * W + 5 * T + 4], 0);
 	assert_int_equal(sp.ink, 10 * 3);
+	mugai_page_split_free(&sp);
+}
+
+/* Fill tile (tx, ty) of the RGB page with one colour. */
+static void
+tint(unsigned tx, unsigned ty, uint8_t r, uint8_t g, uint8_t b)
+{
+	unsigned x, y;
+	uint8_t *p;
+
+	for (y = ty * T; y < ty * T + T; y++)
+		for (x = tx * T; x < tx * T + T; x++) {
+			p = rgb + ((size_t)y * W + x) * 3;
+			p[0] = r;
+			p[1] = g;
+			p[2] = b;
+		}
+}
+
+/*
+ * An RGB page's levels: off-white paper (every channel at paper's
+ * level, or a spread under the colour limit) is not a picture; a pale
+ * highlighter yellow, a mid grey and a dark blue are.
+ */
+static void
+test_rgb_levels(void **state)
+{
+	struct mugai_pixmap pm = { W, H, 3, 0, rgb };
+	struct mugai_page_split sp;
+
+	(void)state;
+	memset(rgb, 255, sizeof(rgb));
+	tint(1, 1, 224, 240, 255);
+	tint(3, 1, 250, 250, 218);
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_OK);
+	assert_int_equal(sp.picture_tiles, 0);
+	mugai_page_split_free(&sp);
+	tint(1, 1, 255, 255, 200);
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_OK);
+	assert_int_equal(sp.picture_tiles, 9);
+	assert_true(is_pic(&sp, 1, 1));
+	mugai_page_split_free(&sp);
+	tint(1, 1, 255, 255, 255);
+	tint(5, 3, 190, 190, 190);
+	tint(8, 1, 20, 20, 120);
+	assert_int_equal(mugai_page_split(&pm, &sp), MUGAI_OK);
+	assert_int_equal(sp.picture_tiles, 18);
+	assert_true(is_pic(&sp, 5, 3));
+	assert_true(is_pic(&sp, 8, 1));
+	assert_int_equal(sp.ink, 0);
 	mugai_page_split_free(&sp);
 }
 
@@ -197,6 +248,7 @@ main(void)
 		cmocka_unit_test(test_text_only),
 		cmocka_unit_test(test_pictures),
 		cmocka_unit_test(test_picture_box),
+		cmocka_unit_test(test_rgb_levels),
 		cmocka_unit_test(test_usage),
 	};
 
