@@ -52,27 +52,54 @@ rgb_pixel(const uint8_t *p, unsigned *lum, unsigned *chroma)
  * page needs no such array: its ink is every pixel below
  * MUGAI_SPLIT_INK (ink_at).
  */
+static inline uint8_t
+rgb_class(const uint8_t *p)
+{
+	unsigned lum, chroma;
+
+	if (p[0] >= SPLIT_PAPER && p[1] >= SPLIT_PAPER && p[2] >= SPLIT_PAPER)
+		return 0;
+	rgb_pixel(p, &lum, &chroma);
+	if (chroma >= SPLIT_CHROMA)
+		return PX_COLOUR;
+	if (lum < MUGAI_SPLIT_INK)
+		return PX_INK;
+	return lum < SPLIT_PAPER ? PX_GREYISH : 0;
+}
+
+/* Paper's level is the top three bits of a byte: eight tested at once. */
+_Static_assert(SPLIT_PAPER == 0xe0, "paper16 tests the top three bits");
+#define TOP3	0xe0e0e0e0e0e0e0e0ull
+
+/*
+ * Whether the 16 RGB pixels at p are all paper by their channels: each
+ * of their 48 bytes has its top three bits set, eight bytes a test.
+ */
+static inline int
+paper16(const uint8_t *p)
+{
+	uint64_t v[6];
+
+	memcpy(v, p, sizeof(v));
+	return (v[0] & v[1] & v[2] & v[3] & v[4] & v[5] & TOP3) == TOP3;
+}
+
 static void
 find_ink(const struct mugai_pixmap *pm, uint8_t *ink)
 {
-	size_t i, n = (size_t)pm->width * pm->height;
+	size_t i = 0, k, n = (size_t)pm->width * pm->height;
 	const uint8_t *p = pm->data;
-	unsigned lum, chroma;
 
-	for (i = 0; i < n; i++, p += 3) {
-		if (p[0] >= SPLIT_PAPER && p[1] >= SPLIT_PAPER &&
-		    p[2] >= SPLIT_PAPER) {
-			ink[i] = 0;
+	for (; i + 16 <= n; i += 16, p += 16 * 3) {
+		if (paper16(p)) {
+			memset(ink + i, 0, 16);
 			continue;
 		}
-		rgb_pixel(p, &lum, &chroma);
-		if (chroma >= SPLIT_CHROMA)
-			ink[i] = PX_COLOUR;
-		else if (lum < MUGAI_SPLIT_INK)
-			ink[i] = PX_INK;
-		else
-			ink[i] = lum < SPLIT_PAPER ? PX_GREYISH : 0;
+		for (k = 0; k < 16; k++)
+			ink[i + k] = rgb_class(p + k * 3);
 	}
+	for (; i < n; i++, p += 3)
+		ink[i] = rgb_class(p);
 }
 
 /* Whether pixel i is ink: ink is NULL for a grey page. */
@@ -238,6 +265,9 @@ grey_mask(const uint8_t *d, size_t n, uint8_t *mask)
 	return nink;
 }
 
+/* A one in each byte of a word (PX_INK in each of eight pixels). */
+#define ONES	0x0101010101010101ull
+
 /*
  * fill_mask - pixels [i, i + n) of a text tile row (their ink) or of a
  * picture tile row (paper); the number of ink pixels.  ink is NULL for
@@ -248,6 +278,7 @@ fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
     size_t i, size_t n, uint8_t *mask)
 {
 	size_t k, nink = 0;
+	uint64_t v;
 
 	if (pic) {
 		memset(mask + i, 255, n);
@@ -255,7 +286,18 @@ fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
 	}
 	if (ink == NULL)
 		return grey_mask(pm->data + i, n, mask + i);
-	for (k = i; k < i + n; k++) {
+	/*
+	 * Eight at a time: the ink bits, each byte 0 or 1, flipped and
+	 * times 255 are each byte 255 or 0 with no carry between them.
+	 */
+	for (k = i; k + 8 <= i + n; k += 8) {
+		memcpy(&v, ink + k, 8);
+		v &= ONES;
+		nink += (size_t)__builtin_popcountll(v);
+		v = (v ^ ONES) * 0xff;
+		memcpy(mask + k, &v, 8);
+	}
+	for (; k < i + n; k++) {
 		mask[k] = (uint8_t)((ink[k] & PX_INK) - 1);
 		nink += ink[k] & PX_INK;
 	}
