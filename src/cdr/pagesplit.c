@@ -36,27 +36,78 @@ rgb_pixel(const uint8_t *p, unsigned *lum, unsigned *chroma)
 }
 
 /*
- * find_ink - for an RGB page, ink[i] 1 where pixel i is dark with no
- * colour, else 0.  A grey page needs no such array: its ink is every
- * pixel below MUGAI_SPLIT_INK (ink_at).
+ * What find_ink says of an RGB pixel: ink (dark, no colour), GREYISH
+ * (no colour, neither ink nor paper: ink's edge if next to ink), or
+ * COLOUR; 0 for paper.
  */
+#define PX_INK		1
+#define PX_GREYISH	2
+#define PX_COLOUR	4
+
+/*
+ * find_ink - for an RGB page, ink[i] what pixel i is (PX_*), once, so
+ * that the tiles' tests read a byte a pixel.  A pixel with every
+ * channel at paper's level is paper (its grey level is as high, its
+ * spread below SPLIT_CHROMA) without the sums: most of a page.  A grey
+ * page needs no such array: its ink is every pixel below
+ * MUGAI_SPLIT_INK (ink_at).
+ */
+static inline uint8_t
+rgb_class(const uint8_t *p)
+{
+	unsigned lum, chroma;
+
+	if (p[0] >= SPLIT_PAPER && p[1] >= SPLIT_PAPER && p[2] >= SPLIT_PAPER)
+		return 0;
+	rgb_pixel(p, &lum, &chroma);
+	if (chroma >= SPLIT_CHROMA)
+		return PX_COLOUR;
+	if (lum < MUGAI_SPLIT_INK)
+		return PX_INK;
+	return lum < SPLIT_PAPER ? PX_GREYISH : 0;
+}
+
+/* Paper's level is the top three bits of a byte: eight tested at once. */
+_Static_assert(SPLIT_PAPER == 0xe0, "paper16 tests the top three bits");
+#define TOP3	0xe0e0e0e0e0e0e0e0ull
+
+/*
+ * Whether the 16 RGB pixels at p are all paper by their channels: each
+ * of their 48 bytes has its top three bits set, eight bytes a test.
+ */
+static inline int
+paper16(const uint8_t *p)
+{
+	uint64_t v[6];
+
+	memcpy(v, p, sizeof(v));
+	return (v[0] & v[1] & v[2] & v[3] & v[4] & v[5] & TOP3) == TOP3;
+}
+
 static void
 find_ink(const struct mugai_pixmap *pm, uint8_t *ink)
 {
-	size_t i, n = (size_t)pm->width * pm->height;
-	unsigned lum, chroma;
+	size_t i = 0, k, n = (size_t)pm->width * pm->height;
+	const uint8_t *p = pm->data;
 
-	for (i = 0; i < n; i++) {
-		rgb_pixel(pm->data + i * 3, &lum, &chroma);
-		ink[i] = lum < MUGAI_SPLIT_INK && chroma < SPLIT_CHROMA;
+	for (; i + 16 <= n; i += 16, p += 16 * 3) {
+		if (paper16(p)) {
+			memset(ink + i, 0, 16);
+			continue;
+		}
+		for (k = 0; k < 16; k++)
+			ink[i + k] = rgb_class(p + k * 3);
 	}
+	for (; i < n; i++, p += 3)
+		ink[i] = rgb_class(p);
 }
 
 /* Whether pixel i is ink: ink is NULL for a grey page. */
 static inline int
 ink_at(const struct mugai_pixmap *pm, const uint8_t *ink, size_t i)
 {
-	return ink != NULL ? ink[i] : pm->data[i] < MUGAI_SPLIT_INK;
+	return ink != NULL ? ink[i] & PX_INK :
+	    pm->data[i] < MUGAI_SPLIT_INK;
 }
 
 /* Whether a pixel of (x, y)'s 3x3 neighbourhood is ink. */
@@ -98,6 +149,22 @@ grey_between(const uint8_t *d, uint32_t n)
 	return any != 0;
 }
 
+/* rgb_between - whether a pixel of ink[0..n) is neither ink nor paper. */
+static int
+rgb_between(const uint8_t *ink, uint32_t n)
+{
+	unsigned any = 0;
+	uint32_t k;
+
+	if (n == MUGAI_SPLIT_TILE)
+		for (k = 0; k < MUGAI_SPLIT_TILE; k++)
+			any |= ink[k];
+	else
+		for (k = 0; k < n; k++)
+			any |= ink[k];
+	return (any & ~PX_INK) != 0;
+}
+
 /*
  * is_picture - whether tile (tx, ty) holds more than paper, ink and
  * ink's edges.  Only the few pixels that are neither paper nor ink
@@ -108,7 +175,6 @@ is_picture(const struct mugai_pixmap *pm, const uint8_t *ink, uint32_t tx,
     uint32_t ty)
 {
 	uint32_t x, y, x0, x1, y1, stray = 0;
-	unsigned lum, chroma;
 	const uint8_t *d;
 	size_t i;
 
@@ -133,11 +199,11 @@ is_picture(const struct mugai_pixmap *pm, const uint8_t *ink, uint32_t tx,
 			}
 			continue;
 		}
+		if (!rgb_between(ink + i + x0, x1 - x0))
+			continue;
 		for (x = x0; x < x1; x++) {
-			if (ink[i + x])
-				continue;
-			rgb_pixel(pm->data + (i + x) * 3, &lum, &chroma);
-			if (chroma < SPLIT_CHROMA && (lum >= SPLIT_PAPER ||
+			if ((ink[i + x] & ~PX_INK) == 0 ||
+			    (ink[i + x] == PX_GREYISH &&
 			    near_ink(pm, ink, x, y)))
 				continue;
 			if (++stray > SPLIT_STRAY)
@@ -199,43 +265,49 @@ grey_mask(const uint8_t *d, size_t n, uint8_t *mask)
 	return nink;
 }
 
+/* A one in each byte of a word (PX_INK in each of eight pixels). */
+#define ONES	0x0101010101010101ull
+
 /*
- * fill_span - pixels [i, i + n) of a text tile row (mask: their ink,
- * background: white) or of a picture tile row (mask: paper,
- * background: the pixels).  ink is NULL for a grey page, else 0 or 1
- * a pixel, so that 0 - 1 is paper's 255.
+ * fill_mask - pixels [i, i + n) of a text tile row (their ink) or of a
+ * picture tile row (paper); the number of ink pixels.  ink is NULL for
+ * a grey page, else PX_* a pixel, whose ink bit 0 - 1 is paper's 255.
  */
 static size_t
-fill_span(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
-    size_t i, size_t n, uint8_t *mask, uint8_t *bg)
+fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
+    size_t i, size_t n, uint8_t *mask)
 {
-	size_t k, nink = 0, c = pm->channels;
+	size_t k, nink = 0;
+	uint64_t v;
 
 	if (pic) {
 		memset(mask + i, 255, n);
-		if (bg != NULL)
-			memcpy(bg + i * c, pm->data + i * c, n * c);
 		return 0;
 	}
 	if (ink == NULL)
-		nink = grey_mask(pm->data + i, n, mask + i);
-	else
-		for (k = i; k < i + n; k++) {
-			mask[k] = (uint8_t)(ink[k] - 1);
-			nink += ink[k];
-		}
-	if (bg != NULL)
-		memset(bg + i * c, 255, n * c);
+		return grey_mask(pm->data + i, n, mask + i);
+	/*
+	 * Eight at a time: the ink bits, each byte 0 or 1, flipped and
+	 * times 255 are each byte 255 or 0 with no carry between them.
+	 */
+	for (k = i; k + 8 <= i + n; k += 8) {
+		memcpy(&v, ink + k, 8);
+		v &= ONES;
+		nink += (size_t)__builtin_popcountll(v);
+		v = (v ^ ONES) * 0xff;
+		memcpy(mask + k, &v, 8);
+	}
+	for (; k < i + n; k++) {
+		mask[k] = (uint8_t)((ink[k] & PX_INK) - 1);
+		nink += ink[k] & PX_INK;
+	}
 	return nink;
 }
 
-/*
- * fill - the mask (ink of text tiles) and the background (picture
- * tiles), a tile's row span at a time.
- */
+/* fill - the mask (ink of text tiles), a tile's row span at a time. */
 static void
 fill(const struct mugai_pixmap *pm, const uint8_t *ink, const uint8_t *tiles,
-    uint32_t tw, uint8_t *mask, uint8_t *bg, size_t *nink)
+    uint32_t tw, uint8_t *mask, size_t *nink)
 {
 	const uint8_t *trow;
 	uint32_t x, y, tx, n;
@@ -252,8 +324,62 @@ fill(const struct mugai_pixmap *pm, const uint8_t *ink, const uint8_t *tiles,
 				n += pm->width - x - n < MUGAI_SPLIT_TILE ?
 				    pm->width - x - n : MUGAI_SPLIT_TILE;
 			}
-			*nink += fill_span(pm, ink, trow[tx],
-			    (size_t)y * pm->width + x, n, mask, bg);
+			*nink += fill_mask(pm, ink, trow[tx],
+			    (size_t)y * pm->width + x, n, mask);
+		}
+	}
+}
+
+/*
+ * bg_box - the bounding box of the picture tiles in pixels, clipped to
+ * the page, into sp->bg's size and sp->bg_x, bg_y.
+ */
+static void
+bg_box(const struct mugai_pixmap *pm, const uint8_t *tiles, uint32_t tw,
+    uint32_t th, struct mugai_page_split *sp)
+{
+	uint32_t tx, ty, x0 = tw, y0 = th, x1 = 0, y1 = 0;
+
+	for (ty = 0; ty < th; ty++)
+		for (tx = 0; tx < tw; tx++)
+			if (tiles[(size_t)ty * tw + tx]) {
+				x0 = tx < x0 ? tx : x0;
+				x1 = tx + 1 > x1 ? tx + 1 : x1;
+				y0 = ty < y0 ? ty : y0;
+				y1 = ty + 1 > y1 ? ty + 1 : y1;
+			}
+	sp->bg_x = x0 * MUGAI_SPLIT_TILE;
+	sp->bg_y = y0 * MUGAI_SPLIT_TILE;
+	x1 *= MUGAI_SPLIT_TILE;
+	y1 *= MUGAI_SPLIT_TILE;
+	sp->bg.width = (x1 < pm->width ? x1 : pm->width) - sp->bg_x;
+	sp->bg.height = (y1 < pm->height ? y1 : pm->height) - sp->bg_y;
+}
+
+/*
+ * fill_bg - the background's box: picture tiles' pixels as they are,
+ * text tiles white.
+ */
+static void
+fill_bg(const struct mugai_pixmap *pm, const uint8_t *tiles, uint32_t tw,
+    const struct mugai_page_split *sp, uint8_t *bg)
+{
+	size_t c = pm->channels, bw = (size_t)sp->bg.width * c;
+	uint32_t y, x, n;
+	const uint8_t *trow;
+	const uint8_t *src;
+
+	for (y = 0; y < sp->bg.height; y++, bg += bw) {
+		trow = tiles + (size_t)((sp->bg_y + y) / MUGAI_SPLIT_TILE) * tw;
+		src = pm->data + ((size_t)(sp->bg_y + y) * pm->width +
+		    sp->bg_x) * c;
+		for (x = 0; x < sp->bg.width; x += n) {
+			n = sp->bg.width - x < MUGAI_SPLIT_TILE ?
+			    sp->bg.width - x : MUGAI_SPLIT_TILE;
+			if (trow[(sp->bg_x + x) / MUGAI_SPLIT_TILE])
+				memcpy(bg + x * c, src + x * c, n * c);
+			else
+				memset(bg + x * c, 255, n * c);
 		}
 	}
 }
@@ -282,11 +408,16 @@ mugai_page_split(const struct mugai_pixmap *pm, struct mugai_page_split *sp)
 		find_ink(pm, ink);
 	sp->tiles = (size_t)tw * th;
 	sp->picture_tiles = classify(pm, ink, tw, th, tiles);
-	if (sp->picture_tiles > 0 && (bg = malloc(npx * pm->channels)) == NULL)
-		goto out;
-	fill(pm, ink, tiles, tw, mask, bg, &sp->ink);
-	sp->mask.width = sp->bg.width = pm->width;
-	sp->mask.height = sp->bg.height = pm->height;
+	if (sp->picture_tiles > 0) {
+		bg_box(pm, tiles, tw, th, sp);
+		if ((bg = malloc((size_t)sp->bg.width * sp->bg.height *
+		    pm->channels)) == NULL)
+			goto out;
+		fill_bg(pm, tiles, tw, sp, bg);
+	}
+	fill(pm, ink, tiles, tw, mask, &sp->ink);
+	sp->mask.width = pm->width;
+	sp->mask.height = pm->height;
 	sp->mask.channels = 1;
 	sp->bg.channels = pm->channels;
 	sp->mask.data = mask;

@@ -512,6 +512,88 @@ test_mixed_once(void **state)
 	mugai_buf_free(&out);
 }
 
+/*
+ * Mixed, with pictures: a colour page whose pictures have too many
+ * colours for a lossless page is taken split unseen only when its text
+ * fax is cheap.  A page of black text and a bar chart (few colours)
+ * still has its ways compared and is stored whole as a palette image,
+ * the smallest (split, its grid's JPEG would be dearer); a photograph
+ * amid one-pixel stripes, whose fax is dear, is compared too and
+ * stored split, smaller than whole.
+ */
+static void
+test_mixed_pictures(void **state)
+{
+	static uint8_t page[TW * TH * 3];
+	struct mugai_pixmap pm = { TW, TH, 3, 0, page };
+	struct mugai_pdf_opts o = opts(72);
+	struct mugai_pdf_stats st;
+	struct mugai_buf out, whole;
+	unsigned rgb[3];
+	size_t x, y, i;
+
+	(void)state;
+	o.mixed = 1;
+	/* Two lines of black text, two levels, a red and a blue bar. */
+	for (i = 0; i < TW * TH; i++)
+		memset(page + i * 3, textpage[i] < 128 && i < TW * 70 ? 0 :
+		    255, 3);
+	for (y = 110; y < 200; y++)
+		for (x = 120; x < 160; x++) {
+			page[(y * TW + x) * 3 + 1] = page[(y * TW + x) * 3 + 2] =
+			    0;
+			page[(y * TW + x + 80) * 3] = 0;
+			page[(y * TW + x + 80) * 3 + 1] = 0;
+			page[(y * TW + x + 80) * 3 + 2] = 255;
+		}
+	/* Its grid: thin green lines, which JPEG codes dearly. */
+	for (y = 104; y < 208; y += 4)
+		for (x = 104; x < 296; x++)
+			if (page[(y * TW + x) * 3] == 255 &&
+			    page[(y * TW + x) * 3 + 2] == 255) {
+				page[(y * TW + x) * 3] = 0;
+				page[(y * TW + x) * 3 + 2] = 0;
+				page[(y * TW + x) * 3 + 1] = 160;
+			}
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_pages(&pm, 1, NULL, &o, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.colour, 1);
+	assert_int_equal(st.mixed, 0);
+	assert_null(find(out.data, out.len, "/DCTDecode"));
+	/* The bars keep their colours. */
+	(void)rendered(&out, 72, 140, 150, rgb);
+	assert_true(rgb[0] > 240 && rgb[1] < 15 && rgb[2] < 15);
+	(void)rendered(&out, 72, 220, 150, rgb);
+	assert_true(rgb[0] < 15 && rgb[1] < 15 && rgb[2] > 240);
+	mugai_buf_free(&out);
+
+	/* The photograph amid stripes. */
+	memcpy(page, textphoto, sizeof(page));
+	for (y = 0; y < TH; y++)
+		for (x = 0; x < TW; x++)
+			if (y < 100 || y >= 200 || x < 100 || x >= 300)
+				memset(page + (y * TW + x) * 3,
+				    x % 2 ? 255 : 0, 3);
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_pages(&pm, 1, NULL, &o, &out, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.mixed, 1);
+	mugai_buf_init(&whole, 0);
+	o.mixed = 0;
+	assert_int_equal(mugai_pdf_from_pages(&pm, 1, NULL, &o, &whole, &st),
+	    MUGAI_OK);
+	assert_int_equal(st.jpeg, 1);
+	assert_true(out.len < whole.len);
+	/* The photograph where it was: its blue, placed at its box. */
+	(void)rendered(&out, 72, 200, 150, rgb);
+	assert_in_range(rgb[2], 70, 110);
+	(void)rendered(&out, 72, 105, 105, rgb);
+	assert_in_range(rgb[2], 70, 110);
+	mugai_buf_free(&whole);
+	mugai_buf_free(&out);
+}
+
 static void
 test_usage(void **state)
 {
@@ -592,6 +674,7 @@ main(void)
 		cmocka_unit_test(test_bilevel),
 		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_mixed_once),
+		cmocka_unit_test(test_mixed_pictures),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_cap),
 	};

@@ -11,7 +11,9 @@
  * the antialiased edge of ink (next to an ink pixel); any other tile
  * is a picture tile, and so are its neighbours, so that a picture's
  * edge is not cut off.  Ink in text tiles goes to the mask; picture
- * tiles go to the background as they are.  Runs in the trusted parent
+ * tiles go to the background as they are, which covers only their
+ * bounding box: a picture in a page of text is coded at its own size,
+ * not with a page of white around it.  Runs in the trusted parent
  * on validated pixels.
  */
 #ifndef MUGAI_PAGESPLIT_H
@@ -30,9 +32,11 @@
 struct mugai_page_split {
 	/* width x height, 1 channel: 0 ink, 255 paper. */
 	struct mugai_pixmap mask;
-	/* The page's size and channels, text tiles white; data NULL when
-	   the page has no picture tile. */
+	/* The page's channels, over the smallest rectangle of whole tiles
+	   that holds every picture tile (at bg_x, bg_y on the page), text
+	   tiles white; data NULL when the page has no picture tile. */
 	struct mugai_pixmap bg;
+	uint32_t bg_x, bg_y;		/* its top left pixel on the page */
 	size_t	 tiles;			/* in the page */
 	size_t	 picture_tiles;		/* of those, in the background */
 	size_t	 ink;			/* pixels in the mask */
