@@ -8,7 +8,6 @@
  * and tries again.  Nothing is ever passed on unsanitised, except mail
  * that the configuration says to bypass.
  */
-#include <pthread.h>
 #include <stdatomic.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -467,17 +466,8 @@ mf_eom_sanitize(SMFICTX *ctx, struct connctx *c, struct msgctx *m)
 /*
  * The memory budget (milter_memory_max): a message being sanitised
  * holds its bytes and about as much again, so it takes twice its size
- * until it is answered and freed.  Made once, before the first message.
+ * until it is answered and freed.
  */
-static struct mugai_budget *mf_budget;
-static pthread_once_t mf_budget_once = PTHREAD_ONCE_INIT;
-
-static void
-mf_budget_make(void)
-{
-	mf_budget = mugai_budget_new();
-}
-
 static size_t
 mf_share(const struct msgctx *m)
 {
@@ -492,6 +482,7 @@ mf_eom(SMFICTX *ctx)
 	struct connctx *c = mf_conn(ctx);
 	struct msgctx *m;
 	const struct mugai_config *cfg;
+	struct mugai_budget *budget;
 	size_t share;
 	sfsistat st;
 
@@ -504,14 +495,11 @@ mf_eom(SMFICTX *ctx)
 		return st;
 	}
 	cfg = m->snap->cfg;
+	/* The budget outlives the message (and its snapshot), which
+	 * mf_eom_sanitize ends. */
+	budget = m->snap->budget;
 	share = mf_share(m);
-	pthread_once(&mf_budget_once, mf_budget_make);
-	if (mf_budget == NULL) {
-		st = mf_tempfail(ctx, msg_qid(m), "out of memory");
-		msg_cleanup(c);
-		return st;
-	}
-	if (mugai_budget_take(mf_budget, share, cfg->milter_memory_max,
+	if (mugai_budget_take(budget, share, cfg->milter_memory_max,
 	    cfg->milter_memory_wait * 1000) != MUGAI_OK) {
 		mugai_log(LOG_NOTICE, msg_qid(m), "from=<%s>: deferred: %zu "
 		    "bytes did not fit in milter_memory_max %zu within %us",
@@ -523,7 +511,7 @@ mf_eom(SMFICTX *ctx)
 		return SMFIS_TEMPFAIL;
 	}
 	st = mf_eom_sanitize(ctx, c, m);
-	mugai_budget_give(mf_budget, share);
+	mugai_budget_give(budget, share);
 	return st;
 }
 

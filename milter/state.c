@@ -14,6 +14,7 @@
 #include <string.h>
 #include <time.h>
 
+#include "mugai/base/budget.h"
 #include "mugai/base/log.h"
 #include "mugai/quarantine/quarantine.h"
 #include "mugai/scan/scan.h"
@@ -33,6 +34,7 @@ static struct snap_priv *state_cur;
 static unsigned long state_active;	/* snapshots out with messages */
 static struct mugai_scanner *state_scanner;
 static struct mugai_quarantine *state_quarantine;
+static struct mugai_budget *state_budget;	/* milter_memory_max */
 
 static void
 snap_free(struct snap_priv *s)
@@ -110,12 +112,19 @@ snap_new(struct mugai_config *cfg, char *err, size_t errlen, mugai_status *rc)
 	if (cfg->quarantine_enable && state_quarantine == NULL &&
 	    (*rc = quarantine_open_checked(cfg, err, errlen)) != MUGAI_OK)
 		goto fail;
+	if (state_budget == NULL && (state_budget = mugai_budget_new()) ==
+	    NULL) {
+		snprintf(err, errlen, "out of memory");
+		*rc = MUGAI_ERR_NOMEM;
+		goto fail;
+	}
 	s->pub.cfg = cfg;
 	s->pub.bypass = s->bypass;
 	s->pub.svc.cfg = cfg;
 	s->pub.svc.scanner = cfg->clamav_enable ? state_scanner : NULL;
 	s->pub.svc.quarantine = cfg->quarantine_enable ? state_quarantine :
 	    NULL;
+	s->pub.budget = state_budget;
 	return s;
 fail:
 	snap_free(s);
@@ -284,4 +293,6 @@ milter_state_close(void)
 	state_scanner = NULL;
 	mugai_quarantine_close(state_quarantine);
 	state_quarantine = NULL;
+	mugai_budget_free(state_budget);
+	state_budget = NULL;
 }

@@ -1,15 +1,17 @@
 /*
  * state.h - what every message is sanitised with: the configuration in
- * force, its bypass lists, the virus scanner and the quarantine.
+ * force, its bypass lists, the virus scanner, the quarantine and the
+ * memory budget of the messages being sanitised (milter_memory_max).
  *
  * A message takes a snapshot when it starts and keeps it to the end, so
  * a reload (SIGHUP) never changes the rules under a message in flight.
- * The scanner and quarantine live until milter_state_close.
+ * The scanner, quarantine and budget live until milter_state_close.
  */
 #ifndef MUGAI_MILTER_STATE_H
 #define MUGAI_MILTER_STATE_H
 
 #include <stddef.h>
+#include "mugai/base/budget.h"
 #include "mugai/base/bypass.h"
 #include "mugai/base/config.h"
 #include "mugai/sanitize/sanitize.h"
@@ -19,6 +21,7 @@ struct milter_snap {
 	const struct mugai_config *cfg;
 	const struct mugai_bypass *bypass;
 	struct mugai_services svc;	/* for mugai_sanitize */
+	struct mugai_budget *budget;	/* shared by every snapshot */
 };
 
 /*
