@@ -141,6 +141,15 @@ $(BUILD)/tests/test_milter_edit: tests/unit/test_milter_edit.c \
 	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
 	    $(shell $(PKG_CONFIG) --libs cmocka)
 
+# The milter's callbacks, with a fake libmilter seam and no MTA.
+$(BUILD)/tests/test_milter_noreply: tests/unit/test_milter_noreply.c \
+    $(BUILD)/milter/callbacks.o $(BUILD)/milter/context.o \
+    $(BUILD)/milter/state.o $(BUILD)/milter/edit.o $(BUILD)/libmugai.a
+	@mkdir -p $(dir $@)
+	@echo "  CCLD    $@"
+	@$(CC) $(ALL_CFLAGS) $(LDFLAGS) -o $@ $^ $(LDLIBS) \
+	    $(shell $(PKG_CONFIG) --libs cmocka)
+
 # A small ClamAV database made with sigtool: freshclam cannot download here.
 $(BUILD)/testdb/stamp: scripts/make-testdb
 	sh scripts/make-testdb $(BUILD)/testdb

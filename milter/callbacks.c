@@ -41,15 +41,73 @@ mf_conn(SMFICTX *ctx)
 }
 
 /*
+ * The context at the start of a step: bit is the step's SMFIP_NR_*
+ * (0 for a step that always has a reply); c->step says whether the MTA
+ * takes no reply to it, for mf_reply and mf_done.
+ */
+static struct connctx *
+mf_conn_step(SMFICTX *ctx, unsigned long bit)
+{
+	struct connctx *c = mf_conn(ctx);
+
+	if (c != NULL)
+		c->step = c->nr & bit;
+	return c;
+}
+
+/*
+ * The answer to a step.  At a step without a reply a decision other
+ * than continue is kept in c->later (its reply text was kept there by
+ * mf_reply) and the message ends here: the MTA goes on sending, and
+ * the decision is answered at end of headers or end of message
+ * (mf_later).  The first decision kept wins.
+ */
+static sfsistat
+mf_done(struct connctx *c, sfsistat st)
+{
+	if (c == NULL || c->step == 0)
+		return st;
+	c->step = 0;
+	if (st != SMFIS_CONTINUE && c->later.st == 0) {
+		c->later.st = st;
+		msg_cleanup(c);
+	}
+	if (c->later.st == 0)
+		c->later.code[0] = '\0';
+	return SMFIS_NOREPLY;
+}
+
+/* Forget a decision kept for the message (not one kept for HELO). */
+static void
+mf_later_clear(struct connctx *c)
+{
+	if (!c->later.conn)
+		memset(&c->later, 0, sizeof(c->later));
+}
+
+/*
  * An SMTP reply for smfi_setreply: printable ASCII only, '%' doubled
  * (libmilter formats it), cut at MF_REPLY_MAX.
  */
 static void
 mf_reply(SMFICTX *ctx, const char *code, const char *xcode, const char *text)
 {
+	struct connctx *c = mf_conn(ctx);
 	char buf[2 * MF_REPLY_MAX + 2];
 	size_t n = 0;
 
+	if (c != NULL && c->step != 0) {
+		/* No reply now: kept for mf_later (first one wins). */
+		if (c->later.st == 0 && c->later.code[0] == '\0') {
+			snprintf(c->later.code, sizeof(c->later.code), "%s",
+			    code);
+			snprintf(c->later.xcode, sizeof(c->later.xcode), "%s",
+			    xcode);
+			snprintf(c->later.text, sizeof(c->later.text), "%s",
+			    text);
+		}
+		return;
+	}
 	for (; *text != '\0' && n < MF_REPLY_MAX; text++) {
 		unsigned char ch = (unsigned char)*text;
 
@@ -75,6 +133,22 @@ mf_tempfail(SMFICTX *ctx, const char *qid, const char *why)
 	return SMFIS_TEMPFAIL;
 }
 
+/*
+ * A decision kept from a step without a reply (mf_done), answered now,
+ * at the first step that has one; the message, if any, ends.
+ */
+static sfsistat
+mf_later(SMFICTX *ctx, struct connctx *c)
+{
+	sfsistat st = c->later.st;
+
+	if (c->later.code[0] != '\0')
+		mf_reply(ctx, c->later.code, c->later.xcode, c->later.text);
+	mf_later_clear(c);
+	msg_cleanup(c);
+	return st;
+}
+
 static sfsistat
 mf_oversize(SMFICTX *ctx, struct connctx *c)
 {
@@ -96,6 +170,25 @@ mf_note_qid(SMFICTX *ctx, struct msgctx *m)
 {
 	if (m != NULL && m->qid[0] == '\0')
 		msg_set_qid(m, milter_seam->getsymval(ctx, "i"));
+}
+
+/* The steps mf_negotiate may take without a reply (besides headers). */
+#define MF_NR_STEPS	(SMFIP_NR_CONN | SMFIP_NR_HELO | SMFIP_NR_MAIL | \
+	SMFIP_NR_RCPT | SMFIP_NR_BODY)
+
+/*
+ * libmilter shows every SMFIP_NR_* as offered, also by an MTA that
+ * lacks them (it then sends "continue" itself), so a milter cannot
+ * see them.  They came with protocol 6 (Sendmail 8.14, Postfix 2.6)
+ * together with SMFIP_SKIP, SMFIP_RCPT_REJ and SMFIP_HDR_LEADSPC,
+ * which libmilter passes on as the MTA offered them: those tell an
+ * MTA that takes no reply for real.  Elsewhere each step keeps its
+ * reply, as it always had.
+ */
+static int
+mf_speaks_v6(unsigned long f1)
+{
+	return (f1 & (SMFIP_SKIP | SMFIP_RCPT_REJ | SMFIP_HDR_LEADSPC)) != 0;
 }
 
 static sfsistat
@@ -126,26 +219,38 @@ mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 	*pf0 = f0 & MILTER_ACTIONS;
 	/*
 	 * Header values with their leading space keep originals exact.
-	 * No reply to each header and no DATA command: a round trip less
-	 * per header line for the MTA and for us; a header that cannot be
-	 * kept is answered at the end of the headers instead.
+	 * No reply to each header, no DATA and no unknown command: a
+	 * round trip less per header line for the MTA and for us; a
+	 * header that cannot be kept is answered at the end of the
+	 * headers instead.
 	 */
-	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NODATA);
+	*pf1 = f1 & (SMFIP_HDR_LEADSPC | SMFIP_NR_HDR | SMFIP_NODATA |
+	    SMFIP_NOUNKNOWN);
+	/*
+	 * No reply to connect, HELO, MAIL, RCPT and body chunks either,
+	 * from an MTA that speaks protocol 6 (mf_speaks_v6): a decision
+	 * made there waits for end of headers or end of message (mf_done).
+	 */
+	if (mf_speaks_v6(f1))
+		*pf1 |= f1 & MF_NR_STEPS;
 	*pf2 = 0;
 	*pf3 = 0;
 	c->leadspc = (*pf1 & SMFIP_HDR_LEADSPC) != 0;
 	c->nr_hdr = (*pf1 & SMFIP_NR_HDR) != 0;
+	c->nr = *pf1 & MF_NR_STEPS;
+	mugai_log(LOG_DEBUG, NULL, "negotiated: MTA offers protocol 0x%lx, "
+	    "taken 0x%lx", f1, *pf1);
 	return SMFIS_CONTINUE;
 }
 
 static sfsistat
 mf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, SMFIP_NR_CONN);
 
 	if (c != NULL) {
 		conn_set_addr(c, addr);
-		return SMFIS_CONTINUE;
+		return mf_done(c, SMFIS_CONTINUE);
 	}
 	/* An MTA that does not negotiate: no leading spaces. */
 	if ((c = conn_new()) == NULL)
@@ -161,66 +266,87 @@ mf_connect(SMFICTX *ctx, char *host, _SOCK_ADDR *addr)
 static sfsistat
 mf_helo(SMFICTX *ctx, char *helo)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, SMFIP_NR_HELO);
+	sfsistat st;
 	char *h;
 
 	if (c == NULL)
 		return mf_tempfail(ctx, NULL, "HELO without a connection");
-	if ((h = strdup(helo ? helo : "")) == NULL)
-		return mf_tempfail(ctx, NULL, "out of memory");
+	if ((h = strdup(helo ? helo : "")) == NULL) {
+		/* Kept, it answers every message of the connection. */
+		st = mf_done(c, mf_tempfail(ctx, NULL, "out of memory"));
+		if (c->later.st != 0)
+			c->later.conn = 1;
+		return st;
+	}
 	free(c->helo);
 	c->helo = h;
-	return SMFIS_CONTINUE;
+	/* This HELO worked: a failure kept from the one before is gone. */
+	if (c->later.conn)
+		memset(&c->later, 0, sizeof(c->later));
+	return mf_done(c, SMFIS_CONTINUE);
 }
 
 static sfsistat
 mf_envfrom(SMFICTX *ctx, char **argv)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, SMFIP_NR_MAIL);
 	struct milter_snap *snap;
 
 	if (c == NULL)
 		return mf_tempfail(ctx, NULL, "MAIL FROM without a connection");
 	msg_cleanup(c);
+	mf_later_clear(c);
+	if (c->later.st != 0)	/* a HELO that failed: answered later */
+		return mf_done(c, SMFIS_CONTINUE);
 	if (atomic_load(&mf_stopping)) {
 		mugai_log(LOG_INFO, NULL, "shutting down: deferring a new "
 		    "message");
 		mf_reply(ctx, "451", "4.3.2", "Mail filter shutting down; "
 		    "please try again later");
-		return SMFIS_TEMPFAIL;
+		return mf_done(c, SMFIS_TEMPFAIL);
 	}
 	if ((snap = milter_state_get()) == NULL)
-		return mf_tempfail(ctx, NULL, "no configuration in force");
+		return mf_done(c, mf_tempfail(ctx, NULL, "no configuration "
+		    "in force"));
 	if (msg_start(c, snap, argv != NULL ? argv[0] : NULL) != MUGAI_OK)
-		return mf_tempfail(ctx, NULL, "out of memory");
+		return mf_done(c, mf_tempfail(ctx, NULL, "out of memory"));
 	mf_note_qid(ctx, c->msg);
 	if (mugai_bypass_client(c->msg->snap->bypass, c->addr)) {
 		mugai_log(LOG_INFO, msg_qid(c->msg), "from=<%s>: bypassed: "
 		    "client %s is in bypass_client_networks", c->msg->sender,
 		    c->addr);
 		msg_cleanup(c);
-		return SMFIS_ACCEPT;
+		return mf_done(c, SMFIS_ACCEPT);
 	}
-	return SMFIS_CONTINUE;
+	return mf_done(c, SMFIS_CONTINUE);
 }
 
 static sfsistat
 mf_envrcpt(SMFICTX *ctx, char **argv)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, SMFIP_NR_RCPT);
 	mugai_status rc;
 
+	if (c != NULL && c->later.st != 0)	/* decided: answered later */
+		return mf_done(c, SMFIS_CONTINUE);
 	if (c == NULL || c->msg == NULL)
-		return mf_tempfail(ctx, NULL, "RCPT TO without MAIL FROM");
+		return mf_done(c, mf_tempfail(ctx, NULL, "RCPT TO without "
+		    "MAIL FROM"));
 	mf_note_qid(ctx, c->msg);
 	rc = msg_add_rcpt(c->msg, argv != NULL ? argv[0] : NULL);
+	/*
+	 * Without a reply to RCPT, the whole message is refused at end of
+	 * headers instead of this one recipient.
+	 */
 	if (rc == MUGAI_ERR_LIMIT) {
 		mf_reply(ctx, "452", "4.5.3", "Too many recipients");
-		return SMFIS_TEMPFAIL;
+		return mf_done(c, SMFIS_TEMPFAIL);
 	}
 	if (rc != MUGAI_OK)
-		return mf_tempfail(ctx, msg_qid(c->msg), "out of memory");
-	return SMFIS_CONTINUE;
+		return mf_done(c, mf_tempfail(ctx, msg_qid(c->msg), "out of "
+		    "memory"));
+	return mf_done(c, SMFIS_CONTINUE);
 }
 
 /* A spool error: the size limit is the sender's fault, the rest ours. */
@@ -241,9 +367,11 @@ mf_spool_failed(SMFICTX *ctx, struct connctx *c, mugai_status rc)
 static sfsistat
 mf_header(SMFICTX *ctx, char *name, char *value)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, 0);
 	mugai_status rc;
 
+	if (c != NULL && c->later.st != 0)	/* decided: answered at EOH */
+		return c->nr_hdr ? SMFIS_NOREPLY : SMFIS_CONTINUE;
 	if (c == NULL || c->msg == NULL) {
 		/* Without a reply, end of headers finds no message either. */
 		if (c != NULL && c->nr_hdr)
@@ -271,10 +399,12 @@ mf_rcpts(const struct msgctx *m)
 static sfsistat
 mf_eoh(SMFICTX *ctx)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, 0);
 	struct msgctx *m;
 	mugai_status rc;
 
+	if (c != NULL && c->later.st != 0)
+		return mf_later(ctx, c);
 	if (c == NULL || (m = c->msg) == NULL)
 		return mf_tempfail(ctx, NULL, "end of headers without MAIL "
 		    "FROM");
@@ -295,15 +425,18 @@ mf_eoh(SMFICTX *ctx)
 static sfsistat
 mf_body(SMFICTX *ctx, unsigned char *chunk, size_t len)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, SMFIP_NR_BODY);
 	mugai_status rc;
 
+	if (c != NULL && c->later.st != 0)	/* decided: answered at EOM */
+		return mf_done(c, SMFIS_CONTINUE);
 	if (c == NULL || c->msg == NULL)
-		return mf_tempfail(ctx, NULL, "body without MAIL FROM");
+		return mf_done(c, mf_tempfail(ctx, NULL, "body without MAIL "
+		    "FROM"));
 	rc = msg_add_body(c->msg, chunk, len);
 	if (rc != MUGAI_OK)
-		return mf_spool_failed(ctx, c, rc);
-	return SMFIS_CONTINUE;
+		return mf_done(c, mf_spool_failed(ctx, c, rc));
+	return mf_done(c, SMFIS_CONTINUE);
 }
 
 static long
@@ -479,13 +612,15 @@ mf_share(const struct msgctx *m)
 static sfsistat
 mf_eom(SMFICTX *ctx)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, 0);
 	struct msgctx *m;
 	const struct mugai_config *cfg;
 	struct mugai_budget *budget;
 	size_t share;
 	sfsistat st;
 
+	if (c != NULL && c->later.st != 0)
+		return mf_later(ctx, c);
 	if (c == NULL || (m = c->msg) == NULL)
 		return mf_tempfail(ctx, NULL, "end of message without MAIL "
 		    "FROM");
@@ -518,13 +653,15 @@ mf_eom(SMFICTX *ctx)
 static sfsistat
 mf_abort(SMFICTX *ctx)
 {
-	struct connctx *c = mf_conn(ctx);
+	struct connctx *c = mf_conn_step(ctx, 0);
 
 	if (c != NULL && c->msg != NULL) {
 		mugai_log(LOG_INFO, msg_qid(c->msg), "from=<%s>: aborted by "
 		    "the MTA", c->msg->sender);
 		msg_cleanup(c);
 	}
+	if (c != NULL)
+		mf_later_clear(c);
 	return SMFIS_CONTINUE;
 }
 

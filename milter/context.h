@@ -33,11 +33,30 @@ struct msgctx {
 	struct timespec started;
 };
 
+#define CONN_LATER_TEXT	400
+
+/*
+ * A decision made at a step the MTA takes no reply to (SMFIP_NR_*):
+ * kept here and answered at the next step that has a reply (end of
+ * headers, else end of message), with the same code and text.
+ */
+struct conn_later {
+	int	 st;			/* sfsistat to answer; 0: none */
+	int	 conn;			/* made at HELO: holds for every
+					   message of the connection */
+	char	 code[4];		/* "" when no reply text */
+	char	 xcode[8];
+	char	 text[CONN_LATER_TEXT + 1];
+};
+
 struct connctx {
 	char	 addr[64];		/* client IP address, "" if not IP */
 	char	*helo;
 	int	 leadspc;		/* MTA keeps the space after ':' */
 	int	 nr_hdr;		/* headers get no reply */
+	unsigned long nr;		/* SMFIP_NR_* steps without reply */
+	unsigned long step;		/* the step being run, if in nr */
+	struct conn_later later;
 	struct msgctx *msg;
 };
 

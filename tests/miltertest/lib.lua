@@ -17,6 +17,11 @@
 --     log    the milter's standard error (its -e log)
 --     pid    the milter's process id
 --     spool  its spool_dir
+--     OFFER  (optional) "old": connect() offers only the protocol
+--            options of an MTA before protocol 6 (L.OLD_OFFER), so the
+--            milter replies at every step; otherwise miltertest offers
+--            all, and the milter takes no reply to connect, HELO, MAIL,
+--            RCPT, headers and body chunks
 --
 -- Every step checks miltertest's result and the milter's reply and
 -- calls error() with a message naming the step; main() prints it as
@@ -245,10 +250,21 @@ end
 
 -- ---- protocol steps -------------------------------------------------
 
+-- The protocol options of an MTA before protocol 6 (Postfix with
+-- milter_protocol=4): it cannot skip replies but to headers, which
+-- libmilter answers for it.
+L.OLD_OFFER = 0x3FF
+-- SMFIP_NR_MAIL, SMFIP_NR_BODY: no reply to MAIL FROM, to body chunks.
+L.NR_MAIL = 0x4000
+L.NR_BODY = 0x80000
+
 -- connect(ip, opts): a new connection, negotiated (the defaults, or
 -- opts.options / opts.actions), with connection information and HELO.
 function L.connect(ip, opts)
 	opts = opts or {}
+	if opts.options == nil and OFFER == "old" then
+		opts.options = L.OLD_OFFER
+	end
 	mt.set_timeout(L.TIMEOUT)
 	-- Retries instead of a sleep: the socket appears when it appears.
 	local conn = mt.connect("unix:" .. sock, 2400, 0.05)
@@ -266,13 +282,27 @@ end
 
 -- envelope(conn, qid, from, rcpts, want): {i} = qid, MAIL FROM, RCPT
 -- TO.  With want (the reply expected to MAIL FROM) other than
--- SMFIR_CONTINUE no recipient is sent.
+-- SMFIR_CONTINUE no recipient is sent; but when the milter took no
+-- reply to MAIL FROM (SMFIP_NR_MAIL), miltertest shows SMFIR_CONTINUE
+-- there, the recipients and a Subject follow, and want must come at
+-- end of headers, where the milter answers what it decided.
 function L.envelope(conn, qid, from, rcpts, want)
 	want = want or SMFIR_CONTINUE
 	local res = mt.macro(conn, SMFIC_MAIL, "i", qid)
 	L.check(res == nil, "%s: macro i: %s", qid, tostring(res))
+	local later = want ~= SMFIR_CONTINUE and
+	    mt.test_option(conn, L.NR_MAIL)
 	L.step(conn, qid .. ": MAIL FROM", mt.mailfrom(conn, "<" .. from ..
-	    ">"), want)
+	    ">"), later and SMFIR_CONTINUE or want)
+	if later then
+		for _, r in ipairs(rcpts) do
+			L.step(conn, qid .. ": RCPT TO " .. r,
+			    mt.rcptto(conn, "<" .. r .. ">"), SMFIR_CONTINUE)
+		end
+		L.headers(conn, qid, { fields = {
+		    { name = "Subject", value = " later" } } }, want)
+		return
+	end
 	if want ~= SMFIR_CONTINUE then
 		return
 	end

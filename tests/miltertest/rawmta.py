@@ -11,12 +11,13 @@ OpenDKIM's miltertest cannot do (tests/e2e/milter-protocol.sh):
 usage: rawmta.py SOCKET MESSAGE QID [CHUNK]
 
 Negotiates protocol 6 offering every action and option (what Postfix
-offers), gives connect information (198.51.100.1) and HELO, sends {i} =
+offers; RAWMTA_OFFER=HEX in the environment offers those protocol
+options instead, e.g. 0x3ff for an MTA without protocol 6's), gives connect information (198.51.100.1) and HELO, sends {i} =
 QID, MAIL FROM, RCPT TO taken from the message's From and To, each
-header field of MESSAGE as it is after the colon (folds as "\\n"; no
-reply awaited when the milter took SMFIP_NR_HDR), end of headers, the
-body with CRLF line ends in CHUNK-byte pieces (default 65535), end of
-message.  It stops at the first reply that is not
+header field of MESSAGE as it is after the colon (folds as "\\n"), end
+of headers, the body with CRLF line ends in CHUNK-byte pieces (default
+65535), end of message; no reply is awaited for a step whose
+SMFIP_NR_* the milter took.  It stops at the first reply that is not
 "continue".  Prints one line per reply:
 
   STAGE CODE [DATA]      e.g. "body#3 y 552 5.3.4 Message size ..."
@@ -26,6 +27,7 @@ the value as Python repr, "eom m INDEX NAME VALUE", "eom b LENGTH"),
 then the final reply.  Exits 0 when the conversation was carried out
 (whatever the milter answered), 1 on a protocol error.
 """
+import os
 import re
 import socket
 import struct
@@ -99,19 +101,18 @@ def main():
         die("no address in %s" % name)
 
     m = Milter(path)
-    m.send(b"O", struct.pack(">III", 6, 0x1FF, 0x1FFFFF))
+    offer = int(os.environ.get("RAWMTA_OFFER", "0x1FFFFF"), 16)
+    m.send(b"O", struct.pack(">III", 6, 0x1FF, offer))
     cmd, data = m.reply()
     if cmd != b"O" or len(data) < 12:
         die("negotiation: got %r" % cmd)
     _, actions, options = struct.unpack(">III", data[:12])
     print("negotiated actions=0x%x options=0x%x" % (actions, options))
-    if not options & 0x100000:
-        die("the milter did not take SMFIP_HDR_LEADSPC")
-    # SMFIP_NR_HDR (0x80) is taken as Postfix takes it: headers get no
-    # reply.  No reply to any other step is not what mugai asks for.
-    if options & 0xFF000:
-        die("the milter asked not to reply to some steps: 0x%x" % options)
-    nr_hdr = options & 0x80
+    if options & ~offer:
+        die("the milter took options not offered: 0x%x" % options)
+    # The steps the milter takes no reply for (SMFIP_NR_*).
+    noreply = {b"C": 0x1000, b"H": 0x2000, b"M": 0x4000, b"R": 0x8000,
+               b"L": 0x80, b"N": 0x40000, b"B": 0x80000}
 
     steps = [
         ("connect", b"C", cstr("client.example.net") + b"4" +
@@ -127,8 +128,8 @@ def main():
         steps.append(("body#%d" % (i // chunk + 1), b"B", body[i:i + chunk]))
     for stage, cmd, data in steps:
         m.send(cmd, data)
-        if cmd == b"D" or (cmd == b"L" and nr_hdr):
-            continue        # macros (and headers if so agreed): no reply
+        if cmd == b"D" or options & noreply.get(cmd, 0):
+            continue        # macros, and steps so agreed: no reply
         rcmd, rdata = m.reply()
         if rcmd != b"c":
             show(stage, rcmd, rdata)

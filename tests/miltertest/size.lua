@@ -1,5 +1,6 @@
 -- size.lua - max_message_size: a message over it is refused at the body
--- chunk that takes it over, before end of message.
+-- chunk that takes it over, before end of message; when the milter took
+-- no reply to body chunks (SMFIP_NR_BODY), at end of message.
 --
 -- Globals: lib, T, sock, log, pid, spool (see lib.lua), and
 --   QID    queue id of the message
@@ -49,6 +50,9 @@ local function run()
 
 	L.check(head + size > limit, "SIZE %d is not over LIMIT %d", size,
 	    limit)
+	-- Without a reply to body chunks (SMFIP_NR_BODY) the refusal comes
+	-- at end of message.
+	local nr_body = mt.test_option(conn, L.NR_BODY)
 	local pos, n = 1, 0
 	while true do
 		local chunk = body:sub(pos, pos + 499)
@@ -56,11 +60,19 @@ local function run()
 		n = n + 1
 		local held = head + pos - 1
 		local want = held > limit and SMFIR_REPLYCODE or SMFIR_CONTINUE
+		if nr_body then
+			want = SMFIR_CONTINUE
+		end
 		L.step(conn, string.format("%s: body chunk %d (%d bytes in "
 		    .. "all)", QID, n, held), mt.bodystring(conn, chunk), want)
-		if want ~= SMFIR_CONTINUE then
+		if want ~= SMFIR_CONTINUE or pos > #body then
 			break
 		end
+	end
+	if nr_body then
+		local r = L.eom(conn, QID)
+		L.check(r == SMFIR_REPLYCODE, "%s: end of message: %s, "
+		    .. "expected SMFIR_REPLYCODE", QID, L.rname(r))
 	end
 	-- The next message on this connection is not affected.
 	local small = {
