@@ -54,16 +54,20 @@
 #               without a reply (oversize, bypass, sigterm below) is
 #               checked both ways: with the flags at end of headers or
 #               end of message, without them where it was made
-#   oversize    max_message_size=1024: 552 5.3.4 at the very body chunk
-#               that crosses it, before end of message; logged
-#   bypass      bypass_client_networks: ACCEPT at MAIL FROM;
+#   oversize    max_message_size=1024: 552 5.3.4 at end of message
+#               (NR_BODY), from an older MTA at the very body chunk that
+#               crosses it; logged
+#   bypass      bypass_client_networks: ACCEPT at end of headers
+#               (NR_MAIL), from an older MTA at MAIL FROM;
 #               bypass_recipients: ACCEPT at end of headers; others
 #               sanitised; "bypassed" logged
 #   reload      SIGHUP with -c FILE: a new max_message_size applies to
 #               the next connection; a broken file is logged with file
 #               and line, and the old configuration stays
 #   sigterm     SIGTERM with a message in flight: a new MAIL FROM on an
-#               open connection is deferred, the message in flight
+#               open connection is deferred (451 4.3.2 at end of headers
+#               with NR_MAIL, at MAIL FROM from an older MTA; one log
+#               line each), the message in flight
 #               completes; exit 0, pid file removed, "stopped" logged
 #   daemon      without -f: parent exits 0, the pid file names the
 #               daemon (a session leader), which serves mail and stops
