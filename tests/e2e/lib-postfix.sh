@@ -282,12 +282,13 @@ pf__milter_up() {
 #	T		a new directory, 0755 (Postfix's daemons and
 #			smtp-sink go through it), removed on exit
 #	P		$T/pf, for pf_start (empty: nothing to stop)
-#	milter_pid	empty: the pid of the mugai-milter the test starts
+#	milter_pid	empty: the test sets it to the mugai-milter it
+#			starts (after pf_milter_start: $pf_milter_pid)
 # and sources lib-check.sh with CK_SUITE=NAME.  On exit (INT, TERM, HUP
 # and PIPE exit too) pf_cleanup runs the test's function
 # pf_cleanup_hook when there is one, stops P's Postfix, sends
-# $PF_MILTER_SIGNAL (TERM unless set) to milter_pid and to
-# pf_milter_start's pf_milter_pid, waits for them, and removes T.
+# $PF_MILTER_SIGNAL (TERM unless set) to milter_pid and waits for it,
+# and removes T.
 pf_setup() {
 	if [ $# -ne 3 ]; then
 		echo "usage: $1.sh BUILD FIXTURES" >&2
@@ -301,7 +302,6 @@ pf_setup() {
 	T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
 	P=$T/pf
 	milter_pid=
-	pf_milter_pid=
 	trap pf_cleanup EXIT
 	trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
 	chmod 755 "$T"
@@ -315,10 +315,10 @@ pf_cleanup() {
 		pf_cleanup_hook
 	fi
 	[ -z "$P" ] || pf_stop "$P"
-	for pf_p in $milter_pid $pf_milter_pid; do
-		kill "-${PF_MILTER_SIGNAL:-TERM}" "$pf_p" 2>/dev/null
-		wait "$pf_p" 2>/dev/null
-	done
+	if [ -n "$milter_pid" ]; then
+		kill "-${PF_MILTER_SIGNAL:-TERM}" "$milter_pid" 2>/dev/null
+		wait "$milter_pid" 2>/dev/null
+	fi
 	rm -rf "$T"
 }
 

@@ -17,7 +17,7 @@ mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
 }
 pf_milter_start "$build" "$T" "$testdb" "$mport"
 started=$?
-milter_pid=$pf_milter_pid	# stopped by cleanup whatever happened
+milter_pid=$pf_milter_pid	# stopped by pf_cleanup whatever happened
 if [ "$started" -ne 0 ]; then
 	fail milter-start "$(tail -n 3 "$T/milter.log" | tr '\n' ' ')"
 	finish

@@ -35,8 +35,11 @@ fi
 smtp=$(pf_free_port)
 sink=$(pf_free_port "$smtp")
 mport=$(pf_free_port "$smtp" "$sink")
-if ! pf_milter_start "$build" "$T" "$testdb" "$mport" "$TEXT_ONLY" \
-    milter_memory_max=4M milter_memory_wait=30s; then
+pf_milter_start "$build" "$T" "$testdb" "$mport" "$TEXT_ONLY" \
+    milter_memory_max=4M milter_memory_wait=30s
+started=$?
+milter_pid=$pf_milter_pid	# stopped by pf_cleanup whatever happened
+if [ "$started" -ne 0 ]; then
 	fail start "mugai-milter did not start: $(tail -n 3 "$T/milter.log")"
 	finish
 fi

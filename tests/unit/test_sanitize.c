@@ -364,24 +364,27 @@ test_csv_charset(void **state)
 	free(out);
 }
 
+/* A body, a program named .pdf, a CSV with a formula, a .bat as text. */
+static const char policy_msg[] = HDRS
+    "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
+    "--m\nContent-Type: text/plain\n\nbody text\n"
+    "--m\nContent-Type: application/pdf; name=\"invoice.pdf\"\n"
+    "Content-Disposition: attachment; filename=\"invoice.pdf\"\n"
+    "Content-Transfer-Encoding: base64\n\n"
+    "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+    "--m\nContent-Type: text/csv; charset=shift_jis\n"
+    "Content-Disposition: attachment; filename=\"list.csv\"\n\n"
+    "a,=1+1\n"
+    "--m\nContent-Type: text/plain\n"
+    "Content-Disposition: attachment; filename=\"run.bat\"\n\n"
+    "echo hi\n"
+    "--m--\n";
+
 static void
 test_attachments_by_policy(void **state)
 {
-	const char *msg = HDRS "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
-	    "--m\nContent-Type: text/plain\n\nbody text\n"
-	    "--m\nContent-Type: application/pdf; name=\"invoice.pdf\"\n"
-	    "Content-Disposition: attachment; filename=\"invoice.pdf\"\n"
-	    "Content-Transfer-Encoding: base64\n\n"
-	    "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
-	    "--m\nContent-Type: text/csv; charset=shift_jis\n"
-	    "Content-Disposition: attachment; filename=\"list.csv\"\n\n"
-	    "a,=1+1\n"
-	    "--m\nContent-Type: text/plain\n"
-	    "Content-Disposition: attachment; filename=\"run.bat\"\n\n"
-	    "echo hi\n"
-	    "--m--\n";
 	struct mugai_result *r;
-	char *out = run(msg, NULL, &r), *text;
+	char *out = run(policy_msg, NULL, &r), *text;
 
 	(void)state;
 	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
@@ -402,7 +405,7 @@ test_attachments_by_policy(void **state)
 }
 
 /*
- * The exact bytes of the rewritten message: the headers for the MTA and
+ * The exact bytes of policy_msg rewritten: the headers for the MTA and
  * the body, part by part.  Only the boundary (random) and the notice
  * (it quotes the message id, also random) vary; the notice part must be
  * the notice in base64, 76 characters a line.
@@ -410,21 +413,9 @@ test_attachments_by_policy(void **state)
 static void
 test_output_bytes(void **state)
 {
-	const char *msg = HDRS "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
-	    "--m\nContent-Type: text/plain\n\nbody text\n"
-	    "--m\nContent-Type: application/pdf; name=\"invoice.pdf\"\n"
-	    "Content-Transfer-Encoding: base64\n\n"
-	    "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
-	    "--m\nContent-Type: text/csv; charset=shift_jis\n"
-	    "Content-Disposition: attachment; filename=\"list.csv\"\n\n"
-	    "a,=1+1\n"
-	    "--m\nContent-Type: text/plain\n"
-	    "Content-Disposition: attachment; filename=\"run.bat\"\n\n"
-	    "echo hi\n"
-	    "--m--\n";
 	struct mugai_result *r;
 	const char *b, *e;
-	char *out = run(msg, NULL, &r), *bound, *b64, *want;
+	char *out = run(policy_msg, NULL, &r), *bound, *b64, *want;
 	GString *lines = g_string_new(NULL);
 	size_t i, n;
 
