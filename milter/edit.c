@@ -5,9 +5,12 @@
  * the whole edit: the caller then tempfails the message, and the MTA
  * drops every edit made so far together with the message.
  */
+#include <ctype.h>
 #include <stdlib.h>
 #include <string.h>
 #include <strings.h>
+
+#include <glib.h>
 
 #include "mugai/base/buf.h"
 #include "edit.h"
@@ -83,27 +86,129 @@ edit_delete_all(SMFICTX *ctx, const char *name, size_t namelen, unsigned n)
 	return 0;
 }
 
+/* A header name as it stands in raw (or in remove[]), not terminated. */
+struct edit_span {
+	const char	*p;
+	size_t		 n;
+};
+
 /*
- * Delete every header whose name, without trailing blanks, is rname.
- * The MTA counts by its own spelling of a name, so each spelling seen
- * is deleted as a group, by the first header that has it.
+ * One spelling of a name to remove: the MTA counts headers by its own
+ * spelling, so each spelling seen is deleted as a group, named as its
+ * first header has it.  Groups of one removed name are chained in the
+ * order their first headers stand.
+ */
+struct edit_group {
+	struct edit_span	 spell;
+	unsigned		 count;
+	struct edit_group	*next;
+};
+
+/* A name of remove[] (names equal without case are one). */
+struct edit_rname {
+	struct edit_span	 name;
+	struct edit_group	*first, *last;
+};
+
+/* Hash and equality without case, as strncasecmp compares. */
+static guint
+edit_span_hash(gconstpointer k)
+{
+	const struct edit_span *s = k;
+	guint h = 5381;
+	size_t i;
+
+	for (i = 0; i < s->n; i++)
+		h = h * 33 + (guint)tolower((unsigned char)s->p[i]);
+	return h;
+}
+
+static gboolean
+edit_span_equal(gconstpointer a, gconstpointer b)
+{
+	const struct edit_span *x = a, *y = b;
+
+	return x->n == y->n && strncasecmp(x->p, y->p, x->n) == 0;
+}
+
+/*
+ * Count every spelling of every name in remove[] in one pass over the
+ * header block, so the cost is linear in the number of headers: the
+ * MTA's index of each header to delete is the count of its spelling.
+ */
+static void
+edit_group_headers(GHashTable *rnames, GHashTable *groups, const char *raw,
+    size_t len)
+{
+	struct edit_span key;
+	struct edit_rname *rn;
+	struct edit_group *g;
+	size_t pos = 0;
+
+	while (edit_next_header(raw, len, &pos, &key.p, &key.n)) {
+		size_t hl = key.n;
+
+		key.n = edit_trim(key.p, hl);
+		if ((rn = g_hash_table_lookup(rnames, &key)) == NULL)
+			continue;
+		key.n = hl;
+		if ((g = g_hash_table_lookup(groups, &key)) == NULL) {
+			g = g_new0(struct edit_group, 1);
+			g->spell = key;
+			if (rn->last != NULL)
+				rn->last->next = g;
+			else
+				rn->first = g;
+			rn->last = g;
+			g_hash_table_insert(groups, &g->spell, g);
+		}
+		g->count++;
+	}
+}
+
+/*
+ * Delete every header whose name, without trailing blanks, is one of
+ * remove[]: name by name in the order of remove[], and each name's
+ * spellings in the order they first stand.
  */
 static int
-edit_delete(SMFICTX *ctx, const char *rname, const char *raw, size_t len)
+edit_delete(SMFICTX *ctx, char *const *remove, size_t nremove,
+    const char *raw, size_t len)
 {
-	size_t pos = 0, start, hl, rlen = strlen(rname);
-	const char *h;
+	GHashTable *rnames, *groups;
+	struct edit_span key;
+	struct edit_rname *rn;
+	struct edit_group *g;
+	size_t i;
+	int rc = 0;
 
-	for (start = pos; edit_next_header(raw, len, &pos, &h, &hl);
-	    start = pos) {
-		if (edit_trim(h, hl) != rlen || strncasecmp(h, rname, rlen) != 0)
+	if (nremove == 0)
+		return 0;
+	rnames = g_hash_table_new_full(edit_span_hash, edit_span_equal, NULL,
+	    g_free);
+	groups = g_hash_table_new_full(edit_span_hash, edit_span_equal, NULL,
+	    g_free);
+	for (i = 0; i < nremove; i++) {
+		key.p = remove[i];
+		key.n = strlen(remove[i]);
+		if (g_hash_table_lookup(rnames, &key) != NULL)
 			continue;
-		if (edit_count(raw, start, h, hl) > 0)
-			continue;
-		if (edit_delete_all(ctx, h, hl, edit_count(raw, len, h, hl)) != 0)
-			return -1;
+		rn = g_new0(struct edit_rname, 1);
+		rn->name = key;
+		g_hash_table_insert(rnames, &rn->name, rn);
 	}
-	return 0;
+	edit_group_headers(rnames, groups, raw, len);
+	for (i = 0; i < nremove && rc == 0; i++) {
+		key.p = remove[i];
+		key.n = strlen(remove[i]);
+		rn = g_hash_table_lookup(rnames, &key);
+		for (g = rn->first; g != NULL && rc == 0; g = g->next)
+			rc = edit_delete_all(ctx, g->spell.p, g->spell.n,
+			    g->count);
+	}
+	g_hash_table_destroy(groups);
+	g_hash_table_destroy(rnames);
+	return rc;
 }
 
 /* Values go without CR (the MTA adds it); with leadspc, after a space. */
@@ -187,11 +292,10 @@ edit_apply(SMFICTX *ctx, const struct mugai_result *r, const char *raw,
 {
 	size_t i;
 
-	for (i = 0; i < r->nremove; i++)
-		if (edit_delete(ctx, r->remove[i], raw, len) != 0) {
-			*what = "deleting a header";
-			return -1;
-		}
+	if (edit_delete(ctx, r->remove, r->nremove, raw, len) != 0) {
+		*what = "deleting a header";
+		return -1;
+	}
 	for (i = 0; i < r->nset; i++)
 		if (edit_add(ctx, &r->set[i], leadspc) != 0) {
 			*what = "adding a header";

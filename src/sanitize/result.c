@@ -146,27 +146,31 @@ sanitize_serialize(struct mugai_result *r, GMimeObject *top)
 	int i, n;
 
 	g_mime_format_options_set_newline_format(fo, GMIME_NEWLINE_FORMAT_UNIX);
-	/* Make GMime produce the header values it would write (into a
-	 * stream that keeps nothing: a second copy of the message is not
-	 * needed for that). */
-	null = g_mime_stream_null_new();
-	(void)g_mime_object_write_to_stream(top, fo, null);
-	g_object_unref(null);
-	if ((rc = result_set(r, "MIME-Version", "1.0")) != MUGAI_OK)
-		goto out;
-	hl = g_mime_object_get_header_list(top);
-	n = g_mime_header_list_get_count(hl);
-	for (i = 0; i < n && rc == MUGAI_OK; i++) {
-		h = g_mime_header_list_get_header_at(hl, i);
-		rc = result_set(r, g_mime_header_get_name(h),
-		    g_mime_header_get_raw_value(h));
-	}
-	if (rc != MUGAI_OK)
-		goto out;
+	/* The body is encoded once.  Writing it also settles what the top
+	 * headers say (a multipart gets its boundary then). */
 	mem = g_mime_stream_mem_new();
 	if (g_mime_object_write_content_to_stream(top, fo, mem) < 0) {
 		g_object_unref(mem);
 		rc = MUGAI_ERR_INTERNAL;
+		goto out;
+	}
+	/* Then only the top headers are written, into a stream that keeps
+	 * nothing, so that GMime formats their values as it would write
+	 * them. */
+	hl = g_mime_object_get_header_list(top);
+	null = g_mime_stream_null_new();
+	(void)g_mime_header_list_write_to_stream(hl, fo, null);
+	g_object_unref(null);
+	if ((rc = result_set(r, "MIME-Version", "1.0")) == MUGAI_OK) {
+		n = g_mime_header_list_get_count(hl);
+		for (i = 0; i < n && rc == MUGAI_OK; i++) {
+			h = g_mime_header_list_get_header_at(hl, i);
+			rc = result_set(r, g_mime_header_get_name(h),
+			    g_mime_header_get_raw_value(h));
+		}
+	}
+	if (rc != MUGAI_OK) {
+		g_object_unref(mem);
 		goto out;
 	}
 	/* Take the stream's array as the body rather than copy it. */

@@ -267,6 +267,61 @@ pf__milter_up() {
 	    "${pf_mstarts:-0}" ] || ! kill -0 "$pf_milter_pid" 2>/dev/null
 }
 
+# pf_setup NAME BUILD FIXTURES - the start that the postfix-NAME.sh
+# tests with a milter share.  Set "here" (the script's directory) and
+# source this file first, then pass the script's arguments:
+#
+#	here=$(cd "$(dirname "$0")" && pwd)
+#	. "$here/lib-postfix.sh"
+#	pf_setup postfix-NAME "$@"
+#
+# Says the usage and exits 64 unless there are two arguments.  Sets
+#	build		BUILD, made absolute
+#	fixtures	FIXTURES, made absolute
+#	testdb		$MUGAI_TESTDB, or BUILD/testdb
+#	T		a new directory, 0755 (Postfix's daemons and
+#			smtp-sink go through it), removed on exit
+#	P		$T/pf, for pf_start (empty: nothing to stop)
+#	milter_pid	empty: the test sets it to the mugai-milter it
+#			starts (after pf_milter_start: $pf_milter_pid)
+# and sources lib-check.sh with CK_SUITE=NAME.  On exit (INT, TERM, HUP
+# and PIPE exit too) pf_cleanup runs the test's function
+# pf_cleanup_hook when there is one, stops P's Postfix, sends
+# $PF_MILTER_SIGNAL (TERM unless set) to milter_pid and waits for it,
+# and removes T.
+pf_setup() {
+	if [ $# -ne 3 ]; then
+		echo "usage: $1.sh BUILD FIXTURES" >&2
+		exit 64
+	fi
+	build=$2
+	case $build in /*) ;; *) build=$(pwd)/$build ;; esac
+	fixtures=$3
+	case $fixtures in /*) ;; *) fixtures=$(pwd)/$fixtures ;; esac
+	testdb=${MUGAI_TESTDB:-$build/testdb}
+	T=$(mktemp -d "${TMPDIR:-/tmp}/$1.XXXXXX") || exit 1
+	P=$T/pf
+	milter_pid=
+	trap pf_cleanup EXIT
+	trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
+	chmod 755 "$T"
+	CK_SUITE=$1
+	. "$here/lib-check.sh"
+}
+
+# pf_cleanup - what pf_setup arranges for the exit.
+pf_cleanup() {
+	if command -v pf_cleanup_hook >/dev/null 2>&1; then
+		pf_cleanup_hook
+	fi
+	[ -z "$P" ] || pf_stop "$P"
+	if [ -n "$milter_pid" ]; then
+		kill "-${PF_MILTER_SIGNAL:-TERM}" "$milter_pid" 2>/dev/null
+		wait "$milter_pid" 2>/dev/null
+	fi
+	rm -rf "$T"
+}
+
 # pf_send PORT SWAKS_ARGS... - send with swaks to 127.0.0.1:PORT, e.g.
 # pf_send "$smtp" --data @m.eml --from a@example.org --to b@example.jp
 # Quiet: the transcript goes to $PF_SEND_LOG.  Returns swaks' status.

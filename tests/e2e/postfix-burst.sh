@@ -22,18 +22,10 @@
 # plus 64 MB for the sessions' messages.  Here 2 x (384 + 64) MB: under
 # 1 GB in all.  A limit check on what was measured, not a timing.
 set -u
-if [ $# -ne 2 ]; then
-	echo "usage: postfix-burst.sh BUILD FIXTURES" >&2
-	exit 64
-fi
-build=$1
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-testdb=${MUGAI_TESTDB:-$build/testdb}
 . "$here/lib-postfix.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-burst.XXXXXX") || exit 1
+pf_setup postfix-burst "$@"
 P=
-milter_pid=
 # stop - Postfix and the milter of the round, if any.
 stop() {
 	[ -z "$P" ] || pf_stop "$P"
@@ -44,15 +36,7 @@ stop() {
 	P=
 	milter_pid=
 }
-cleanup() {
-	stop
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE
-chmod 755 "$T"
-CK_SUITE=postfix-burst
-. "$here/lib-check.sh"
+pf_cleanup_hook() { stop; }
 MAX=2
 N=40
 SESSIONS=10

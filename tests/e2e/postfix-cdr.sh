@@ -6,31 +6,9 @@
 # its program, and the notice names it; a winmail.dat arrives as its
 # files (the PNG redrawn, the program removed) with its RTF body as text.
 set -u
-if [ $# -ne 2 ]; then
-	echo "usage: postfix-cdr.sh BUILD FIXTURES" >&2
-	exit 64
-fi
-build=$1
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-testdb=${MUGAI_TESTDB:-$build/testdb}
 . "$here/lib-postfix.sh"
-T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-cdr.XXXXXX") || exit 1
-P=$T/pf
-milter_pid=
-cleanup() {
-	pf_stop "$P"
-	if [ -n "$milter_pid" ]; then
-		kill -TERM "$milter_pid" 2>/dev/null
-		wait "$milter_pid" 2>/dev/null
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE
-chmod 755 "$T"
-CK_SUITE=postfix-cdr
-. "$here/lib-check.sh"
+pf_setup postfix-cdr "$@"
 
 mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
     sink=$(pf_free_port "$mport" "$smtp") || {
@@ -39,7 +17,7 @@ mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
 }
 pf_milter_start "$build" "$T" "$testdb" "$mport"
 started=$?
-milter_pid=$pf_milter_pid	# stopped by cleanup whatever happened
+milter_pid=$pf_milter_pid	# stopped by pf_cleanup whatever happened
 if [ "$started" -ne 0 ]; then
 	fail milter-start "$(tail -n 3 "$T/milter.log" | tr '\n' ' ')"
 	finish

@@ -24,38 +24,17 @@
 # Bounded: about a minute.  Prints PASS/FAIL lines, then a count.
 set -u
 TEXT_ONLY="attachment_policy=text/plain text, text/csv csv, * remove"
-if [ $# -ne 2 ]; then
-	echo "usage: postfix-faults.sh BUILD FIXTURES" >&2
-	exit 64
-fi
-build=$1
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-testdb=${MUGAI_TESTDB:-$build/testdb}
 . "$here/lib-postfix.sh"
 
 COUNT=160
 CLIENTS=4
 HARD_LIMIT=5
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-faults.XXXXXX") || exit 1
-P=$T/pf
-milter_pid=
 load_pid=
-cleanup() {
-	[ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null
-	pf_stop "$P"
-	if [ -n "$milter_pid" ]; then
-		kill -KILL "$milter_pid" 2>/dev/null
-		wait "$milter_pid" 2>/dev/null
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
-chmod 755 "$T"
-CK_SUITE=postfix-faults
-. "$here/lib-check.sh"
+pf_cleanup_hook() { [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null; }
+PF_MILTER_SIGNAL=KILL
+pf_setup postfix-faults "$@"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v postfix >/dev/null 2>&1; then
 	fail setup "needs root and Postfix (sh scripts/setup)"

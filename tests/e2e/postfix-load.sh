@@ -39,14 +39,7 @@ set -u
 # These tests judge the text-only policy (every attachment removed);
 # sanitised copies of attachments are tests/e2e/cdr.sh's.
 TEXT_ONLY="attachment_policy=text/plain text, text/csv csv, * remove"
-if [ $# -ne 2 ]; then
-	echo "usage: postfix-load.sh BUILD FIXTURES" >&2
-	exit 64
-fi
-build=$1
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-testdb=${MUGAI_TESTDB:-$build/testdb}
 . "$here/lib-postfix.sh"
 
 # Per kind; the totals follow.  PF_LOAD_* only for trying things out.
@@ -55,27 +48,15 @@ SESSIONS=${PF_LOAD_SESSIONS:-10}
 TOTAL=$((2 * PER_KIND))
 TIMEOUT=600			# seconds for everything to reach the sink
 
-T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-load.XXXXXX") || exit 1
-P=$T/pf
-milter_pid=
 src_plain=
 src_html=
-cleanup() {
+pf_cleanup_hook() {
 	for p in $src_plain $src_html; do
 		kill "$p" 2>/dev/null
 	done
-	pf_stop "$P"
-	if [ -n "$milter_pid" ]; then
-		kill -KILL "$milter_pid" 2>/dev/null
-		wait "$milter_pid" 2>/dev/null
-	fi
-	rm -rf "$T"
 }
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
-chmod 755 "$T"
-CK_SUITE=postfix-load
-. "$here/lib-check.sh"
+PF_MILTER_SIGNAL=KILL
+pf_setup postfix-load "$@"
 
 eq() { # eq WHAT GOT WANT
 	[ "$2" = "$3" ] && return 0

@@ -22,32 +22,9 @@
 # well under a minute.  Prints PASS/FAIL lines, then a count.
 set -u
 TEXT_ONLY="attachment_policy=text/plain text, * remove"
-if [ $# -ne 2 ]; then
-	echo "usage: postfix-memory.sh BUILD FIXTURES" >&2
-	exit 64
-fi
-build=$1
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
 here=$(cd "$(dirname "$0")" && pwd)
-testdb=${MUGAI_TESTDB:-$build/testdb}
 . "$here/lib-postfix.sh"
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-memory.XXXXXX") || exit 1
-P=$T/pf
-pf_milter_pid=
-cleanup() {
-	pf_stop "$P"
-	if [ -n "$pf_milter_pid" ]; then
-		kill -TERM "$pf_milter_pid" 2>/dev/null
-		wait "$pf_milter_pid" 2>/dev/null
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
-chmod 755 "$T"
-CK_SUITE=postfix-memory
-. "$here/lib-check.sh"
+pf_setup postfix-memory "$@"
 
 if [ "$(id -u)" -ne 0 ] || ! command -v postfix >/dev/null 2>&1 ||
     ! command -v smtp-source >/dev/null 2>&1; then
@@ -58,8 +35,11 @@ fi
 smtp=$(pf_free_port)
 sink=$(pf_free_port "$smtp")
 mport=$(pf_free_port "$smtp" "$sink")
-if ! pf_milter_start "$build" "$T" "$testdb" "$mport" "$TEXT_ONLY" \
-    milter_memory_max=4M milter_memory_wait=30s; then
+pf_milter_start "$build" "$T" "$testdb" "$mport" "$TEXT_ONLY" \
+    milter_memory_max=4M milter_memory_wait=30s
+started=$?
+milter_pid=$pf_milter_pid	# stopped by pf_cleanup whatever happened
+if [ "$started" -ne 0 ]; then
 	fail start "mugai-milter did not start: $(tail -n 3 "$T/milter.log")"
 	finish
 fi

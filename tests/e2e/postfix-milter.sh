@@ -42,38 +42,14 @@ set -u
 # These tests judge the text-only policy (every attachment removed);
 # sanitised copies of attachments are tests/e2e/cdr.sh's.
 TEXT_ONLY="attachment_policy=text/plain text, text/csv csv, * remove"
-if [ $# -ne 2 ]; then
-	echo "usage: postfix-milter.sh BUILD FIXTURES" >&2
-	exit 64
-fi
-build=$1
-case $build in /*) ;; *) build=$(pwd)/$build ;; esac
-fixtures=$2
-case $fixtures in /*) ;; *) fixtures=$(pwd)/$fixtures ;; esac
-mail=$fixtures/mail
 here=$(cd "$(dirname "$0")" && pwd)
 root=$(cd "$here/../.." && pwd)
-testdb=${MUGAI_TESTDB:-$build/testdb}
 . "$here/lib-postfix.sh"
-
-T=$(mktemp -d "${TMPDIR:-/tmp}/postfix-milter.XXXXXX") || exit 1
-P=$T/pf
-milter_pid=
 load_pid=
-cleanup() {
-	[ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null
-	pf_stop "$P"
-	if [ -n "$milter_pid" ]; then
-		kill -KILL "$milter_pid" 2>/dev/null
-		wait "$milter_pid" 2>/dev/null
-	fi
-	rm -rf "$T"
-}
-trap cleanup EXIT
-trap 'exit 130' INT TERM HUP PIPE	# and clean up (EXIT)
-chmod 755 "$T"			# Postfix's daemons and smtp-sink go through
-CK_SUITE=postfix-milter
-. "$here/lib-check.sh"
+pf_cleanup_hook() { [ -z "$load_pid" ] || kill "$load_pid" 2>/dev/null; }
+PF_MILTER_SIGNAL=KILL
+pf_setup postfix-milter "$@"
+mail=$fixtures/mail
 
 # ---- the Python side: SMTP step by step, and reading what arrived ----------
 

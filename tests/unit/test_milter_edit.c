@@ -14,10 +14,12 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include <glib.h>
+
 #include "../../milter/edit.h"
 #include "../../milter/seam.h"
 
-#define LOG_MAX	64
+#define LOG_MAX	2048
 
 /* What the fake MTA was asked to do, in order. */
 static struct {
@@ -245,6 +247,69 @@ test_refusals_fail(void **state)
 	assert_int_equal(rec.pieces, 0);
 }
 
+/*
+ * Many headers: 2,000 Received lines (some folded with a line that
+ * looks like a header) among 1,000 Content-Type lines in three
+ * spellings and 200 Content-Disposition lines.  Each spelling is
+ * deleted as one group, in the order it first appears, highest index
+ * first; the first header of a group gives the group's spelling.
+ */
+static void
+test_delete_many_headers(void **state)
+{
+	static const char *ct[] = { "content-type", "Content-Type",
+	    "Content-Type ", "Content-Type\t" };
+	char *remove[] = { "Content-Type", "MIME-Version",
+	    "Content-Disposition", "X-Absent" };
+	struct { const char *name; int count; } want[] = {
+		{ "content-type", 500 }, { "Content-Type ", 250 },
+		{ "Content-Type\t", 250 }, { "MIME-Version", 1 },
+		{ "Content-Disposition", 200 },
+	};
+	GString *raw = g_string_new(NULL);
+	char line[256];
+	const char *what = NULL;
+	size_t i, op = 0;
+	int n;
+
+	for (i = 0; i < 2000; i++) {
+		g_string_append_printf(raw, "Received: from h%zu by mx;\r\n"
+		    "\tMon, 23 Nov 2026 10:00:00 +0900\r\n", i);
+		if (i % 7 == 3)
+			g_string_append(raw, " Content-Type: folded\r\n");
+		if (i % 2 == 0)
+			g_string_append_printf(raw, "%s: text/plain\r\n",
+			    ct[(i / 2) % 4]);
+		if (i % 10 == 1)
+			g_string_append(raw, "Content-Disposition: inline\r\n");
+		if (i % 10 == 5)
+			g_string_append(raw, "X-Content-Type: kept\r\n");
+		if (i == 1000)
+			g_string_append(raw, "mime-version: 1.0\r\n"
+			    "MIME-Version : 1.0\r\n");
+	}
+	g_string_append(raw, "\r\nContent-Type: in the body\r\n");
+	/* "mime-version" and "MIME-Version " are two spellings. */
+	want[3].name = "mime-version";
+	assert_int_equal(edit_apply(NULL, result(remove, 4, NULL, 0, "x\n"),
+	    raw->str, raw->len, 0, 1000, &what), 0);
+	for (i = 0; i < sizeof(want) / sizeof(want[0]); i++)
+		for (n = want[i].count; n > 0; n--) {
+			snprintf(line, sizeof(line), "chg %s %d (delete)",
+			    want[i].name, n);
+			assert_true(op < rec.nops);
+			assert_string_equal(rec.ops[op], line);
+			op++;
+			if (i == 3) {
+				assert_string_equal(rec.ops[op],
+				    "chg MIME-Version  1 (delete)");
+				op++;
+			}
+		}
+	assert_int_equal(rec.nops, op);
+	g_string_free(raw, TRUE);
+}
+
 int
 main(void)
 {
@@ -256,6 +321,7 @@ main(void)
 		cmocka_unit_test_setup(test_body_crlf_kept, reset),
 		cmocka_unit_test_setup(test_empty_body_replaced, reset),
 		cmocka_unit_test_setup(test_refusals_fail, reset),
+		cmocka_unit_test_setup(test_delete_many_headers, reset),
 	};
 
 	return cmocka_run_group_tests_name("milter_edit", tests, NULL, NULL);

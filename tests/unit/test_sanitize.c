@@ -364,24 +364,27 @@ test_csv_charset(void **state)
 	free(out);
 }
 
+/* A body, a program named .pdf, a CSV with a formula, a .bat as text. */
+static const char policy_msg[] = HDRS
+    "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
+    "--m\nContent-Type: text/plain\n\nbody text\n"
+    "--m\nContent-Type: application/pdf; name=\"invoice.pdf\"\n"
+    "Content-Disposition: attachment; filename=\"invoice.pdf\"\n"
+    "Content-Transfer-Encoding: base64\n\n"
+    "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
+    "--m\nContent-Type: text/csv; charset=shift_jis\n"
+    "Content-Disposition: attachment; filename=\"list.csv\"\n\n"
+    "a,=1+1\n"
+    "--m\nContent-Type: text/plain\n"
+    "Content-Disposition: attachment; filename=\"run.bat\"\n\n"
+    "echo hi\n"
+    "--m--\n";
+
 static void
 test_attachments_by_policy(void **state)
 {
-	const char *msg = HDRS "Content-Type: multipart/mixed; boundary=\"m\"\n\n"
-	    "--m\nContent-Type: text/plain\n\nbody text\n"
-	    "--m\nContent-Type: application/pdf; name=\"invoice.pdf\"\n"
-	    "Content-Disposition: attachment; filename=\"invoice.pdf\"\n"
-	    "Content-Transfer-Encoding: base64\n\n"
-	    "TVqQAAMAAAAEAAAA//8AALgAAAAAAAAAQAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAAA\n"
-	    "--m\nContent-Type: text/csv; charset=shift_jis\n"
-	    "Content-Disposition: attachment; filename=\"list.csv\"\n\n"
-	    "a,=1+1\n"
-	    "--m\nContent-Type: text/plain\n"
-	    "Content-Disposition: attachment; filename=\"run.bat\"\n\n"
-	    "echo hi\n"
-	    "--m--\n";
 	struct mugai_result *r;
-	char *out = run(msg, NULL, &r), *text;
+	char *out = run(policy_msg, NULL, &r), *text;
 
 	(void)state;
 	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
@@ -397,6 +400,66 @@ test_attachments_by_policy(void **state)
 	assert_non_null(strstr(text, "body text"));
 	g_free(text);
 	assert_non_null(strstr(r->report_json, "\"mismatch\":true"));
+	free(out);
+	mugai_result_free(r);
+}
+
+/*
+ * The exact bytes of policy_msg rewritten: the headers for the MTA and
+ * the body, part by part.  Only the boundary (random) and the notice
+ * (it quotes the message id, also random) vary; the notice part must be
+ * the notice in base64, 76 characters a line.
+ */
+static void
+test_output_bytes(void **state)
+{
+	struct mugai_result *r;
+	const char *b, *e;
+	char *out = run(policy_msg, NULL, &r), *bound, *b64, *want;
+	GString *lines = g_string_new(NULL);
+	size_t i, n;
+
+	(void)state;
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	assert_int_equal(r->nset, 3);
+	assert_string_equal(r->set[0].name, "MIME-Version");
+	assert_string_equal(r->set[0].value, "1.0");
+	assert_string_equal(r->set[1].name, "Content-Type");
+	b = "multipart/mixed; boundary=\"";
+	assert_memory_equal(r->set[1].value, b, strlen(b));
+	b = r->set[1].value + strlen(b);
+	assert_non_null(e = strchr(b, '"'));
+	assert_string_equal(e, "\"");
+	bound = g_strndup(b, (size_t)(e - b));
+	assert_true(strlen(bound) > 2);
+	assert_string_equal(r->set[2].name, "X-Mugai-Status");
+	assert_string_equal(r->set[2].value,
+	    "sanitised; converted=2; removed=1");
+	b64 = g_base64_encode((const guchar *)r->notice, strlen(r->notice));
+	for (i = 0, n = strlen(b64); i < n; i += 76)
+		g_string_append_printf(lines, "%.76s\n", b64 + i);
+	want = g_strdup_printf(
+	    "--%s\n"
+	    "Content-Type: text/plain; charset=UTF-8\n"
+	    "Content-Transfer-Encoding: base64\n\n"
+	    "%s\n"
+	    "--%s\n"
+	    "Content-Type: text/csv; charset=Shift_JIS; name=list.csv\n"
+	    "Content-Disposition: attachment; filename=list.csv\n\n"
+	    "a,'=1+1\n"
+	    "--%s\n"
+	    "Content-Type: text/plain; charset=UTF-8; name=run.bat.txt\n"
+	    "Content-Disposition: attachment; filename=run.bat.txt\n\n"
+	    "echo hi\n"
+	    "--%s--\n", bound, lines->str, bound, bound, bound);
+	assert_int_equal(r->body_len, strlen(r->body));
+	assert_string_equal(r->body, want);
+	assert_non_null(strstr(r->notice, "invoice.pdf"));
+	assert_non_null(strstr(r->notice, "body text"));
+	g_free(want);
+	g_string_free(lines, TRUE);
+	g_free(b64);
+	g_free(bound);
 	free(out);
 	mugai_result_free(r);
 }
@@ -629,6 +692,7 @@ main(void)
 		cmocka_unit_test(test_leading_bom_dropped),
 		cmocka_unit_test(test_csv_charset),
 		cmocka_unit_test(test_attachments_by_policy),
+		cmocka_unit_test(test_output_bytes),
 		cmocka_unit_test(test_forwarded_message),
 		cmocka_unit_test(test_depth_and_part_limits),
 		cmocka_unit_test(test_oversize_rejected),
