@@ -614,8 +614,9 @@ bad:
 	return NULL;
 }
 
+/* Coded pages (MUGAI_PIX_RUNS) only with their coded lengths. */
 static int
-pages_valid(const struct mugai_pixmap *pages, size_t n)
+pages_valid(const struct mugai_pixmap *pages, const size_t *coded, size_t n)
 {
 	size_t i;
 
@@ -623,9 +624,36 @@ pages_valid(const struct mugai_pixmap *pages, size_t n)
 		if (pages[i].width == 0 || pages[i].height == 0 ||
 		    pages[i].width > 32767 || pages[i].height > 32767 ||
 		    (pages[i].channels != 1 && pages[i].channels != 3) ||
-		    pages[i].data == NULL)
+		    pages[i].data == NULL ||
+		    (coded == NULL && (pages[i].flags & MUGAI_PIX_RUNS)))
 			return 0;
 	return 1;
+}
+
+/*
+ * page_pixels - page i decoded into *scratch (grown to its size, kept
+ * for the next page) when it is coded, else as it is, into *pm.
+ */
+static mugai_status
+page_pixels(const struct mugai_pixmap *pages, const size_t *coded, size_t i,
+    uint8_t **scratch, size_t *cap, struct mugai_pixmap *pm)
+{
+	size_t size = (size_t)pages[i].width * pages[i].height *
+	    pages[i].channels;
+
+	if (!(pages[i].flags & MUGAI_PIX_RUNS)) {
+		*pm = pages[i];
+		return MUGAI_OK;
+	}
+	if (size > *cap) {
+		/* free, not realloc: the last page's pixels need no copy. */
+		free(*scratch);
+		*cap = 0;
+		if ((*scratch = malloc(size)) == NULL)
+			return MUGAI_ERR_NOMEM;
+		*cap = size;
+	}
+	return mugai_pixels_unpack(&pages[i], coded[i], *scratch, pm);
 }
 
 /* put_page - page i: its words, then its image over the whole page. */
@@ -678,19 +706,30 @@ mugai_pdf_from_pages(const struct mugai_pixmap *pages, size_t n,
     const struct mugai_pagetext *text, const struct mugai_pdf_opts *o,
     struct mugai_buf *out, struct mugai_pdf_stats *stp)
 {
+	return mugai_pdf_from_coded_pages(pages, NULL, n, text, o, out, stp);
+}
+
+mugai_status
+mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
+    const size_t *coded, size_t n, const struct mugai_pagetext *text,
+    const struct mugai_pdf_opts *o, struct mugai_buf *out,
+    struct mugai_pdf_stats *stp)
+{
 	struct mugai_pdf_stats st;
+	struct mugai_pixmap pm;
 	struct sink sink = { out, MUGAI_OK };
 	cairo_surface_t *pdf;
 	cairo_font_face_t *ff = NULL;
 	cairo_t *cr;
-	size_t was = out->len, i, words = 0;
+	uint8_t *scratch = NULL;
+	size_t was = out->len, i, words = 0, cap = 0;
 	double ascent = 0.88;
 	mugai_status rc = MUGAI_OK;
 
 	memset(&st, 0, sizeof(st));
 	if (pages == NULL || n == 0 || n > PDF_MAX_PAGES || o == NULL ||
 	    o->dpi == 0 || o->dpi > 10000 || o->quality < 1 ||
-	    o->quality > 100 || !pages_valid(pages, n))
+	    o->quality > 100 || !pages_valid(pages, coded, n))
 		return MUGAI_ERR_USAGE;
 	for (i = 0; text != NULL && i < n; i++)
 		words += text[i].nwords;
@@ -706,11 +745,15 @@ mugai_pdf_from_pages(const struct mugai_pixmap *pages, size_t n,
 		ascent = font_ascent(cr);
 	}
 	for (i = 0; i < n && rc == MUGAI_OK; i++) {
-		rc = put_page(pdf, cr, &pages[i], ff != NULL && text != NULL ?
+		if ((rc = page_pixels(pages, coded, i, &scratch, &cap, &pm)) !=
+		    MUGAI_OK)
+			break;
+		rc = put_page(pdf, cr, &pm, ff != NULL && text != NULL ?
 		    &text[i] : NULL, ascent, o, &st);
 		if (rc == MUGAI_ERR_INTERNAL && sink.rc != MUGAI_OK)
 			rc = sink.rc;
 	}
+	free(scratch);
 	cairo_destroy(cr);
 	cairo_surface_finish(pdf);
 	if (rc == MUGAI_OK && cairo_surface_status(pdf) != CAIRO_STATUS_SUCCESS)
