@@ -160,11 +160,31 @@ run_len(const uint8_t *s, size_t max)
 }
 
 /*
+ * triple8 - whether three equal bytes begin at any of s[0..8) (s has
+ * ten bytes): a byte of (x ^ y) | (y ^ z) is zero exactly there, and a
+ * word has a zero byte exactly when the classic test below says so.
+ */
+static inline int
+triple8(const uint8_t *s)
+{
+	uint64_t x, y, z, v;
+
+	memcpy(&x, s, 8);
+	memcpy(&y, s + 1, 8);
+	memcpy(&z, s + 2, 8);
+	v = (x ^ y) | (y ^ z);
+	return ((v - UINT64_C(0x0101010101010101)) & ~v &
+	    UINT64_C(0x8080808080808080)) != 0;
+}
+
+/*
  * packbits - s[0..n) as PackBits into d (mugai_pixels_runs_bound(n)
  * bytes): a control byte c of 0..127 takes the c + 1 bytes after it as
  * they are, one of 129..255 repeats the byte after it 257 - c times.
  * A stretch starting with two equal bytes or more is coded as a run, a
  * literal stretch ends where three equal bytes begin; the coded length.
+ * A literal stretch (a photograph) is looked through eight bytes a
+ * test, byte by byte only where three equal bytes may begin.
  */
 static size_t
 packbits(const uint8_t *s, size_t n, uint8_t *d)
@@ -179,7 +199,10 @@ packbits(const uint8_t *s, size_t n, uint8_t *d)
 			i += r;
 			continue;
 		}
-		for (start = i; i < n && i - start < 128; i++)
+		start = i;
+		while (i + 10 <= n && i + 8 - start <= 128 && !triple8(s + i))
+			i += 8;
+		for (; i < n && i - start < 128; i++)
 			if (i + 2 < n && s[i] == s[i + 1] && s[i] == s[i + 2])
 				break;
 		d[o++] = (uint8_t)(i - start - 1);
