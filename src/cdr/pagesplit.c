@@ -293,7 +293,8 @@ fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
 	for (k = i; k + 8 <= i + n; k += 8) {
 		memcpy(&v, ink + k, 8);
 		v &= ONES;
-		nink += (size_t)__builtin_popcountll(v);
+		/* Bytes of 0 or 1 summed into the top byte (at most 8). */
+		nink += (size_t)((v * ONES) >> 56);
 		v = (v ^ ONES) * 0xff;
 		memcpy(mask + k, &v, 8);
 	}

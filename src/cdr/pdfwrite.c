@@ -208,14 +208,17 @@ rgb_surface(const struct mugai_pixmap *pm)
 	}
 	stride = cairo_image_surface_get_stride(s);
 	row = cairo_image_surface_get_data(s);
+	/* A loop for each kind, with no test of the kind in it. */
 	for (y = 0; y < pm->height; y++, row += stride) {
 		uint32_t *px = (uint32_t *)(void *)row;
 
-		for (x = 0; x < pm->width; x++, src += pm->channels)
-			px[x] = pm->channels == 1 ?
-			    (uint32_t)src[0] * 0x010101u :
-			    (uint32_t)src[0] << 16 | (uint32_t)src[1] << 8 |
-			    src[2];
+		if (pm->channels == 1)
+			for (x = 0; x < pm->width; x++, src++)
+				px[x] = (uint32_t)src[0] * 0x010101u;
+		else
+			for (x = 0; x < pm->width; x++, src += 3)
+				px[x] = (uint32_t)src[0] << 16 |
+				    (uint32_t)src[1] << 8 | src[2];
 	}
 	cairo_surface_mark_dirty(s);
 	return s;
@@ -298,6 +301,32 @@ out:
 }
 
 /*
+ * ink8 - a bit for each of the eight mask bytes at p that is 0 (ink),
+ * pixel i in bit i, as cairo's A1 has them.  On a little-endian
+ * machine a word at a time: the exact test for a zero byte sets its
+ * top bit, and the multiply gathers the eight bits into the top byte.
+ */
+static inline uint32_t
+ink8(const uint8_t *p)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	v = ~(((v & low7) + low7) | v | low7) >> 7;
+	return (uint32_t)((v * UINT64_C(0x0102040810204080)) >> 56);
+#else
+	uint32_t b = 0;
+	unsigned k;
+
+	for (k = 0; k < 8; k++)
+		b |= (uint32_t)(p[k] == 0) << k;
+	return b;
+#endif
+}
+
+/*
  * mask_surface - the split's ink as a one-bit cairo mask, its fax
  * coding attached: cairo writes it as a stencil (/ImageMask) of
  * CCITT Group 4 data, 1 bits painted, hence BlackIs1.
@@ -327,12 +356,11 @@ mask_surface(const struct mugai_pixmap *mask, struct mugai_buf *fax,
 	/* cairo's A1: bit x % 32 of native 32-bit word x / 32. */
 	for (y = 0; y < mask->height; y++, row += stride) {
 		uint32_t *w = (uint32_t *)(void *)row, v;
-		unsigned k;
 
 		/* A word at a time, then the row's last few pixels. */
 		for (x = 0; x + 32 <= mask->width; x += 32, src += 32) {
-			for (v = 0, k = 0; k < 32; k++)
-				v |= (uint32_t)(src[k] == 0) << k;
+			v = ink8(src) | ink8(src + 8) << 8 |
+			    ink8(src + 16) << 16 | ink8(src + 24) << 24;
 			w[x >> 5] = v;
 		}
 		for (; x < mask->width; x++, src++)
