@@ -73,31 +73,102 @@ page_pixels(double wpt, double hpt, const struct convert_opts *o,
 }
 
 /*
- * grey_row - the row of w 0x00RRGGBB words (cairo's RGB24, native
- * order) as one sample a pixel into dst; 0 when a pixel has colour
- * (R, G, B not all equal), and dst is then of no use.
+ * has_colour - whether a pixel of the surface's rows (w 0x00RRGGBB
+ * words each, cairo's RGB24 in native order) has colour: R, G, B not
+ * all equal, exactly when (R, G) != (G, B).  A row a test, with no
+ * branch within, so that the test runs at the speed of memory; a
+ * page of colour is mostly known by its first picture's row.
  */
 static int
-grey_row(const uint32_t *row, uint32_t w, uint8_t *dst)
+has_colour(const unsigned char *data, int stride, uint32_t w, uint32_t h)
 {
-	uint32_t x, p, diff = 0;
+	const unsigned char *row;
+	uint64_t v[4], diff;
+	uint32_t x, y, p;
 
-	/* R == G == B exactly when (R, G) == (G, B). */
-	for (x = 0; x < w; x++) {
-		p = row[x];
-		diff |= ((p >> 8) ^ p) & 0xffff;
-		dst[x] = p & 0xff;
+	for (y = 0; y < h; y++) {
+		row = data + (size_t)y * stride;
+		/*
+		 * Two pixels a word: shifted by a byte, each pixel's low
+		 * half meets its own next channel, never its neighbour's;
+		 * the other bits are masked off once a row.
+		 */
+		for (diff = 0, x = 0; x + 8 <= w; x += 8) {
+			memcpy(v, row + (size_t)x * 4, sizeof(v));
+			diff |= ((v[0] >> 8) ^ v[0]) | ((v[1] >> 8) ^ v[1]) |
+			    ((v[2] >> 8) ^ v[2]) | ((v[3] >> 8) ^ v[3]);
+		}
+		diff &= UINT64_C(0x0000ffff0000ffff);
+		for (; x < w; x++) {
+			memcpy(&p, row + (size_t)x * 4, 4);
+			diff |= ((p >> 8) ^ p) & 0xffff;
+		}
+		if (diff != 0)
+			return 1;
 	}
-	return diff == 0;
+	return 0;
 }
 
-/* rgb_row - the row of w RGB24 words as three samples a pixel. */
+/*
+ * paper_row - whether each of the row's w RGB24 words is white (its
+ * unused top byte aside): eight pixels a test, most rows of a page
+ * being paper or starting with a margin of it.
+ */
+static int
+paper_row(const uint32_t *row, uint32_t w)
+{
+	const uint64_t top = UINT64_C(0xff000000ff000000);
+	uint64_t v[4];
+	uint32_t x;
+
+	for (x = 0; x + 8 <= w; x += 8) {
+		memcpy(v, row + x, sizeof(v));
+		if (((v[0] & v[1] & v[2] & v[3]) | top) != UINT64_MAX)
+			return 0;
+	}
+	for (; x < w; x++)
+		if ((row[x] | 0xff000000u) != UINT32_MAX)
+			return 0;
+	return 1;
+}
+
+/* grey_row - the row of w RGB24 words of no colour, a sample a pixel. */
+static void
+grey_row(const uint32_t *row, uint32_t w, uint8_t *dst)
+{
+	uint32_t x;
+
+	for (x = 0; x < w; x++)
+		dst[x] = row[x] & 0xff;
+}
+
+/*
+ * rgb_row - the row of w RGB24 words as three samples a pixel: four
+ * pixels make three 32-bit words, each pixel's word byte-swapped to
+ * R, G, B in memory order (0x00RRGGBB swapped and shifted is
+ * 0x00BBGGRR, stored little-endian as R G B 0).
+ */
 static void
 rgb_row(const uint32_t *row, uint32_t w, uint8_t *dst)
 {
-	uint32_t x, p;
+	uint32_t x, p, a, b, c, d, v[3];
 
-	for (x = 0; x < w; x++) {
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	for (x = 0; x + 4 <= w; x += 4, dst += 12) {
+		a = __builtin_bswap32(row[x]) >> 8;
+		b = __builtin_bswap32(row[x + 1]) >> 8;
+		c = __builtin_bswap32(row[x + 2]) >> 8;
+		d = __builtin_bswap32(row[x + 3]) >> 8;
+		v[0] = a | b << 24;
+		v[1] = b >> 8 | c << 16;
+		v[2] = c >> 16 | d << 8;
+		memcpy(dst, v, 12);
+	}
+#else
+	x = 0;
+	(void)a, (void)b, (void)c, (void)d, (void)v;
+#endif
+	for (; x < w; x++) {
 		p = row[x];
 		*dst++ = (p >> 16) & 0xff;
 		*dst++ = (p >> 8) & 0xff;
@@ -107,40 +178,59 @@ rgb_row(const uint32_t *row, uint32_t w, uint8_t *dst)
 
 /*
  * emit_rows - the surface's rows into out as a run-length coded image
- * (most of a page is paper: a fifth or less of the bytes cross the
- * pipe),
- * grey (one sample a pixel) while every pixel is; 1 when a row had
- * colour and the page must be sent as RGB, 0 when done, -1 when out
- * of memory.  A row at a time through row (w * 3 bytes) and scratch
+ * of channels samples a pixel (most of a page is paper: a fifth or
+ * less of the bytes cross the pipe); 0 when done, -1 when out of
+ * memory.  A row at a time through row (w * 3 bytes) and scratch
  * (MUGAI_PIXELS_RUNS_BOUND of that): the page is never copied whole.
+ * A row of paper is coded once and its code copied for the others.
  */
 static int
 emit_rows(const unsigned char *data, int stride, uint32_t w, uint32_t h,
     uint32_t channels, uint8_t *row, uint8_t *scratch, struct mugai_buf *out)
 {
 	const uint32_t *src;
-	size_t at;
+	uint8_t *paper = NULL;
+	size_t at, before, plen = 0;
 	uint32_t y;
+	int paper_now, rc = -1;
 
 	if (mugai_pixels_runs_begin(out, w, h, channels, &at) != MUGAI_OK)
 		return -1;
 	for (y = 0; y < h; y++) {
 		src = (const uint32_t *)(const void *)(data +
 		    (size_t)y * stride);
+		paper_now = paper_row(src, w);
+		if (paper_now && paper != NULL) {
+			if (mugai_buf_append(out, paper, plen) != MUGAI_OK)
+				goto out;
+			continue;
+		}
 		if (channels == 3)
 			rgb_row(src, w, row);
-		else if (!grey_row(src, w, row))
-			return 1;
+		else
+			grey_row(src, w, row);
+		before = out->len;
 		if (mugai_pixels_runs_row(out, row, (size_t)w * channels,
 		    scratch) != MUGAI_OK)
-			return -1;
+			goto out;
+		if (paper_now) {
+			plen = out->len - before;
+			if ((paper = malloc(plen)) == NULL)
+				goto out;
+			memcpy(paper, out->data + before, plen);
+		}
 	}
-	return mugai_pixels_runs_end(out, at) == MUGAI_OK ? 0 : -1;
+	if (mugai_pixels_runs_end(out, at) == MUGAI_OK)
+		rc = 0;
+out:
+	free(paper);
+	return rc;
 }
 
 /*
  * emit - the rendered surface into the pixel stream: grey when the
- * page has no colour, else RGB.  On failure out is as it was.
+ * page has no colour, else RGB, told before a row is coded.  On
+ * failure out is as it was.
  */
 static int
 emit(cairo_surface_t *s, uint32_t w, uint32_t h, struct mugai_buf *out,
@@ -157,12 +247,8 @@ emit(cairo_surface_t *s, uint32_t w, uint32_t h, struct mugai_buf *out,
 	row = malloc((size_t)w * 3);
 	scratch = malloc(MUGAI_PIXELS_RUNS_BOUND((size_t)w * 3));
 	if (row != NULL && scratch != NULL)
-		r = emit_rows(data, stride, w, h, 1, row, scratch, out);
-	if (r == 1) {
-		/* Colour after all: the grey rows are taken back. */
-		out->len = was;
-		r = emit_rows(data, stride, w, h, 3, row, scratch, out);
-	}
+		r = emit_rows(data, stride, w, h,
+		    has_colour(data, stride, w, h) ? 3 : 1, row, scratch, out);
 	free(row);
 	free(scratch);
 	if (r != 0) {
@@ -445,10 +531,13 @@ render_page(PopplerPage *page, unsigned pageno, const struct convert_opts *o,
 		    "(%u x %u pixels)", pageno, w, h);
 		return MUGAI_CONVERT_EXIT_TOO_BIG;
 	}
+	/* White paper: set by hand, cairo's paint costs twenty times this. */
+	cairo_surface_flush(s);
+	memset(cairo_image_surface_get_data(s), 0xff,
+	    (size_t)cairo_image_surface_get_stride(s) * h);
+	cairo_surface_mark_dirty(s);
 	cr = cairo_create(s);
 	gray_text(cr);
-	cairo_set_source_rgb(cr, 1, 1, 1);
-	cairo_paint(cr);
 	cairo_scale(cr, o->dpi / 72.0, o->dpi / 72.0);
 	poppler_page_render_for_printing(page, cr);
 	if (cairo_status(cr) != CAIRO_STATUS_SUCCESS) {

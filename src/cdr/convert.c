@@ -353,6 +353,7 @@ pdf_rebuild_slot(struct conv *c, const void *pdf, size_t len,
 	struct mugai_ocr_stats ocr;
 	struct mugai_buf *tsv = NULL;
 	uint8_t *store = NULL;
+	size_t *coded = NULL;
 	char ocr_note[64] = "";
 	size_t n = 0, used;
 	mugai_status rc = MUGAI_OK;
@@ -363,11 +364,20 @@ pdf_rebuild_slot(struct conv *c, const void *pdf, size_t len,
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
 		goto out;
 	}
-	/* Decoded, the pages may take what the worker could have sent. */
-	if ((rc = mugai_pixels_parse_pages(px.data, px.len,
-	    c->cfg->image_max_pixels, c->cfg->pdf_max_pages,
-	    c->cfg->convert_max_output, &pages, &n, &used, &store)) !=
-	    MUGAI_OK) {
+	/*
+	 * Decoded, the pages may take what the worker could have sent.
+	 * They are decoded one at a time as the copy is written, unless
+	 * OCR wants them all first.
+	 */
+	if (c->cfg->pdf_ocr && c->cfg->pdf_text_layer)
+		rc = mugai_pixels_parse_pages(px.data, px.len,
+		    c->cfg->image_max_pixels, c->cfg->pdf_max_pages,
+		    c->cfg->convert_max_output, &pages, &n, &used, &store);
+	else
+		rc = mugai_pixels_parse_coded(px.data, px.len,
+		    c->cfg->image_max_pixels, c->cfg->pdf_max_pages,
+		    c->cfg->convert_max_output, &pages, &coded, &n, &used);
+	if (rc != MUGAI_OK) {
 		if (rc == MUGAI_ERR_NOMEM)
 			goto out;
 		rc = MUGAI_OK;
@@ -387,8 +397,8 @@ pdf_rebuild_slot(struct conv *c, const void *pdf, size_t len,
 	po.font = c->cfg->pdf_text_font;
 	po.bilevel = c->cfg->pdf_bilevel;
 	po.mixed = c->cfg->pdf_mixed_raster;
-	rc = mugai_pdf_from_pages(pages, n, c->cfg->pdf_text_layer ? text :
-	    NULL, &po, &res->data, &st);
+	rc = mugai_pdf_from_coded_pages(pages, coded, n,
+	    c->cfg->pdf_text_layer ? text : NULL, &po, &res->data, &st);
 	if (rc != MUGAI_OK)
 		goto out;
 	if (st.no_font)
@@ -408,6 +418,7 @@ out:
 	tsv_free(tsv, n);
 	mugai_pagetext_free(text, n);
 	free(pages);
+	free(coded);
 	free(store);
 	mugai_buf_free(&px);
 	return rc;

@@ -128,6 +128,32 @@ mt_quiet(TIFF *tif, void *user, const char *module, const char *fmt,
 	return 1;
 }
 
+/*
+ * dark8 - the eight pixels at p as a byte, the first in the top bit, 1
+ * for black: below 128, which is a clear top bit.  On a little-endian
+ * machine a word at a time: each byte's flipped top bit brought down
+ * to its lowest, and the multiply gathers the eight into the top byte,
+ * first pixel first.
+ */
+static inline unsigned char
+dark8(const uint8_t *p)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	v = (~v >> 7) & UINT64_C(0x0101010101010101);
+	return (unsigned char)((v * UINT64_C(0x8040201008040201)) >> 56);
+#else
+	unsigned char b = 0;
+	unsigned k;
+
+	for (k = 0; k < 8; k++)
+		b |= (unsigned char)((p[k] < 128) << (7 - k));
+	return b;
+#endif
+}
+
 /* The pixmap's rows as bits, 1 for black (below threshold). */
 static unsigned char *
 pack_bits(const struct mugai_pixmap *pm, unsigned threshold, size_t *rowlen)
@@ -141,8 +167,15 @@ pack_bits(const struct mugai_pixmap *pm, unsigned threshold, size_t *rowlen)
 		return NULL;
 	for (y = 0; y < pm->height; y++) {
 		row = bits + y * *rowlen;
-		/* Eight pixels to a byte, then the row's last few one by one. */
-		for (x = 0; x + 8 <= pm->width; x += 8, src += 8)
+		/*
+		 * Eight pixels to a byte, then the row's last few one by
+		 * one; a split page's mask (threshold 128) a word a byte.
+		 */
+		x = 0;
+		if (threshold == 128)
+			for (; x + 8 <= pm->width; x += 8, src += 8)
+				row[x / 8] = dark8(src);
+		for (; x + 8 <= pm->width; x += 8, src += 8)
 			row[x / 8] = (unsigned char)((src[0] < threshold) << 7 |
 			    (src[1] < threshold) << 6 |
 			    (src[2] < threshold) << 5 |

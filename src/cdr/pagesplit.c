@@ -21,20 +21,6 @@
  */
 #define SPLIT_STRAY	8
 
-/* The grey level and colour spread of the RGB pixel at p. */
-static inline void
-rgb_pixel(const uint8_t *p, unsigned *lum, unsigned *chroma)
-{
-	unsigned lo, hi;
-
-	*lum = (p[0] * 77u + p[1] * 150u + p[2] * 29u) >> 8;
-	lo = p[0] < p[1] ? p[0] : p[1];
-	lo = lo < p[2] ? lo : p[2];
-	hi = p[0] > p[1] ? p[0] : p[1];
-	hi = hi > p[2] ? hi : p[2];
-	*chroma = hi - lo;
-}
-
 /*
  * What find_ink says of an RGB pixel: ink (dark, no colour), GREYISH
  * (no colour, neither ink nor paper: ink's edge if next to ink), or
@@ -55,13 +41,18 @@ rgb_pixel(const uint8_t *p, unsigned *lum, unsigned *chroma)
 static inline uint8_t
 rgb_class(const uint8_t *p)
 {
-	unsigned lum, chroma;
+	unsigned lum, lo, hi;
 
 	if (p[0] >= SPLIT_PAPER && p[1] >= SPLIT_PAPER && p[2] >= SPLIT_PAPER)
 		return 0;
-	rgb_pixel(p, &lum, &chroma);
-	if (chroma >= SPLIT_CHROMA)
+	/* The spread first: a picture's pixels need no grey level. */
+	lo = p[0] < p[1] ? p[0] : p[1];
+	lo = lo < p[2] ? lo : p[2];
+	hi = p[0] > p[1] ? p[0] : p[1];
+	hi = hi > p[2] ? hi : p[2];
+	if (hi - lo >= SPLIT_CHROMA)
 		return PX_COLOUR;
+	lum = (p[0] * 77u + p[1] * 150u + p[2] * 29u) >> 8;
 	if (lum < MUGAI_SPLIT_INK)
 		return PX_INK;
 	return lum < SPLIT_PAPER ? PX_GREYISH : 0;
@@ -293,7 +284,8 @@ fill_mask(const struct mugai_pixmap *pm, const uint8_t *ink, int pic,
 	for (k = i; k + 8 <= i + n; k += 8) {
 		memcpy(&v, ink + k, 8);
 		v &= ONES;
-		nink += (size_t)__builtin_popcountll(v);
+		/* Bytes of 0 or 1 summed into the top byte (at most 8). */
+		nink += (size_t)((v * ONES) >> 56);
 		v = (v ^ ONES) * 0xff;
 		memcpy(mask + k, &v, 8);
 	}

@@ -208,14 +208,17 @@ rgb_surface(const struct mugai_pixmap *pm)
 	}
 	stride = cairo_image_surface_get_stride(s);
 	row = cairo_image_surface_get_data(s);
+	/* A loop for each kind, with no test of the kind in it. */
 	for (y = 0; y < pm->height; y++, row += stride) {
 		uint32_t *px = (uint32_t *)(void *)row;
 
-		for (x = 0; x < pm->width; x++, src += pm->channels)
-			px[x] = pm->channels == 1 ?
-			    (uint32_t)src[0] * 0x010101u :
-			    (uint32_t)src[0] << 16 | (uint32_t)src[1] << 8 |
-			    src[2];
+		if (pm->channels == 1)
+			for (x = 0; x < pm->width; x++, src++)
+				px[x] = (uint32_t)src[0] * 0x010101u;
+		else
+			for (x = 0; x < pm->width; x++, src += 3)
+				px[x] = (uint32_t)src[0] << 16 |
+				    (uint32_t)src[1] << 8 | src[2];
 	}
 	cairo_surface_mark_dirty(s);
 	return s;
@@ -298,6 +301,32 @@ out:
 }
 
 /*
+ * ink8 - a bit for each of the eight mask bytes at p that is 0 (ink),
+ * pixel i in bit i, as cairo's A1 has them.  On a little-endian
+ * machine a word at a time: the exact test for a zero byte sets its
+ * top bit, and the multiply gathers the eight bits into the top byte.
+ */
+static inline uint32_t
+ink8(const uint8_t *p)
+{
+#if __BYTE_ORDER__ == __ORDER_LITTLE_ENDIAN__
+	const uint64_t low7 = UINT64_C(0x7f7f7f7f7f7f7f7f);
+	uint64_t v;
+
+	memcpy(&v, p, 8);
+	v = ~(((v & low7) + low7) | v | low7) >> 7;
+	return (uint32_t)((v * UINT64_C(0x0102040810204080)) >> 56);
+#else
+	uint32_t b = 0;
+	unsigned k;
+
+	for (k = 0; k < 8; k++)
+		b |= (uint32_t)(p[k] == 0) << k;
+	return b;
+#endif
+}
+
+/*
  * mask_surface - the split's ink as a one-bit cairo mask, its fax
  * coding attached: cairo writes it as a stencil (/ImageMask) of
  * CCITT Group 4 data, 1 bits painted, hence BlackIs1.
@@ -327,12 +356,11 @@ mask_surface(const struct mugai_pixmap *mask, struct mugai_buf *fax,
 	/* cairo's A1: bit x % 32 of native 32-bit word x / 32. */
 	for (y = 0; y < mask->height; y++, row += stride) {
 		uint32_t *w = (uint32_t *)(void *)row, v;
-		unsigned k;
 
 		/* A word at a time, then the row's last few pixels. */
 		for (x = 0; x + 32 <= mask->width; x += 32, src += 32) {
-			for (v = 0, k = 0; k < 32; k++)
-				v |= (uint32_t)(src[k] == 0) << k;
+			v = ink8(src) | ink8(src + 8) << 8 |
+			    ink8(src + 16) << 16 | ink8(src + 24) << 24;
 			w[x >> 5] = v;
 		}
 		for (; x < mask->width; x++, src++)
@@ -614,8 +642,9 @@ bad:
 	return NULL;
 }
 
+/* Coded pages (MUGAI_PIX_RUNS) only with their coded lengths. */
 static int
-pages_valid(const struct mugai_pixmap *pages, size_t n)
+pages_valid(const struct mugai_pixmap *pages, const size_t *coded, size_t n)
 {
 	size_t i;
 
@@ -623,9 +652,36 @@ pages_valid(const struct mugai_pixmap *pages, size_t n)
 		if (pages[i].width == 0 || pages[i].height == 0 ||
 		    pages[i].width > 32767 || pages[i].height > 32767 ||
 		    (pages[i].channels != 1 && pages[i].channels != 3) ||
-		    pages[i].data == NULL)
+		    pages[i].data == NULL ||
+		    (coded == NULL && (pages[i].flags & MUGAI_PIX_RUNS)))
 			return 0;
 	return 1;
+}
+
+/*
+ * page_pixels - page i decoded into *scratch (grown to its size, kept
+ * for the next page) when it is coded, else as it is, into *pm.
+ */
+static mugai_status
+page_pixels(const struct mugai_pixmap *pages, const size_t *coded, size_t i,
+    uint8_t **scratch, size_t *cap, struct mugai_pixmap *pm)
+{
+	size_t size = (size_t)pages[i].width * pages[i].height *
+	    pages[i].channels;
+
+	if (!(pages[i].flags & MUGAI_PIX_RUNS)) {
+		*pm = pages[i];
+		return MUGAI_OK;
+	}
+	if (size > *cap) {
+		/* free, not realloc: the last page's pixels need no copy. */
+		free(*scratch);
+		*cap = 0;
+		if ((*scratch = malloc(size)) == NULL)
+			return MUGAI_ERR_NOMEM;
+		*cap = size;
+	}
+	return mugai_pixels_unpack(&pages[i], coded[i], *scratch, pm);
 }
 
 /* put_page - page i: its words, then its image over the whole page. */
@@ -678,19 +734,30 @@ mugai_pdf_from_pages(const struct mugai_pixmap *pages, size_t n,
     const struct mugai_pagetext *text, const struct mugai_pdf_opts *o,
     struct mugai_buf *out, struct mugai_pdf_stats *stp)
 {
+	return mugai_pdf_from_coded_pages(pages, NULL, n, text, o, out, stp);
+}
+
+mugai_status
+mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
+    const size_t *coded, size_t n, const struct mugai_pagetext *text,
+    const struct mugai_pdf_opts *o, struct mugai_buf *out,
+    struct mugai_pdf_stats *stp)
+{
 	struct mugai_pdf_stats st;
+	struct mugai_pixmap pm;
 	struct sink sink = { out, MUGAI_OK };
 	cairo_surface_t *pdf;
 	cairo_font_face_t *ff = NULL;
 	cairo_t *cr;
-	size_t was = out->len, i, words = 0;
+	uint8_t *scratch = NULL;
+	size_t was = out->len, i, words = 0, cap = 0;
 	double ascent = 0.88;
 	mugai_status rc = MUGAI_OK;
 
 	memset(&st, 0, sizeof(st));
 	if (pages == NULL || n == 0 || n > PDF_MAX_PAGES || o == NULL ||
 	    o->dpi == 0 || o->dpi > 10000 || o->quality < 1 ||
-	    o->quality > 100 || !pages_valid(pages, n))
+	    o->quality > 100 || !pages_valid(pages, coded, n))
 		return MUGAI_ERR_USAGE;
 	for (i = 0; text != NULL && i < n; i++)
 		words += text[i].nwords;
@@ -706,11 +773,15 @@ mugai_pdf_from_pages(const struct mugai_pixmap *pages, size_t n,
 		ascent = font_ascent(cr);
 	}
 	for (i = 0; i < n && rc == MUGAI_OK; i++) {
-		rc = put_page(pdf, cr, &pages[i], ff != NULL && text != NULL ?
+		if ((rc = page_pixels(pages, coded, i, &scratch, &cap, &pm)) !=
+		    MUGAI_OK)
+			break;
+		rc = put_page(pdf, cr, &pm, ff != NULL && text != NULL ?
 		    &text[i] : NULL, ascent, o, &st);
 		if (rc == MUGAI_ERR_INTERNAL && sink.rc != MUGAI_OK)
 			rc = sink.rc;
 	}
+	free(scratch);
 	cairo_destroy(cr);
 	cairo_surface_finish(pdf);
 	if (rc == MUGAI_OK && cairo_surface_status(pdf) != CAIRO_STATUS_SUCCESS)

@@ -160,11 +160,31 @@ run_len(const uint8_t *s, size_t max)
 }
 
 /*
+ * triple8 - whether three equal bytes begin at any of s[0..8) (s has
+ * ten bytes): a byte of (x ^ y) | (y ^ z) is zero exactly there, and a
+ * word has a zero byte exactly when the classic test below says so.
+ */
+static inline int
+triple8(const uint8_t *s)
+{
+	uint64_t x, y, z, v;
+
+	memcpy(&x, s, 8);
+	memcpy(&y, s + 1, 8);
+	memcpy(&z, s + 2, 8);
+	v = (x ^ y) | (y ^ z);
+	return ((v - UINT64_C(0x0101010101010101)) & ~v &
+	    UINT64_C(0x8080808080808080)) != 0;
+}
+
+/*
  * packbits - s[0..n) as PackBits into d (mugai_pixels_runs_bound(n)
  * bytes): a control byte c of 0..127 takes the c + 1 bytes after it as
  * they are, one of 129..255 repeats the byte after it 257 - c times.
  * A stretch starting with two equal bytes or more is coded as a run, a
  * literal stretch ends where three equal bytes begin; the coded length.
+ * A literal stretch (a photograph) is looked through eight bytes a
+ * test, byte by byte only where three equal bytes may begin.
  */
 static size_t
 packbits(const uint8_t *s, size_t n, uint8_t *d)
@@ -179,7 +199,10 @@ packbits(const uint8_t *s, size_t n, uint8_t *d)
 			i += r;
 			continue;
 		}
-		for (start = i; i < n && i - start < 128; i++)
+		start = i;
+		while (i + 10 <= n && i + 8 - start <= 128 && !triple8(s + i))
+			i += 8;
+		for (; i < n && i - start < 128; i++)
 			if (i + 2 < n && s[i] == s[i + 1] && s[i] == s[i + 2])
 				break;
 		d[o++] = (uint8_t)(i - start - 1);
@@ -236,6 +259,37 @@ unpackbits(const uint8_t *s, size_t n, uint8_t *d, size_t want)
 			if (i >= n || k > want - o)
 				return -1;
 			memset(d + o, s[i++], k);
+		} else
+			return -1;
+		o += k;
+	}
+	return o == want ? 0 : -1;
+}
+
+/*
+ * runs_check - whether the PackBits in s[0..n) decode to exactly want
+ * bytes, by unpackbits' tests on the control bytes alone: a page is
+ * proven whole when the stream is parsed, and decoded only when it is
+ * used (mugai_pixels_unpack), which cannot fail then.
+ */
+static int
+runs_check(const uint8_t *s, size_t n, size_t want)
+{
+	size_t i = 0, o = 0, k;
+	unsigned c;
+
+	while (i < n) {
+		c = s[i++];
+		if (c < 128) {
+			k = (size_t)c + 1;
+			if (k > n - i || k > want - o)
+				return -1;
+			i += k;
+		} else if (c > 128) {
+			k = 257 - (size_t)c;
+			if (i >= n || k > want - o)
+				return -1;
+			i++;
 		} else
 			return -1;
 		o += k;
@@ -367,6 +421,80 @@ unpack_pages(struct mugai_pixmap *pm, size_t n, const size_t *coded,
 	return MUGAI_OK;
 }
 
+/*
+ * coded_within - the coded pages of pm[0..n) each proven to decode to
+ * its size (runs_check), and all decoded within max_bytes.
+ */
+static mugai_status
+coded_within(const struct mugai_pixmap *pm, size_t n, const size_t *coded,
+    size_t max_bytes)
+{
+	size_t i, size, total = 0;
+
+	for (i = 0; i < n; i++) {
+		if (!(pm[i].flags & MUGAI_PIX_RUNS))
+			continue;
+		/* pixels_parse_one showed each size fits a size_t. */
+		size = (size_t)pm[i].width * pm[i].height * pm[i].channels;
+		if (size > max_bytes - total ||
+		    runs_check(pm[i].data, coded[i], size) != 0)
+			return MUGAI_ERR_PARSE;
+		total += size;
+	}
+	return MUGAI_OK;
+}
+
+/* mugai_pixels_parse_coded - see mugai/cdr/pixels.h. */
+mugai_status
+mugai_pixels_parse_coded(const void *buf, size_t len, size_t max_pixels,
+    size_t max_images, size_t max_bytes, struct mugai_pixmap **maps,
+    size_t **coded, size_t *n, size_t *used)
+{
+	mugai_status rc;
+
+	*maps = NULL;
+	*coded = NULL;
+	*n = 0;
+	if (max_images == 0 || max_images > SIZE_MAX / sizeof(**coded))
+		return MUGAI_ERR_PARSE;
+	/* At most what the stream can hold, as pixels_parse checks. */
+	if (buf != NULL && len >= PIX_HEAD &&
+	    max_images > (len - PIX_HEAD) / (PIX_IMAGE_HEAD + 1))
+		max_images = (len - PIX_HEAD) / (PIX_IMAGE_HEAD + 1);
+	if ((*coded = calloc(max_images ? max_images : 1, sizeof(**coded))) ==
+	    NULL)
+		return MUGAI_ERR_NOMEM;
+	rc = pixels_parse(buf, len, max_pixels, max_images, *coded, maps, n,
+	    used);
+	if (rc == MUGAI_OK &&
+	    (rc = coded_within(*maps, *n, *coded, max_bytes)) != MUGAI_OK) {
+		free(*maps);
+		*maps = NULL;
+		*n = 0;
+	}
+	if (rc != MUGAI_OK) {
+		free(*coded);
+		*coded = NULL;
+	}
+	return rc;
+}
+
+/* mugai_pixels_unpack - see mugai/cdr/pixels.h. */
+mugai_status
+mugai_pixels_unpack(const struct mugai_pixmap *pm, size_t coded,
+    uint8_t *dst, struct mugai_pixmap *out)
+{
+	*out = *pm;
+	if (!(pm->flags & MUGAI_PIX_RUNS))
+		return MUGAI_OK;
+	if (unpackbits(pm->data, coded, dst, (size_t)pm->width * pm->height *
+	    pm->channels) != 0)
+		return MUGAI_ERR_PARSE;
+	out->data = dst;
+	out->flags &= ~MUGAI_PIX_RUNS;
+	return MUGAI_OK;
+}
+
 /* mugai_pixels_parse_pages - see mugai/cdr/pixels.h. */
 mugai_status
 mugai_pixels_parse_pages(const void *buf, size_t len, size_t max_pixels,
@@ -377,19 +505,8 @@ mugai_pixels_parse_pages(const void *buf, size_t len, size_t max_pixels,
 	mugai_status rc;
 
 	*store = NULL;
-	*maps = NULL;
-	*n = 0;
-	if (max_images == 0 || max_images > SIZE_MAX / sizeof(*coded))
-		return MUGAI_ERR_PARSE;
-	/* At most what the stream can hold, as pixels_parse checks. */
-	if (buf != NULL && len >= PIX_HEAD &&
-	    max_images > (len - PIX_HEAD) / (PIX_IMAGE_HEAD + 1))
-		max_images = (len - PIX_HEAD) / (PIX_IMAGE_HEAD + 1);
-	if ((coded = calloc(max_images ? max_images : 1, sizeof(*coded))) ==
-	    NULL)
-		return MUGAI_ERR_NOMEM;
-	rc = pixels_parse(buf, len, max_pixels, max_images, coded, maps, n,
-	    used);
+	rc = mugai_pixels_parse_coded(buf, len, max_pixels, max_images,
+	    max_bytes, maps, &coded, n, used);
 	if (rc == MUGAI_OK &&
 	    (rc = unpack_pages(*maps, *n, coded, max_bytes, store)) !=
 	    MUGAI_OK) {

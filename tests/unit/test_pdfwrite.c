@@ -5,7 +5,8 @@
  * active in it, each page stored the way its pixels call for (JPEG for
  * photographs, lossless grey, lossless few-colour, one bit for bilevel,
  * a text stencil over white or over a JPEG of the pictures for mixed),
- * a font that will not load, and the error paths.  That the worker's
+ * a font that will not load, pages left run-length coded and decoded one
+ * at a time, and the error paths.  That the worker's
  * own pages come back is checked in test_convert_pdf.c.
  */
 #include <stdarg.h>
@@ -642,6 +643,94 @@ test_usage(void **state)
 	mugai_buf_free(&out);
 }
 
+/* A coded page of w x h x ch from p into out, as the worker writes it. */
+static void
+add_coded(struct mugai_buf *out, uint32_t w, uint32_t h, uint32_t ch,
+    const uint8_t *p)
+{
+	size_t at, n = (size_t)w * ch;
+	uint8_t *scratch = malloc(MUGAI_PIXELS_RUNS_BOUND(n));
+	uint32_t y;
+
+	assert_non_null(scratch);
+	assert_int_equal(mugai_pixels_runs_begin(out, w, h, ch, &at),
+	    MUGAI_OK);
+	for (y = 0; y < h; y++)
+		assert_int_equal(mugai_pixels_runs_row(out, p + y * n, n,
+		    scratch), MUGAI_OK);
+	assert_int_equal(mugai_pixels_runs_end(out, at), MUGAI_OK);
+	free(scratch);
+}
+
+/*
+ * Pages left run-length coded (mugai_pixels_parse_coded) and decoded
+ * one at a time, the second larger than the first and the third plain:
+ * the same copy as from the decoded pages, words and all.  A coded
+ * page without its coded length is refused, and a page whose runs do
+ * not decode to it takes the partial file back.
+ */
+static void
+test_coded(void **state)
+{
+	struct mugai_word w[1] = {
+		{ 2000, 2000, 12000, 4000, 0, "議事録", 0 },
+	};
+	struct mugai_pagetext t[3] = { { w, 1 }, { w, 1 }, { w, 1 } };
+	struct mugai_pixmap *pm, *dec;
+	struct mugai_pdf_opts o = opts(72);
+	struct mugai_pdf_stats st, st2;
+	struct mugai_buf stream, out, whole;
+	uint8_t *store;
+	size_t *coded, n, used;
+	char *s;
+
+	(void)state;
+	w[0].len = (uint32_t)strlen(w[0].text);
+	o.mixed = 1;
+	mugai_buf_init(&stream, 0);
+	assert_int_equal(mugai_pixels_begin(&stream, 3), MUGAI_OK);
+	add_coded(&stream, TW, TH, 1, textpage);
+	add_coded(&stream, TW, TH, 3, textphoto);
+	assert_int_equal(mugai_pixels_add(&stream, CW, CH, 3, 0, chart),
+	    MUGAI_OK);
+	assert_int_equal(mugai_pixels_parse_coded(stream.data, stream.len,
+	    TW * TH, 3, 1 << 24, &pm, &coded, &n, &used), MUGAI_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(mugai_pixels_parse_pages(stream.data, stream.len,
+	    TW * TH, 3, 1 << 24, &dec, &n, &used, &store), MUGAI_OK);
+	mugai_buf_init(&out, 0);
+	mugai_buf_init(&whole, 0);
+	assert_int_equal(mugai_pdf_from_coded_pages(pm, coded, 3, t, &o, &out,
+	    &st), MUGAI_OK);
+	assert_int_equal(mugai_pdf_from_pages(dec, 3, t, &o, &whole, &st2),
+	    MUGAI_OK);
+	assert_memory_equal(&st, &st2, sizeof(st));
+	assert_int_equal(st.mixed, 2);
+	assert_int_equal(st.words, 3);
+	/* The same file but for its date. */
+	assert_int_equal(out.len, whole.len);
+	s = tool("pdftotext -enc UTF-8", &out);
+	assert_non_null(strstr(s, "議事録"));
+	free(s);
+	mugai_buf_free(&out);
+	mugai_buf_free(&whole);
+
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_pdf_from_coded_pages(pm, NULL, 3, t, &o, &out,
+	    &st), MUGAI_ERR_USAGE);
+	coded[1]--;
+	assert_int_equal(mugai_buf_puts(&out, "keep"), MUGAI_OK);
+	assert_int_equal(mugai_pdf_from_coded_pages(pm, coded, 3, t, &o, &out,
+	    &st), MUGAI_ERR_PARSE);
+	assert_string_equal(out.data, "keep");
+	mugai_buf_free(&out);
+	free(pm);
+	free(coded);
+	free(dec);
+	free(store);
+	mugai_buf_free(&stream);
+}
+
 /* Over the buffer's cap: an error, and the partial file taken back. */
 static void
 test_cap(void **state)
@@ -675,6 +764,7 @@ main(void)
 		cmocka_unit_test(test_mixed),
 		cmocka_unit_test(test_mixed_once),
 		cmocka_unit_test(test_mixed_pictures),
+		cmocka_unit_test(test_coded),
 		cmocka_unit_test(test_usage),
 		cmocka_unit_test(test_cap),
 	};

@@ -4,8 +4,10 @@
  * noise and colour come back byte for byte, next to a plain page and
  * with the words that follow; the coded length and every count are
  * checked (a run or a literal past either end, a short page, the
- * reserved control byte, more decoded bytes than allowed); and the
- * parsers of plain images refuse a coded one.
+ * reserved control byte, more decoded bytes than allowed), also when
+ * the pages are left coded and decoded one at a time
+ * (mugai_pixels_parse_coded, mugai_pixels_unpack); and the parsers of
+ * plain images refuse a coded one.
  */
 #include <stdarg.h>
 #include <stddef.h>
@@ -75,8 +77,10 @@ add_coded(struct mugai_buf *out, uint32_t w, uint32_t h, uint32_t ch,
 static void
 test_round_trip(void **state)
 {
-	static uint8_t grey[W * H], rgb[W * H * 3], plain[7 * 5];
-	struct mugai_pixmap *pm;
+	static uint8_t grey[W * H], rgb[W * H * 3], plain[7 * 5],
+	    page[W * H * 3];
+	struct mugai_pixmap *pm, one;
+	size_t *coded;
 	struct mugai_buf out;
 	uint8_t *store;
 	size_t n, used, plain_len;
@@ -113,6 +117,32 @@ test_round_trip(void **state)
 	free(pm);
 	free(store);
 
+	/* Left coded: pages decoded one at a time come back the same. */
+	assert_int_equal(mugai_pixels_parse_coded(out.data, out.len, MAXPX, 3,
+	    sizeof(grey) + sizeof(rgb), &pm, &coded, &n, &used), MUGAI_OK);
+	assert_int_equal(n, 3);
+	assert_int_equal(used, out.len - 5);
+	assert_int_equal(pm[0].flags, MUGAI_PIX_RUNS);
+	assert_int_equal(pm[1].flags, 0);
+	assert_int_equal(pm[2].flags, MUGAI_PIX_RUNS);
+	assert_int_equal(mugai_pixels_unpack(&pm[0], coded[0], page, &one),
+	    MUGAI_OK);
+	assert_memory_equal(one.data, grey, sizeof(grey));
+	assert_int_equal(mugai_pixels_unpack(&pm[1], coded[1], page, &one),
+	    MUGAI_OK);
+	assert_ptr_equal(one.data, pm[1].data);
+	assert_int_equal(mugai_pixels_unpack(&pm[2], coded[2], page, &one),
+	    MUGAI_OK);
+	assert_int_equal(one.flags, 0);
+	assert_memory_equal(one.data, rgb, sizeof(rgb));
+	free(pm);
+	free(coded);
+	assert_int_equal(mugai_pixels_parse_coded(out.data, out.len, MAXPX, 3,
+	    sizeof(grey) + sizeof(rgb) - 1, &pm, &coded, &n, &used),
+	    MUGAI_ERR_PARSE);
+	assert_null(pm);
+	assert_null(coded);
+
 	/* One byte fewer allowed decoded: refused. */
 	assert_int_equal(mugai_pixels_parse_pages(out.data, out.len, MAXPX, 3,
 	    sizeof(grey) + sizeof(rgb) - 1, &pm, &n, &used, &store),
@@ -125,6 +155,42 @@ test_round_trip(void **state)
 	assert_int_equal(mugai_pixels_parse(out.data, out.len - 5, MAXPX, 3,
 	    &pm, &n), MUGAI_ERR_PARSE);
 	mugai_buf_free(&out);
+}
+
+/*
+ * parse_undecoded - the one-page stream buf[0..len) through
+ * mugai_pixels_parse_coded and, when accepted, the page decoded by
+ * mugai_pixels_unpack (its stream used bytes long): its result.
+ */
+static mugai_status
+parse_undecoded(const uint8_t *buf, size_t len, size_t used)
+{
+	struct mugai_pixmap *pm, one;
+	uint8_t page[8];
+	size_t *coded, n, u;
+	mugai_status rc;
+
+	rc = mugai_pixels_parse_coded(buf, len, MAXPX, 1, 100, &pm, &coded,
+	    &n, &u);
+	if (rc != MUGAI_OK) {
+		assert_null(pm);
+		assert_null(coded);
+		return rc;
+	}
+	assert_int_equal(n, 1);
+	assert_int_equal(u, used);
+	assert_true(pm[0].flags & MUGAI_PIX_RUNS);
+	assert_int_equal(mugai_pixels_unpack(&pm[0], coded[0], page, &one),
+	    MUGAI_OK);
+	assert_int_equal(one.flags, 0);
+	assert_ptr_equal(one.data, page);
+	assert_memory_equal(page, "\1\2\3\7\7\7\7\7", 8);
+	/* A coded length one short no longer decodes to the page. */
+	assert_int_equal(mugai_pixels_unpack(&pm[0], coded[0] - 1, page, &one),
+	    MUGAI_ERR_PARSE);
+	free(pm);
+	free(coded);
+	return rc;
 }
 
 /* A one-image stream of a 4 x 2 grey page with the given coded bytes. */
@@ -152,6 +218,8 @@ parse_coded(const uint8_t *code, size_t len, uint32_t coded_len,
 	off += len;
 	rc = mugai_pixels_parse_pages(buf, off + extra, MAXPX, 1, 100, &pm, &n,
 	    &used, &store);
+	/* Checked without decoding, the page is refused just the same. */
+	assert_int_equal(parse_undecoded(buf, off + extra, off), rc);
 	if (rc == MUGAI_OK) {
 		assert_int_equal(n, 1);
 		assert_int_equal(used, off);

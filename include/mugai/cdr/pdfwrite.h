@@ -67,4 +67,17 @@ mugai_status mugai_pdf_from_pages(const struct mugai_pixmap *pages, size_t n,
     const struct mugai_pagetext *text, const struct mugai_pdf_opts *o,
     struct mugai_buf *out, struct mugai_pdf_stats *st);
 
+/*
+ * mugai_pdf_from_coded_pages - the same for pages as
+ * mugai_pixels_parse_coded left them: a coded page (MUGAI_PIX_RUNS,
+ * coded[i] bytes of runs) is decoded when its turn comes, into one
+ * buffer that serves every page, so that the pages' pixels are never
+ * all in memory at once.  coded may be NULL when no page is coded.
+ * MUGAI_ERR_PARSE when a page's runs do not decode to its size.
+ */
+mugai_status mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
+    const size_t *coded, size_t n, const struct mugai_pagetext *text,
+    const struct mugai_pdf_opts *o, struct mugai_buf *out,
+    struct mugai_pdf_stats *st);
+
 #endif

@@ -84,4 +84,26 @@ mugai_status mugai_pixels_parse_pages(const void *buf, size_t len,
     size_t max_pixels, size_t max_images, size_t max_bytes,
     struct mugai_pixmap **maps, size_t *n, size_t *used, uint8_t **store);
 
+/*
+ * mugai_pixels_parse_coded - mugai_pixels_parse_pages without decoding:
+ * every coded page is proven to decode to exactly its size, and all of
+ * them within max_bytes, but stays coded, its flag MUGAI_PIX_RUNS and
+ * its coded length in (*coded)[i] (*coded is malloc'd, *n entries, for
+ * the caller to free).  mugai_pixels_unpack decodes a page when it is
+ * used, so that a document's pages need not be in memory all at once.
+ */
+mugai_status mugai_pixels_parse_coded(const void *buf, size_t len,
+    size_t max_pixels, size_t max_images, size_t max_bytes,
+    struct mugai_pixmap **maps, size_t **coded, size_t *n, size_t *used);
+
+/*
+ * mugai_pixels_unpack - *out is pm, its pixels decoded into dst
+ * (width*height*channels bytes) when pm is coded (coded bytes of
+ * PackBits at pm->data), else pm as it is.  MUGAI_ERR_PARSE for runs
+ * that do not decode to exactly its size (never for a page
+ * mugai_pixels_parse_coded accepted).
+ */
+mugai_status mugai_pixels_unpack(const struct mugai_pixmap *pm, size_t coded,
+    uint8_t *dst, struct mugai_pixmap *out);
+
 #endif
