@@ -633,10 +633,11 @@ out:
 static const char *
 q_notice_bounded(const char *notice, size_t max, char **copy)
 {
-	static const char fmt[] = "%.*s\n[... %zu bytes more not kept in"
-	    " the quarantine index / 以下 %zu バイトは索引に保存していません]\n";
+	static const char fmt[] = "\n[... %zu bytes more not kept in the"
+	    " quarantine index / 以下 %zu バイトは索引に保存していません]\n";
+	char tail[256];
 	const char *nl;
-	size_t len, cut;
+	size_t len, cut, tn;
 	int n;
 
 	*copy = NULL;
@@ -648,11 +649,16 @@ q_notice_bounded(const char *notice, size_t max, char **copy)
 	if ((nl = memrchr(notice, '\n', cut)) != NULL &&
 	    cut - (size_t)(nl - notice) <= 256)
 		cut = (size_t)(nl - notice);
-	n = snprintf(NULL, 0, fmt, (int)cut, notice, len - cut, len - cut);
-	if (n < 0 || (*copy = malloc((size_t)n + 1)) == NULL)
+	/* memcpy, not "%.*s": glibc's printf took 300,000 instructions for
+	 * the 8K head, ten times what storing the row does. */
+	n = snprintf(tail, sizeof(tail), fmt, len - cut, len - cut);
+	if (n < 0 || (size_t)n >= sizeof(tail))
 		return NULL;
-	snprintf(*copy, (size_t)n + 1, fmt, (int)cut, notice, len - cut,
-	    len - cut);
+	tn = (size_t)n;
+	if ((*copy = malloc(cut + tn + 1)) == NULL)
+		return NULL;
+	memcpy(*copy, notice, cut);
+	memcpy(*copy + cut, tail, tn + 1);
 	return *copy;
 }
 
