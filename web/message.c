@@ -6,8 +6,9 @@
  *
  * Nothing of the message is ever rendered as HTML: every value goes
  * through web_esc(), headers and text are shown in <pre> as text.  The
- * notice the quarantine keeps is the whole text body the recipient got
- * (the notice, then the sanitised text), so it is shown as it is.
+ * notice the quarantine keeps is the text body the recipient got (the
+ * notice, then the sanitised text) up to quarantine_notice_max bytes,
+ * with a line saying how much more there was, so it is shown as it is.
  */
 #include <stdlib.h>
 #include <string.h>

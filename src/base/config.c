@@ -121,6 +121,8 @@ static const struct config_key config_keys[] = {
 	/* A total per message; it must fit in the MTA's milter timeout. */
 	{ "quarantine_busy_timeout", KEY_TIME, OFF(quarantine_busy_timeout),
 	    "10s", 1, 60 },
+	{ "quarantine_notice_max", KEY_SIZE, OFF(quarantine_notice_max), "8K",
+	    1024, 16777216 },
 	{ "sendmail_path", KEY_STR, OFF(sendmail_path), "/usr/sbin/sendmail", 0, 0 },
 	{ "milter_socket", KEY_STR, OFF(milter_socket), "unix:/run/mugai/mugai.sock", 0, 0 },
 	{ "pid_file", KEY_STR, OFF(pid_file), "/run/mugai/mugai-milter.pid", 0, 0 },

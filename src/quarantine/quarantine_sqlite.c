@@ -37,6 +37,7 @@ struct qsql {
 	char	*dir;		/* quarantine_dir, for absolute paths */
 	char	*path;		/* the database file, for messages */
 	unsigned timeout;	/* seconds, for messages */
+	sqlite3_stmt *insert;	/* qsql_insert's, prepared once, under lock */
 };
 
 #define QSQL_VERSION	3
@@ -367,6 +368,7 @@ qsql_close(void *ctx)
 
 	if (s == NULL)
 		return;
+	sqlite3_finalize(s->insert);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
 	free(s->dir);
@@ -516,7 +518,7 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 	    " 'held', ?14, ?2)";
 	struct qsql *s = ctx;
 	struct mugai_buf rcpt;
-	sqlite3_stmt *st = NULL;
+	sqlite3_stmt *st;
 	mugai_status rc;
 
 	mugai_buf_init(&rcpt, QSQL_MAX_JSON);
@@ -529,9 +531,12 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 		mugai_buf_free(&rcpt);
 		return rc;
 	}
-	rc = qsql_prepare(s, sql, &st, "adding a message");
-	if (rc != MUGAI_OK)
+	/* One statement for every message: parsing and planning the INSERT
+	 * each time was a sixth of the insert's CPU time in the milter. */
+	if (s->insert == NULL && (rc = qsql_prepare(s, sql, &s->insert,
+	    "adding a message")) != MUGAI_OK)
 		goto out;
+	st = s->insert;
 	qsql_bind_text(st, 1, e->id);
 	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->received);
 	qsql_bind_text(st, 3, e->queue_id);
@@ -547,8 +552,9 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 	qsql_bind_text(st, 13, e->notice);
 	qsql_bind_text(st, 14, relpath);
 	rc = qsql_step_done(s, st, "adding a message");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
 out:
-	sqlite3_finalize(st);
 	qsql_unlock(s);
 	mugai_buf_free(&rcpt);
 	return rc;

@@ -27,6 +27,7 @@
 #include "mugai/base/buf.h"
 #include "mugai/base/config.h"
 #include "mugai/base/log.h"
+#include "mugai/text/charset.h"
 #include "mugai/quarantine/quarantine.h"
 #include "../../src/quarantine/quarantine_backend.h"
 
@@ -1870,6 +1871,80 @@ test_corrupt_index(void **state)
 	assert_int_equal(access(path, F_OK), -1);
 }
 
+/*
+ * The index keeps at most quarantine_notice_max (8K) bytes of the
+ * notice and text: longer text is cut before a character, at a line end
+ * when one is near, and says how much was left out; shorter stays whole
+ * (test_delete).  The original file is the whole message still.
+ */
+static void
+store_notice(struct fx *f, const char *id, const char *notice)
+{
+	const char *rcpts[1] = { "c@d" };
+	struct mugai_qentry e;
+
+	memset(&e, 0, sizeof(e));
+	e.id = id;
+	e.sender = "a@b";
+	e.recipients = rcpts;
+	e.nrecipients = 1;
+	e.subject = "";
+	e.verdict = "sanitised";
+	e.reasons = "";
+	e.report_json = "{}";
+	e.notice = notice;
+	assert_int_equal(mugai_quarantine_store(f->q, &e, notice,
+	    strlen(notice)), MUGAI_OK);
+}
+
+static void
+test_notice_bounded(void **state)
+{
+	static const char line[] = "本日の会議は午後3時からです。\n";
+	struct fx *f = *state;
+	struct mugai_qrecord *r;
+	struct mugai_buf text, out;
+	char more[64];
+	size_t i, kept;
+
+	/* Lines: cut at the last line end before 8K. */
+	mugai_buf_init(&text, 0);
+	assert_int_equal(mugai_buf_puts(&text, "notice / 通知\n"), MUGAI_OK);
+	for (i = 0; i < 1000; i++)
+		assert_int_equal(mugai_buf_puts(&text, line), MUGAI_OK);
+	store_notice(f, "longlines", text.data);
+	r = get(f, "longlines");
+	kept = strcspn(r->notice, "[");
+	assert_true(kept <= 8192 && kept > 8192 - sizeof(line));
+	assert_memory_equal(r->notice, text.data, kept);
+	assert_int_equal(text.data[kept - 1], '\n');
+	snprintf(more, sizeof(more), "[... %zu bytes more not kept",
+	    text.len - (kept - 1));
+	assert_non_null(strstr(r->notice + kept, more));
+	assert_true(mugai_utf8_valid(r->notice, strlen(r->notice)));
+	mugai_buf_init(&out, 0);
+	assert_int_equal(mugai_quarantine_read(f->q, r, &out), MUGAI_OK);
+	assert_int_equal(out.len, text.len);
+	mugai_buf_free(&out);
+	mugai_qrecord_free(r);
+	mugai_buf_free(&text);
+
+	/* One line of 3-byte characters: cut before the one at 8K. */
+	mugai_buf_init(&text, 0);
+	for (i = 0; i < 3000; i++)
+		assert_int_equal(mugai_buf_puts(&text, "あ"), MUGAI_OK);
+	store_notice(f, "oneline", text.data);
+	r = get(f, "oneline");
+	assert_memory_equal(r->notice, text.data, 8190);
+	assert_int_equal(r->notice[8190], '\n');
+	snprintf(more, sizeof(more), "[... %zu bytes more not kept",
+	    text.len - 8190);
+	assert_non_null(strstr(r->notice, more));
+	assert_true(mugai_utf8_valid(r->notice, strlen(r->notice)));
+	mugai_qrecord_free(r);
+	mugai_buf_free(&text);
+}
+
 int
 main(void)
 {
@@ -1886,6 +1961,7 @@ main(void)
 		T(test_schema_version),
 		T(test_list_filters),
 		T(test_delete),
+		T(test_notice_bounded),
 		T(test_purge_age),
 		T(test_verify_problems),
 		cmocka_unit_test(test_part_extract),

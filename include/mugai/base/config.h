@@ -91,6 +91,7 @@ struct mugai_config {
 	char	*audit_log;
 	unsigned quarantine_retention_days;
 	unsigned quarantine_busy_timeout; /* seconds */
+	size_t	 quarantine_notice_max;	/* bytes of notice and text indexed */
 	char	*sendmail_path;
 
 	/* The milter daemon. */

@@ -38,7 +38,9 @@ struct mugai_qentry {
 	const char *verdict;		/* "sanitised", "rejected", ... */
 	const char *reasons;		/* short text: signatures, parts */
 	const char *report_json;	/* the full sanitise report */
-	const char *notice;		/* the notice the recipient got */
+	const char *notice;		/* the notice the recipient got; the
+					   index keeps quarantine_notice_max
+					   bytes of it */
 };
 
 /*
