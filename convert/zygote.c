@@ -31,10 +31,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -48,6 +50,20 @@
 #define ZYGOTE_ARGS	32		/* arguments in a request */
 #define ZYGOTE_MSG	4096		/* bytes of arguments */
 
+/*
+ * What a child prefaults in one call a range rather than page by page
+ * (see child_prefault): the stack below the zygote's loop, and the
+ * holes of the heap (at most HEAP_RUNS runs, each at most HEAP_RUN_MAX).
+ */
+#define STACK_PREFAULT	((size_t)128 << 10)
+#define HEAP_RUNS	64
+#define HEAP_RUN_MAX	((size_t)4 << 20)
+
+struct run {
+	char	*p;
+	size_t	 len;
+};
+
 struct kid {
 	pid_t	 pid;			/* 0: free */
 	int	 fd;			/* its status socket; -1 once closed */
@@ -59,6 +75,10 @@ struct zygote {
 	int	 sfd;			/* signalfd for SIGCHLD */
 	sigset_t oldmask;		/* what children get back */
 	pid_t	 self;
+	char	*stack_lo;		/* the stack children prefault */
+	size_t	 stack_len;		/* 0: none */
+	struct run holes[HEAP_RUNS];	/* the heap's pages we do not hold */
+	size_t	 nholes;
 };
 
 static void
@@ -75,6 +95,30 @@ send_int(int fd, int v)
 {
 	if (fd >= 0)
 		(void)send(fd, &v, sizeof(v), MSG_NOSIGNAL);
+}
+
+/*
+ * Prefault what the child is about to write, in one madvise a range
+ * instead of one page fault a page.  Under a virtualised kernel a fault
+ * costs 15-30 us (a copy-on-write fault more: it flushes the TLB),
+ * while MADV_POPULATE_WRITE makes a page ready for about 1 us; a docx's
+ * worker took some 450 faults.  Only pages the zygote does not hold are
+ * prefaulted, so each is a new zeroed page, never a copy: the stack
+ * below the zygote's loop (stack_empty) and the holes of the heap that
+ * malloc_trim gave back (heap_holes), where the child's malloc finds
+ * its memory first.  Nothing here is needed for safety: a kernel
+ * without MADV_POPULATE_WRITE (before 5.14) faults as before.
+ */
+static void
+child_prefault(const struct zygote *z)
+{
+	size_t i;
+
+	if (z->stack_len > 0)
+		(void)madvise(z->stack_lo, z->stack_len, MADV_POPULATE_WRITE);
+	for (i = 0; i < z->nholes; i++)
+		(void)madvise(z->holes[i].p, z->holes[i].len,
+		    MADV_POPULATE_WRITE);
 }
 
 /*
@@ -96,6 +140,7 @@ child_run(struct zygote *z, int fds[4], int argc, char **argv)
 	closefrom(3);
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &z->oldmask, NULL);
+	child_prefault(z);
 	/*
 	 * _exit: the libraries' destructors (poppler, GLib, fontconfig)
 	 * would cost time and free nothing that matters; the result went
@@ -349,6 +394,90 @@ prepare_all(void)
 	(void)malloc_trim(0);
 }
 
+/*
+ * Make the stack reach STACK_PREFAULT below here, then empty that part:
+ * what the libraries' set-up left there is dead, and pages the zygote
+ * no longer holds are new pages for its children, prefaulted cheaply,
+ * rather than copies made at a fault each (child_prefault).
+ */
+static void __attribute__((noinline))
+stack_empty(struct zygote *z)
+{
+	volatile char pad[STACK_PREFAULT];
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi;
+
+	pad[0] = 0;
+	pad[sizeof(pad) - 1] = 0;
+	for (lo = 0; lo < sizeof(pad); lo += pg)
+		pad[lo] = 0;
+	lo = ((uintptr_t)pad + pg - 1) & ~(pg - 1);
+	hi = ((uintptr_t)pad + sizeof(pad)) & ~(pg - 1);
+	/* Keep the top page: this frame's own variables may share it. */
+	if (hi <= lo + pg)
+		return;
+	hi -= pg;
+	if (madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) {
+		z->stack_lo = (char *)lo;
+		z->stack_len = hi - lo;
+	}
+}
+
+/* The heap's range, from /proc/self/maps: 0, or -1 when not found. */
+static int
+heap_range(uintptr_t *lo, uintptr_t *hi)
+{
+	char line[512];
+	unsigned long a, b;
+	int rc = -1;
+	FILE *fp;
+
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return -1;
+	while (rc != 0 && fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "[heap]") != NULL &&
+		    sscanf(line, "%lx-%lx", &a, &b) == 2 && b > a) {
+			*lo = a;
+			*hi = b;
+			rc = 0;
+		}
+	fclose(fp);
+	return rc;
+}
+
+/*
+ * The runs of heap pages not resident after malloc_trim (mincore): the
+ * children prefault them (child_prefault).
+ */
+static void
+heap_holes(struct zygote *z)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi, i, n;
+	unsigned char *vec;
+
+	z->nholes = 0;
+	if (heap_range(&lo, &hi) != 0 || (lo | hi) & (pg - 1))
+		return;
+	n = (hi - lo) / pg;
+	if ((vec = malloc(n)) == NULL)
+		return;
+	if (mincore((void *)lo, hi - lo, vec) != 0)
+		n = 0;
+	for (i = 0; i < n && z->nholes < HEAP_RUNS; i++) {
+		struct run *r = &z->holes[z->nholes];
+
+		if (vec[i] & 1)
+			continue;
+		r->p = (char *)(lo + i * pg);
+		r->len = 0;
+		while (i < n && !(vec[i] & 1) && r->len < HEAP_RUN_MAX) {
+			r->len += pg;
+			i++;
+		}
+		z->nholes++;
+	}
+	free(vec);
+}
+
 int
 convert_zygote(int (*run)(int, char **))
 {
@@ -372,6 +501,8 @@ convert_zygote(int (*run)(int, char **))
 	}
 	/* What every mode loads before its sandbox closes, loaded once. */
 	prepare_all();
+	stack_empty(&z);
+	heap_holes(&z);
 	while (zygote_poll(&z) == 0)
 		continue;
 	zygote_end(&z);
