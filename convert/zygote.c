@@ -52,17 +52,11 @@
 
 /*
  * What a child prefaults in one call a range rather than page by page
- * (see child_prefault): the stack below the zygote's loop, and the
- * holes of the heap (at most HEAP_RUNS runs, each at most HEAP_RUN_MAX).
+ * (see child_prefault): the stack below the zygote's loop, and the heap
+ * when it is at most HEAP_PREFAULT_MAX.
  */
 #define STACK_PREFAULT	((size_t)128 << 10)
-#define HEAP_RUNS	64
-#define HEAP_RUN_MAX	((size_t)4 << 20)
-
-struct run {
-	char	*p;
-	size_t	 len;
-};
+#define HEAP_PREFAULT_MAX ((size_t)8 << 20)
 
 struct kid {
 	pid_t	 pid;			/* 0: free */
@@ -77,8 +71,8 @@ struct zygote {
 	pid_t	 self;
 	char	*stack_lo;		/* the stack children prefault */
 	size_t	 stack_len;		/* 0: none */
-	struct run holes[HEAP_RUNS];	/* the heap's pages we do not hold */
-	size_t	 nholes;
+	char	*heap_lo;		/* the heap children prefault */
+	size_t	 heap_len;		/* 0: none */
 };
 
 static void
@@ -100,25 +94,24 @@ send_int(int fd, int v)
 /*
  * Prefault what the child is about to write, in one madvise a range
  * instead of one page fault a page.  Under a virtualised kernel a fault
- * costs 15-30 us (a copy-on-write fault more: it flushes the TLB),
- * while MADV_POPULATE_WRITE makes a page ready for about 1 us; a docx's
- * worker took some 450 faults.  Only pages the zygote does not hold are
- * prefaulted, so each is a new zeroed page, never a copy: the stack
- * below the zygote's loop (stack_empty) and the holes of the heap that
- * malloc_trim gave back (heap_holes), where the child's malloc finds
- * its memory first.  Nothing here is needed for safety: a kernel
- * without MADV_POPULATE_WRITE (before 5.14) faults as before.
+ * costs 15-30 us, a copy-on-write one more (it flushes the TLB), while
+ * MADV_POPULATE_WRITE makes a new page ready for about 1 us and copies
+ * a shared one for 4-12 us; a docx's worker took some 450 faults, 320
+ * of them new pages in the holes malloc_trim left in the heap, where
+ * its malloc finds memory first, and 45 copies of heap pages it wrote
+ * into.  So the child makes the whole heap its own (a zygote's is about
+ * 2 MB: half a millisecond), and the stack below the zygote's loop,
+ * which the zygote emptied (stack_empty), so those are new pages, not
+ * copies.  Nothing here is needed for safety: a kernel without
+ * MADV_POPULATE_WRITE (before 5.14) faults as before.
  */
 static void
 child_prefault(const struct zygote *z)
 {
-	size_t i;
-
 	if (z->stack_len > 0)
 		(void)madvise(z->stack_lo, z->stack_len, MADV_POPULATE_WRITE);
-	for (i = 0; i < z->nholes; i++)
-		(void)madvise(z->holes[i].p, z->holes[i].len,
-		    MADV_POPULATE_WRITE);
+	if (z->heap_len > 0)
+		(void)madvise(z->heap_lo, z->heap_len, MADV_POPULATE_WRITE);
 }
 
 /*
@@ -444,38 +437,17 @@ heap_range(uintptr_t *lo, uintptr_t *hi)
 	return rc;
 }
 
-/*
- * The runs of heap pages not resident after malloc_trim (mincore): the
- * children prefault them (child_prefault).
- */
+/* The heap the children prefault (child_prefault), if not too big. */
 static void
-heap_holes(struct zygote *z)
+heap_find(struct zygote *z)
 {
-	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi, i, n;
-	unsigned char *vec;
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi;
 
-	z->nholes = 0;
-	if (heap_range(&lo, &hi) != 0 || (lo | hi) & (pg - 1))
+	if (heap_range(&lo, &hi) != 0 || (lo | hi) & (pg - 1) ||
+	    hi - lo > HEAP_PREFAULT_MAX)
 		return;
-	n = (hi - lo) / pg;
-	if ((vec = malloc(n)) == NULL)
-		return;
-	if (mincore((void *)lo, hi - lo, vec) != 0)
-		n = 0;
-	for (i = 0; i < n && z->nholes < HEAP_RUNS; i++) {
-		struct run *r = &z->holes[z->nholes];
-
-		if (vec[i] & 1)
-			continue;
-		r->p = (char *)(lo + i * pg);
-		r->len = 0;
-		while (i < n && !(vec[i] & 1) && r->len < HEAP_RUN_MAX) {
-			r->len += pg;
-			i++;
-		}
-		z->nholes++;
-	}
-	free(vec);
+	z->heap_lo = (char *)lo;
+	z->heap_len = hi - lo;
 }
 
 int
@@ -502,7 +474,7 @@ convert_zygote(int (*run)(int, char **))
 	/* What every mode loads before its sandbox closes, loaded once. */
 	prepare_all();
 	stack_empty(&z);
-	heap_holes(&z);
+	heap_find(&z);
 	while (zygote_poll(&z) == 0)
 		continue;
 	zygote_end(&z);
