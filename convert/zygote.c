@@ -398,11 +398,11 @@ stack_empty(struct zygote *z)
 {
 	volatile char pad[STACK_PREFAULT];
 	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi;
+	size_t i;
 
-	pad[0] = 0;
+	for (i = 0; i < sizeof(pad); i += pg)
+		pad[i] = 0;
 	pad[sizeof(pad) - 1] = 0;
-	for (lo = 0; lo < sizeof(pad); lo += pg)
-		pad[lo] = 0;
 	lo = ((uintptr_t)pad + pg - 1) & ~(pg - 1);
 	hi = ((uintptr_t)pad + sizeof(pad)) & ~(pg - 1);
 	/* Keep the top page: this frame's own variables may share it. */
