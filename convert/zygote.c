@@ -31,10 +31,12 @@
 #include <fcntl.h>
 #include <poll.h>
 #include <signal.h>
+#include <stdint.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
 #include <unistd.h>
+#include <sys/mman.h>
 #include <sys/prctl.h>
 #include <sys/signalfd.h>
 #include <sys/socket.h>
@@ -48,6 +50,14 @@
 #define ZYGOTE_ARGS	32		/* arguments in a request */
 #define ZYGOTE_MSG	4096		/* bytes of arguments */
 
+/*
+ * What a child prefaults in one call a range rather than page by page
+ * (see child_prefault): the stack below the zygote's loop, and the heap
+ * when it is at most HEAP_PREFAULT_MAX.
+ */
+#define STACK_PREFAULT	((size_t)128 << 10)
+#define HEAP_PREFAULT_MAX ((size_t)8 << 20)
+
 struct kid {
 	pid_t	 pid;			/* 0: free */
 	int	 fd;			/* its status socket; -1 once closed */
@@ -59,6 +69,10 @@ struct zygote {
 	int	 sfd;			/* signalfd for SIGCHLD */
 	sigset_t oldmask;		/* what children get back */
 	pid_t	 self;
+	char	*stack_lo;		/* the stack children prefault */
+	size_t	 stack_len;		/* 0: none */
+	char	*heap_lo;		/* the heap children prefault */
+	size_t	 heap_len;		/* 0: none */
 };
 
 static void
@@ -75,6 +89,29 @@ send_int(int fd, int v)
 {
 	if (fd >= 0)
 		(void)send(fd, &v, sizeof(v), MSG_NOSIGNAL);
+}
+
+/*
+ * Prefault what the child is about to write, in one madvise a range
+ * instead of one page fault a page.  Under a virtualised kernel a fault
+ * costs 15-30 us, a copy-on-write one more (it flushes the TLB), while
+ * MADV_POPULATE_WRITE makes a new page ready for about 1 us and copies
+ * a shared one for 4-12 us; a docx's worker took some 450 faults, 320
+ * of them new pages in the holes malloc_trim left in the heap, where
+ * its malloc finds memory first, and 45 copies of heap pages it wrote
+ * into.  So the child makes the whole heap its own (a zygote's is about
+ * 2 MB: half a millisecond), and the stack below the zygote's loop,
+ * which the zygote emptied (stack_empty), so those are new pages, not
+ * copies.  Nothing here is needed for safety: a kernel without
+ * MADV_POPULATE_WRITE (before 5.14) faults as before.
+ */
+static void
+child_prefault(const struct zygote *z)
+{
+	if (z->stack_len > 0)
+		(void)madvise(z->stack_lo, z->stack_len, MADV_POPULATE_WRITE);
+	if (z->heap_len > 0)
+		(void)madvise(z->heap_lo, z->heap_len, MADV_POPULATE_WRITE);
 }
 
 /*
@@ -96,6 +133,7 @@ child_run(struct zygote *z, int fds[4], int argc, char **argv)
 	closefrom(3);
 	signal(SIGCHLD, SIG_DFL);
 	sigprocmask(SIG_SETMASK, &z->oldmask, NULL);
+	child_prefault(z);
 	/*
 	 * _exit: the libraries' destructors (poppler, GLib, fontconfig)
 	 * would cost time and free nothing that matters; the result went
@@ -349,6 +387,69 @@ prepare_all(void)
 	(void)malloc_trim(0);
 }
 
+/*
+ * Make the stack reach STACK_PREFAULT below here, then empty that part:
+ * what the libraries' set-up left there is dead, and pages the zygote
+ * no longer holds are new pages for its children, prefaulted cheaply,
+ * rather than copies made at a fault each (child_prefault).
+ */
+static void __attribute__((noinline))
+stack_empty(struct zygote *z)
+{
+	volatile char pad[STACK_PREFAULT];
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi;
+	size_t i;
+
+	for (i = 0; i < sizeof(pad); i += pg)
+		pad[i] = 0;
+	pad[sizeof(pad) - 1] = 0;
+	lo = ((uintptr_t)pad + pg - 1) & ~(pg - 1);
+	hi = ((uintptr_t)pad + sizeof(pad)) & ~(pg - 1);
+	/* Keep the top page: this frame's own variables may share it. */
+	if (hi <= lo + pg)
+		return;
+	hi -= pg;
+	if (madvise((void *)lo, hi - lo, MADV_DONTNEED) == 0) {
+		z->stack_lo = (char *)lo;
+		z->stack_len = hi - lo;
+	}
+}
+
+/* The heap's range, from /proc/self/maps: 0, or -1 when not found. */
+static int
+heap_range(uintptr_t *lo, uintptr_t *hi)
+{
+	char line[512];
+	unsigned long a, b;
+	int rc = -1;
+	FILE *fp;
+
+	if ((fp = fopen("/proc/self/maps", "re")) == NULL)
+		return -1;
+	while (rc != 0 && fgets(line, sizeof(line), fp) != NULL)
+		if (strstr(line, "[heap]") != NULL &&
+		    sscanf(line, "%lx-%lx", &a, &b) == 2 && b > a) {
+			*lo = a;
+			*hi = b;
+			rc = 0;
+		}
+	fclose(fp);
+	return rc;
+}
+
+/* The heap the children prefault (child_prefault), if not too big. */
+static void
+heap_find(struct zygote *z)
+{
+	uintptr_t pg = (uintptr_t)sysconf(_SC_PAGESIZE), lo, hi;
+
+	if (heap_range(&lo, &hi) != 0 || (lo | hi) & (pg - 1) ||
+	    hi - lo > HEAP_PREFAULT_MAX)
+		return;
+	z->heap_lo = (char *)lo;
+	z->heap_len = hi - lo;
+}
+
 int
 convert_zygote(int (*run)(int, char **))
 {
@@ -372,6 +473,8 @@ convert_zygote(int (*run)(int, char **))
 	}
 	/* What every mode loads before its sandbox closes, loaded once. */
 	prepare_all();
+	stack_empty(&z);
+	heap_find(&z);
 	while (zygote_poll(&z) == 0)
 		continue;
 	zygote_end(&z);
