@@ -191,33 +191,6 @@ mf_speaks_v6(unsigned long f1)
 	return (f1 & (SMFIP_SKIP | SMFIP_RCPT_REJ | SMFIP_HDR_LEADSPC)) != 0;
 }
 
-/*
- * Ask the MTA for the one macro mugai-milter reads, {i}, at each stage
- * where mf_note_qid may look for it, instead of the MTA's default lists
- * (Postfix's milter_*_macros: client, TLS, auth and address macros).
- * Postfix first knows {i} at RCPT, or at DATA with its default
- * smtpd_delay_open_until_valid_rcpt; Sendmail from MAIL.  Connect and
- * HELO get {i} too: it has no value there, so the MTA sends none; an
- * empty list would not do, as Postfix takes that for its default.
- * Only with an MTA that offers SMFIF_SETSYMLIST (protocol 6); a stage
- * the MTA refuses keeps its default list, which also has {i}.
- */
-static void
-mf_symlist(SMFICTX *ctx, unsigned long f0, unsigned long *pf0)
-{
-	static const int stages[] = { SMFIM_CONNECT, SMFIM_HELO,
-	    SMFIM_ENVFROM, SMFIM_ENVRCPT, SMFIM_DATA, SMFIM_EOH, SMFIM_EOM };
-	size_t i;
-
-	if ((f0 & SMFIF_SETSYMLIST) == 0)
-		return;
-	*pf0 |= SMFIF_SETSYMLIST;
-	for (i = 0; i < sizeof(stages) / sizeof(stages[0]); i++)
-		if (milter_seam->setsymlist(ctx, stages[i], "i") != MI_SUCCESS)
-			mugai_log(LOG_WARNING, NULL, "MTA keeps its macro "
-			    "list for stage %d", stages[i]);
-}
-
 static sfsistat
 mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
     unsigned long f2, unsigned long f3, unsigned long *pf0,
@@ -244,7 +217,6 @@ mf_negotiate(SMFICTX *ctx, unsigned long f0, unsigned long f1,
 		}
 	}
 	*pf0 = f0 & MILTER_ACTIONS;
-	mf_symlist(ctx, f0, pf0);
 	/*
 	 * Header values with their leading space keep originals exact.
 	 * No reply to each header, no DATA and no unknown command: a

@@ -12,7 +12,6 @@ static const struct milter_seam seam_libmilter = {
 	smfi_chgheader,
 	smfi_replacebody,
 	smfi_quarantine,
-	smfi_setsymlist,
 };
 
 const struct milter_seam *milter_seam = &seam_libmilter;

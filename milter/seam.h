@@ -20,7 +20,6 @@ struct milter_seam {
 	int	 (*chgheader)(SMFICTX *, char *, int, char *);
 	int	 (*replacebody)(SMFICTX *, unsigned char *, int);
 	int	 (*quarantine)(SMFICTX *, char *);
-	int	 (*setsymlist)(SMFICTX *, int, char *);
 };
 
 /* The table in use: libmilter's functions unless a test swaps it. */

@@ -102,20 +102,12 @@ def main():
 
     m = Milter(path)
     offer = int(os.environ.get("RAWMTA_OFFER", "0x1FFFFF"), 16)
-    offer_actions = int(os.environ.get("RAWMTA_ACTIONS", "0x1FF"), 16)
-    m.send(b"O", struct.pack(">III", 6, offer_actions, offer))
+    m.send(b"O", struct.pack(">III", 6, 0x1FF, offer))
     cmd, data = m.reply()
     if cmd != b"O" or len(data) < 12:
         die("negotiation: got %r" % cmd)
     _, actions, options = struct.unpack(">III", data[:12])
     print("negotiated actions=0x%x options=0x%x" % (actions, options))
-    # Then the macro lists the milter asks for (SMFIF_SETSYMLIST): per
-    # stage a 32-bit SMFIM_* number and the names, NUL-terminated.
-    rest = data[12:]
-    while len(rest) >= 5:
-        stage = struct.unpack(">I", rest[:4])[0]
-        names, _, rest = rest[4:].partition(b"\0")
-        print("symlist %d %s" % (stage, names.decode("latin-1")))
     if options & ~offer:
         die("the milter took options not offered: 0x%x" % options)
     # The steps the milter takes no reply for (SMFIP_NR_*).

@@ -32,8 +32,6 @@
 /* An MTA before protocol 6 (Postfix with milter_protocol=4). */
 #define OFFER_OLD	0x3FFUL
 #define ACTIONS		0x1FFUL
-/* Actions of an MTA before protocol 6: no SMFIF_SETSYMLIST. */
-#define ACTIONS_OLD	0x3FUL
 
 /* The fake MTA: one connection's private pointer and the last reply. */
 static struct {
@@ -42,8 +40,6 @@ static struct {
 	char	 code[8];
 	char	 xcode[16];
 	char	 text[512];
-	char	 symlist[7][16];	/* per SMFIM_* stage, "" if none */
-	int	 nsymlists;
 } mta;
 
 static SMFICTX *const ctx = (SMFICTX *)&mta;
@@ -72,19 +68,6 @@ fake_getsymval(SMFICTX *c, char *name)
 }
 
 static int
-fake_setsymlist(SMFICTX *c, int stage, char *macros)
-{
-	(void)c;
-	assert_true(stage >= SMFIM_FIRST && stage <= SMFIM_LAST);
-	/* libmilter refuses a second list for a stage. */
-	assert_string_equal(mta.symlist[stage], "");
-	snprintf(mta.symlist[stage], sizeof(mta.symlist[stage]), "%s",
-	    macros);
-	mta.nsymlists++;
-	return MI_SUCCESS;
-}
-
-static int
 fake_setreply(SMFICTX *c, char *code, char *xcode, char *text)
 {
 	(void)c;
@@ -100,7 +83,6 @@ static const struct milter_seam fake_seam = {
 	.getpriv = fake_getpriv,
 	.setpriv = fake_setpriv,
 	.setreply = fake_setreply,
-	.setsymlist = fake_setsymlist,
 };
 
 /* callbacks.c calls libmilter only through this pointer. */
@@ -114,32 +96,18 @@ reset(void **state)
 	return 0;
 }
 
-/*
- * A new connection offering actions f0 and protocol options f1; returns
- * the options taken, the actions taken in *pa.
- */
-static unsigned long
-open_conn_actions(unsigned long f0, unsigned long f1, unsigned long *pa)
-{
-	struct smfiDesc *d = milter_callbacks();
-	unsigned long p = 0, f2 = 0, f3 = 0;
-
-	/* libmilter passes the MTA's options and every NR step, faked. */
-	*pa = 0;
-	assert_int_equal(d->xxfi_negotiate(ctx, f0, f1 | NR_ALL, 0, 0,
-	    pa, &p, &f2, &f3), SMFIS_CONTINUE);
-	assert_non_null(mta.priv);
-	return p;
-}
-
-/* The same with every action offered (protocol 6, as Postfix 3). */
+/* A new connection offering protocol options f1; returns what is taken. */
 static unsigned long
 open_conn(unsigned long f1)
 {
-	unsigned long a, p;
+	struct smfiDesc *d = milter_callbacks();
+	unsigned long a = 0, p = 0, f2 = 0, f3 = 0;
 
-	p = open_conn_actions(ACTIONS, f1, &a);
-	assert_int_equal(a, MILTER_ACTIONS | SMFIF_SETSYMLIST);
+	/* libmilter passes the MTA's options and every NR step, faked. */
+	assert_int_equal(d->xxfi_negotiate(ctx, ACTIONS, f1 | NR_ALL, 0, 0,
+	    &a, &p, &f2, &f3), SMFIS_CONTINUE);
+	assert_int_equal(a, MILTER_ACTIONS);
+	assert_non_null(mta.priv);
 	return p;
 }
 
@@ -195,39 +163,6 @@ test_negotiate_old(void **state)
 	(void)state;
 	/* No NR step but headers (libmilter answers those for it). */
 	assert_int_equal(open_conn(OFFER_OLD), 0x380UL);
-	close_conn();
-}
-
-/*
- * Offered SMFIF_SETSYMLIST, the milter takes it and asks for {i} alone
- * at every stage (connect and HELO included: an empty list would get
- * Postfix's default).  That the queue id then reaches the log lines is
- * tests/e2e/postfix-milter.sh's (qid-in-log), with a real Postfix.
- */
-static void
-test_symlist(void **state)
-{
-	int stage;
-
-	(void)state;
-	open_conn(OFFER_V6);
-	assert_int_equal(mta.nsymlists, SMFIM_LAST - SMFIM_FIRST + 1);
-	for (stage = SMFIM_FIRST; stage <= SMFIM_LAST; stage++)
-		assert_string_equal(mta.symlist[stage], "i");
-	close_conn();
-}
-
-/* An MTA without SMFIF_SETSYMLIST: no list, the action is not taken. */
-static void
-test_symlist_old(void **state)
-{
-	unsigned long a;
-
-	(void)state;
-	assert_int_equal(open_conn_actions(ACTIONS_OLD, OFFER_OLD, &a),
-	    0x380UL);
-	assert_int_equal(a, MILTER_ACTIONS);
-	assert_int_equal(mta.nsymlists, 0);
 	close_conn();
 }
 
@@ -305,8 +240,6 @@ main(void)
 	const struct CMUnitTest tests[] = {
 		cmocka_unit_test_setup(test_negotiate_v6, reset),
 		cmocka_unit_test_setup(test_negotiate_old, reset),
-		cmocka_unit_test_setup(test_symlist, reset),
-		cmocka_unit_test_setup(test_symlist_old, reset),
 		cmocka_unit_test_setup(test_noconfig_later, reset),
 		cmocka_unit_test_setup(test_noconfig_now, reset),
 		cmocka_unit_test_setup(test_stopping_later, reset),
