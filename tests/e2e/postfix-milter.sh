@@ -17,6 +17,8 @@
 #   kill       milter killed (-9) while idle: 4xx at SMTP time, nothing
 #              accepted; killed under load (smtp-source): whatever was
 #              accepted was sanitised, the rest got 4xx; restart: flows
+#   qid        the milter's log line for each message names Postfix's
+#              queue id (the {i} macro)
 #   midsession milter killed during one SMTP transaction (before DATA,
 #              in the middle of the data, while Postfix waits for its
 #              verdict): 4xx, the message never arrives
@@ -272,6 +274,8 @@ attach() {
 	fi
 	pass "attach-$1-removed"
 	read -r qid mid <"$T/ids"
+	# The milter's line for the message names Postfix's queue id ({i}).
+	check "attach-$1-qid-in-log" pf_poll 10 sh -c "grep -qF ': $qid: from=<sender@example.org> to=' '$T/milter.log'"
 	mugai quarantine list --json >"$T/list.json" 2>"$T/list.err"
 	mugai quarantine export "$mid" -o "$T/$1.orig" >/dev/null 2>"$T/export.err"
 	check "attach-$1-original" pm original "$T/list.json" "$mid" "$qid" \
