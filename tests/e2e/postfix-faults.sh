@@ -10,10 +10,13 @@
 #
 #   dead-session  a session that had a message through, then the milter
 #                 is killed (-9) and started again: on that session every
-#                 MAIL FROM is deferred (Postfix keeps the dead milter
-#                 connection for the rest of the session), but Postfix
-#                 closes it (421) after at most 5 errors; a new session
-#                 is served by the new milter at once
+#                 message is deferred (Postfix keeps the dead milter
+#                 connection for the rest of the session; with protocol 6
+#                 it writes MAIL FROM without waiting for a reply, so the
+#                 451 may come at RCPT TO or after the data), never
+#                 accepted, and Postfix closes the session (421) after at
+#                 most 5 errors; a new session is served by the new
+#                 milter at once
 #   kill-load     4 SMTP clients send 160 numbered HTML messages, each
 #                 retried on a 4xx or a lost session as an MTA would;
 #                 meanwhile the milter is killed (-9) twice, each time
@@ -104,13 +107,26 @@ print("first accepted", flush=True)
 open(state + ".ready", "w").close()
 while not os.path.exists(state + ".go"):
     time.sleep(0.05)
+def step(i):
+    """One step of a message: its reply (DATA: the reply after the data)."""
+    if i == 0:
+        return s.mail("a@example.org")
+    if i == 1:
+        return s.rcpt("b@example.jp")
+    try:
+        return s.data(msg)
+    except smtplib.SMTPDataError as e:
+        return e.smtp_code, e.smtp_error
 deferred = 0
 try:
     for i in range(50):
-        code, text = s.mail("a@example.org")
-        if code == 421:
-            print("closed with 421 after %d deferred" % deferred)
-            sys.exit(0)
+        for k in range(3):
+            code, text = step(k)
+            if code == 421:
+                print("closed with 421 after %d deferred" % deferred)
+                sys.exit(0)
+            if code // 100 != 2 and code != 354:
+                break
         if code // 100 == 4:
             deferred += 1
             s.rset()

@@ -5,7 +5,7 @@
 --   QID   its queue id
 -- End of message must be SMFIR_CONTINUE with an X-Mugai-Status added,
 -- which only a milter that loaded its configuration and the ClamAV
--- database answers (before, MAIL FROM is deferred).
+-- database answers (before, the message is deferred).
 local L = dofile(lib)
 
 local function run()
