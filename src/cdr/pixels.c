@@ -236,9 +236,12 @@ mugai_pixels_runs_end(struct mugai_buf *out, size_t at)
 }
 
 /*
- * unpackbits - the PackBits in s[0..n) into exactly want bytes at d;
- * -1 when a count runs past either buffer, the data ends short of
- * want, or a control byte is 128 (no writer here makes one).
+ * unpackbits - the PackBits in s[0..n) into exactly want bytes at d,
+ * or, with d NULL, only whether they would decode so: a page is proven
+ * whole when the stream is parsed (coded_within), and decoded when it
+ * is used (mugai_pixels_unpack), which cannot fail then.  -1 when a
+ * count runs past either buffer, the data ends short of want, or a
+ * control byte is 128 (no writer here makes one).
  */
 static int
 unpackbits(const uint8_t *s, size_t n, uint8_t *d, size_t want)
@@ -252,43 +255,15 @@ unpackbits(const uint8_t *s, size_t n, uint8_t *d, size_t want)
 			k = (size_t)c + 1;
 			if (k > n - i || k > want - o)
 				return -1;
-			memcpy(d + o, s + i, k);
+			if (d != NULL)
+				memcpy(d + o, s + i, k);
 			i += k;
 		} else if (c > 128) {
 			k = 257 - (size_t)c;
 			if (i >= n || k > want - o)
 				return -1;
-			memset(d + o, s[i++], k);
-		} else
-			return -1;
-		o += k;
-	}
-	return o == want ? 0 : -1;
-}
-
-/*
- * runs_check - whether the PackBits in s[0..n) decode to exactly want
- * bytes, by unpackbits' tests on the control bytes alone: a page is
- * proven whole when the stream is parsed, and decoded only when it is
- * used (mugai_pixels_unpack), which cannot fail then.
- */
-static int
-runs_check(const uint8_t *s, size_t n, size_t want)
-{
-	size_t i = 0, o = 0, k;
-	unsigned c;
-
-	while (i < n) {
-		c = s[i++];
-		if (c < 128) {
-			k = (size_t)c + 1;
-			if (k > n - i || k > want - o)
-				return -1;
-			i += k;
-		} else if (c > 128) {
-			k = 257 - (size_t)c;
-			if (i >= n || k > want - o)
-				return -1;
+			if (d != NULL)
+				memset(d + o, s[i], k);
 			i++;
 		} else
 			return -1;
@@ -423,7 +398,8 @@ unpack_pages(struct mugai_pixmap *pm, size_t n, const size_t *coded,
 
 /*
  * coded_within - the coded pages of pm[0..n) each proven to decode to
- * its size (runs_check), and all decoded within max_bytes.
+ * its size (unpackbits without a destination), and all decoded within
+ * max_bytes.
  */
 static mugai_status
 coded_within(const struct mugai_pixmap *pm, size_t n, const size_t *coded,
@@ -437,7 +413,7 @@ coded_within(const struct mugai_pixmap *pm, size_t n, const size_t *coded,
 		/* pixels_parse_one showed each size fits a size_t. */
 		size = (size_t)pm[i].width * pm[i].height * pm[i].channels;
 		if (size > max_bytes - total ||
-		    runs_check(pm[i].data, coded[i], size) != 0)
+		    unpackbits(pm[i].data, coded[i], NULL, size) != 0)
 			return MUGAI_ERR_PARSE;
 		total += size;
 	}
