@@ -351,7 +351,7 @@ check postfix-sent-exact eq "status=sent lines" \
     "$(grep -cE ' to=<[0-9]*(plain|html)@load\.example>.* status=sent ' "$P/maillog")" \
     "$TOTAL"
 check postfix-log-clean eq "milter trouble or warnings in the Postfix log" \
-    "$(grep -E 'milter|warning|error|fatal|panic' "$P/maillog" | head -n 3)" ""
+    "$(pf_log_trouble "$P" 'milter|warning|error|fatal|panic' | head -n 3)" ""
 check milter-log-clean eq "milter errors" \
     "$(grep -vE ' action=delivered | started on |ClamAV engine' "$T/milter.log" | head -n 3)" ""
 check stop pf_stop "$P"

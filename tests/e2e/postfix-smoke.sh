@@ -224,6 +224,6 @@ check stop-sink eq "smtp-sink $sinkpid running" "$(running "$sinkpid")" ""
 check stop-ports refused "$smtp" "$sink"
 check stop-twice pf_stop "$P"
 check log-clean eq "warnings in the Postfix log" \
-    "$(grep -E ' (warning|error|fatal|panic): ' "$P/maillog")" ""
+    "$(pf_log_trouble "$P" ' (warning|error|fatal|panic): ')" ""
 
 finish
