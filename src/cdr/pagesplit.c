@@ -30,6 +30,9 @@
 #define PX_GREYISH	2
 #define PX_COLOUR	4
 
+/* A one in each byte of a word (PX_INK in each of eight pixels). */
+#define ONES	0x0101010101010101ull
+
 /*
  * find_ink - for an RGB page, ink[i] what pixel i is (PX_*), once, so
  * that the tiles' tests read a byte a pixel.  A pixel with every
@@ -140,19 +143,25 @@ grey_between(const uint8_t *d, uint32_t n)
 	return any != 0;
 }
 
-/* rgb_between - whether a pixel of ink[0..n) is neither ink nor paper. */
+/*
+ * rgb_between - whether a pixel of ink[0..n) is neither ink nor paper:
+ * a whole tile's row as two words, whose bytes' other bits than PX_INK
+ * are all clear for ink and paper.
+ */
 static int
 rgb_between(const uint8_t *ink, uint32_t n)
 {
+	uint64_t v[2];
 	unsigned any = 0;
 	uint32_t k;
 
-	if (n == MUGAI_SPLIT_TILE)
-		for (k = 0; k < MUGAI_SPLIT_TILE; k++)
-			any |= ink[k];
-	else
-		for (k = 0; k < n; k++)
-			any |= ink[k];
+	if (n == MUGAI_SPLIT_TILE) {
+		_Static_assert(MUGAI_SPLIT_TILE == sizeof(v), "a row two words");
+		memcpy(v, ink, sizeof(v));
+		return ((v[0] | v[1]) & ~(ONES * PX_INK)) != 0;
+	}
+	for (k = 0; k < n; k++)
+		any |= ink[k];
 	return (any & ~PX_INK) != 0;
 }
 
@@ -255,9 +264,6 @@ grey_mask(const uint8_t *d, size_t n, uint8_t *mask)
 	}
 	return nink;
 }
-
-/* A one in each byte of a word (PX_INK in each of eight pixels). */
-#define ONES	0x0101010101010101ull
 
 /*
  * fill_mask - pixels [i, i + n) of a text tile row (their ink) or of a
