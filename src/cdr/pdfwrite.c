@@ -7,8 +7,8 @@
  * hides it on screen and on paper, while search, selection, copy and
  * pdftotext read it all the same.  Each word is set in the configured
  * font (IPA Gothic by default: it covers Japanese) at the height of its
- * box and stretched to its width, so that a selection falls where the
- * word is on the image.  cairo embeds only the glyphs used and maps
+ * box and stretched to its width (both to within 0.8 %, put_word), so
+ * that a selection falls where the word is on the image.  cairo embeds only the glyphs used and maps
  * them back to Unicode.
  *
  * A page split into text and pictures (pagesplit.h) is drawn as white
@@ -609,12 +609,9 @@ static void
 page_text(cairo_t *cr, const struct mugai_pagetext *t, double ascent,
     struct mugai_pdf_stats *st)
 {
+	cairo_scaled_font_t *ref;
 	size_t i;
 
-	cairo_scaled_font_t *ref;
-	cairo_matrix_t keep;
-
-	cairo_get_font_matrix(cr, &keep);
 	cairo_set_font_size(cr, REF_SIZE);
 	/* Ours to hold: the next cairo_set_font_matrix lets go of cr's. */
 	ref = cairo_scaled_font_reference(cairo_get_scaled_font(cr));
@@ -622,7 +619,7 @@ page_text(cairo_t *cr, const struct mugai_pagetext *t, double ascent,
 	for (i = 0; i < t->nwords; i++)
 		put_word(cr, ref, &t->words[i], ascent);
 	cairo_scaled_font_destroy(ref);
-	cairo_set_font_matrix(cr, &keep);
+	/* No current point left to the page's image. */
 	cairo_new_path(cr);
 	st->words += t->nwords;
 }
