@@ -8,8 +8,8 @@
  * pdftotext read it all the same.  Each word is set in the configured
  * font (IPA Gothic by default: it covers Japanese) at the height of its
  * box and stretched to its width (both to within 0.8 %, put_word), so
- * that a selection falls where the word is on the image.  cairo embeds only the glyphs used and maps
- * them back to Unicode.
+ * that a selection falls where the word is on the image.  cairo embeds
+ * only the glyphs used and maps them back to Unicode.
  *
  * A page split into text and pictures (pagesplit.h) is drawn as white
  * paper, its pictures' JPEG over their bounding box, and the text over
