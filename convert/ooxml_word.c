@@ -310,11 +310,25 @@ cut_node(xmlNode *n)
 int
 ooxml_cut_fields(struct ooxml *x, struct ooxml_part *p)
 {
+	/* What simple_walk and collect act on; without one nothing changes. */
+	static const char *const field_names[] = { "fldSimple", "fldChar",
+	    NULL };
 	struct fields f;
 	xmlNode *root;
 	size_t i;
-	int rc, cut;
+	int rc, cut, found;
 
+	/*
+	 * Most parts (styles, settings, fonts, many a body) hold no field:
+	 * the check that every XML part gets anyway, looking for one, spares
+	 * them a tree (building and freeing it is most of a docx's cost).
+	 */
+	if (p->doc == NULL) {
+		if ((rc = ooxml_check_for(x, p, field_names, &found)) != 0)
+			return rc;
+		if (!found)
+			return MUGAI_CONVERT_EXIT_OK;
+	}
 	if ((rc = ooxml_parse(x, p)) != 0)
 		return rc;
 	if ((root = xmlDocGetRootElement(p->doc)) == NULL)
