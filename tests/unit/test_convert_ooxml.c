@@ -442,12 +442,28 @@ docx_doc_is(const char *doc, size_t len, struct mugai_buf *out)
 	return clean_ents(e, N(e), out);
 }
 
+/* s (ASCII) as UTF-16LE with a byte order mark into out; its length. */
+static size_t
+utf16(const char *s, char *out)
+{
+	size_t i;
+
+	out[0] = (char)0xff;
+	out[1] = (char)0xfe;
+	for (i = 0; s[i] != '\0'; i++) {
+		out[2 + 2 * i] = s[i];
+		out[3 + 2 * i] = 0;
+	}
+	return 2 + 2 * i;
+}
+
 /*
- * A Word part is looked at as a tree only when its parser met a field
- * element (fldSimple, fldChar): by the names libxml2 decoded, so a part
- * in UTF-16 or with another prefix for the Word namespace is cut all
- * the same; a part stopped at its first field is still refused when
- * broken further on; and a part without one comes out byte for byte.
+ * A Word part is looked at as a tree only when its bytes spell a field
+ * element's name (fldSimple, fldChar) or its parser met one: by the
+ * names libxml2 decoded, so a part in UTF-16 (no such bytes) is cut all
+ * the same, and one with another prefix for the Word namespace too; a
+ * part stopped at its first field is still refused when broken further
+ * on; and a part without one comes out byte for byte.
  */
 static void
 test_fields_found_by_name(void **state)
@@ -467,27 +483,23 @@ test_fields_found_by_name(void **state)
 	    "<x:r><x:fldChar x:fldCharType=\"end\"/></x:r></x:p></x:body>"
 	    "</x:document>";
 	static const char broken_after[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-16\"?>"
 	    "<w:document " W_NS "><w:body><w:p><w:fldSimple w:instr=\" PAGE \"/>"
 	    "</w:p></w:body>";
 	static const char plain[] =
 	    "<?xml version='1.0' encoding='UTF-8'?>\n"
 	    "<w:document " W_NS "><w:body><w:p><w:r><w:t xml:space='preserve'>"
-	    " no field here &amp; <![CDATA[fldChar]]> </w:t></w:r></w:p>"
+	    " no field here &amp; <![CDATA[fld]]> </w:t></w:r></w:p>"
 	    "<w:sectPr/></w:body></w:document>";
-	unsigned char u16[2 * sizeof(u8) + 2];
+	char u16[1024];
 	struct mugai_buf out;
-	size_t i, len;
+	size_t len;
 	zip_t *za;
 	char *p;
 
 	(void)state;
-	u16[0] = 0xff;
-	u16[1] = 0xfe;
-	for (i = 0; i < sizeof(u8) - 1; i++) {
-		u16[2 + 2 * i] = (unsigned char)u8[i];
-		u16[3 + 2 * i] = 0;
-	}
-	assert_int_equal(docx_doc_is((const char *)u16, 2 + 2 * i, &out), 0);
+	len = utf16(u8, u16);
+	assert_int_equal(docx_doc_is(u16, len, &out), 0);
 	za = open_out(&out);
 	assert_part_has(za, "word/document.xml", "INCLUDETEXT", 0);
 	assert_part_has(za, "word/document.xml", "utf16-result", 1);
@@ -501,7 +513,8 @@ test_fields_found_by_name(void **state)
 	zip_discard(za);
 	mugai_buf_free(&out);
 
-	assert_int_equal(docx_doc_is(broken_after, strlen(broken_after), &out),
+	len = utf16(broken_after, u16);
+	assert_int_equal(docx_doc_is(u16, len, &out),
 	    MUGAI_CONVERT_EXIT_BAD_INPUT);
 	mugai_buf_free(&out);
 
