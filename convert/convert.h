@@ -44,6 +44,7 @@ convert_fn convert_ole2;		/* ole2.c: doc, xls, ppt, encrypted */
 int convert_ole2_prepare(void);		/* ole2.c: before sandbox_enter */
 int convert_archive_prepare(void);	/* archive.c: before sandbox_enter */
 int convert_pdf_prepare(void);		/* pdf.c: before sandbox_enter */
+void convert_ooxml_prepare(void);	/* ooxml.c: once, in the zygote */
 
 /*
  * convert_rtf_text - the text of an RTF document as UTF-8, appended to

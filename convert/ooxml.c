@@ -597,6 +597,19 @@ convert_ooxml_framed(const unsigned char *in, size_t len,
 }
 
 /*
+ * convert_ooxml_prepare - libxml2's global set-up (encoding handlers,
+ * dictionaries, the HTML and XPath tables), which every ooxml_run
+ * otherwise does on its first call: once in the zygote, it no longer
+ * costs each child its allocations and page faults.  No document is
+ * involved; idempotent.
+ */
+void
+convert_ooxml_prepare(void)
+{
+	xmlInitParser();
+}
+
+/*
  * convert_ooxml_is_package - 1 when in[0..len) is a zip (bytes after
  * its end allowed, as for the clean) with a [Content_Types].xml: an
  * Office Open XML package, whatever libmagic called it.

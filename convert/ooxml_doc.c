@@ -80,7 +80,12 @@ ooxml_find(struct ooxml *x, const char *name)
 	return hit != NULL ? *hit : NULL;
 }
 
-static const char dtd_seen;
+/* What one parse saw; the parser context's _private points here. */
+struct seen {
+	int	 dtd;			/* a DOCTYPE: stopped there */
+	const char *const *names;	/* element local names to look for */
+	int	 name;			/* one of them came: stopped there */
+};
 
 /* A DOCTYPE: stop at once, before any entity is declared. */
 static void
@@ -88,8 +93,26 @@ no_dtd(void *ctx, const xmlChar *name, const xmlChar *eid, const xmlChar *sid)
 {
 	xmlParserCtxtPtr c = ctx;
 
-	c->_private = (void *)&dtd_seen;
+	((struct seen *)c->_private)->dtd = 1;
 	xmlStopParser(c);
+}
+
+/* An element whose local name is looked for (any namespace): stop. */
+static void
+name_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri, int nns, const xmlChar **ns, int natt, int ndef,
+    const xmlChar **att)
+{
+	xmlParserCtxtPtr c = ctx;
+	struct seen *s = c->_private;
+	size_t i;
+
+	for (i = 0; s->names[i] != NULL; i++)
+		if (strcmp((const char *)local, s->names[i]) == 0) {
+			s->name = 1;
+			xmlStopParser(c);
+			return;
+		}
 }
 
 static void
@@ -97,12 +120,18 @@ quiet(void *user, xmlErrorPtr err)
 {
 }
 
-/* tree: build p->doc; else only check.  Entities are never substituted. */
+/*
+ * tree: build p->doc; else only check, and with names stop at the first
+ * element so named (*found = 1: nothing was judged, the caller parses
+ * again).  Entities are never substituted.
+ */
 static int
-parse(struct ooxml *x, struct ooxml_part *p, int tree)
+parse(struct ooxml *x, struct ooxml_part *p, int tree,
+    const char *const *names, int *found)
 {
 	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING;
+	struct seen s;
 	xmlParserCtxtPtr c;
 	xmlDocPtr doc;
 	int wf, dtd;
@@ -112,18 +141,28 @@ parse(struct ooxml *x, struct ooxml_part *p, int tree)
 		    "%.100s is too big to parse", p->name);
 	if ((c = xmlNewParserCtxt()) == NULL)
 		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "out of memory");
+	memset(&s, 0, sizeof(s));
+	s.names = names;
+	c->_private = &s;
 	if (!tree) {
 		memset(c->sax, 0, sizeof(*c->sax));
 		c->sax->initialized = XML_SAX2_MAGIC;
+		if (names != NULL)
+			c->sax->startElementNs = name_start;
 	}
 	c->sax->internalSubset = no_dtd;
 	c->sax->serror = quiet;
 	doc = xmlCtxtReadMemory(c, (const char *)p->data, (int)p->len,
 	    NULL, NULL, opts);
 	wf = c->wellFormed;
-	dtd = c->_private == &dtd_seen ||
+	dtd = s.dtd ||
 	    (doc != NULL && (doc->intSubset != NULL || doc->extSubset != NULL));
 	xmlFreeParserCtxt(c);
+	if (s.name && !dtd) {
+		xmlFreeDoc(doc);
+		*found = 1;
+		return MUGAI_CONVERT_EXIT_OK;
+	}
 	if (dtd || !wf || (tree && doc == NULL)) {
 		xmlFreeDoc(doc);
 		if (dtd)
@@ -134,8 +173,10 @@ parse(struct ooxml *x, struct ooxml_part *p, int tree)
 	}
 	if (tree)
 		p->doc = doc;
-	else
+	else {
 		xmlFreeDoc(doc);
+		p->checked = 1;
+	}
 	return MUGAI_CONVERT_EXIT_OK;
 }
 
@@ -144,13 +185,21 @@ ooxml_parse(struct ooxml *x, struct ooxml_part *p)
 {
 	if (p->doc != NULL)
 		return MUGAI_CONVERT_EXIT_OK;
-	return parse(x, p, 1);
+	return parse(x, p, 1, NULL, NULL);
 }
 
 int
 ooxml_check(struct ooxml *x, struct ooxml_part *p)
 {
-	return parse(x, p, 0);
+	return parse(x, p, 0, NULL, NULL);
+}
+
+int
+ooxml_check_for(struct ooxml *x, struct ooxml_part *p,
+    const char *const *names, int *found)
+{
+	*found = 0;
+	return parse(x, p, 0, names, found);
 }
 
 /* p->doc back into p->data, as UTF-8. */

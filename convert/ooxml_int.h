@@ -23,6 +23,7 @@ struct ooxml_part {
 	int	 reached;	/* a kept relationship leads here */
 	int	 rels_done;	/* its .rels was walked */
 	int	 dirty;		/* doc changed: serialise it on output */
+	int	 checked;	/* well formed, no DOCTYPE: checked, no tree */
 	xmlDocPtr doc;		/* parsed tree, when one was needed */
 	char	**gone_ids;	/* relationship Ids dropped from its .rels */
 	size_t	 ngone;
@@ -69,10 +70,15 @@ int ooxml_clean(struct ooxml *x);
 /*
  * ooxml_doc.c.  ooxml_parse: the part's tree into p->doc (once); an XML
  * part with a DOCTYPE is UNSAFE, one that is not well formed BAD_INPUT.
- * ooxml_check: the same checks without building a tree.
+ * ooxml_check: the same checks without building a tree (p->checked).
+ * ooxml_check_for: ooxml_check, but stops at the first element whose
+ * local name is in names (NULL-ended), in any namespace, with *found 1
+ * and nothing judged yet: the caller then needs ooxml_parse.
  */
 int ooxml_parse(struct ooxml *x, struct ooxml_part *p);
 int ooxml_check(struct ooxml *x, struct ooxml_part *p);
+int ooxml_check_for(struct ooxml *x, struct ooxml_part *p,
+    const char *const *names, int *found);
 int ooxml_serialise(struct ooxml *x, struct ooxml_part *p);
 
 /* Namespace tests: transitional and strict forms. */

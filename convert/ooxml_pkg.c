@@ -649,7 +649,8 @@ clean_parts(struct ooxml *x, struct ooxml_part *main)
 		    ctype_has(p, "ms-word")) &&
 		    (rc = ooxml_cut_fields(x, p)) != 0)
 			return rc;
-		if (is_xml(p) && p->doc == NULL && (rc = ooxml_check(x, p)) != 0)
+		if (is_xml(p) && p->doc == NULL && !p->checked &&
+		    (rc = ooxml_check(x, p)) != 0)
 			return rc;
 	}
 	if (ctype_has(main, "spreadsheetml") || ctype_has(main, "ms-excel"))

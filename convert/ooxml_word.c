@@ -303,6 +303,18 @@ cut_node(xmlNode *n)
 	xmlFreeNode(run);
 }
 
+/* Do the part's bytes hold one of the names as it stands (UTF-8)? */
+static int
+spelt(const struct ooxml_part *p, const char *const *names)
+{
+	size_t i;
+
+	for (i = 0; names[i] != NULL; i++)
+		if (memmem(p->data, p->len, names[i], strlen(names[i])) != NULL)
+			return 1;
+	return 0;
+}
+
 /*
  * ooxml_cut_fields - the bad fields out of the Word part p.  0 or an
  * exit code.
@@ -310,11 +322,28 @@ cut_node(xmlNode *n)
 int
 ooxml_cut_fields(struct ooxml *x, struct ooxml_part *p)
 {
+	/* What simple_walk and collect act on; without one nothing changes. */
+	static const char *const field_names[] = { "fldSimple", "fldChar",
+	    NULL };
 	struct fields f;
 	xmlNode *root;
 	size_t i;
-	int rc, cut;
+	int rc, cut, found;
 
+	/*
+	 * Most parts (styles, settings, fonts, many a body) hold no field:
+	 * the check that every XML part gets anyway, looking for one, spares
+	 * them a tree (building and freeing it is most of a docx's cost).
+	 * Bytes that spell a field's name go straight to the tree, as they
+	 * always did; only their absence is proven by the parser, which
+	 * reads the names in whatever encoding the part is in.
+	 */
+	if (p->doc == NULL && !spelt(p, field_names)) {
+		if ((rc = ooxml_check_for(x, p, field_names, &found)) != 0)
+			return rc;
+		if (!found)
+			return MUGAI_CONVERT_EXIT_OK;
+	}
 	if ((rc = ooxml_parse(x, p)) != 0)
 		return rc;
 	if ((root = xmlDocGetRootElement(p->doc)) == NULL)

@@ -376,6 +376,7 @@ prepare_all(void)
 	(void)convert_archive_prepare();
 	(void)convert_ole2_prepare();
 	(void)convert_pdf_prepare();
+	convert_ooxml_prepare();
 	/* Last: it enters the namespace the children then share. */
 	if (sandbox_prepare(why, sizeof(why)) != 0)
 		fprintf(stderr, "mugai-convert zygote: %s\n", why);

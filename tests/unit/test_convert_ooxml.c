@@ -423,6 +423,112 @@ static const char xlsm_calc[] =
 	"<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
 	"<calcChain " X_NS "><c r=\"A2\" i=\"1\"/></calcChain>";
 
+/*
+ * A docx of three parts, word/document.xml being len bytes of doc
+ * (no relationship of its own goes, so nothing else parses it first).
+ */
+static int
+docx_doc_is(const char *doc, size_t len, struct mugai_buf *out)
+{
+	static const char ct[] = CT_HEAD "<Override PartName=\"/word/"
+	    "document.xml\" ContentType=\"" OD "wordprocessingml.document."
+	    "main+xml\"/></Types>";
+	struct ent e[] = {
+		{ "[Content_Types].xml", ct, 0 },
+		{ "_rels/.rels", docm_rels, 0 },
+		{ "word/document.xml", doc, len },
+	};
+
+	return clean_ents(e, N(e), out);
+}
+
+/* s (ASCII) as UTF-16LE with a byte order mark into out; its length. */
+static size_t
+utf16(const char *s, char *out)
+{
+	size_t i;
+
+	out[0] = (char)0xff;
+	out[1] = (char)0xfe;
+	for (i = 0; s[i] != '\0'; i++) {
+		out[2 + 2 * i] = s[i];
+		out[3 + 2 * i] = 0;
+	}
+	return 2 + 2 * i;
+}
+
+/*
+ * A Word part is looked at as a tree only when its bytes spell a field
+ * element's name (fldSimple, fldChar) or its parser met one: by the
+ * names libxml2 decoded, so a part in UTF-16 (no such bytes) is cut all
+ * the same, and one with another prefix for the Word namespace too; a
+ * part stopped at its first field is still refused when broken further
+ * on; and a part without one comes out byte for byte.
+ */
+static void
+test_fields_found_by_name(void **state)
+{
+	static const char u8[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-16\"?>"
+	    "<w:document " W_NS "><w:body><w:p>"
+	    "<w:fldSimple w:instr=\" INCLUDETEXT x.docx \"><w:r><w:t>utf16-result"
+	    "</w:t></w:r></w:fldSimple></w:p></w:body></w:document>";
+	static const char prefixed[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<x:document xmlns:x=\"http://schemas.openxmlformats.org/"
+	    "wordprocessingml/2006/main\"><x:body><x:p><x:r>"
+	    "<x:fldChar x:fldCharType=\"begin\"/></x:r><x:r><x:instrText>"
+	    " DDEAUTO cmd \"/c calc\"</x:instrText></x:r><x:r><x:fldChar "
+	    "x:fldCharType=\"separate\"/></x:r><x:r><x:t>x-result</x:t></x:r>"
+	    "<x:r><x:fldChar x:fldCharType=\"end\"/></x:r></x:p></x:body>"
+	    "</x:document>";
+	static const char broken_after[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-16\"?>"
+	    "<w:document " W_NS "><w:body><w:p><w:fldSimple w:instr=\" PAGE \"/>"
+	    "</w:p></w:body>";
+	static const char plain[] =
+	    "<?xml version='1.0' encoding='UTF-8'?>\n"
+	    "<w:document " W_NS "><w:body><w:p><w:r><w:t xml:space='preserve'>"
+	    " no field here &amp; <![CDATA[fld]]> </w:t></w:r></w:p>"
+	    "<w:sectPr/></w:body></w:document>";
+	char u16[1024];
+	struct mugai_buf out;
+	size_t len;
+	zip_t *za;
+	char *p;
+
+	(void)state;
+	len = utf16(u8, u16);
+	assert_int_equal(docx_doc_is(u16, len, &out), 0);
+	za = open_out(&out);
+	assert_part_has(za, "word/document.xml", "INCLUDETEXT", 0);
+	assert_part_has(za, "word/document.xml", "utf16-result", 1);
+	zip_discard(za);
+	mugai_buf_free(&out);
+
+	assert_int_equal(docx_doc_is(prefixed, strlen(prefixed), &out), 0);
+	za = open_out(&out);
+	assert_part_has(za, "word/document.xml", "DDEAUTO", 0);
+	assert_part_has(za, "word/document.xml", "x-result", 1);
+	zip_discard(za);
+	mugai_buf_free(&out);
+
+	len = utf16(broken_after, u16);
+	assert_int_equal(docx_doc_is(u16, len, &out),
+	    MUGAI_CONVERT_EXIT_BAD_INPUT);
+	mugai_buf_free(&out);
+
+	assert_int_equal(docx_doc_is(plain, strlen(plain), &out), 0);
+	za = open_out(&out);
+	p = part(za, "word/document.xml", &len);
+	assert_non_null(p);
+	assert_int_equal(len, strlen(plain));
+	assert_memory_equal(p, plain, len);
+	free(p);
+	zip_discard(za);
+	mugai_buf_free(&out);
+}
+
 static void
 test_xlsm(void **state)
 {
@@ -1040,6 +1146,7 @@ main(void)
 		cmocka_unit_test(test_framed),
 		cmocka_unit_test(test_bad_vml),
 		cmocka_unit_test(test_docm_nested_field),
+		cmocka_unit_test(test_fields_found_by_name),
 		cmocka_unit_test(test_xlsm),
 		cmocka_unit_test(test_pptx_unchanged),
 		cmocka_unit_test(test_unsafe_names),
