@@ -15,6 +15,7 @@
 
 #include <jpeglib.h>
 #include <png.h>
+#include <zlib.h>
 
 #include "mugai/cdr/imgenc.h"
 #include "mugai/cdr/pixels.h"
@@ -304,6 +305,93 @@ test_png_encode(void **state)
 	}
 }
 
+/*
+ * The filter byte of every row of the IDAT, after inflating it whole:
+ * how many rows use filter 4 (Paeth).
+ */
+static uint32_t
+png_paeth_rows(const struct mugai_buf *b, uint32_t w, uint32_t h,
+    uint32_t ch)
+{
+	const uint8_t *p = (const uint8_t *)b->data;
+	size_t off = 8, zlen = 0, rawlen = ((size_t)w * ch + 1) * h;
+	uint8_t *z = malloc(b->len), *raw = malloc(rawlen);
+	uLongf got = rawlen;
+	uint32_t len, y, paeth = 0;
+
+	assert_non_null(z);
+	assert_non_null(raw);
+	while (off + 12 <= b->len) {
+		len = be32(p + off);
+		if (memcmp(p + off + 4, "IDAT", 4) == 0) {
+			memcpy(z + zlen, p + off + 8, len);
+			zlen += len;
+		}
+		off += 12 + (size_t)len;
+	}
+	assert_int_equal(uncompress(raw, &got, z, zlen), Z_OK);
+	assert_int_equal(got, rawlen);
+	for (y = 0; y < h; y++) {
+		assert_in_range(raw[y * ((size_t)w * ch + 1)], 0, 4);
+		paeth += raw[y * ((size_t)w * ch + 1)] == 4;
+	}
+	free(z);
+	free(raw);
+	return paeth;
+}
+
+/*
+ * Noise (a photo to deflate) and flat areas with strokes (a screenshot)
+ * are encoded differently (imgenc.c, png_deflate_set: Paeth and Z_RLE
+ * for the first, libpng's filter per row and deflate's full search for
+ * the second), at sizes that take each hash table size: each still
+ * decodes to exactly its pixels.
+ */
+static void
+test_png_encode_kinds(void **state)
+{
+	static const uint32_t dim[][2] = { { 1, 1 }, { 3, 2 }, { 100, 80 },
+	    { 200, 150 }, { 700, 450 } };
+	struct mugai_pixmap pm = { 0, 0, 1, 0, NULL };
+	struct mugai_buf out;
+	uint32_t seed = 1, d, kind;
+	uint8_t *px;
+	size_t i, n;
+
+	(void)state;
+	for (d = 0; d < sizeof(dim) / sizeof(dim[0]); d++)
+	for (pm.channels = 1; pm.channels <= 3; pm.channels += 2)
+	for (kind = 0; kind < 2; kind++) {
+		pm.width = dim[d][0];
+		pm.height = dim[d][1];
+		n = (size_t)pm.width * pm.height * pm.channels;
+		px = malloc(n);
+		assert_non_null(px);
+		for (i = 0; i < n; i++) {
+			seed = seed * 1103515245 + 12345;
+			if (kind == 0)		/* noise */
+				px[i] = (uint8_t)(seed >> 16);
+			else			/* white, a dark stroke in 9 */
+				px[i] = (i / pm.channels) % 9 == 4 ?
+				    0x20 : 0xf0;
+		}
+		pm.data = px;
+		mugai_buf_init(&out, 0);
+		assert_int_equal(mugai_png_encode(&pm, &out), MUGAI_OK);
+		png_chunks_check(&out);
+		png_check(&out, pm.width, pm.height, pm.channels, px);
+		/* Noise wide enough to judge: Paeth on every row. */
+		if (kind == 0 && pm.width > 2)
+			assert_int_equal(png_paeth_rows(&out, pm.width,
+			    pm.height, pm.channels), pm.height);
+		if (kind == 1 && pm.height > 2)
+			assert_true(png_paeth_rows(&out, pm.width, pm.height,
+			    pm.channels) < pm.height);
+		mugai_buf_free(&out);
+		free(px);
+	}
+}
+
 /* JPEG */
 
 static void
@@ -482,6 +570,7 @@ main(void)
 		cmocka_unit_test(test_pixels_writer_refuses),
 		cmocka_unit_test(test_pixels_parser_refuses),
 		cmocka_unit_test(test_png_encode),
+		cmocka_unit_test(test_png_encode_kinds),
 		cmocka_unit_test(test_jpeg_encode),
 		cmocka_unit_test(test_jpeg_encode_large),
 		cmocka_unit_test(test_encode_refuses),
