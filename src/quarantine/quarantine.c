@@ -1900,6 +1900,19 @@ mugai_qwalk_originals(struct mugai_quarantine *q, mugai_qoriginal_fn fn,
 	return q_walk(q, q_original_cb, &o);
 }
 
+/*
+ * q_young - whether something stamped t is younger than grace seconds
+ * at now, so that a store or release may still be in flight.  A grace
+ * of 0 skips nothing: a file's time stamp can be a second ahead of
+ * time() (seen on virtual machines, where Postfix warns "file system
+ * clock is 1 seconds ahead"), and "now, no grace" must still see it.
+ */
+static int
+q_young(time_t now, time_t t, unsigned grace)
+{
+	return grace > 0 && now - t < (time_t)grace;
+}
+
 struct q_purge {
 	time_t	 now;
 	unsigned grace;
@@ -1911,7 +1924,7 @@ q_purge_temp(enum q_entry kind, int dfd, const char *name, const char *path,
 {
 	struct q_purge *p = arg;
 
-	if (kind != Q_ENTRY_TEMP || p->now - st->st_mtime < (time_t)p->grace)
+	if (kind != Q_ENTRY_TEMP || q_young(p->now, st->st_mtime, p->grace))
 		return MUGAI_OK;
 	if (unlinkat(dfd, name, 0) == -1 && errno != ENOENT) {
 		q_syserr("cannot remove", path, errno);
@@ -2029,7 +2042,7 @@ q_verify_file(enum q_entry kind, int dfd, const char *name, const char *path,
 	char id[Q_ID_MAX + 1];
 	size_t n;
 
-	if (kind != Q_ENTRY_STRAY && v->now - st->st_mtime < (time_t)v->grace)
+	if (kind != Q_ENTRY_STRAY && q_young(v->now, st->st_mtime, v->grace))
 		return MUGAI_OK;	/* a store may be in flight */
 	if (kind == Q_ENTRY_TEMP) {
 		q_problem(v, MUGAI_QPROB_TEMP, NULL, path,
@@ -2063,7 +2076,7 @@ q_verify_stuck(struct mugai_quarantine *q, struct q_verify *v,
 {
 	char path[PATH_MAX], when[48], detail[512];
 
-	if (!row->releasing || v->now - row->changed < (time_t)v->grace)
+	if (!row->releasing || q_young(v->now, row->changed, v->grace))
 		return;
 	q_where(q, row->id, path, sizeof(path));
 	q_iso8601(row->changed, when, sizeof(when));
@@ -2123,7 +2136,7 @@ q_verify_blob(const char *id, size_t size, time_t stored, void *arg)
 	char path[PATH_MAX];
 
 	(void)size;
-	if (b->v->now - stored < (time_t)b->v->grace)
+	if (q_young(b->v->now, stored, b->v->grace))
 		return MUGAI_OK;	/* a store may be in flight */
 	key.id = (char *)id;
 	row = b->v->rows->n == 0 ? NULL : bsearch(&key, b->v->rows->v,
