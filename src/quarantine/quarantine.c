@@ -64,6 +64,12 @@ q_fault(const char *step)
 	return q_fault_fn != NULL ? q_fault_fn(step) : 0;
 }
 
+int
+mugai_qfault(const char *step)
+{
+	return q_fault(step);
+}
+
 /* Message for a failed system call on path, with owner on EACCES. */
 static void
 q_syserr(const char *what, const char *path, int err)
