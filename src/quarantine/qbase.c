@@ -2,7 +2,8 @@
  * qbase.c - what the store, the index backends and the audit log share
  * (see qbase.h): the per-thread error text, freeing a record (and a
  * release request), who owns the files the store creates, and the
- * names of the states (quarantine_backend.h).
+ * names of the states (quarantine_backend.h), and the fault seam tests
+ * use to fail a step of a store (mugai_qfault).
  */
 #include <pwd.h>
 #include <stdarg.h>
@@ -15,6 +16,22 @@
 #include "mugai/quarantine/request.h"
 #include "qbase.h"
 #include "quarantine_backend.h"
+
+static mugai_qfault_fn q_fault_fn;
+
+void
+mugai_quarantine_set_fault(mugai_qfault_fn fn)
+{
+	q_fault_fn = fn;
+}
+
+/* The errno value a test asks for at this step, or 0 (always, in
+ * production).  Here, below the store and its backends, for both. */
+int
+mugai_qfault(const char *step)
+{
+	return q_fault_fn != NULL ? q_fault_fn(step) : 0;
+}
 
 /* Per thread: milter threads store while the CLI's caller reads its own. */
 static __thread char q_errbuf[1024];

@@ -40,16 +40,9 @@ struct mugai_quarantine {
 	atomic_ulong seq;		/* makes temporary names unique */
 };
 
-static mugai_qfault_fn q_fault_fn;
 static const struct mugai_qbackend *q_backend_override;
 
 /* ---- errors and small helpers ---------------------------------------- */
-
-void
-mugai_quarantine_set_fault(mugai_qfault_fn fn)
-{
-	q_fault_fn = fn;
-}
 
 void
 mugai_quarantine_set_backend(const struct mugai_qbackend *be)
@@ -61,7 +54,7 @@ mugai_quarantine_set_backend(const struct mugai_qbackend *be)
 static int
 q_fault(const char *step)
 {
-	return q_fault_fn != NULL ? q_fault_fn(step) : 0;
+	return mugai_qfault(step);
 }
 
 /* Message for a failed system call on path, with owner on EACCES. */

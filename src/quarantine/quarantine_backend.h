@@ -197,12 +197,19 @@ const struct mugai_qbackend *mugai_qbackend_for(const char *quarantine_db);
 
 /*
  * Test seam: when set, called before each step of a store with its name
- * ("tmpfile", "write", "fsync", "rename", "renamed", "insert"); a nonzero
+ * ("tmpfile", "write", "fsync", "rename", "renamed", "insert", and the
+ * SQLite index's "commit"); a nonzero
  * return is an errno value that makes that step fail.  NULL (always, in
  * production) means no faults.  Set it before threads start.
  */
 typedef int (*mugai_qfault_fn)(const char *step);
 void mugai_quarantine_set_fault(mugai_qfault_fn fn);
+
+/*
+ * The same seam for a backend's own steps (the SQLite index's "commit"
+ * of a group of rows): the errno value a test asks for, or 0.
+ */
+int mugai_qfault(const char *step);
 
 /*
  * Test seam: when set, mugai_qbackend_for returns be whatever

@@ -38,6 +38,22 @@ struct qsql {
 	char	*path;		/* the database file, for messages */
 	unsigned timeout;	/* seconds, for messages */
 	sqlite3_stmt *insert;	/* qsql_insert's, prepared once, under lock */
+	/* Group commit (see qsql_insert): rows waiting for a transaction. */
+	pthread_mutex_t gmu;	/* guards the three below */
+	pthread_cond_t gdone;	/* a group was committed or failed */
+	struct qsql_row *queue, **qtail;
+	int	 leading;	/* a thread is writing a group */
+};
+
+/* One row of qsql_insert waiting for, or in, a group transaction. */
+struct qsql_row {
+	const struct mugai_qentry *e;
+	const char *sha256, *relpath, *rcpt;
+	struct timespec deadline;	/* of this call, CLOCK_MONOTONIC */
+	mugai_status rc;		/* set by the group's leader */
+	int	 done;
+	char	 err[1024];		/* the failure, for this thread */
+	struct qsql_row *next;
 };
 
 #define QSQL_VERSION	3
@@ -124,6 +140,18 @@ static const char qsql_v3_sql[] =
 
 /* ---- bounded waiting ------------------------------------------------- */
 
+/* The group commit's condition: its waits count on the deadlines' clock. */
+static void
+qsql_cond_init(pthread_cond_t *c)
+{
+	pthread_condattr_t a;
+
+	pthread_condattr_init(&a);
+	pthread_condattr_setclock(&a, CLOCK_MONOTONIC);
+	pthread_cond_init(c, &a);
+	pthread_condattr_destroy(&a);
+}
+
 static void
 qsql_now(struct timespec *ts)
 {
@@ -168,22 +196,35 @@ qsql_busy(void *arg, int count)
  * for other threads of this process counts against it.
  */
 static mugai_status
+qsql_waited(struct qsql *s, int r, const char *what)
+{
+	mugai_qerr_set("quarantine index %s: waited %us for other"
+	    " messages' index writes while %s; retry, or raise"
+	    " quarantine_busy_timeout", s->path, s->timeout, what);
+	return r == ETIMEDOUT ? MUGAI_ERR_LIMIT : MUGAI_ERR_INTERNAL;
+}
+
+/* Take the handle until the deadline dl, which then bounds SQLite too. */
+static mugai_status
+qsql_lock_until(struct qsql *s, const struct timespec *dl, const char *what)
+{
+	int r;
+
+	r = pthread_mutex_clocklock(&s->lock, CLOCK_MONOTONIC, dl);
+	if (r != 0)
+		return qsql_waited(s, r, what);
+	s->deadline = *dl;
+	return MUGAI_OK;
+}
+
+static mugai_status
 qsql_lock(struct qsql *s, const char *what)
 {
 	struct timespec dl;
-	int r;
 
 	qsql_now(&dl);
 	dl.tv_sec += (time_t)s->timeout;
-	r = pthread_mutex_clocklock(&s->lock, CLOCK_MONOTONIC, &dl);
-	if (r != 0) {
-		mugai_qerr_set("quarantine index %s: waited %us for other"
-		    " messages' index writes while %s; retry, or raise"
-		    " quarantine_busy_timeout", s->path, s->timeout, what);
-		return r == ETIMEDOUT ? MUGAI_ERR_LIMIT : MUGAI_ERR_INTERNAL;
-	}
-	s->deadline = dl;
-	return MUGAI_OK;
+	return qsql_lock_until(s, &dl, what);
 }
 
 static void
@@ -371,6 +412,8 @@ qsql_close(void *ctx)
 	sqlite3_finalize(s->insert);
 	sqlite3_close(s->db);
 	pthread_mutex_destroy(&s->lock);
+	pthread_mutex_destroy(&s->gmu);
+	pthread_cond_destroy(&s->gdone);
 	free(s->dir);
 	free(s->path);
 	free(s);
@@ -449,6 +492,9 @@ qsql_open(const struct mugai_config *cfg, const char *path, void **ctxp,
 	if ((s = calloc(1, sizeof(*s))) == NULL)
 		goto nomem;
 	pthread_mutex_init(&s->lock, NULL);
+	pthread_mutex_init(&s->gmu, NULL);
+	qsql_cond_init(&s->gdone);
+	s->qtail = &s->queue;
 	s->timeout = cfg->quarantine_busy_timeout;
 	if ((s->dir = strdup(cfg->quarantine_dir)) == NULL ||
 	    (s->path = strdup(dbpath)) == NULL) {
@@ -506,9 +552,134 @@ qsql_recipients_json(const struct mugai_qentry *e, struct mugai_buf *b)
 	return mugai_buf_putc(b, ']');
 }
 
+/*
+ * Group commit.  With synchronous=FULL every transaction syncs the WAL,
+ * which cost a milter thread as much CPU as the fsync of the original
+ * itself (about 0.35 ms a message on the 2-core test VM).  Threads that
+ * add rows while another thread writes its group queue up; when it is
+ * done, the first of them to run (the leader) takes every queued row,
+ * writes them all in one transaction, one sync, and hands each waiter
+ * its own outcome.  No caller returns before the transaction holding its
+ * row has committed, so a row the MTA hears about is as durable as one
+ * committed alone.  A row that breaks a constraint (an id stored twice)
+ * fails alone; any other failure, or a failed COMMIT, rolls the group
+ * back and fails every row in it (the store then removes their files).
+ * A lone row is written as before, without BEGIN and COMMIT.
+ * Waiting stays bounded per call: a row still queued at its deadline
+ * leaves the queue and fails; a leader holds the handle and SQLite's
+ * busy wait only until the earliest deadline of its group.
+ */
+/* Take row out of the queue (under gmu); 0 if a leader has it. */
+static int
+qsql_unqueue(struct qsql *s, struct qsql_row *row)
+{
+	struct qsql_row **pp;
+
+	for (pp = &s->queue; *pp != NULL; pp = &(*pp)->next) {
+		if (*pp != row)
+			continue;
+		*pp = row->next;
+		if (s->qtail == &row->next)
+			s->qtail = pp;
+		return 1;
+	}
+	return 0;
+}
+
+/* Bind and run the prepared INSERT for one row; *constraint if that. */
 static mugai_status
-qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
-    const char *relpath)
+qsql_insert_row(struct qsql *s, const struct qsql_row *row, int *constraint)
+{
+	const struct mugai_qentry *e = row->e;
+	sqlite3_stmt *st = s->insert;
+	mugai_status rc = MUGAI_OK;
+	int r;
+
+	qsql_bind_text(st, 1, e->id);
+	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->received);
+	qsql_bind_text(st, 3, e->queue_id);
+	qsql_bind_text(st, 4, e->client_addr);
+	qsql_bind_text(st, 5, e->sender);
+	qsql_bind_text(st, 6, row->rcpt);
+	qsql_bind_text(st, 7, e->subject);
+	sqlite3_bind_int64(st, 8, (sqlite3_int64)e->size);
+	qsql_bind_text(st, 9, row->sha256);
+	qsql_bind_text(st, 10, e->verdict);
+	qsql_bind_text(st, 11, e->reasons);
+	qsql_bind_text(st, 12, e->report_json);
+	qsql_bind_text(st, 13, e->notice);
+	qsql_bind_text(st, 14, row->relpath);
+	r = sqlite3_step(st);
+	*constraint = (r & 0xff) == SQLITE_CONSTRAINT;
+	if (r != SQLITE_DONE)
+		rc = qsql_fail(s, r, "adding a message");
+	sqlite3_reset(st);
+	sqlite3_clear_bindings(st);
+	return rc;
+}
+
+/* Give every row of the group that has no outcome yet rc and this
+ * thread's error message. */
+static void
+qsql_group_fail(struct qsql_row *group, mugai_status rc)
+{
+	struct qsql_row *r;
+
+	for (r = group; r != NULL; r = r->next)
+		if (r->rc == MUGAI_OK) {
+			r->rc = rc;
+			snprintf(r->err, sizeof(r->err), "%s",
+			    mugai_quarantine_error());
+		}
+}
+
+/* One transaction for the rows of group, under the handle's lock. */
+static void
+qsql_group_write(struct qsql *s, struct qsql_row *group, int grouped)
+{
+	struct qsql_row *r;
+	mugai_status rc;
+	int err, constraint;
+
+	if (grouped && (rc = qsql_exec(s, "BEGIN IMMEDIATE",
+	    "adding messages")) != MUGAI_OK)
+		goto fail;
+	if (!grouped && (err = mugai_qfault("commit")) != 0) {
+		mugai_qerr_set("%s: injected failure at commit: %s",
+		    group->e->id, strerror(err));
+		rc = MUGAI_ERR_IO;
+		goto fail;
+	}
+	for (r = group; r != NULL; r = r->next) {
+		rc = qsql_insert_row(s, r, &constraint);
+		if (rc == MUGAI_OK)
+			continue;
+		/* An id stored twice fails alone, if the group lives on. */
+		if (!grouped || !constraint || sqlite3_get_autocommit(s->db))
+			goto fail;
+		r->rc = rc;
+		snprintf(r->err, sizeof(r->err), "%s",
+		    mugai_quarantine_error());
+	}
+	if (!grouped)
+		return;
+	if ((err = mugai_qfault("commit")) != 0) {
+		mugai_qerr_set("quarantine index %s: injected failure at"
+		    " commit: %s", s->path, strerror(err));
+		rc = MUGAI_ERR_IO;
+		goto fail;
+	}
+	if ((rc = qsql_exec(s, "COMMIT", "adding messages")) == MUGAI_OK)
+		return;
+fail:
+	if (grouped && !sqlite3_get_autocommit(s->db))
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+	qsql_group_fail(group, rc);
+}
+
+/* As leader: write every row queued now, then wake their threads. */
+static void
+qsql_group_lead(struct qsql *s)
 {
 	static const char sql[] =
 	    "INSERT INTO messages (id, received, queue_id, client_addr,"
@@ -516,10 +687,50 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 	    " report_json, notice, status, path, changed) VALUES"
 	    " (?1, ?2, ?3, ?4, ?5, ?6, ?7, ?8, ?9, ?10, ?11, ?12, ?13,"
 	    " 'held', ?14, ?2)";
-	struct qsql *s = ctx;
-	struct mugai_buf rcpt;
-	sqlite3_stmt *st;
+	struct qsql_row *group, *r;
+	struct timespec dl;
 	mugai_status rc;
+
+	group = s->queue;
+	s->queue = NULL;
+	s->qtail = &s->queue;
+	s->leading = 1;
+	pthread_mutex_unlock(&s->gmu);
+	dl = group->deadline;
+	for (r = group->next; r != NULL; r = r->next)
+		if (r->deadline.tv_sec < dl.tv_sec ||
+		    (r->deadline.tv_sec == dl.tv_sec &&
+		    r->deadline.tv_nsec < dl.tv_nsec))
+			dl = r->deadline;
+	if ((rc = qsql_lock_until(s, &dl, "adding a message")) != MUGAI_OK) {
+		qsql_group_fail(group, rc);
+		goto done;
+	}
+	/* One statement for every message: parsing and planning the INSERT
+	 * each time was a sixth of the insert's CPU time in the milter. */
+	if (s->insert == NULL && (rc = qsql_prepare(s, sql, &s->insert,
+	    "adding a message")) != MUGAI_OK)
+		qsql_group_fail(group, rc);
+	else
+		qsql_group_write(s, group, group->next != NULL);
+	qsql_unlock(s);
+done:
+	pthread_mutex_lock(&s->gmu);
+	for (r = group; r != NULL; r = r->next)
+		r->done = 1;
+	s->leading = 0;
+	pthread_cond_broadcast(&s->gdone);
+}
+
+static mugai_status
+qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
+    const char *relpath)
+{
+	struct qsql *s = ctx;
+	struct qsql_row row;
+	struct mugai_buf rcpt;
+	mugai_status rc;
+	int r = 0;
 
 	mugai_buf_init(&rcpt, QSQL_MAX_JSON);
 	if ((rc = qsql_recipients_json(e, &rcpt)) != MUGAI_OK) {
@@ -527,35 +738,34 @@ qsql_insert(void *ctx, const struct mugai_qentry *e, const char *sha256,
 		mugai_buf_free(&rcpt);
 		return rc;
 	}
-	if ((rc = qsql_lock(s, "adding a message")) != MUGAI_OK) {
-		mugai_buf_free(&rcpt);
-		return rc;
+	memset(&row, 0, sizeof(row));
+	row.e = e;
+	row.sha256 = sha256;
+	row.relpath = relpath;
+	row.rcpt = rcpt.data != NULL ? rcpt.data : "[]";
+	qsql_now(&row.deadline);
+	row.deadline.tv_sec += (time_t)s->timeout;
+	pthread_mutex_lock(&s->gmu);
+	*s->qtail = &row;
+	s->qtail = &row.next;
+	while (s->leading && !row.done) {
+		if (r == ETIMEDOUT)
+			/* Past the deadline but in a group: its leader is
+			 * bounded by that deadline, wait for its outcome. */
+			pthread_cond_wait(&s->gdone, &s->gmu);
+		else if ((r = pthread_cond_timedwait(&s->gdone, &s->gmu,
+		    &row.deadline)) == ETIMEDOUT && qsql_unqueue(s, &row)) {
+			pthread_mutex_unlock(&s->gmu);
+			rc = qsql_waited(s, r, "adding a message");
+			goto out;
+		}
 	}
-	/* One statement for every message: parsing and planning the INSERT
-	 * each time was a sixth of the insert's CPU time in the milter. */
-	if (s->insert == NULL && (rc = qsql_prepare(s, sql, &s->insert,
-	    "adding a message")) != MUGAI_OK)
-		goto out;
-	st = s->insert;
-	qsql_bind_text(st, 1, e->id);
-	sqlite3_bind_int64(st, 2, (sqlite3_int64)e->received);
-	qsql_bind_text(st, 3, e->queue_id);
-	qsql_bind_text(st, 4, e->client_addr);
-	qsql_bind_text(st, 5, e->sender);
-	qsql_bind_text(st, 6, rcpt.data);
-	qsql_bind_text(st, 7, e->subject);
-	sqlite3_bind_int64(st, 8, (sqlite3_int64)e->size);
-	qsql_bind_text(st, 9, sha256);
-	qsql_bind_text(st, 10, e->verdict);
-	qsql_bind_text(st, 11, e->reasons);
-	qsql_bind_text(st, 12, e->report_json);
-	qsql_bind_text(st, 13, e->notice);
-	qsql_bind_text(st, 14, relpath);
-	rc = qsql_step_done(s, st, "adding a message");
-	sqlite3_reset(st);
-	sqlite3_clear_bindings(st);
+	if (!row.done)
+		qsql_group_lead(s);
+	pthread_mutex_unlock(&s->gmu);
+	if ((rc = row.rc) != MUGAI_OK)
+		mugai_qerr_set("%s", row.err);
 out:
-	qsql_unlock(s);
 	mugai_buf_free(&rcpt);
 	return rc;
 }

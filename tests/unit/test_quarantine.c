@@ -11,6 +11,7 @@
 #include <ftw.h>
 #include <limits.h>
 #include <pthread.h>
+#include <stdatomic.h>
 #include <signal.h>
 #include <stdio.h>
 #include <stdlib.h>
@@ -440,6 +441,178 @@ test_store_concurrent(void **state)
 	assert_int_equal(st.st_mode & 07777, 0700);
 	assert_int_equal(stat(f->db, &st), 0);
 	assert_int_equal(st.st_mode & 07777, 0600);
+}
+
+/* ---- group commit ------------------------------------------------------ */
+
+#define NGROUP	6
+
+static atomic_int group_inserts, group_commits;
+static int group_errno;
+
+/*
+ * The first commit waits until every thread has reached the index
+ * ("insert" comes just before it), so that the others queue behind it
+ * and the next leader writes them as one group.
+ */
+static int
+group_hook(const char *step)
+{
+	struct timespec ts = { 0, 1000000 };
+	int i;
+
+	if (strcmp(step, "insert") == 0)
+		atomic_fetch_add(&group_inserts, 1);
+	if (strcmp(step, "commit") != 0)
+		return 0;
+	if (atomic_fetch_add(&group_commits, 1) == 0) {
+		for (i = 0; i < 20000 &&
+		    atomic_load(&group_inserts) < NGROUP; i++)
+			nanosleep(&ts, NULL);
+		ts.tv_nsec = 100000000;
+		nanosleep(&ts, NULL);
+		return 0;
+	}
+	return group_errno;
+}
+
+struct group_arg {
+	struct mugai_quarantine *q;
+	char	 id[16];
+	mugai_status rc;
+	char	 err[1024];
+};
+
+static void *
+group_run(void *arg)
+{
+	struct group_arg *g = arg;
+	char raw[64];
+
+	snprintf(raw, sizeof(raw), "Subject: %s\n\nbody of %s\n", g->id,
+	    g->id);
+	g->rc = store(g->q, g->id, "a@b", "c@d", NULL, "sanitised", 0, raw);
+	snprintf(g->err, sizeof(g->err), "%s", mugai_quarantine_error());
+	return NULL;
+}
+
+/* NGROUP threads store at once (ids g0..); the first waits in its commit. */
+static void
+group_store(struct fx *f, struct group_arg *g)
+{
+	pthread_t th[NGROUP];
+	struct mugai_quarantine *q;
+	struct mugai_config *cfg;
+	char err[512];
+	int t;
+
+	cfg = fx_config(f, f->sendmail, 60);
+	assert_int_equal(mugai_quarantine_open(cfg, &q, err, sizeof(err)),
+	    MUGAI_OK);
+	atomic_store(&group_inserts, 0);
+	atomic_store(&group_commits, 0);
+	mugai_quarantine_set_fault(group_hook);
+	for (t = 0; t < NGROUP; t++) {
+		g[t].q = q;
+		snprintf(g[t].id, sizeof(g[t].id), "g%d", t);
+		assert_int_equal(pthread_create(&th[t], NULL, group_run, &g[t]),
+		    0);
+	}
+	for (t = 0; t < NGROUP; t++)
+		assert_int_equal(pthread_join(th[t], NULL), 0);
+	mugai_quarantine_set_fault(NULL);
+	mugai_quarantine_close(q);
+	mugai_config_unref(cfg);
+	/* The first alone, the rest in fewer transactions than rows. */
+	assert_true(atomic_load(&group_commits) < NGROUP);
+}
+
+/*
+ * Rows of threads storing at once share a transaction, yet each caller
+ * gets its own outcome: g3's id is already in the index (its file was
+ * lost), so g3 alone fails and leaves no file; every other row and file
+ * is there, each under its own id.
+ */
+static void
+test_group_commit(void **state)
+{
+	struct fx *f = *state;
+	struct group_arg g[NGROUP];
+	struct mugai_qrecord *r;
+	struct mugai_buf out;
+	struct problems ps;
+	char want[64];
+	size_t n = 0;
+	int t;
+
+	assert_int_equal(store(f->q, "g3", "a@b", "c@d", NULL, "sanitised", 0,
+	    "Subject: first g3\n\nbody\n"), MUGAI_OK);
+	r = get(f, "g3");
+	assert_int_equal(unlink(r->path), 0);
+	mugai_qrecord_free(r);
+	group_errno = 0;
+	group_store(f, g);
+	mugai_buf_init(&out, 0);
+	for (t = 0; t < NGROUP; t++) {
+		if (t == 3) {
+			assert_int_equal(g[t].rc, MUGAI_ERR_USAGE);
+			assert_non_null(strstr(g[t].err, "UNIQUE"));
+			continue;
+		}
+		if (g[t].rc != MUGAI_OK)
+			fail_msg("%s: %s", g[t].id, g[t].err);
+		r = get(f, g[t].id);
+		assert_string_equal(r->id, g[t].id);
+		assert_int_equal(mugai_quarantine_read(f->q, r, &out),
+		    MUGAI_OK);
+		snprintf(want, sizeof(want), "Subject: %s\n\nbody of %s\n",
+		    g[t].id, g[t].id);
+		assert_int_equal(out.len, strlen(want));
+		assert_memory_equal(out.data, want, out.len);
+		mugai_qrecord_free(r);
+	}
+	mugai_buf_free(&out);
+	assert_int_equal(mugai_quarantine_list(f->q, NULL, count_one, &n),
+	    MUGAI_OK);
+	assert_int_equal(n, NGROUP);
+	/* g3's row without its file, the one problem made on purpose. */
+	assert_int_equal(count_store_files(f), NGROUP - 1);
+	assert_int_equal(verify(f, 0, &ps), 1);
+	assert_int_equal(ps.kind[0], MUGAI_QPROB_MISSING);
+}
+
+/* A group whose commit fails fails every caller in it: no row, no file. */
+static void
+test_group_commit_fails(void **state)
+{
+	struct fx *f = *state;
+	struct group_arg g[NGROUP];
+	struct mugai_qrecord *r;
+	struct problems ps;
+	size_t n = 0, failed = 0;
+	int t;
+
+	group_errno = EIO;
+	group_store(f, g);
+	for (t = 0; t < NGROUP; t++) {
+		if (g[t].rc == MUGAI_OK) {
+			/* Only the first, alone, committed. */
+			r = get(f, g[t].id);
+			mugai_qrecord_free(r);
+			continue;
+		}
+		assert_int_equal(g[t].rc, MUGAI_ERR_IO);
+		assert_non_null(strstr(g[t].err, strerror(EIO)));
+		assert_int_equal(mugai_quarantine_get(f->q, g[t].id, &r),
+		    MUGAI_ERR_NOTFOUND);
+		failed++;
+	}
+	assert_int_equal(failed, NGROUP - 1);
+	assert_int_equal(mugai_quarantine_list(f->q, NULL, count_one, &n),
+	    MUGAI_OK);
+	assert_int_equal(n, 1);
+	assert_int_equal(count_store_files(f), 1);
+	assert_int_equal(verify(f, 0, &ps), 0);
 }
 
 /* ---- failures and crashes ----------------------------------------------- */
@@ -1957,6 +2130,8 @@ main(void)
 	const struct CMUnitTest tests[] = {
 #define T(fn) cmocka_unit_test_setup_teardown(fn, fx_setup, fx_teardown)
 		T(test_store_concurrent),
+		T(test_group_commit),
+		T(test_group_commit_fails),
 		T(test_store_faults),
 		T(test_store_efbig),
 		T(test_crash_after_rename),
