@@ -84,6 +84,8 @@ ooxml_find(struct ooxml *x, const char *name)
 struct seen {
 	int	 dtd;			/* a DOCTYPE: stopped there */
 	const char *const *names;	/* element local names to look for */
+	const char *chars;	/* NULL, or: only when their text holds one */
+	int	 depth;			/* inside such an element, chars set */
 	int	 name;			/* one of them came: stopped there */
 };
 
@@ -107,8 +109,47 @@ name_start(void *ctx, const xmlChar *local, const xmlChar *prefix,
 	struct seen *s = c->_private;
 	size_t i;
 
+	if (s->depth > 0) {
+		s->depth++;
+		return;
+	}
 	for (i = 0; s->names[i] != NULL; i++)
 		if (strcmp((const char *)local, s->names[i]) == 0) {
+			if (s->chars != NULL) {
+				s->depth = 1;
+				return;
+			}
+			s->name = 1;
+			xmlStopParser(c);
+			return;
+		}
+}
+
+static void
+name_end(void *ctx, const xmlChar *local, const xmlChar *prefix,
+    const xmlChar *uri)
+{
+	struct seen *s = ((xmlParserCtxtPtr)ctx)->_private;
+
+	if (s->depth > 0)
+		s->depth--;
+}
+
+/*
+ * Text (decoded: character references, predefined entities, CDATA,
+ * any encoding) inside a looked-for element: stop at one of s->chars.
+ */
+static void
+name_text(void *ctx, const xmlChar *ch, int len)
+{
+	xmlParserCtxtPtr c = ctx;
+	struct seen *s = c->_private;
+	const char *k;
+
+	if (s->depth == 0 || len <= 0)
+		return;
+	for (k = s->chars; *k != '\0'; k++)
+		if (memchr(ch, *k, (size_t)len) != NULL) {
 			s->name = 1;
 			xmlStopParser(c);
 			return;
@@ -127,7 +168,7 @@ quiet(void *user, xmlErrorPtr err)
  */
 static int
 parse(struct ooxml *x, struct ooxml_part *p, int tree,
-    const char *const *names, int *found)
+    const char *const *names, const char *chars, int *found)
 {
 	const int opts = XML_PARSE_NONET | XML_PARSE_NOERROR |
 	    XML_PARSE_NOWARNING;
@@ -143,12 +184,18 @@ parse(struct ooxml *x, struct ooxml_part *p, int tree,
 		return ooxml_why(x, MUGAI_CONVERT_EXIT_TOO_BIG, "out of memory");
 	memset(&s, 0, sizeof(s));
 	s.names = names;
+	s.chars = chars;
 	c->_private = &s;
 	if (!tree) {
 		memset(c->sax, 0, sizeof(*c->sax));
 		c->sax->initialized = XML_SAX2_MAGIC;
 		if (names != NULL)
 			c->sax->startElementNs = name_start;
+		if (chars != NULL) {
+			c->sax->endElementNs = name_end;
+			c->sax->characters = name_text;
+			c->sax->cdataBlock = name_text;
+		}
 	}
 	c->sax->internalSubset = no_dtd;
 	c->sax->serror = quiet;
@@ -185,13 +232,13 @@ ooxml_parse(struct ooxml *x, struct ooxml_part *p)
 {
 	if (p->doc != NULL)
 		return MUGAI_CONVERT_EXIT_OK;
-	return parse(x, p, 1, NULL, NULL);
+	return parse(x, p, 1, NULL, NULL, NULL);
 }
 
 int
 ooxml_check(struct ooxml *x, struct ooxml_part *p)
 {
-	return parse(x, p, 0, NULL, NULL);
+	return parse(x, p, 0, NULL, NULL, NULL);
 }
 
 int
@@ -199,7 +246,15 @@ ooxml_check_for(struct ooxml *x, struct ooxml_part *p,
     const char *const *names, int *found)
 {
 	*found = 0;
-	return parse(x, p, 0, names, found);
+	return parse(x, p, 0, names, NULL, found);
+}
+
+int
+ooxml_check_text(struct ooxml *x, struct ooxml_part *p,
+    const char *const *names, const char *chars, int *found)
+{
+	*found = 0;
+	return parse(x, p, 0, names, chars, found);
 }
 
 /* p->doc back into p->data, as UTF-8. */

@@ -74,11 +74,15 @@ int ooxml_clean(struct ooxml *x);
  * ooxml_check_for: ooxml_check, but stops at the first element whose
  * local name is in names (NULL-ended), in any namespace, with *found 1
  * and nothing judged yet: the caller then needs ooxml_parse.
+ * ooxml_check_text: the same, but stops only where the text inside such
+ * an element (its descendants' too; as decoded) holds one of chars.
  */
 int ooxml_parse(struct ooxml *x, struct ooxml_part *p);
 int ooxml_check(struct ooxml *x, struct ooxml_part *p);
 int ooxml_check_for(struct ooxml *x, struct ooxml_part *p,
     const char *const *names, int *found);
+int ooxml_check_text(struct ooxml *x, struct ooxml_part *p,
+    const char *const *names, const char *chars, int *found);
 int ooxml_serialise(struct ooxml *x, struct ooxml_part *p);
 
 /* Namespace tests: transitional and strict forms. */

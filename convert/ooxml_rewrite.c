@@ -415,15 +415,28 @@ f_walk(struct fcut *fc, xmlNode *parent)
 int
 ooxml_cut_formulas(struct ooxml *x, struct ooxml_part *p, int extlinks)
 {
+	static const char *const f_names[] = { "f", NULL };
 	struct fcut fc;
 	xmlNode *root;
 	size_t i;
-	int rc, cut;
+	int rc, cut, found;
 
-	/* '|' and '[' are the same byte in UTF-8 and UTF-16. */
-	if (memchr(p->data, '|', p->len) == NULL &&
-	    (!extlinks || memchr(p->data, '[', p->len) == NULL))
-		return MUGAI_CONVERT_EXIT_OK;
+	/*
+	 * formula_bad acts only on '|' and, with extlinks, '['.  Bytes that
+	 * hold one go straight to the tree; their absence alone proves
+	 * nothing (a character reference &#124;, an encoding that spells
+	 * '|' otherwise), so the check every part gets anyway looks for
+	 * them in the decoded text of f elements (any prefix), and a sheet
+	 * whose formulas hold neither is checked without a tree.
+	 */
+	if (p->doc == NULL && memchr(p->data, '|', p->len) == NULL &&
+	    (!extlinks || memchr(p->data, '[', p->len) == NULL)) {
+		if ((rc = ooxml_check_text(x, p, f_names,
+		    extlinks ? "|[" : "|", &found)) != 0)
+			return rc;
+		if (!found)
+			return MUGAI_CONVERT_EXIT_OK;
+	}
 	if ((rc = ooxml_parse(x, p)) != 0)
 		return rc;
 	if ((root = xmlDocGetRootElement(p->doc)) == NULL)

@@ -12,6 +12,7 @@
 #include <setjmp.h>
 #include <cmocka.h>
 
+#include <iconv.h>
 #include <stdio.h>
 #include <stdlib.h>
 #include <string.h>
@@ -574,6 +575,158 @@ test_xlsm(void **state)
 	assert_no_dangling(za);
 	zip_discard(za);
 	mugai_buf_free(&out);
+}
+
+/*
+ * An xlsx of one sheet, xl/worksheets/sheet1.xml being len bytes of
+ * sheet; with ext, the workbook links another workbook (the link goes).
+ */
+static int
+xlsx_sheet_is(const char *sheet, size_t len, int ext, struct mugai_buf *out)
+{
+	static const char ct[] = CT_HEAD
+	    "<Override PartName=\"/xl/workbook.xml\" ContentType=\"" OD
+	    "spreadsheetml.sheet.main+xml\"/>"
+	    "<Override PartName=\"/xl/worksheets/sheet1.xml\" ContentType=\""
+	    OD "spreadsheetml.worksheet+xml\"/>"
+	    "<Override PartName=\"/xl/externalLinks/externalLink1.xml\" "
+	    "ContentType=\"" OD "spreadsheetml.externalLink+xml\"/></Types>";
+	static const char wb[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\" standalone=\"yes\"?>\n"
+	    "<workbook " X_NS "><sheets><sheet name=\"Sheet1\" sheetId=\"1\" "
+	    "r:id=\"rId1\"/></sheets></workbook>";
+	static const char wb_rels[] = RELS_HEAD
+	    "<Relationship Id=\"rId1\" Type=\"" RT "worksheet\" "
+	    "Target=\"worksheets/sheet1.xml\"/></Relationships>";
+	struct ent e[] = {
+		{ "[Content_Types].xml", ct, 0 },
+		{ "_rels/.rels", xlsm_rels, 0 },
+		{ "xl/workbook.xml", wb, 0 },
+		{ "xl/_rels/workbook.xml.rels", ext ? xlsm_wb_rels : wb_rels, 0 },
+		{ "xl/worksheets/sheet1.xml", sheet, len },
+		{ "xl/externalLinks/externalLink1.xml", xlsm_ext, 0 },
+	};
+
+	return clean_ents(e, N(e) - !ext, out);
+}
+
+/* s (UTF-8) as IBM037 (EBCDIC) into out, by iconv; its length. */
+static size_t
+to_ebcdic(const char *s, char *out, size_t size)
+{
+	iconv_t cd = iconv_open("IBM037", "UTF-8");
+	char *in = (char *)s, *o = out;
+	size_t inleft = strlen(s), left = size;
+
+	assert_true(cd != (iconv_t)-1);
+	assert_int_equal(iconv(cd, &in, &inleft, &o, &left), 0);
+	iconv_close(cd);
+	return size - left;
+}
+
+/* The sheet of out holds cut's value but not its formula (what). */
+static void
+assert_formula_cut(struct mugai_buf *out, const char *what)
+{
+	zip_t *za = open_out(out);
+
+	assert_part_has(za, "xl/worksheets/sheet1.xml", what, 0);
+	assert_part_has(za, "xl/worksheets/sheet1.xml", "v>7</", 1);
+	assert_part_has(za, "xl/worksheets/sheet1.xml", "SUM(A1:A1)", 1);
+	zip_discard(za);
+	mugai_buf_free(out);
+}
+
+/*
+ * A sheet is looked at as a tree when its bytes hold '|' (or, with its
+ * links gone, '['), or when its parser met one in the decoded text of
+ * a formula (f, any prefix, its text after a child element too): a
+ * character reference (&#124;), UTF-16 or EBCDIC hides the byte, the
+ * formula is cut all the same; a sheet stopped at
+ * such a formula is still refused when broken further on; a sheet
+ * whose formulas are harmless comes out byte for byte, '|' in a cell's
+ * text (not a formula) and all.
+ */
+static void
+test_formulas_found_by_text(void **state)
+{
+#define SHEET_HEAD "<?xml version=\"1.0\" encoding=\"UTF-8\"?>" \
+	"<worksheet " X_NS "><sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></c>" \
+	"<c r=\"B1\"><f>SUM(A1:A1)</f><v>1</v></c></row>"
+	static const char charref[] = SHEET_HEAD
+	    "<row r=\"2\"><c r=\"A2\"><f><i/>cmd&#124;'/c calc'!A0</f><v>7</v>"
+	    "</c></row></sheetData></worksheet>";
+	static const char u16_head[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-16\"?>"
+	    "<worksheet " X_NS "><sheetData><row r=\"1\"><c r=\"A1\"><v>1</v></c>"
+	    "<c r=\"B1\"><f>SUM(A1:A1)</f><v>1</v></c></row>"
+	    "<row r=\"2\"><c r=\"A2\"><f>cmd&#x7C;'/c calc'!A0</f><v>7</v></c>"
+	    "</row></sheetData>";
+	static const char prefixed[] =
+	    "<?xml version=\"1.0\" encoding=\"UTF-8\"?>"
+	    "<x:worksheet xmlns:x=\"http://schemas.openxmlformats.org/"
+	    "spreadsheetml/2006/main\"><x:sheetData><x:row r=\"1\"><x:c r=\"B1\">"
+	    "<x:f>SUM(A1:A1)</x:f><x:v>1</x:v></x:c></x:row><x:row r=\"2\">"
+	    "<x:c r=\"A2\"><x:f>cmd&#124;'/c calc'!A0</x:f>"
+	    "<x:v>7</x:v></x:c></x:row></x:sheetData></x:worksheet>";
+	/* In EBCDIC '|' is byte 0x4f (and no byte is 0x7c here). */
+	static const char ebcdic[] =
+	    "<?xml version=\"1.0\" encoding=\"IBM037\"?>"
+	    "<s:worksheet xmlns:s=\"http://schemas.openxmlformats.org/"
+	    "spreadsheetml/2006/main\"><s:sheetData><s:row r=\"1\"><s:c r=\"B1\">"
+	    "<s:f>SUM(A1:A1)</s:f><s:v>1</s:v></s:c></s:row><s:row r=\"2\">"
+	    "<s:c r=\"A2\"><s:f><![CDATA[cmd|'/c calc'!A0]]></s:f>"
+	    "<s:v>7</s:v></s:c></s:row></s:sheetData></s:worksheet>";
+	static const char other_book[] = SHEET_HEAD
+	    "<row r=\"2\"><c r=\"A2\"><f>&#91;1]Sheet1!A1</f><v>7</v></c>"
+	    "</row></sheetData></worksheet>";
+	static const char plain[] = SHEET_HEAD
+	    "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>a&#124;b [1]</t>"
+	    "</is></c><c r=\"B2\"><f>\"x&#124;y\"&amp;A1</f><v>7</v></c></row>"
+	    "</sheetData></worksheet>";
+	char u16[2048], *p;
+	char buf[1024];
+	struct mugai_buf out;
+	size_t len;
+	zip_t *za;
+
+	(void)state;
+	assert_int_equal(xlsx_sheet_is(charref, strlen(charref), 0, &out), 0);
+	assert_formula_cut(&out, "calc");
+
+	snprintf(buf, sizeof(buf), "%s</worksheet>", u16_head);
+	len = utf16(buf, u16);
+	assert_int_equal(xlsx_sheet_is(u16, len, 0, &out), 0);
+	assert_formula_cut(&out, "calc");
+
+	assert_int_equal(xlsx_sheet_is(prefixed, strlen(prefixed), 0, &out), 0);
+	assert_formula_cut(&out, "calc");
+
+	len = to_ebcdic(ebcdic, u16, sizeof(u16));
+	assert_null(memchr(u16, '|', len));
+	assert_int_equal(xlsx_sheet_is(u16, len, 0, &out), 0);
+	assert_formula_cut(&out, "calc");
+
+	assert_int_equal(xlsx_sheet_is(other_book, strlen(other_book), 1,
+	    &out), 0);
+	assert_formula_cut(&out, "Sheet1!A1");
+
+	/* Stopped at the formula, broken after it (no end tag): refused. */
+	len = utf16(u16_head, u16);
+	assert_int_equal(xlsx_sheet_is(u16, len, 0, &out),
+	    MUGAI_CONVERT_EXIT_BAD_INPUT);
+	mugai_buf_free(&out);
+
+	assert_int_equal(xlsx_sheet_is(plain, strlen(plain), 1, &out), 0);
+	za = open_out(&out);
+	p = part(za, "xl/worksheets/sheet1.xml", &len);
+	assert_non_null(p);
+	assert_int_equal(len, strlen(plain));
+	assert_memory_equal(p, plain, len);
+	free(p);
+	zip_discard(za);
+	mugai_buf_free(&out);
+#undef SHEET_HEAD
 }
 
 /* --- pptx: nothing active, nothing changes --------------------------- */
@@ -1148,6 +1301,7 @@ main(void)
 		cmocka_unit_test(test_docm_nested_field),
 		cmocka_unit_test(test_fields_found_by_name),
 		cmocka_unit_test(test_xlsm),
+		cmocka_unit_test(test_formulas_found_by_text),
 		cmocka_unit_test(test_pptx_unchanged),
 		cmocka_unit_test(test_unsafe_names),
 		cmocka_unit_test(test_entity_bomb),
