@@ -316,7 +316,8 @@ pf_alive() {
 #			smtp-sink go through it), removed on exit
 #	P		$T/pf, for pf_start (empty: nothing to stop)
 #	milter_pid	empty: the test sets it to the mugai-milter it
-#			starts (after pf_milter_start: $pf_milter_pid)
+#			starts (after pf_milter_start: $pf_milter_pid;
+#			pf_milter_up sets it)
 # and sources lib-check.sh with CK_SUITE=NAME.  On exit (INT, TERM, HUP
 # and PIPE exit too) pf_cleanup runs the test's function
 # pf_cleanup_hook when there is one, stops P's Postfix, sends
