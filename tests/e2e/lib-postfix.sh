@@ -279,6 +279,27 @@ pf__milter_up() {
 	    "${pf_mstarts:-0}" ] || ! kill -0 "$pf_milter_pid" 2>/dev/null
 }
 
+# pf_milter_up BUILD DIR TESTDB PORT [OPTION...] - pf_milter_start, for
+# a test that starts (and restarts) its milter inside checks: also sets
+# milter_pid (see pf_setup) to the new milter, even when it fails, and
+# the milter must still run once it has logged its new "started on"
+# line.  A later start reuses DIR's spool and quarantine, as a restart
+# does.  On failure prints "mugai-milter did not start:" and the last
+# lines of DIR/milter.log on stdout (check's reason) and returns 1.
+pf_milter_up() {
+	pf_milter_start "$@"
+	pf_mrc=$?
+	milter_pid=$pf_milter_pid
+	[ "$pf_mrc" -eq 0 ] && pf_alive "$milter_pid" && return 0
+	echo "mugai-milter did not start: $(tail -n 3 "$2/milter.log")"
+	return 1
+}
+
+# pf_alive PID - the process exists and is not a zombie.
+pf_alive() {
+	pf__alive "$1"
+}
+
 # pf_setup NAME BUILD FIXTURES - the start that the postfix-NAME.sh
 # tests with a milter share.  Set "here" (the script's directory) and
 # source this file first, then pass the script's arguments:
@@ -295,7 +316,8 @@ pf__milter_up() {
 #			smtp-sink go through it), removed on exit
 #	P		$T/pf, for pf_start (empty: nothing to stop)
 #	milter_pid	empty: the test sets it to the mugai-milter it
-#			starts (after pf_milter_start: $pf_milter_pid)
+#			starts (after pf_milter_start: $pf_milter_pid;
+#			pf_milter_up sets it)
 # and sources lib-check.sh with CK_SUITE=NAME.  On exit (INT, TERM, HUP
 # and PIPE exit too) pf_cleanup runs the test's function
 # pf_cleanup_hook when there is one, stops P's Postfix, sends

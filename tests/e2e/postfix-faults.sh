@@ -44,32 +44,9 @@ if [ "$(id -u)" -ne 0 ] || ! command -v postfix >/dev/null 2>&1; then
 	finish
 fi
 
-alive() {
-	st=$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null) &&
-	    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-starts=0
-milter_up() {
-	[ "$(grep -c 'started on' "$T/milter.log")" -gt "$starts" ] ||
-	    ! alive "$milter_pid"
-}
-
 # start_milter - a new mugai-milter on $mport, sharing the spool and
 # quarantine of the ones before (as a restart does).
-start_milter() {
-	starts=$(grep -c 'started on' "$T/milter.log" 2>/dev/null)
-	"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
-	    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" \
-	    -o "quarantine_dir=$T/q" -o "audit_log=$T/audit.jsonl" \
-	    -o "clamav_database_dir=$testdb" -o "$TEXT_ONLY" \
-	    </dev/null 2>>"$T/milter.log" &
-	milter_pid=$!
-	pf_poll 60 milter_up
-	alive "$milter_pid" && return 0
-	echo "mugai-milter did not start: $(tail -n 3 "$T/milter.log")"
-	return 1
-}
+start_milter() { pf_milter_up "$build" "$T" "$testdb" "$mport" "$TEXT_ONLY"; }
 
 # kill_milter - kill -9, as a crash would.
 kill_milter() {
@@ -228,7 +205,7 @@ processed() { [ "$(grep -c 'action=' "$T/milter.log")" -ge "$1" ]; }
 # Two crashes while the load runs: after about a third and two thirds.
 for k in 1 2; do
 	if ! pf_poll 60 processed "$((k * COUNT / 3))" ||
-	    ! alive "$load_pid"; then
+	    ! pf_alive "$load_pid"; then
 		fail "kill-load: crash $k" "the load was over before it"
 	fi
 	kill_milter

@@ -64,27 +64,7 @@ eq() { # eq WHAT GOT WANT
 	return 1
 }
 
-alive() {
-	st=$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null) &&
-	    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-milter_up() {
-	grep -q 'started on' "$T/milter.log" 2>/dev/null || ! alive "$milter_pid"
-}
-
-start_milter() {
-	"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
-	    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" \
-	    -o "quarantine_dir=$T/q" -o "audit_log=$T/audit.jsonl" \
-	    -o "clamav_database_dir=$testdb" -o "$TEXT_ONLY" \
-	    </dev/null 2>>"$T/milter.log" &
-	milter_pid=$!
-	pf_poll 60 milter_up
-	alive "$milter_pid" && grep -q 'started on' "$T/milter.log" && return 0
-	echo "mugai-milter did not start: $(tail -n 3 "$T/milter.log")"
-	return 1
-}
+start_milter() { pf_milter_up "$build" "$T" "$testdb" "$mport" "$TEXT_ONLY"; }
 
 # wait_sink N TIMEOUT, queue_empty TIMEOUT - saying how far they got.
 wait_sink() {

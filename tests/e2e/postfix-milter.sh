@@ -59,39 +59,10 @@ pm() { python3 "$here/postfix_check.py" "$@"; }
 
 # ---- helpers -----------------------------------------------------------------
 
-alive() { # PID - the process runs (not a zombie)
-	st=$(sed 's/.*) //; s/ .*//' "/proc/$1/stat" 2>/dev/null) &&
-	    [ -n "$st" ] && [ "$st" != Z ] && [ "$st" != X ]
-}
-
-nstarted() { # how many times the milter logged "started on"
-	ns=$(grep -c 'started on' "$T/milter.log" 2>/dev/null)
-	echo "${ns:-0}"
-}
-
-# milter_up N - the milter logged its N+1st "started on", or died.
-milter_up() {
-	[ "$(nstarted)" -gt "$1" ] || ! alive "$milter_pid"
-}
-
 # start_milter - start mugai-milter on $mport; wait until it listens.
-start_milter() {
-	n0=$(nstarted)
-	"$build/mugai-milter" -f -e -o "milter_socket=inet:$mport@127.0.0.1" \
-	    -o "pid_file=$T/pid" -o "spool_dir=$T/spool" \
-	    -o "quarantine_dir=$T/q" -o "audit_log=$T/audit.jsonl" \
-	    -o "clamav_database_dir=$testdb" -o "$TEXT_ONLY" \
-	    </dev/null 2>>"$T/milter.log" &
-	milter_pid=$!
-	pf_poll 60 milter_up "$n0"
-	if alive "$milter_pid" && [ "$(nstarted)" -gt "$n0" ]; then
-		return 0
-	fi
-	echo "mugai-milter did not start: $(tail -n 3 "$T/milter.log")"
-	return 1
-}
+start_milter() { pf_milter_up "$build" "$T" "$testdb" "$mport" "$TEXT_ONLY"; }
 
-milter_gone() { ! alive "$milter_pid"; }
+milter_gone() { ! pf_alive "$milter_pid"; }
 
 # reap_milter - wait for a milter killed by someone else; forget it.
 reap_milter() {
