@@ -50,13 +50,6 @@ mugai_quarantine_set_backend(const struct mugai_qbackend *be)
 	q_backend_override = be;
 }
 
-/* The errno value a test asks for at this step, or 0. */
-static int
-q_fault(const char *step)
-{
-	return mugai_qfault(step);
-}
-
 /* Message for a failed system call on path, with owner on EACCES. */
 static void
 q_syserr(const char *what, const char *path, int err)
@@ -440,7 +433,7 @@ q_write_all(int fd, const void *p, size_t len)
 	ssize_t n;
 	int err;
 
-	if ((err = q_fault("write")) != 0) {
+	if ((err = mugai_qfault("write")) != 0) {
 		errno = err;
 		return -1;
 	}
@@ -462,7 +455,7 @@ q_rename_new(int dfd, const char *from, const char *to)
 {
 	int err;
 
-	if ((err = q_fault("rename")) != 0) {
+	if ((err = mugai_qfault("rename")) != 0) {
 		errno = err;
 		return -1;
 	}
@@ -515,7 +508,7 @@ q_put_file(struct mugai_quarantine *q, int dfd, const char *dirpath,
 	for (tries = 0; ; tries++) {
 		snprintf(tmp, sizeof(tmp), "%s.%s.%ld.%lu", Q_TMP_PREFIX, name,
 		    (long)getpid(), atomic_fetch_add(&q->seq, 1));
-		if ((err = q_fault("tmpfile")) != 0)
+		if ((err = mugai_qfault("tmpfile")) != 0)
 			errno = err;
 		else
 			fd = openat(dfd, tmp, O_WRONLY | O_CREAT | O_EXCL |
@@ -534,7 +527,7 @@ q_put_file(struct mugai_quarantine *q, int dfd, const char *dirpath,
 	if (q_write_all(fd, raw, len) == -1)
 		goto fail;
 	what = "cannot fsync";
-	if ((err = q_fault("fsync")) != 0) {
+	if ((err = mugai_qfault("fsync")) != 0) {
 		errno = err;
 		goto fail;
 	}
@@ -587,7 +580,7 @@ q_store_blob(struct mugai_quarantine *q, const struct mugai_qentry *e,
 	int err;
 
 	snprintf(rel, sizeof(rel), "originals/%s", e->id);
-	if ((err = q_fault("write")) != 0) {
+	if ((err = mugai_qfault("write")) != 0) {
 		mugai_qerr_set("%s: injected failure: %s", e->id, strerror(err));
 		rc = MUGAI_ERR_IO;
 		goto out;
@@ -598,7 +591,7 @@ q_store_blob(struct mugai_quarantine *q, const struct mugai_qentry *e,
 	row.size = len;
 	if (row.received == 0)
 		row.received = time(NULL);
-	if ((err = q_fault("insert")) != 0) {
+	if ((err = mugai_qfault("insert")) != 0) {
 		mugai_qerr_set("%s: injected failure: %s", e->id, strerror(err));
 		rc = MUGAI_ERR_IO;
 	} else
@@ -713,7 +706,8 @@ mugai_quarantine_store(struct mugai_quarantine *q,
 	row.size = len;
 	if (row.received == 0)
 		row.received = time(NULL);
-	if ((err = q_fault("renamed")) != 0 || (err = q_fault("insert")) != 0) {
+	if ((err = mugai_qfault("renamed")) != 0 ||
+	    (err = mugai_qfault("insert")) != 0) {
 		mugai_qerr_set("%s: injected failure: %s", e->id, strerror(err));
 		rc = MUGAI_ERR_IO;
 	} else
