@@ -172,6 +172,22 @@ assert_part_has(zip_t *za, const char *name, const char *needle, int want)
 	free(p);
 }
 
+/* The copy's part name is want[0..len), byte for byte. */
+static void
+assert_part_is(const struct mugai_buf *out, const char *name,
+    const char *want, size_t len)
+{
+	zip_t *za = open_out(out);
+	size_t got;
+	char *p = part(za, name, &got);
+
+	assert_non_null(p);
+	assert_int_equal(got, len);
+	assert_memory_equal(p, want, len);
+	free(p);
+	zip_discard(za);
+}
+
 static const char *
 attr(xmlNode *n, const char *name)
 {
@@ -496,7 +512,6 @@ test_fields_found_by_name(void **state)
 	struct mugai_buf out;
 	size_t len;
 	zip_t *za;
-	char *p;
 
 	(void)state;
 	len = utf16(u8, u16);
@@ -520,13 +535,7 @@ test_fields_found_by_name(void **state)
 	mugai_buf_free(&out);
 
 	assert_int_equal(docx_doc_is(plain, strlen(plain), &out), 0);
-	za = open_out(&out);
-	p = part(za, "word/document.xml", &len);
-	assert_non_null(p);
-	assert_int_equal(len, strlen(plain));
-	assert_memory_equal(p, plain, len);
-	free(p);
-	zip_discard(za);
+	assert_part_is(&out, "word/document.xml", plain, strlen(plain));
 	mugai_buf_free(&out);
 }
 
@@ -684,11 +693,10 @@ test_formulas_found_by_text(void **state)
 	    "<row r=\"2\"><c r=\"A2\" t=\"inlineStr\"><is><t>a&#124;b [1]</t>"
 	    "</is></c><c r=\"B2\"><f>\"x&#124;y\"&amp;A1</f><v>7</v></c></row>"
 	    "</sheetData></worksheet>";
-	char u16[2048], *p;
+	char u16[2048];
 	char buf[1024];
 	struct mugai_buf out;
 	size_t len;
-	zip_t *za;
 
 	(void)state;
 	assert_int_equal(xlsx_sheet_is(charref, strlen(charref), 0, &out), 0);
@@ -718,13 +726,7 @@ test_formulas_found_by_text(void **state)
 	mugai_buf_free(&out);
 
 	assert_int_equal(xlsx_sheet_is(plain, strlen(plain), 1, &out), 0);
-	za = open_out(&out);
-	p = part(za, "xl/worksheets/sheet1.xml", &len);
-	assert_non_null(p);
-	assert_int_equal(len, strlen(plain));
-	assert_memory_equal(p, plain, len);
-	free(p);
-	zip_discard(za);
+	assert_part_is(&out, "xl/worksheets/sheet1.xml", plain, strlen(plain));
 	mugai_buf_free(&out);
 #undef SHEET_HEAD
 }
