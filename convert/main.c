@@ -190,7 +190,7 @@ convert_main(int argc, char **argv)
 		return MUGAI_CONVERT_EXIT_SANDBOX;
 	}
 	mugai_buf_init(&in, INPUT_MAX);
-	mugai_buf_init(&out, 0);
+	mugai_buf_init_big(&out, 0);
 	if (read_all(&in) != 0) {
 		fprintf(stderr, "cannot read the document from stdin\n");
 		return MUGAI_CONVERT_EXIT_BAD_INPUT;

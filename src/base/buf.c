@@ -6,6 +6,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mugai/base/bigmem.h"
 #include "mugai/base/buf.h"
 
 void
@@ -15,12 +16,23 @@ mugai_buf_init(struct mugai_buf *b, size_t max)
 	b->len = 0;
 	b->cap = 0;
 	b->max = max;
+	b->big = 0;
+}
+
+void
+mugai_buf_init_big(struct mugai_buf *b, size_t max)
+{
+	mugai_buf_init(b, max);
+	b->big = 1;
 }
 
 void
 mugai_buf_free(struct mugai_buf *b)
 {
-	free(b->data);
+	if (b->big)
+		mugai_big_free(b->data);
+	else
+		free(b->data);
 	b->data = NULL;
 	b->len = 0;
 	b->cap = 0;
@@ -51,8 +63,14 @@ buf_reserve(struct mugai_buf *b, size_t n)
 	ncap = b->cap ? b->cap : 256;
 	while (ncap < need)
 		ncap = ncap > SIZE_MAX / 2 ? need : ncap * 2;
-	p = realloc(b->data, ncap);
-	if (p == NULL)
+	if (b->big) {
+		/* Fresh huge pages and a copy: fewer faults than realloc. */
+		if ((p = mugai_big_alloc(ncap)) == NULL)
+			return MUGAI_ERR_NOMEM;
+		if (b->data != NULL)
+			memcpy(p, b->data, b->len + 1);
+		mugai_big_free(b->data);
+	} else if ((p = realloc(b->data, ncap)) == NULL)
 		return MUGAI_ERR_NOMEM;
 	b->data = p;
 	b->cap = ncap;
@@ -155,6 +173,11 @@ mugai_buf_steal(struct mugai_buf *b, size_t *lenp)
 		*lenp = b->len;
 	if (b->data == NULL) {
 		p = calloc(1, 1);
+	} else if (b->big) {
+		if ((p = malloc(b->len + 1)) == NULL)
+			return NULL;
+		memcpy(p, b->data, b->len + 1);
+		mugai_big_free(b->data);
 	} else {
 		p = b->data;
 	}

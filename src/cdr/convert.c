@@ -231,7 +231,7 @@ conv_image(struct conv *c, const char *name, const void *in, size_t len,
 	mugai_status rc = MUGAI_OK;
 	int photo, r;
 
-	mugai_buf_init(&px, 0);
+	mugai_buf_init_big(&px, 0);
 	if ((r = worker_pixels(c, "image", in, len, 1, &px, &maps, &n,
 	    res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
@@ -359,7 +359,7 @@ pdf_rebuild_slot(struct conv *c, const void *pdf, size_t len,
 	mugai_status rc = MUGAI_OK;
 	int r;
 
-	mugai_buf_init(&px, 0);
+	mugai_buf_init_big(&px, 0);
 	if ((r = run_worker(c, "pdf", pdf, len, &px, res)) <= 0) {
 		rc = r < 0 ? MUGAI_ERR_INTERNAL : MUGAI_OK;
 		goto out;

@@ -9,6 +9,7 @@
 #include <stdlib.h>
 #include <string.h>
 
+#include "mugai/base/bigmem.h"
 #include "mugai/cdr/pagesplit.h"
 
 /* At least this grey level (and no colour) is paper. */
@@ -398,9 +399,10 @@ mugai_page_split(const struct mugai_pixmap *pm, struct mugai_page_split *sp)
 	npx = (size_t)pm->width * pm->height;
 	tw = (pm->width + MUGAI_SPLIT_TILE - 1) / MUGAI_SPLIT_TILE;
 	th = (pm->height + MUGAI_SPLIT_TILE - 1) / MUGAI_SPLIT_TILE;
-	if ((pm->channels == 3 && (ink = malloc(npx)) == NULL) ||
+	/* A page's worth each: mugai_big_alloc spares their page faults. */
+	if ((pm->channels == 3 && (ink = mugai_big_alloc(npx)) == NULL) ||
 	    (tiles = malloc((size_t)tw * th)) == NULL ||
-	    (mask = malloc(npx)) == NULL)
+	    (mask = mugai_big_alloc(npx)) == NULL)
 		goto out;
 	if (ink != NULL)
 		find_ink(pm, ink);
@@ -408,8 +410,8 @@ mugai_page_split(const struct mugai_pixmap *pm, struct mugai_page_split *sp)
 	sp->picture_tiles = classify(pm, ink, tw, th, tiles);
 	if (sp->picture_tiles > 0) {
 		bg_box(pm, tiles, tw, th, sp);
-		if ((bg = malloc((size_t)sp->bg.width * sp->bg.height *
-		    pm->channels)) == NULL)
+		if ((bg = mugai_big_alloc((size_t)sp->bg.width *
+		    sp->bg.height * pm->channels)) == NULL)
 			goto out;
 		fill_bg(pm, tiles, tw, sp, bg);
 	}
@@ -423,10 +425,10 @@ mugai_page_split(const struct mugai_pixmap *pm, struct mugai_page_split *sp)
 	mask = bg = NULL;
 	rc = MUGAI_OK;
 out:
-	free(ink);
+	mugai_big_free(ink);
 	free(tiles);
-	free(mask);
-	free(bg);
+	mugai_big_free(mask);
+	mugai_big_free(bg);
 	if (rc != MUGAI_OK)
 		memset(sp, 0, sizeof(*sp));
 	return rc;
@@ -438,7 +440,7 @@ mugai_page_split_free(struct mugai_page_split *sp)
 	if (sp == NULL)
 		return;
 	/* The pixels are ours: data is const only for the parsed streams. */
-	free((void *)(uintptr_t)sp->mask.data);
-	free((void *)(uintptr_t)sp->bg.data);
+	mugai_big_free((void *)(uintptr_t)sp->mask.data);
+	mugai_big_free((void *)(uintptr_t)sp->bg.data);
 	memset(sp, 0, sizeof(*sp));
 }

@@ -28,6 +28,7 @@
 #include FT_FREETYPE_H
 #include <zlib.h>
 
+#include "mugai/base/bigmem.h"
 #include "mugai/cdr/imgenc.h"
 #include "mugai/cdr/pagesplit.h"
 #include "mugai/cdr/pdfwrite.h"
@@ -187,6 +188,36 @@ attach(cairo_surface_t *s, const char *mime, struct mugai_buf *b)
 	return MUGAI_OK;
 }
 
+static const cairo_user_data_key_t big_key;
+
+/*
+ * big_surface - a cairo image of the format and size on pixels from
+ * mugai_big_alloc (a page's picture is megabytes: see bigmem.h), which
+ * cairo frees with the surface, however late it lets go; the caller
+ * sets every pixel.  NULL when out of memory.
+ */
+static cairo_surface_t *
+big_surface(cairo_format_t format, uint32_t width, uint32_t height)
+{
+	cairo_surface_t *s;
+	uint8_t *px;
+	int stride = cairo_format_stride_for_width(format, (int)width);
+
+	if (stride <= 0 || height == 0 ||
+	    (px = mugai_big_alloc((size_t)stride * height)) == NULL)
+		return NULL;
+	s = cairo_image_surface_create_for_data(px, format, (int)width,
+	    (int)height, stride);
+	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS ||
+	    cairo_surface_set_user_data(s, &big_key, px, mugai_big_free) !=
+	    CAIRO_STATUS_SUCCESS) {
+		cairo_surface_destroy(s);
+		mugai_big_free(px);
+		return NULL;
+	}
+	return s;
+}
+
 /*
  * rgb_surface - a cairo image of pm's pixels, which cairo deflates
  * unless MIME data is attached.
@@ -200,12 +231,10 @@ rgb_surface(const struct mugai_pixmap *pm)
 	size_t x, y;
 	int stride;
 
-	s = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)pm->width,
-	    (int)pm->height);
-	if (cairo_surface_status(s) != CAIRO_STATUS_SUCCESS) {
-		cairo_surface_destroy(s);
+	if ((s = big_surface(CAIRO_FORMAT_RGB24, pm->width, pm->height)) ==
+	    NULL)
 		return NULL;
-	}
+	cairo_surface_flush(s);
 	stride = cairo_image_surface_get_stride(s);
 	row = cairo_image_surface_get_data(s);
 	/* A loop for each kind, with no test of the kind in it. */
@@ -715,10 +744,10 @@ page_pixels(const struct mugai_pixmap *pages, const size_t *coded, size_t i,
 		return MUGAI_OK;
 	}
 	if (size > *cap) {
-		/* free, not realloc: the last page's pixels need no copy. */
-		free(*scratch);
+		/* Not realloc: the last page's pixels need no copy. */
+		mugai_big_free(*scratch);
 		*cap = 0;
-		if ((*scratch = malloc(size)) == NULL)
+		if ((*scratch = mugai_big_alloc(size)) == NULL)
 			return MUGAI_ERR_NOMEM;
 		*cap = size;
 	}
@@ -822,7 +851,7 @@ mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
 		if (rc == MUGAI_ERR_INTERNAL && sink.rc != MUGAI_OK)
 			rc = sink.rc;
 	}
-	free(scratch);
+	mugai_big_free(scratch);
 	cairo_destroy(cr);
 	cairo_surface_finish(pdf);
 	if (rc == MUGAI_OK && cairo_surface_status(pdf) != CAIRO_STATUS_SUCCESS)

@@ -19,11 +19,18 @@ struct mugai_buf {
 	size_t	 len;
 	size_t	 cap;
 	size_t	 max;		/* 0: unlimited */
+	int	 big;		/* data from mugai_big_alloc */
 };
 
 /* mugai_buf_init - empty buffer with the given cap (no allocation). */
 void mugai_buf_init(struct mugai_buf *b, size_t max);
 
+/*
+ * mugai_buf_init_big - the same for a buffer that may grow to megabytes
+ * (a worker's pixels): its bytes come from mugai_big_alloc
+ * (mugai/base/bigmem.h), and it grows by copying rather than realloc.
+ */
+void mugai_buf_init_big(struct mugai_buf *b, size_t max);
 /* mugai_buf_free - release the bytes; the buffer may be reused after init. */
 void mugai_buf_free(struct mugai_buf *b);
 
@@ -44,7 +51,9 @@ mugai_status mugai_buf_put_utf8(struct mugai_buf *b, unsigned long cp);
 /*
  * mugai_buf_steal - hand the bytes to the caller (free with free()).
  * Returns a NUL-terminated empty string for an empty buffer, NULL only
- * when that allocation fails.  The buffer is left empty.
+ * when that allocation fails.  The buffer is left empty.  A buffer of
+ * mugai_buf_init_big is copied into malloc'd bytes (NULL when that
+ * fails, the buffer then left as it was).
  */
 char *mugai_buf_steal(struct mugai_buf *b, size_t *lenp);
 
