@@ -516,6 +516,30 @@ attachment_new(const char *type, const char *subtype, const char *name,
 	return p;
 }
 
+/*
+ * A part with the bytes of b, taken rather than copied (a copy of a
+ * document is megabytes); b is left empty.  Copied after all when they
+ * cannot be taken.
+ */
+static GMimePart *
+attachment_take(const char *type, const char *subtype, const char *name,
+    struct mugai_buf *b)
+{
+	GMimeStream *mem;
+	GMimePart *p;
+	size_t n;
+	char *data;
+
+	if ((data = mugai_buf_steal(b, &n)) == NULL)
+		return attachment_new(type, subtype, name,
+		    b->data ? b->data : "", b->len, 0);
+	mem = g_mime_stream_mem_new_with_byte_array(
+	    g_byte_array_new_take((guint8 *)data, n));
+	p = attachment_with_stream(type, subtype, name, mem, 0);
+	g_object_unref(mem);
+	return p;
+}
+
 /* The MIME label for a canonical charset name of mugai_charset_*. */
 static const char *
 charset_label(const char *canon)
@@ -739,8 +763,8 @@ keep_converted(struct san *s, struct part_row *r, GByteArray *ba,
 		goto out;
 	}
 	*minor++ = '\0';
-	g_ptr_array_add(s->kept, attachment_new(major, minor, cr.name,
-	    cr.data.data ? cr.data.data : "", cr.data.len, 0));
+	g_ptr_array_add(s->kept, attachment_take(major, minor, cr.name,
+	    &cr.data));
 	r->action = "converted";
 	r->reason = cr.reason;
 	r->in_notice = 1;
