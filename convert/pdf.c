@@ -25,6 +25,7 @@
 #include <poppler.h>
 
 #include "convert.h"
+#include "mugai/base/bigmem.h"
 #include "mugai/cdr/pixels.h"
 #include "mugai/cdr/pagetext.h"
 
@@ -488,18 +489,35 @@ out:
  * out of memory.  Every page is painted white first, so nothing of the
  * last one is left.
  */
+static const cairo_user_data_key_t canvas_key;
+
 static cairo_surface_t *
 canvas(cairo_surface_t **cv, uint32_t w, uint32_t h)
 {
+	int stride = cairo_format_stride_for_width(CAIRO_FORMAT_RGB24, (int)w);
+	uint8_t *px;
+
 	if (*cv != NULL &&
 	    (uint32_t)cairo_image_surface_get_width(*cv) == w &&
 	    (uint32_t)cairo_image_surface_get_height(*cv) == h)
 		return *cv;
 	if (*cv != NULL)
 		cairo_surface_destroy(*cv);
-	*cv = cairo_image_surface_create(CAIRO_FORMAT_RGB24, (int)w, (int)h);
-	if (cairo_surface_status(*cv) != CAIRO_STATUS_SUCCESS) {
+	*cv = NULL;
+	/*
+	 * Its pixels in huge pages (mugai/base/bigmem.h): a page at 150 dpi
+	 * is some 2,100 small ones, each a page fault on the first paper.
+	 * cairo frees them with the surface.
+	 */
+	if (stride <= 0 || (px = mugai_big_alloc((size_t)stride * h)) == NULL)
+		return NULL;
+	*cv = cairo_image_surface_create_for_data(px, CAIRO_FORMAT_RGB24,
+	    (int)w, (int)h, stride);
+	if (cairo_surface_status(*cv) != CAIRO_STATUS_SUCCESS ||
+	    cairo_surface_set_user_data(*cv, &canvas_key, px, mugai_big_free) !=
+	    CAIRO_STATUS_SUCCESS) {
 		cairo_surface_destroy(*cv);
+		mugai_big_free(px);
 		*cv = NULL;
 	}
 	return *cv;
