@@ -41,6 +41,9 @@
 #              round (the median of those ratios)
 #   cpu_ms     the filter's CPU time (user + system, its workers
 #              included; for clamav: clamav-milter and clamd) per message
+#   pf_ms      Postfix's own CPU time per message (its master and every
+#              daemon under it: smtpd, cleanup, qmgr, smtp), until its
+#              queue is empty: what the filter costs the MTA
 #   p50, p99   latency of one message: from MAIL FROM to the 250 after
 #              its data, in ms
 #   rss_MB     peak resident memory of the filter's processes so far
@@ -288,6 +291,17 @@ rss_kb() {
 	done
 	echo "$k"
 }
+# postfix_ticks DIR - the same for DIR's Postfix: its master with the
+# daemons it reaped, and those still running (smtpd, cleanup, qmgr,
+# smtp).  The master is read first: a daemon that ends in between is
+# missed, never counted twice.
+postfix_ticks() {
+	m=$(pf_master_pid "$1") || { echo 0; return 0; }
+	for p in $m $(pgrep -P "$m"); do
+		cat "/proc/$p/stat" 2>/dev/null || true
+	done | sed 's/.*) //' |
+	    awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
 pids_of() {
 	case $1 in
 	mugai) echo "$mugai_pid" $(pgrep -P "$mugai_pid") ;;	# and zygote
@@ -300,13 +314,14 @@ pids_of() {
 }
 
 # run MODE FILE N - send, wait for the sink; print one JSON line with
-# the client's numbers, the seconds until the last arrival and the
-# filter's CPU ticks.
+# the client's numbers, the seconds until the last arrival, the
+# filter's CPU ticks and Postfix's (until its queue is empty).
 run() {
 	eval "port=\$smtp_$1"
 	pids=$(pids_of "$1")
 	c0=0
 	[ -z "$pids" ] || c0=$(cpu_ticks $pids)
+	p0=$(postfix_ticks "$T/$1")
 	before=$(pf_sink_count "$T/$1")
 	start=$(date +%s.%N)
 	python3 "$here/postfix-client.py" send "$port" "$2" "$3" "$conc" \
@@ -322,12 +337,15 @@ run() {
 	c1=0
 	[ -z "$pids" ] || c1=$(cpu_ticks $pids)
 	pf_wait_queue_empty "$T/$1" 60 || true
+	p1=$(postfix_ticks "$T/$1")
 	python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 r["e2e_s"] = float(sys.argv[3]) - float(sys.argv[2])
 r["ticks"] = int(sys.argv[4])
-print(json.dumps(r))' "$T/run.json" "$start" "$end" $((c1 - c0))
+r["pf_ticks"] = int(sys.argv[5])
+print(json.dumps(r))' "$T/run.json" "$start" "$end" $((c1 - c0)) \
+	    $((p1 - p0))
 }
 
 idle=$(rss_kb "$mugai_pid")
