@@ -61,11 +61,10 @@
 # POSTFIX_BENCH_N (default 400; a quarter for the PDFs, a twentieth for
 # the ten-page one) and POSTFIX_BENCH_CONC (default 20) set N and CONC;
 # POSTFIX_BENCH_MESSAGES (text-10k html-30k alt-40k pdf-200k png-20k
-# docx-50k pdf10-200k) and POSTFIX_BENCH_MODES (none mugai spawn clamav)
-# choose rows (null and nullbody are opt-in: POSTFIX_BENCH_MODES="none
-# null nullbody mugai clamav" has the floor beside mugai; their ratio is
-# the best any milter, mugai-milter included, can reach here, and their
-# cpu_ms is the null milter's own).  mugai's cpu_ms counts the milter,
+# docx-50k pdf10-200k) and POSTFIX_BENCH_MODES (none null mugai spawn
+# clamav; nullbody is opt-in) choose rows.  null's ratio is the best any
+# milter that marks mail, mugai-milter included, can reach here, and its
+# cpu_ms is the null milter's own.  mugai's cpu_ms counts the milter,
 # its zygote and the workers it reaped (for spawn: the milter and its
 # workers); rss_MB the milter and its zygote only, not the workers
 # (bench/memory.sh samples the whole tree, workers and LibreOffice
@@ -96,7 +95,7 @@ for f in "$build/mugai-milter" "$build/mugai-convert" "$testdb/mugai.ndb"; do
 done
 clamd=$(command -v clamd || echo /usr/sbin/clamd)
 clammilter=$(command -v clamav-milter || echo /usr/sbin/clamav-milter)
-modes=${POSTFIX_BENCH_MODES:-none mugai spawn clamav}
+modes=${POSTFIX_BENCH_MODES:-none null mugai spawn clamav}
 messages=${POSTFIX_BENCH_MESSAGES:-text-10k html-30k alt-40k pdf-200k png-20k docx-50k pdf10-200k}
 if [ ! -x "$clamd" ] || [ ! -x "$clammilter" ]; then
 	echo "postfix bench: no clamd or clamav-milter; that row is left out"
