@@ -314,9 +314,9 @@ def table(path, hz):
         r["rate"] = r["sent"] / r["e2e_s"] if r["e2e_s"] else 0.0
         if r["mode"] == "none":
             base[(r["message"], r["round"])] = r["rate"]
-    print("%-18s %-7s %8s %6s %7s %8s %8s %7s %7s" % (
-        "message", "filter", "msgs/s", "ratio", "cpu_ms", "p50_ms", "p99_ms",
-        "rss_MB", "refused"))
+    print("%-18s %-8s %8s %6s %7s %6s %8s %8s %7s %7s" % (
+        "message", "filter", "msgs/s", "ratio", "cpu_ms", "pf_ms", "p50_ms",
+        "p99_ms", "rss_MB", "refused"))
     for msg, mode in order:
         rs = [r for r in runs if r["message"] == msg and r["mode"] == mode]
         rate = median([r["rate"] for r in rs])
@@ -326,12 +326,14 @@ def table(path, hz):
         cpu = "%.2f" % median([1000.0 * r["ticks"] / hz / r["sent"]
                                for r in rs if r["sent"]]) \
             if mode != "none" else "-"
+        pf = "%.2f" % median([1000.0 * r["pf_ticks"] / hz / r["sent"]
+                              for r in rs if r["sent"]])
         rss = "%d" % (max(r["rss_kb"] for r in rs) // 1024) \
             if mode != "none" else "-"
         refused = sum(r["refused"] for r in rs)
-        print("%-18s %-7s %8.1f %6s %7s %8.1f %8.1f %7s %7d" % (
+        print("%-18s %-8s %8.1f %6s %7s %6s %8.1f %8.1f %7s %7d" % (
             "%s (%d KB)" % (msg, rs[0]["size"] // 1024), mode, rate, ratio,
-            cpu, median([r["p50_ms"] or 0 for r in rs]),
+            cpu, pf, median([r["p50_ms"] or 0 for r in rs]),
             median([r["p99_ms"] or 0 for r in rs]), rss, refused))
         for r in rs:
             if r["refused"]:

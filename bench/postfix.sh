@@ -1,14 +1,22 @@
 #!/bin/sh
 # postfix.sh [BUILD] - mail through a real Postfix side by side: no
-# milter, mugai-milter, and clamav-milter with clamd.  A benchmark, not a
-# test: it prints a table and fails only when something cannot run
-# (without root or Postfix it says so and skips; without clamd or
-# clamav-milter it leaves that row out).
+# milter, a milter that does nothing, mugai-milter, and clamav-milter
+# with clamd.  A benchmark, not a test: it prints a table and fails only
+# when something cannot run (without root or Postfix it says so and
+# skips; without clamd or clamav-milter it leaves that row out).
 #
-# Three private Postfix instances (tests/e2e/lib-postfix.sh) run side
-# by side, each relaying to its own smtp-sink:
+# One private Postfix instance (tests/e2e/lib-postfix.sh) per mode runs
+# side by side, each relaying to its own smtp-sink:
 #
 #   none     no milter
+#   null     smtpd_milters = bench/nullmilter.c (built here) on a unix
+#            socket: it negotiates what mugai-milter negotiates, takes
+#            every step and adds one header at end of message, nothing
+#            more.  The floor: what talking to any milter that marks
+#            mail costs Postfix (smtpd and cleanup), no filtering
+#   nullbody the same, and the body replaced by the bytes it was (as
+#            mugai-milter replaces the body of every message): what
+#            replacing the body adds to that floor
 #   mugai    smtpd_milters = BUILD/mugai-milter on a unix socket, with
 #            the test ClamAV database, sanitised copies by the worker
 #            (BUILD/mugai-convert, forked by its zygote) and a private
@@ -33,6 +41,9 @@
 #              round (the median of those ratios)
 #   cpu_ms     the filter's CPU time (user + system, its workers
 #              included; for clamav: clamav-milter and clamd) per message
+#   pf_ms      Postfix's own CPU time per message (its master and every
+#              daemon under it: smtpd, cleanup, qmgr, smtp), until its
+#              queue is empty: what the filter costs the MTA
 #   p50, p99   latency of one message: from MAIL FROM to the 250 after
 #              its data, in ms
 #   rss_MB     peak resident memory of the filter's processes so far
@@ -50,11 +61,14 @@
 # POSTFIX_BENCH_N (default 400; a quarter for the PDFs, a twentieth for
 # the ten-page one) and POSTFIX_BENCH_CONC (default 20) set N and CONC;
 # POSTFIX_BENCH_MESSAGES (text-10k html-30k alt-40k pdf-200k png-20k
-# docx-50k pdf10-200k) and POSTFIX_BENCH_MODES (none mugai spawn clamav)
-# choose rows.  mugai's cpu_ms counts the milter, its zygote and the
-# workers it reaped (for spawn: the milter and its workers); rss_MB the
-# milter and its zygote only, not the workers (bench/memory.sh samples
-# the whole tree, workers and LibreOffice included).
+# docx-50k pdf10-200k) and POSTFIX_BENCH_MODES (none null mugai spawn
+# clamav; nullbody is opt-in) choose rows.  null's ratio is the best any
+# milter that marks mail, mugai-milter included, can reach here, and its
+# cpu_ms is the null milter's own.  mugai's cpu_ms counts the milter,
+# its zygote and the workers it reaped (for spawn: the milter and its
+# workers); rss_MB the milter and its zygote only, not the workers
+# (bench/memory.sh samples the whole tree, workers and LibreOffice
+# included).
 #
 # Both filters keep libclamav's per-scan directories in one private
 # directory on tmpfs (POSTFIX_BENCH_TMPFS, default /dev/shm; mugai's
@@ -81,7 +95,7 @@ for f in "$build/mugai-milter" "$build/mugai-convert" "$testdb/mugai.ndb"; do
 done
 clamd=$(command -v clamd || echo /usr/sbin/clamd)
 clammilter=$(command -v clamav-milter || echo /usr/sbin/clamav-milter)
-modes=${POSTFIX_BENCH_MODES:-none mugai spawn clamav}
+modes=${POSTFIX_BENCH_MODES:-none null mugai spawn clamav}
 messages=${POSTFIX_BENCH_MESSAGES:-text-10k html-30k alt-40k pdf-200k png-20k docx-50k pdf10-200k}
 if [ ! -x "$clamd" ] || [ ! -x "$clammilter" ]; then
 	echo "postfix bench: no clamd or clamav-milter; that row is left out"
@@ -98,13 +112,16 @@ if [ "$tmpfs" != none ] && [ -d "$tmpfs" ] && [ -w "$tmpfs" ]; then
 fi
 mugai_pid=
 spawn_pid=
+null_pid=
+nullbody_pid=
 clamd_pid=
 cm_pid=
 cleanup() {
-	for m in none mugai spawn clamav; do
+	for m in none null nullbody mugai spawn clamav; do
 		pf_stop "$T/$m" || true
 	done
-	for p in $mugai_pid $spawn_pid $cm_pid $clamd_pid; do
+	for p in $mugai_pid $spawn_pid $null_pid $nullbody_pid $cm_pid \
+	    $clamd_pid; do
 		kill -TERM "$p" 2>/dev/null || true
 		wait "$p" 2>/dev/null || true
 	done
@@ -123,6 +140,7 @@ port() { # port VAR - a free port, not one handed out before
 }
 port smtp_none; port sink_none; port smtp_mugai; port sink_mugai
 port smtp_spawn; port sink_spawn
+port smtp_null; port sink_null; port smtp_nullbody; port sink_nullbody
 port smtp_clamav; port sink_clamav
 
 started() { # started LOG PID WORDS - the log says WORDS or PID is gone
@@ -164,6 +182,34 @@ case $modes in *spawn*)
 	milter_start "$T/s" spawn_pid "clamav_tmp_dir=${S:+$S/s}" \
 	    convert_zygote=no ;;
 esac
+
+# has MODE - MODE is one of $modes (null is not nullbody).
+has() {
+	case " $modes " in *" $1 "*) return 0 ;; esac
+	return 1
+}
+
+# null_start MODE [-b] - bench/nullmilter on the unix socket T/MODE.sock.
+# Built like bench/copycost.sh builds its program, on first use.
+null_start() {
+	nm=$1
+	shift
+	[ -x "$T/nullmilter" ] ||
+	    ${CC:-cc} -std=gnu11 -O2 -g -Wall -Wextra -Werror \
+	    -Wno-unused-parameter -D_GNU_SOURCE \
+	    $(pkg-config --cflags milter 2>/dev/null) -o "$T/nullmilter" \
+	    "$here/nullmilter.c" \
+	    $(pkg-config --libs milter 2>/dev/null || echo -lmilter) -lpthread
+	"$T/nullmilter" "$@" "unix:$T/$nm.sock" </dev/null \
+	    >"$T/$nm.out" 2>&1 &
+	p=$!
+	eval "${nm}_pid=\$p"
+	pf_poll 60 sh -c "[ -S '$T/$nm.sock' ] || ! kill -0 $p" || true
+	[ -S "$T/$nm.sock" ] || { echo "postfix bench: nullmilter ($nm)" \
+	    "did not start:" >&2; cat "$T/$nm.out" >&2; exit 1; }
+}
+! has null || null_start null
+! has nullbody || null_start nullbody -b
 
 case $modes in *clamav*)
 	mkdir -p "$T/c/tmp"
@@ -208,6 +254,10 @@ esac
 
 pf_start "$T/none" "$smtp_none" "$sink_none"
 pf_start "$T/mugai" "$smtp_mugai" "$sink_mugai" "unix:$T/m/sock"
+! has null ||
+    pf_start "$T/null" "$smtp_null" "$sink_null" "unix:$T/null.sock"
+! has nullbody || pf_start "$T/nullbody" "$smtp_nullbody" \
+    "$sink_nullbody" "unix:$T/nullbody.sock"
 case $modes in *spawn*)
 	pf_start "$T/spawn" "$smtp_spawn" "$sink_spawn" "unix:$T/s/sock" ;;
 esac
@@ -240,23 +290,37 @@ rss_kb() {
 	done
 	echo "$k"
 }
+# postfix_ticks DIR - the same for DIR's Postfix: its master with the
+# daemons it reaped, and those still running (smtpd, cleanup, qmgr,
+# smtp).  The master is read first: a daemon that ends in between is
+# missed, never counted twice.
+postfix_ticks() {
+	m=$(pf_master_pid "$1") || { echo 0; return 0; }
+	for p in $m $(pgrep -P "$m"); do
+		cat "/proc/$p/stat" 2>/dev/null || true
+	done | sed 's/.*) //' |
+	    awk '{ t += $12 + $13 + $14 + $15 } END { print t + 0 }'
+}
 pids_of() {
 	case $1 in
 	mugai) echo "$mugai_pid" $(pgrep -P "$mugai_pid") ;;	# and zygote
 	spawn) echo "$spawn_pid" ;;
+	null) echo "$null_pid" ;;
+	nullbody) echo "$nullbody_pid" ;;
 	clamav) echo "$cm_pid $clamd_pid" ;;
 	*) echo "" ;;
 	esac
 }
 
 # run MODE FILE N - send, wait for the sink; print one JSON line with
-# the client's numbers, the seconds until the last arrival and the
-# filter's CPU ticks.
+# the client's numbers, the seconds until the last arrival, the
+# filter's CPU ticks and Postfix's (until its queue is empty).
 run() {
 	eval "port=\$smtp_$1"
 	pids=$(pids_of "$1")
 	c0=0
 	[ -z "$pids" ] || c0=$(cpu_ticks $pids)
+	p0=$(postfix_ticks "$T/$1")
 	before=$(pf_sink_count "$T/$1")
 	start=$(date +%s.%N)
 	python3 "$here/postfix-client.py" send "$port" "$2" "$3" "$conc" \
@@ -272,12 +336,15 @@ run() {
 	c1=0
 	[ -z "$pids" ] || c1=$(cpu_ticks $pids)
 	pf_wait_queue_empty "$T/$1" 60 || true
+	p1=$(postfix_ticks "$T/$1")
 	python3 -c '
 import json, sys
 r = json.load(open(sys.argv[1]))
 r["e2e_s"] = float(sys.argv[3]) - float(sys.argv[2])
 r["ticks"] = int(sys.argv[4])
-print(json.dumps(r))' "$T/run.json" "$start" "$end" $((c1 - c0))
+r["pf_ticks"] = int(sys.argv[5])
+print(json.dumps(r))' "$T/run.json" "$start" "$end" $((c1 - c0)) \
+	    $((p1 - p0))
 }
 
 idle=$(rss_kb "$mugai_pid")
@@ -314,6 +381,13 @@ r.update(message=sys.argv[2], mode=sys.argv[3], round=int(sys.argv[4]),
          size=int(sys.argv[5]), rss_kb=int(sys.argv[6]))
 print(json.dumps(r))' "$T/res.json" "$f" "$mode" "$r" \
 			    "$(wc -c <"$T/corpus/$f.eml")" "$rss" >>"$T/all.jsonl"
+			# The null milter's mark, counted before the files go.
+			case $mode in null|nullbody)
+				pf_sink_files "$T/$mode" >"$T/files"
+				echo "$mode $(xargs -r grep -l \
+				    '^X-Null-Milter: passed' <"$T/files" |
+				    wc -l) $(wc -l <"$T/files")" >>"$T/marked"
+			esac
 			# Keep the sink small: the count is taken before each run.
 			pf_sink_files "$T/$mode" | xargs -r rm -f
 		done
@@ -322,6 +396,10 @@ print(json.dumps(r))' "$T/res.json" "$f" "$mode" "$r" \
 done
 python3 "$here/postfix-client.py" table "$T/all.jsonl" "$hz"
 
+# Not judged, but said: did the null milter mark what it passed?
+[ ! -f "$T/marked" ] || awk '{ m[$1] += $2; n[$1] += $3 }
+    END { for (k in m) printf "nullmilter (%s): %d of %d messages at " \
+    "the sink marked\n", k, m[k], n[k] }' "$T/marked"
 # Not judged, but said: did the milter sanitise what it passed?
 # A copy held (for 'time', say) is cheaper than one made: count them.
 for m in m s; do
