@@ -754,38 +754,11 @@ page_pixels(const struct mugai_pixmap *pages, const size_t *coded, size_t i,
 	return mugai_pixels_unpack(&pages[i], coded[i], *scratch, pm);
 }
 
-/*
- * held_swap - the surfaces the last page was drawn from, destroyed now
- * that the next page is written; this page's kept in their place.
- * cairo holds a snapshot of what a page drew from until the page after
- * it is written, and copies a surface destroyed before then (a picture
- * is megabytes, in fresh pages); one page later costs one page's
- * surfaces in memory.  NULL pi: destroy only, when the file is done.
- */
-static void
-held_swap(struct page_img *held, const struct page_img *pi)
-{
-	if (held->bg != NULL)
-		cairo_surface_destroy(held->bg);
-	if (held->mask != NULL)
-		cairo_surface_destroy(held->mask);
-	if (held->img != NULL)
-		cairo_surface_destroy(held->img);
-	if (pi != NULL)
-		*held = *pi;
-	else
-		memset(held, 0, sizeof(*held));
-}
-
-/*
- * put_page - page i: its words, then its image over the whole page;
- * its surfaces go to *held (held_swap).
- */
+/* put_page - page i: its words, then its image over the whole page. */
 static mugai_status
 put_page(cairo_surface_t *pdf, cairo_t *cr, const struct mugai_pixmap *pm,
     const struct mugai_pagetext *t, double ascent,
-    const struct mugai_pdf_opts *o, struct page_img *held,
-    struct mugai_pdf_stats *st)
+    const struct mugai_pdf_opts *o, struct mugai_pdf_stats *st)
 {
 	struct page_img pi;
 	double scale = 72.0 / o->dpi;
@@ -812,14 +785,16 @@ put_page(cairo_surface_t *pdf, cairo_t *cr, const struct mugai_pixmap *pm,
 	if (pi.bg != NULL) {
 		cairo_set_source_surface(cr, pi.bg, pi.bg_x, pi.bg_y);
 		cairo_paint(cr);
+		cairo_surface_destroy(pi.bg);
 	}
 	if (pi.mask != NULL) {
 		cairo_set_source_rgb(cr, 0, 0, 0);
 		cairo_mask_surface(cr, pi.mask, 0, 0);
+		cairo_surface_destroy(pi.mask);
 	}
 	cairo_restore(cr);
+	cairo_surface_destroy(pi.img);
 	cairo_show_page(cr);
-	held_swap(held, &pi);
 	return cairo_status(cr) == CAIRO_STATUS_SUCCESS ? MUGAI_OK :
 	    MUGAI_ERR_INTERNAL;
 }
@@ -840,7 +815,6 @@ mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
 {
 	struct mugai_pdf_stats st;
 	struct mugai_pixmap pm;
-	struct page_img held;
 	struct sink sink = { out, MUGAI_OK };
 	cairo_surface_t *pdf;
 	cairo_font_face_t *ff = NULL;
@@ -851,7 +825,6 @@ mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
 	mugai_status rc = MUGAI_OK;
 
 	memset(&st, 0, sizeof(st));
-	memset(&held, 0, sizeof(held));
 	if (pages == NULL || n == 0 || n > PDF_MAX_PAGES || o == NULL ||
 	    o->dpi == 0 || o->dpi > 10000 || o->quality < 1 ||
 	    o->quality > 100 || !pages_valid(pages, coded, n))
@@ -874,7 +847,7 @@ mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
 		    MUGAI_OK)
 			break;
 		rc = put_page(pdf, cr, &pm, ff != NULL && text != NULL ?
-		    &text[i] : NULL, ascent, o, &held, &st);
+		    &text[i] : NULL, ascent, o, &st);
 		if (rc == MUGAI_ERR_INTERNAL && sink.rc != MUGAI_OK)
 			rc = sink.rc;
 	}
@@ -884,7 +857,6 @@ mugai_pdf_from_coded_pages(const struct mugai_pixmap *pages,
 	if (rc == MUGAI_OK && cairo_surface_status(pdf) != CAIRO_STATUS_SUCCESS)
 		rc = sink.rc != MUGAI_OK ? sink.rc : MUGAI_ERR_INTERNAL;
 	cairo_surface_destroy(pdf);
-	held_swap(&held, NULL);
 	if (ff != NULL)
 		cairo_font_face_destroy(ff);
 	if (rc != MUGAI_OK && out->data != NULL) {
