@@ -333,6 +333,9 @@ run() {
 		exit 1
 	fi
 	end=$(date +%s.%N)
+	# Taken again: mugai-milter starts its zygote on the first document
+	# to copy, which may be in this run (it had no ticks before).
+	pids=$(pids_of "$1")
 	c1=0
 	[ -z "$pids" ] || c1=$(cpu_ticks $pids)
 	pf_wait_queue_empty "$T/$1" 60 || true
