@@ -482,6 +482,8 @@ out:
 	return rc;
 }
 
+static const cairo_user_data_key_t canvas_key;
+
 /*
  * canvas - the surface for a page of w x h pixels in *cv: the last
  * page's when it had that size (a document's pages mostly have one, and
@@ -489,8 +491,6 @@ out:
  * out of memory.  Every page is painted white first, so nothing of the
  * last one is left.
  */
-static const cairo_user_data_key_t canvas_key;
-
 static cairo_surface_t *
 canvas(cairo_surface_t **cv, uint32_t w, uint32_t h)
 {

@@ -31,6 +31,7 @@ void mugai_buf_init(struct mugai_buf *b, size_t max);
  * (mugai/base/bigmem.h), and it grows by copying rather than realloc.
  */
 void mugai_buf_init_big(struct mugai_buf *b, size_t max);
+
 /* mugai_buf_free - release the bytes; the buffer may be reused after init. */
 void mugai_buf_free(struct mugai_buf *b);
 
