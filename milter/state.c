@@ -60,9 +60,10 @@ snap_unref(struct snap_priv *s)
 }
 
 /*
- * Open the quarantine and check its index pages: with a damaged index
- * every message that needs its original stored would be deferred, so
- * refuse to start and say how to recover instead.
+ * Open the quarantine, make its directories (so that no message waits
+ * for one) and check its index pages: with a damaged index every
+ * message that needs its original stored would be deferred, so refuse
+ * to start and say how to recover instead.
  */
 static mugai_status
 quarantine_open_checked(const struct mugai_config *cfg, char *err,
@@ -72,8 +73,12 @@ quarantine_open_checked(const struct mugai_config *cfg, char *err,
 
 	rc = mugai_quarantine_open(cfg, &state_quarantine, err, errlen);
 	if (rc == MUGAI_OK &&
-	    (rc = mugai_quarantine_check_index(state_quarantine, err,
-	    errlen)) != MUGAI_OK) {
+	    (rc = mugai_quarantine_prepare(state_quarantine)) != MUGAI_OK)
+		snprintf(err, errlen, "%s", mugai_quarantine_error());
+	if (rc == MUGAI_OK)
+		rc = mugai_quarantine_check_index(state_quarantine, err,
+		    errlen);
+	if (rc != MUGAI_OK && state_quarantine != NULL) {
 		mugai_quarantine_close(state_quarantine);
 		state_quarantine = NULL;
 	}

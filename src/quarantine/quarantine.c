@@ -470,7 +470,25 @@ q_rename_new(int dfd, const char *from, const char *to)
 	return 0;
 }
 
-/* Open (creating) the fan-out directory fan. */
+/*
+ * Make the fan-out directory fan, given to run_user: 1 when made here,
+ * 0 when it was there (made by another thread, say), -1 on error.  Not
+ * durable until the caller syncs q->dfd.
+ */
+static int
+q_fan_make(struct mugai_quarantine *q, const char *fan)
+{
+	if (mkdirat(q->dfd, fan, 0700) == -1)
+		return errno == EEXIST ? 0 : -1;
+	if (fchownat(q->dfd, fan, q->uid, q->gid, AT_SYMLINK_NOFOLLOW) == -1)
+		return -1;
+	return 1;
+}
+
+/*
+ * Open the fan-out directory fan, creating it when missing: only when
+ * one was removed after mugai_quarantine_prepare made them all.
+ */
 static int
 q_fanout_open(struct mugai_quarantine *q, const char *fan)
 {
@@ -480,17 +498,51 @@ q_fanout_open(struct mugai_quarantine *q, const char *fan)
 	    O_NOFOLLOW);
 	if (fd != -1 || errno != ENOENT)
 		return fd;
-	if (mkdirat(q->dfd, fan, 0700) == -1) {
-		if (errno != EEXIST)
-			return -1;
-	} else if (fchownat(q->dfd, fan, q->uid, q->gid,
-	    AT_SYMLINK_NOFOLLOW) == -1)
+	if (q_fan_make(q, fan) == -1)
 		return -1;
 	/* The new entry must survive a crash as well as the file in it. */
 	if (fsync(q->dfd) == -1)
 		return -1;
 	return openat(q->dfd, fan, O_RDONLY | O_DIRECTORY | O_CLOEXEC |
 	    O_NOFOLLOW);
+}
+
+/*
+ * All 256 fan-out directories at once, with one sync of quarantine_dir
+ * for those made here, so that storing a message never makes one: each
+ * cost a mkdir and a sync of quarantine_dir in the message's path, on
+ * the first few hundred changed messages of a new quarantine (more on
+ * storage without a journal, where each sync is a synchronous write).
+ */
+mugai_status
+mugai_quarantine_prepare(struct mugai_quarantine *q)
+{
+	char fan[3];
+	struct stat st;
+	int i, made = 0, r;
+
+	if (q_blobs(q))
+		return MUGAI_OK;
+	for (i = 0; i < 256; i++) {
+		snprintf(fan, sizeof(fan), "%02x", i);
+		if ((r = q_fan_make(q, fan)) == -1) {
+			q_syserr("cannot create a directory in",
+			    q->cfg->quarantine_dir, errno);
+			return MUGAI_ERR_IO;
+		}
+		if (r == 0 && (fstatat(q->dfd, fan, &st,
+		    AT_SYMLINK_NOFOLLOW) == -1 || !S_ISDIR(st.st_mode))) {
+			mugai_qerr_set("%s/%s is not a directory; move it out"
+			    " of quarantine_dir", q->cfg->quarantine_dir, fan);
+			return MUGAI_ERR_IO;
+		}
+		made |= r;
+	}
+	if (made && fsync(q->dfd) == -1) {
+		q_syserr("cannot fsync", q->cfg->quarantine_dir, errno);
+		return MUGAI_ERR_IO;
+	}
+	return MUGAI_OK;
 }
 
 /*

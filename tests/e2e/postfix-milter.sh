@@ -162,6 +162,14 @@ mport=$(pf_free_port) && smtp=$(pf_free_port "$mport") &&
 	finish
 }
 check milter-start start_milter
+# Before any mail: every fan-out directory of the quarantine is there,
+# so that storing an original never waits for a mkdir and its sync.
+fans_ready() {
+	n=$(find "$T/q" -mindepth 1 -maxdepth 1 -type d -name '[0-9a-f][0-9a-f]' \
+	    -perm 700 | wc -l)
+	[ "$n" -eq 256 ] || { echo "$n of 256 fan-out directories"; return 1; }
+}
+check quarantine-fans-ready fans_ready
 if pf_start "$P" "$smtp" "$sink" "inet:127.0.0.1:$mport" 2>"$T/start.err"; then
 	pass postfix-start
 else

@@ -798,6 +798,79 @@ test_duplicate_id(void **state)
 	mugai_qrecord_free(r);
 }
 
+/* Number of fan-out directories ("00".."ff") in the store. */
+static int
+count_fans(const struct fx *f)
+{
+	char path[PATH_MAX * 2];
+	struct stat st;
+	int i, n = 0;
+
+	for (i = 0; i < 256; i++) {
+		snprintf(path, sizeof(path), "%s/%02x", f->qdir, i);
+		if (lstat(path, &st) == 0 && S_ISDIR(st.st_mode)) {
+			assert_int_equal(st.st_mode & 07777, 0700);
+			n++;
+		}
+	}
+	return n;
+}
+
+/*
+ * prepare makes every fan-out directory before mail comes, again after
+ * one was removed, and refuses a file where a directory must be; a
+ * store into a fan removed after prepare still makes it.
+ */
+static void
+test_prepare(void **state)
+{
+	struct fx *f = *state;
+	struct mugai_qrecord *r;
+	char path[PATH_MAX * 2], id2[16], hex[65], hex2[65];
+	int i;
+
+	assert_int_equal(count_fans(f), 0);
+	assert_int_equal(mugai_quarantine_prepare(f->q), MUGAI_OK);
+	assert_int_equal(count_fans(f), 256);
+	assert_int_equal(mugai_quarantine_prepare(f->q), MUGAI_OK);
+	assert_int_equal(count_fans(f), 256);
+	assert_int_equal(count_store_files(f), 0);
+
+	/*
+	 * A fan removed after prepare (the admin emptied it by hand):
+	 * storing into it makes it again.  id2 falls in the fan of "m1".
+	 */
+	sha256_hex("m1", 2, hex);
+	for (i = 2; ; i++) {
+		snprintf(id2, sizeof(id2), "m%d", i);
+		sha256_hex(id2, strlen(id2), hex2);
+		if (memcmp(hex, hex2, 2) == 0)
+			break;
+	}
+	assert_int_equal(store(f->q, "m1", "a@b", "c@d", NULL, "sanitised",
+	    0, "one\n"), MUGAI_OK);
+	assert_int_equal(mugai_quarantine_delete(f->q, "m1", "admin", "test"),
+	    MUGAI_OK);
+	snprintf(path, sizeof(path), "%s/%.2s", f->qdir, hex);
+	assert_int_equal(rmdir(path), 0);
+	assert_int_equal(count_fans(f), 255);
+	assert_int_equal(store(f->q, id2, "a@b", "c@d", NULL, "sanitised",
+	    0, "two\n"), MUGAI_OK);
+	assert_int_equal(count_fans(f), 256);
+	r = get(f, id2);
+	assert_non_null(strstr(r->path, path));
+	mugai_qrecord_free(r);
+	assert_int_equal(mugai_quarantine_prepare(f->q), MUGAI_OK);
+
+	/* A file where a fan must be. */
+	snprintf(path, sizeof(path), "%s/7f", f->qdir);
+	assert_int_equal(rmdir(path), 0);
+	write_file(path, "not a directory\n", 0600);
+	assert_int_equal(mugai_quarantine_prepare(f->q), MUGAI_ERR_IO);
+	assert_non_null(strstr(mugai_quarantine_error(), "/7f is not a "
+	    "directory"));
+}
+
 static void
 test_bad_ids(void **state)
 {
@@ -2137,6 +2210,7 @@ main(void)
 		T(test_crash_after_rename),
 		T(test_crash_before_rename),
 		T(test_duplicate_id),
+		T(test_prepare),
 		T(test_bad_ids),
 		T(test_db_locked),
 		T(test_schema_version),

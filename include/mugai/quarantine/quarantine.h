@@ -53,6 +53,15 @@ mugai_status mugai_quarantine_open(const struct mugai_config *cfg,
 void mugai_quarantine_close(struct mugai_quarantine *q);
 
 /*
+ * mugai_quarantine_prepare - make the store ready for writing before
+ * mail comes: its fan-out directories exist and are durable, so that
+ * storing never creates one (mugai-milter calls it once at start).
+ * Idempotent; nothing to do when originals live in the database.  On
+ * failure mugai_quarantine_error() says which directory and why.
+ */
+mugai_status mugai_quarantine_prepare(struct mugai_quarantine *q);
+
+/*
  * mugai_quarantine_store - store raw[0..len) with its metadata, durably.
  * Safe to call from many threads at once on one handle.  The file is
  * written and renamed into place before the index row is inserted, so a
