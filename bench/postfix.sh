@@ -183,18 +183,18 @@ milter_start() {
 	# The socket is root's, 0660; Postfix's smtpd runs as postfix.
 	chmod 666 "$d/sock"
 }
-[ -z "$S" ] || mkdir -p "$S/s"
-milter_start "$T/m" mugai_pid "clamav_tmp_dir=${S:+$S/m}"
-case $modes in *spawn*)
-	milter_start "$T/s" spawn_pid "clamav_tmp_dir=${S:+$S/s}" \
-	    convert_zygote=no ;;
-esac
-
 # has MODE - MODE is one of $modes (null is not nullbody).
 has() {
 	case " $modes " in *" $1 "*) return 0 ;; esac
 	return 1
 }
+
+[ -z "$S" ] || mkdir -p "$S/s"
+! has mugai || milter_start "$T/m" mugai_pid "clamav_tmp_dir=${S:+$S/m}"
+case $modes in *spawn*)
+	milter_start "$T/s" spawn_pid "clamav_tmp_dir=${S:+$S/s}" \
+	    convert_zygote=no ;;
+esac
 
 # null_start MODE [-b] - bench/nullmilter on the unix socket T/MODE.sock.
 # Built like bench/copycost.sh builds its program, on first use.
@@ -260,7 +260,8 @@ EOF
 esac
 
 pf_start "$T/none" "$smtp_none" "$sink_none"
-pf_start "$T/mugai" "$smtp_mugai" "$sink_mugai" "unix:$T/m/sock"
+! has mugai || pf_start "$T/mugai" "$smtp_mugai" "$sink_mugai" \
+    "unix:$T/m/sock"
 ! has null ||
     pf_start "$T/null" "$smtp_null" "$sink_null" "unix:$T/null.sock"
 ! has nullbody || pf_start "$T/nullbody" "$smtp_nullbody" \
@@ -357,7 +358,9 @@ print(json.dumps(r))' "$T/run.json" "$start" "$end" $((c1 - c0)) \
 	    $((p1 - p0))
 }
 
-idle=$(rss_kb "$mugai_pid")
+idle=
+[ -z "$mugai_pid" ] ||
+    idle="; mugai-milter idle: $(($(rss_kb "$mugai_pid") / 1024)) MB"
 # Warm up: smtpd processes started, the milters' first messages done.
 for mode in $modes; do
 	run "$mode" "$T/corpus/text-10k.eml" "$conc" >/dev/null
@@ -366,8 +369,7 @@ done
 hz=$(getconf CLK_TCK)
 echo "Postfix $(postconf -d -h mail_version) on loopback, $n messages per" \
     "run ($((n / 4)) with the PDF) over $conc SMTP sessions, $reps rounds" \
-    "taking turns; mugai-milter idle: $((idle / 1024)) MB; scan" \
-    "directories on ${S:-the spool disk}"
+    "taking turns$idle; scan directories on ${S:-the spool disk}"
 : >"$T/all.jsonl"
 for f in $messages; do
 	count=$n
