@@ -119,7 +119,7 @@ struct mugai_qbackend {
 	 * Kept together at the end so a backend adds them in one place.
 	 * Requests live beside the messages (table "requests": SQLite
 	 * schema version 3, PostgreSQL version 2); reqid is a number the
-	 * backend hands out.  A backend may leave all four NULL: qrequest.c
+	 * backend hands out.  A backend may leave all five NULL: qrequest.c
 	 * then says requests are not available with it.
 	 */
 
@@ -157,6 +157,18 @@ struct mugai_qbackend {
 	    unsigned from, const char *to, const char *decider,
 	    const char *decision, const char *release_to,
 	    const struct mugai_qaction *a, char *was, size_t waslen);
+
+	/*
+	 * For "mugai quarantine copy": r as it is, every field kept;
+	 * renumber 0: under its own number r->reqid, MUGAI_ERR_STATE with
+	 * nothing added when that is taken; 1: under a new number.
+	 * Numbers handed out later stay above both.  *reqid gets the
+	 * number.  No checks of state and nothing in the history (copied
+	 * with the message).  MUGAI_ERR_NOTFOUND when the index has no
+	 * message r->id.  NULL when the backend has no requests.
+	 */
+	mugai_status (*request_import)(void *ctx,
+	    const struct mugai_qrequest *r, int renumber, long long *reqid);
 };
 
 /* Request states as bits, for request_transition(). */

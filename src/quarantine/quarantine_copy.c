@@ -11,6 +11,12 @@
  * appended; then it is read back from the destination, which checks it
  * against the same SHA-256.  A message already there with the same
  * hash is skipped, so an interrupted copy is simply run again.
+ *
+ * Then the release requests, every field as it was (a pending one can
+ * be decided in the destination): first each under its own number where
+ * the destination has not used it, then the rest under new numbers,
+ * each said in a line, as staff may quote the old one.  A request
+ * already there (same message, requester, time and reason) is skipped.
  */
 #include <limits.h>
 #include <stdarg.h>
@@ -20,6 +26,7 @@
 
 #include "mugai/base/buf.h"
 #include "mugai/quarantine/quarantine.h"
+#include "mugai/quarantine/request.h"
 #include "quarantine_backend.h"
 
 struct cp_ids {
@@ -39,6 +46,14 @@ struct cp {
 	void	(*fn)(const char *line, void *arg);
 	void	*arg;
 	size_t	 copied, skipped, failed;
+	size_t	 rcopied, rskipped;	/* release requests */
+};
+
+/* The source's request numbers, collected before any is copied. */
+struct cp_reqs {
+	long long *v;
+	size_t	 n, cap;
+	int	 nomem;
 };
 
 static void
@@ -240,6 +255,145 @@ out:
 	return rc;
 }
 
+static int
+cp_reqid(const struct mugai_qrequest *r, void *arg)
+{
+	struct cp_reqs *q = arg;
+	long long *v;
+
+	if (q->n == q->cap) {
+		q->cap = q->cap ? q->cap * 2 : 64;
+		if ((v = realloc(q->v, q->cap * sizeof(*v))) == NULL) {
+			q->nomem = 1;
+			return 1;
+		}
+		q->v = v;
+	}
+	q->v[q->n++] = r->reqid;
+	return 0;
+}
+
+/* Does the destination hold r already (a copy run before)? */
+struct cp_same {
+	const struct mugai_qrequest *r;
+	long long found;
+};
+
+static int
+cp_same_req(const struct mugai_qrequest *d, void *arg)
+{
+	struct cp_same *m = arg;
+
+	if (d->requested == m->r->requested &&
+	    strcmp(d->reason, m->r->reason) == 0) {
+		m->found = d->reqid;
+		return 1;
+	}
+	return 0;
+}
+
+/*
+ * Pass 0: copy request num under its own number if the destination has
+ * not used it (*done set); pass 1: the rest, under new numbers.
+ * MUGAI_OK also when it was skipped or reported.
+ */
+static mugai_status
+cp_req(struct cp *c, const struct mugai_qbackend *be, void *ctx,
+    long long num, int pass, int *done)
+{
+	struct mugai_qrequest *r = NULL;
+	struct mugai_qrfilter f;
+	struct cp_same m;
+	long long got = 0;
+	mugai_status rc;
+
+	if ((rc = mugai_quarantine_request_get(c->src, num, &r)) != MUGAI_OK)
+		goto fail;
+	memset(&f, 0, sizeof(f));
+	f.id = r->id;
+	f.requester = r->requester;
+	m.r = r;
+	m.found = 0;
+	if ((rc = mugai_quarantine_requests(c->dst, &f, cp_same_req, &m)) !=
+	    MUGAI_OK)
+		goto fail;
+	if (m.found != 0) {
+		c->rskipped++;
+		*done = 1;
+		goto out;
+	}
+	rc = be->request_import(ctx, r, pass, &got);
+	if (rc == MUGAI_ERR_STATE && pass == 0) {
+		rc = MUGAI_OK;		/* taken there: the second pass */
+		goto out;
+	}
+	if (rc != MUGAI_OK)
+		goto fail;
+	if (got != num)
+		cp_say(c, "request %lld (%s for %s) is request %lld in the"
+		    " destination, where %lld was taken", num, r->requester,
+		    r->id, got, num);
+	c->rcopied++;
+	*done = 1;
+	goto out;
+fail:
+	cp_say(c, "request %lld: not copied: %s", num,
+	    mugai_quarantine_error());
+	c->failed++;
+	*done = 1;
+	if (rc != MUGAI_ERR_LIMIT)
+		rc = MUGAI_OK;
+out:
+	mugai_qrequest_free(r);
+	return rc;
+}
+
+/* Every release request of the source, after the messages. */
+static mugai_status
+cp_requests(struct cp *c)
+{
+	const struct mugai_qbackend *be, *sbe;
+	struct mugai_qrfilter f;
+	struct cp_reqs q;
+	void *ctx, *sctx;
+	mugai_status rc;
+	size_t i;
+	int pass, *done = NULL;
+
+	sbe = mugai_qbe(c->src, &sctx);
+	be = mugai_qbe(c->dst, &ctx);
+	if (sbe->request_list == NULL)
+		return MUGAI_OK;
+	memset(&q, 0, sizeof(q));
+	memset(&f, 0, sizeof(f));
+	rc = mugai_quarantine_requests(c->src, &f, cp_reqid, &q);
+	if (rc == MUGAI_OK && q.nomem) {
+		mugai_qerr_set("out of memory");
+		rc = MUGAI_ERR_NOMEM;
+	}
+	if (rc == MUGAI_OK && q.n > 0 && be->request_import == NULL) {
+		mugai_qerr_set("the destination (%s) cannot keep release"
+		    " requests; %zu not copied", be->name, q.n);
+		rc = MUGAI_ERR_CONFIG;
+	}
+	/* Numbers kept wherever they can be, before new ones are taken. */
+	if (rc == MUGAI_OK && (done = calloc(q.n + 1, sizeof(*done))) ==
+	    NULL) {
+		mugai_qerr_set("out of memory");
+		rc = MUGAI_ERR_NOMEM;
+	}
+	for (pass = 0; pass < 2; pass++)
+		for (i = 0; rc == MUGAI_OK && i < q.n; i++)
+			if (!done[i])
+				rc = cp_req(c, be, ctx, q.v[i], pass, &done[i]);
+	free(done);
+	free(q.v);
+	if (rc == MUGAI_OK)
+		cp_say(c, "%zu release request%s copied, %zu already there",
+		    c->rcopied, c->rcopied == 1 ? "" : "s", c->rskipped);
+	return rc;
+}
+
 static mugai_status
 cp_open_src(const struct mugai_config *dcfg, const char *path,
     const char *dir, struct mugai_quarantine **src)
@@ -304,9 +458,12 @@ mugai_quarantine_copy(struct mugai_quarantine *dst, const char *sqlite_path,
 	}
 	for (i = 0; rc == MUGAI_OK && i < ids.n; i++)
 		rc = cp_one(&c, ids.v[i], &raw, &back);
+	if (rc == MUGAI_OK)
+		rc = cp_requests(&c);
 	if (rc == MUGAI_OK && c.failed > 0) {
-		mugai_qerr_set("%zu message%s not copied (see above); the rest"
-		    " were", c.failed, c.failed == 1 ? "" : "s");
+		mugai_qerr_set("%zu message%s or request%s not copied (see"
+		    " above); the rest were", c.failed, c.failed == 1 ? "" :
+		    "s", c.failed == 1 ? "" : "s");
 		rc = MUGAI_ERR_IO;
 	}
 out:

@@ -1649,6 +1649,84 @@ qpg_request_transition(void *ctx, long long reqid, unsigned from,
 	return qpg_cas(ctx, &x, a, was, waslen);
 }
 
+/*
+ * The lock keeps every node's new requests out for the transaction: no
+ * number is taken from the sequence between the check that r->reqid is
+ * free, its insert and the move of the sequence above it.  The sequence only moves
+ * up (nextval, then at least that): a number it handed out once, to a
+ * request since removed with its message, is not handed out again.
+ */
+static mugai_status
+qpg_request_import(void *ctx, const struct mugai_qrequest *r, int renumber,
+    long long *reqid)
+{
+	static const char what[] = "copying a request";
+	static const char ins[] =
+	    "INSERT INTO requests (reqid, id, requested, requester, notify,"
+	    " reason, state, decided, decider, decision, release_to)"
+	    " SELECT CASE WHEN $12::int = 0 THEN $1::bigint ELSE"
+	    " nextval(pg_get_serial_sequence('requests', 'reqid')) END,"
+	    " $2, $3::bigint, $4, $5, $6, $7, $8::bigint, $9, $10, $11"
+	    " WHERE $12::int = 1 OR NOT EXISTS (SELECT 1 FROM requests"
+	    " WHERE reqid = $1::bigint) RETURNING reqid";
+	static const char seq[] =
+	    "SELECT setval(pg_get_serial_sequence('requests', 'reqid'),"
+	    " GREATEST(nextval(pg_get_serial_sequence('requests', 'reqid')),"
+	    " $1::bigint))";
+	struct qpg *s = ctx;
+	struct qpg_slot *sl;
+	char num[32], requested[32], decided[32];
+	const char *v[12];
+	PGresult *res = NULL;
+	mugai_status rc;
+
+	*reqid = 0;
+	snprintf(num, sizeof(num), "%lld", r->reqid);
+	snprintf(requested, sizeof(requested), "%lld", (long long)r->requested);
+	snprintf(decided, sizeof(decided), "%lld", (long long)r->decided);
+	v[0] = num; v[1] = qpg_s(r->id); v[2] = requested;
+	v[3] = qpg_s(r->requester); v[4] = qpg_s(r->notify);
+	v[5] = qpg_s(r->reason); v[6] = qpg_s(r->state); v[7] = decided;
+	v[8] = qpg_s(r->decider); v[9] = qpg_s(r->decision);
+	v[10] = qpg_s(r->release_to);
+	v[11] = renumber ? "1" : "0";
+	if ((rc = qpg_get(s, what, &sl)) != MUGAI_OK)
+		return rc;
+	rc = qpg_simple(s, sl->conn, "BEGIN; LOCK TABLE requests IN SHARE ROW"
+	    " EXCLUSIVE MODE", what);
+	if (rc == MUGAI_OK)
+		rc = qpg_run(s, sl->conn, "SELECT 1 FROM messages WHERE id = $1"
+		    " FOR SHARE", 1, v + 1, NULL, 0, &res, what);
+	if (rc == MUGAI_OK && PQntuples(res) == 0) {
+		mugai_qerr_set("no message with id %s", r->id);
+		rc = MUGAI_ERR_NOTFOUND;
+	}
+	PQclear(res);
+	res = NULL;
+	if (rc == MUGAI_OK)
+		rc = qpg_run(s, sl->conn, ins, 12, v, NULL, 0, &res, what);
+	if (rc == MUGAI_OK && PQntuples(res) == 1)
+		*reqid = strtoll(PQgetvalue(res, 0, 0), NULL, 10);
+	else if (rc == MUGAI_OK) {
+		mugai_qerr_set("request number %lld is taken", r->reqid);
+		rc = MUGAI_ERR_STATE;
+	}
+	PQclear(res);
+	res = NULL;
+	if (rc == MUGAI_OK && !renumber) {
+		rc = qpg_run(s, sl->conn, seq, 1, v, NULL, 0, &res, what);
+		PQclear(res);
+	}
+	if (rc == MUGAI_OK)
+		rc = qpg_simple(s, sl->conn, "COMMIT", what);
+	else if (PQstatus(sl->conn) == CONNECTION_OK)
+		qpg_rollback(sl->conn);
+	if (rc != MUGAI_OK)
+		*reqid = 0;
+	qpg_put(s, sl);
+	return rc;
+}
+
 const struct mugai_qbackend mugai_qbackend_pg = {
 	.name = "postgresql",
 	.open = qpg_open,
@@ -1671,4 +1749,5 @@ const struct mugai_qbackend mugai_qbackend_pg = {
 	.request_get = qpg_request_get,
 	.request_list = qpg_request_list,
 	.request_transition = qpg_request_transition,
+	.request_import = qpg_request_import,
 };

@@ -1539,6 +1539,99 @@ qsql_request_transition(void *ctx, long long reqid, unsigned from,
 	    was, waslen);
 }
 
+/* 1 when the query (one int64 bound to ?1, or the text id) has a row. */
+static mugai_status
+qsql_exists(struct qsql *s, const char *sql, long long num, const char *id,
+    int *found, const char *what)
+{
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int step;
+
+	*found = 0;
+	if ((rc = qsql_prepare(s, sql, &st, what)) != MUGAI_OK)
+		return rc;
+	if (id != NULL)
+		qsql_bind_text(st, 1, id);
+	else
+		sqlite3_bind_int64(st, 1, (sqlite3_int64)num);
+	step = sqlite3_step(st);
+	if (step == SQLITE_ROW)
+		*found = 1;
+	else if (step != SQLITE_DONE)
+		rc = qsql_fail(s, step, what);
+	sqlite3_finalize(st);
+	return rc;
+}
+
+/*
+ * An explicit reqid above the others moves AUTOINCREMENT's counter up
+ * with it; NULL takes the next number, never one used before.
+ */
+static mugai_status
+qsql_request_import(void *ctx, const struct mugai_qrequest *r, int renumber,
+    long long *reqid)
+{
+	static const char what[] = "copying a request";
+	struct qsql *s = ctx;
+	sqlite3_stmt *st = NULL;
+	mugai_status rc;
+	int found = 0, taken = 0;
+
+	*reqid = 0;
+	if ((rc = qsql_lock(s, what)) != MUGAI_OK)
+		return rc;
+	rc = qsql_exec(s, "BEGIN IMMEDIATE", what);
+	if (rc != MUGAI_OK)
+		goto out;
+	rc = qsql_exists(s, "SELECT 1 FROM messages WHERE id = ?1", 0, r->id,
+	    &found, what);
+	if (rc == MUGAI_OK && !found) {
+		mugai_qerr_set("no message with id %s", r->id);
+		rc = MUGAI_ERR_NOTFOUND;
+	}
+	if (rc == MUGAI_OK && !renumber)
+		rc = qsql_exists(s, "SELECT 1 FROM requests WHERE reqid = ?1",
+		    r->reqid, NULL, &taken, what);
+	if (rc == MUGAI_OK && taken) {
+		mugai_qerr_set("request number %lld is taken", r->reqid);
+		rc = MUGAI_ERR_STATE;
+	}
+	if (rc == MUGAI_OK)
+		rc = qsql_prepare(s, "INSERT INTO requests (reqid, id,"
+		    " requested, requester, notify, reason, state, decided,"
+		    " decider, decision, release_to) VALUES (?1, ?2, ?3, ?4,"
+		    " ?5, ?6, ?7, ?8, ?9, ?10, ?11)", &st, what);
+	if (rc == MUGAI_OK) {
+		if (renumber)
+			sqlite3_bind_null(st, 1);
+		else
+			sqlite3_bind_int64(st, 1, (sqlite3_int64)r->reqid);
+		qsql_bind_text(st, 2, r->id);
+		sqlite3_bind_int64(st, 3, (sqlite3_int64)r->requested);
+		qsql_bind_text(st, 4, r->requester);
+		qsql_bind_text(st, 5, r->notify);
+		qsql_bind_text(st, 6, r->reason);
+		qsql_bind_text(st, 7, r->state);
+		sqlite3_bind_int64(st, 8, (sqlite3_int64)r->decided);
+		qsql_bind_text(st, 9, r->decider);
+		qsql_bind_text(st, 10, r->decision);
+		qsql_bind_text(st, 11, r->release_to);
+		rc = qsql_step_done(s, st, what);
+		*reqid = sqlite3_last_insert_rowid(s->db);
+		sqlite3_finalize(st);
+	}
+	if (rc == MUGAI_OK)
+		rc = qsql_exec(s, "COMMIT", what);
+	if (rc != MUGAI_OK) {
+		sqlite3_exec(s->db, "ROLLBACK", NULL, NULL, NULL);
+		*reqid = 0;
+	}
+out:
+	qsql_unlock(s);
+	return rc;
+}
+
 const struct mugai_qbackend mugai_qbackend_sqlite = {
 	.name = "sqlite",
 	.open = qsql_open,
@@ -1555,4 +1648,5 @@ const struct mugai_qbackend mugai_qbackend_sqlite = {
 	.request_get = qsql_request_get,
 	.request_list = qsql_request_list,
 	.request_transition = qsql_request_transition,
+	.request_import = qsql_request_import,
 };

@@ -12,7 +12,8 @@
 # with the release reaching sendmail, refuse, a request on a deleted
 # message, a two-process approve race with exactly one winner), stats
 # and audit, verify (a damaged chunk, a lost original), batched purge, copy from an SQLite store (verified by
-# hash, run twice), and PostgreSQL stopped: a store is a temporary
+# hash, run twice; its release requests with their numbers where free,
+# renumbered where taken), and PostgreSQL stopped: a store is a temporary
 # failure (exit 75) and works again after a restart.  Skipped when the
 # PostgreSQL server binaries are not installed.
 set -u
@@ -442,6 +443,18 @@ ms quarantine list --json >"$T/slist.out" 2>/dev/null
 S1=$(idof sqlite1 "$T/slist.out"); S2=$(idof sqlite2 "$T/slist.out"); S3=$(idof sqlite3 "$T/slist.out")
 ms quarantine release "$S1" --to admin@city.lg.jp --reason before-copy >/dev/null 2>&1
 ms quarantine delete "$S2" --reason before-copy >/dev/null 2>&1
+# Release requests in SQLite, numbered 1..pgmax+1: those PostgreSQL
+# has used already (its numbers may have gaps) get new numbers, the
+# last is free there; the first is refused, the last stays pending.
+pgmax=$(sql "SELECT COALESCE(max(reqid), 0) FROM requests")
+taken=$(sql "SELECT count(*) FROM requests")
+i=1
+while [ "$i" -le $((pgmax + 1)) ]; do
+	ms quarantine request "$S3" --by "cp$i@city.lg.jp" --reason "why $i" \
+	    >/dev/null 2>&1
+	i=$((i + 1))
+done
+ms quarantine refuse 1 --by boss --reason "not this one" >/dev/null 2>&1
 run copy1 quarantine copy --from "$T/sq/index.sqlite"
 run copy2 quarantine copy --from "$T/sq/index.sqlite"
 run c1 quarantine export "$S1" -o "$T/c1.eml"
@@ -454,6 +467,49 @@ check "copy moves an SQLite store in, statuses and history kept, verified" sh -c
 	[ '$v' = 'released deleted' ] && grep -q 'before-copy' '$T/cshow.out'"
 check "copy run again skips what is there" sh -c "
 	[ \$(cat '$T/copy2.rc') -eq 0 ] && grep -q 'copy: 0 messages copied and verified, 3 already there' '$T/copy2.out'"
+nreq=$((pgmax + 1))
+new1=$(sql "SELECT reqid FROM requests WHERE requester = 'cp1@city.lg.jp'")
+v=$(sql "SELECT state || ' ' || decider || ' ' || decision FROM requests WHERE reqid = ${new1:-0}")
+said=$(grep -c '^copy: request [0-9]* (cp[0-9]*@city.lg.jp for [^)]*) is request [0-9]* in the destination, where' "$T/copy1.out")
+renum=$(python3 -c '
+import re, sys
+n = 0
+for l in open(sys.argv[1]):
+    m = re.match(r"copy: request (\d+) \(cp(\d+)@", l)
+    n += bool(m and m.group(1) == m.group(2))
+print(n)' "$T/copy1.out")
+w=$(sql "SELECT id || ' ' || requester || ' ' || state || ' ' || reason FROM requests WHERE reqid = $nreq")
+n3=$(sql "SELECT count(*) FROM requests WHERE id = '$S3'")
+check "copy carries every release request over, and a second run none" sh -c "
+	[ \$(cat '$T/copy1.rc') -eq 0 ] &&
+	grep -q 'copy: $nreq release requests copied, 0 already there' '$T/copy1.out' &&
+	grep -q 'copy: 0 release requests copied, $nreq already there' '$T/copy2.out' &&
+	[ $n3 -eq $nreq ] || { cat '$T/copy1.out' '$T/copy1.err'; echo $n3 of $nreq; false; }"
+check "a request number free in PostgreSQL is kept, with its fields" \
+    test "$w" = "$S3 cp$nreq@city.lg.jp pending why $nreq"
+check "the taken numbers get new ones, each said, the decision kept" sh -c "
+	[ $said -eq $taken ] && [ $renum -eq $taken ] &&
+	[ '$v' = 'refused boss not this one' ] ||
+	{ echo '$said and $renum lines for $taken taken; $v'; false; }"
+# The times as they were: requested of the kept one, decided of the
+# refused one, in SQLite and in PostgreSQL.
+st=$(python3 -c '
+import sqlite3, sys
+c = sqlite3.connect(sys.argv[1])
+a = c.execute("SELECT requested FROM requests WHERE reqid = ?", (int(sys.argv[2]),)).fetchone()[0]
+b = c.execute("SELECT decided FROM requests WHERE reqid = 1").fetchone()[0]
+print(a, b)' "$T/sq/index.sqlite" "$nreq")
+pt=$(sql "SELECT (SELECT requested FROM requests WHERE reqid = $nreq) || ' ' || (SELECT decided FROM requests WHERE reqid = ${new1:-0})")
+check "copied requests keep their times" sh -c "[ -n '$st' ] && [ '$st' = '$pt' ]"
+run capp quarantine approve "$nreq" --by admin --reason "copied, then approved" \
+    --to admin@city.lg.jp
+run cnew quarantine request "$S3" --by late@city.lg.jp --reason "after the copy"
+cnum=$(reqof cnew)
+cmax=$(sql "SELECT max(reqid) FROM requests WHERE requester <> 'late@city.lg.jp'")
+v=$(sql "SELECT state FROM requests WHERE reqid = $nreq")
+check "a copied pending request is approved in PostgreSQL; a new one is numbered above the copied" sh -c "
+	[ \$(cat '$T/capp.rc') -eq 0 ] && [ '$v' = approved ] &&
+	[ \$(cat '$T/cnew.rc') -eq 0 ] && [ '${cnum:-0}' -gt '${cmax:-0}' ]"
 
 # ---- PostgreSQL stopped ------------------------------------------------------------------
 

@@ -715,6 +715,130 @@ test_backend_without_requests(void **state)
 	mugai_quarantine_close(q);
 }
 
+/* fn of mugai_quarantine_copy: the lines, one after another. */
+static void
+copy_line(const char *line, void *arg)
+{
+	struct mugai_buf *b = arg;
+
+	assert_int_equal(mugai_buf_append(b, line, strlen(line)), MUGAI_OK);
+	assert_int_equal(mugai_buf_append(b, "\n", 1), MUGAI_OK);
+}
+
+/*
+ * "mugai quarantine copy" carries the release requests over, every
+ * field as it was: under their own numbers where the destination has
+ * not used them, else under new ones it names; a second run adds none;
+ * a copied pending request can be decided there, and a new request
+ * there gets a number above them all.
+ */
+static void
+test_copy_requests(void **state)
+{
+	struct fx *f = *state;
+	char o1[PATH_MAX + 32], o2[PATH_MAX + 32], o3[PATH_MAX + 32];
+	char *ov[3], err[512], src[PATH_MAX], dqdir[PATH_MAX];
+	struct mugai_quarantine *src_q, *dq;
+	struct mugai_config *dcfg;
+	struct mugai_qrequest *a, *b, *r;
+	struct mugai_qdecision d;
+	struct mugai_buf lines;
+	long long r1 = 0, r2 = 0, r3 = 0, r4 = 0;
+	size_t copied, skipped;
+	int n = 0;
+
+	/* The source: two requests, the second refused. */
+	store(f, "msg1", "sanitised");
+	store(f, "msg2", "sanitised");
+	assert_int_equal(mugai_quarantine_request(f->q, "msg1", "tanaka",
+	    "tanaka@city.lg.jp", "契約書の原本が必要", &r1), MUGAI_OK);
+	assert_int_equal(mugai_quarantine_request(f->q, "msg2", "suzuki",
+	    "suzuki@city.lg.jp", "念のため", &r2), MUGAI_OK);
+	assert_int_equal(r2, r1 + 1);
+	memset(&d, 0, sizeof(d));
+	d.reqid = r2;
+	d.actor = "admin";
+	d.reason = "実行ファイルは渡せません";
+	assert_int_equal(mugai_quarantine_refuse(f->q, &d), MUGAI_OK);
+
+	/* The destination has a request of its own, numbered as r1. */
+	snprintf(dqdir, sizeof(dqdir), "%s/dst", f->root);
+	snprintf(o1, sizeof(o1), "quarantine_dir=%s", dqdir);
+	snprintf(o2, sizeof(o2), "audit_log=%s/dst-audit.jsonl", f->root);
+	snprintf(o3, sizeof(o3), "sendmail_path=%s", f->sendmail);
+	ov[0] = o1; ov[1] = o2; ov[2] = o3;
+	if ((dcfg = mugai_config_load(NULL, ov, 3, err, sizeof(err))) == NULL)
+		fail_msg("config: %s", err);
+	if (mugai_quarantine_open(dcfg, &dq, err, sizeof(err)) != MUGAI_OK)
+		fail_msg("open: %s", err);
+	src_q = f->q;
+	f->q = dq;
+	store(f, "msg3", "sanitised");
+	f->q = src_q;
+	assert_int_equal(mugai_quarantine_request(dq, "msg3", "sato",
+	    "sato@city.lg.jp", "自分の分", &r3), MUGAI_OK);
+	assert_int_equal(r3, r1);
+
+	snprintf(src, sizeof(src), "%s/index.sqlite", f->qdir);
+	mugai_buf_init(&lines, 0);
+	assert_int_equal(mugai_quarantine_copy(dq, src, f->qdir, copy_line,
+	    &lines, &copied, &skipped), MUGAI_OK);
+	assert_int_equal(copied, 2);
+	assert_non_null(lines.data);
+	/* r2 kept its number; r1, taken there, got the next one. */
+	assert_non_null(strstr(lines.data, "2 release requests copied, 0"
+	    " already there"));
+	snprintf(err, sizeof(err), "request %lld (tanaka for msg1) is request"
+	    " %lld in the destination", r1, r2 + 1);
+	assert_non_null(strstr(lines.data, err));
+	f->q = dq;
+	b = req_get(f, r2);
+	a = req_get(f, r2 + 1);
+	f->q = src_q;
+	assert_string_equal(b->id, "msg2");
+	assert_string_equal(b->state, "refused");
+	assert_string_equal(b->decider, "admin");
+	assert_string_equal(b->decision, "実行ファイルは渡せません");
+	assert_string_equal(b->notify, "suzuki@city.lg.jp");
+	assert_true(b->decided > 0);
+	assert_string_equal(a->id, "msg1");
+	assert_string_equal(a->state, "pending");
+	assert_string_equal(a->requester, "tanaka");
+	assert_string_equal(a->reason, "契約書の原本が必要");
+	r = req_get(f, r1);
+	assert_int_equal(a->requested, r->requested);
+	mugai_qrequest_free(r);
+	r = req_get(f, r2);
+	assert_int_equal(b->requested, r->requested);
+	assert_int_equal(b->decided, r->decided);
+	mugai_qrequest_free(r);
+
+	/* Again: nothing new. */
+	mugai_buf_reset(&lines);
+	assert_int_equal(mugai_quarantine_copy(dq, src, f->qdir, copy_line,
+	    &lines, &copied, &skipped), MUGAI_OK);
+	assert_int_equal(skipped, 2);
+	assert_non_null(strstr(lines.data, "0 release requests copied, 2"
+	    " already there"));
+	assert_int_equal(mugai_quarantine_requests(dq, NULL, count_req, &n),
+	    MUGAI_OK);
+	assert_int_equal(n, 3);
+
+	/* Decided there, and a new one numbered above all of them. */
+	d.reqid = a->reqid;
+	d.reason = "不要";
+	assert_int_equal(mugai_quarantine_refuse(dq, &d), MUGAI_OK);
+	assert_int_equal(mugai_quarantine_request(dq, "msg1", "tanaka",
+	    "tanaka@city.lg.jp", "もう一度", &r4), MUGAI_OK);
+	assert_int_equal(r4, r2 + 2);
+
+	mugai_qrequest_free(a);
+	mugai_qrequest_free(b);
+	mugai_buf_free(&lines);
+	mugai_quarantine_close(dq);
+	mugai_config_unref(dcfg);
+}
+
 int
 main(void)
 {
@@ -729,6 +853,7 @@ main(void)
 		T(test_parts_message),
 		T(test_release_parts),
 		T(test_backend_without_requests),
+		T(test_copy_requests),
 	};
 	int rc;
 

@@ -342,8 +342,11 @@ mugai_status mugai_quarantine_migrate(const struct mugai_config *cfg,
  * into dst, with its status and history.  Each original is read back
  * from dst and must have the SHA-256 the source recorded.  A message
  * dst already has with the same SHA-256 is skipped (so a copy can be
- * run again); with another, it is an error.  fn gets one line per
- * problem; *copied and *skipped the counts.
+ * run again); with another, it is an error.  Then every release
+ * request, as it was, under its own number where dst has not used it,
+ * else under a new one (fn is told); one dst has already is skipped.
+ * fn gets one line per problem or new number and one with the
+ * requests' counts; *copied and *skipped the messages'.
  */
 mugai_status mugai_quarantine_copy(struct mugai_quarantine *dst,
     const char *sqlite_path, const char *dir,
