@@ -583,15 +583,33 @@ check "abort: spool directories empty" sh -c '
 
 # ---- a quarantine that cannot store -------------------------------------
 
-# Every fan-out directory name is taken by a plain file: the store
-# fails for any id, the index opens as usual.
-mkdir -p "$T/blocked/q"
+# A plain file where a fan-out directory must be: the milter, which
+# makes them all at start, refuses to start and names it.
+mkdir -p "$T/fanfile/q"
+: > "$T/fanfile/q/7f"
+timeout 60 "$MILTER" -f -e -o milter_socket="unix:$T/fanfile/sock" \
+    -o pid_file="$T/fanfile/pid" -o spool_dir="$T/fanfile/spool" \
+    -o quarantine_dir="$T/fanfile/q" -o audit_log="$T/fanfile/audit.jsonl" \
+    -o clamav_database_dir="$testdb" -o "$TEXT_ONLY" \
+    </dev/null >"$T/fanfile.out" 2>"$T/fanfile.err"
+frc=$?
+check "start: a file where a quarantine directory must be stops it, named" \
+    sh -c '
+	[ "$1" -ne 0 ] && [ "$1" -ne 124 ] || { echo "exit $1"; exit 1; }
+	grep -qF "$2/q/7f is not a directory; move it out of quarantine_dir" \
+	    "$3" || { cat "$3"; exit 1; }
+	[ ! -e "$2/sock" ] && [ ! -e "$2/pid" ]' sh "$frc" "$T/fanfile" \
+    "$T/fanfile.err"
+
+# Once it runs, every fan-out directory is replaced by a plain file:
+# the store fails for any id, the index works as usual.
+start blocked
+poll "$TIMEOUT" test -S "$T/blocked/sock"
 for a in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
 	for b in 0 1 2 3 4 5 6 7 8 9 a b c d e f; do
-		: > "$T/blocked/q/$a$b"
+		rmdir "$T/blocked/q/$a$b" && : > "$T/blocked/q/$a$b"
 	done
 done
-start blocked
 mt_run tempfail blocked tempfail -D MSG="$T/attach.eml" -D QID=TMP1
 check "tempfail: logged, nothing stored" sh -c '
 	grep -q ": TMP1: temporary failure: " "$1/milter.log" &&
