@@ -49,12 +49,6 @@ struct cp {
 	size_t	 rcopied, rskipped;	/* release requests */
 };
 
-/* The source's request numbers, collected before any is copied. */
-struct cp_reqs {
-	long long *v;
-	size_t	 n, cap;
-	int	 nomem;
-};
 
 static void
 cp_say(struct cp *c, const char *fmt, ...) __attribute__((format(printf, 2, 3)));
@@ -255,22 +249,20 @@ out:
 	return rc;
 }
 
+/* The source's request numbers (long longs), before any is copied. */
+struct cp_nums {
+	struct mugai_buf b;
+	int	 nomem;
+};
+
 static int
 cp_reqid(const struct mugai_qrequest *r, void *arg)
 {
-	struct cp_reqs *q = arg;
-	long long *v;
+	struct cp_nums *q = arg;
 
-	if (q->n == q->cap) {
-		q->cap = q->cap ? q->cap * 2 : 64;
-		if ((v = realloc(q->v, q->cap * sizeof(*v))) == NULL) {
-			q->nomem = 1;
-			return 1;
-		}
-		q->v = v;
-	}
-	q->v[q->n++] = r->reqid;
-	return 0;
+	if (mugai_buf_append(&q->b, &r->reqid, sizeof(r->reqid)) != MUGAI_OK)
+		q->nomem = 1;
+	return q->nomem;
 }
 
 /* Does the destination hold r already (a copy run before)? */
@@ -352,42 +344,43 @@ out:
 static mugai_status
 cp_requests(struct cp *c)
 {
-	const struct mugai_qbackend *be, *sbe;
+	const struct mugai_qbackend *be;
 	struct mugai_qrfilter f;
-	struct cp_reqs q;
-	void *ctx, *sctx;
+	struct cp_nums nums;
+	const long long *v;
+	void *ctx;
 	mugai_status rc;
-	size_t i;
+	size_t i, n;
 	int pass, *done = NULL;
 
-	sbe = mugai_qbe(c->src, &sctx);
+	/* The source is SQLite (mugai_qopen_at with a path), with requests. */
 	be = mugai_qbe(c->dst, &ctx);
-	if (sbe->request_list == NULL)
-		return MUGAI_OK;
-	memset(&q, 0, sizeof(q));
+	mugai_buf_init(&nums.b, 0);
+	nums.nomem = 0;
 	memset(&f, 0, sizeof(f));
-	rc = mugai_quarantine_requests(c->src, &f, cp_reqid, &q);
-	if (rc == MUGAI_OK && q.nomem) {
+	rc = mugai_quarantine_requests(c->src, &f, cp_reqid, &nums);
+	n = nums.b.len / sizeof(*v);
+	v = (const long long *)nums.b.data;
+	if (rc == MUGAI_OK && nums.nomem) {
 		mugai_qerr_set("out of memory");
 		rc = MUGAI_ERR_NOMEM;
 	}
-	if (rc == MUGAI_OK && q.n > 0 && be->request_import == NULL) {
+	if (rc == MUGAI_OK && n > 0 && be->request_import == NULL) {
 		mugai_qerr_set("the destination (%s) cannot keep release"
-		    " requests; %zu not copied", be->name, q.n);
+		    " requests; %zu not copied", be->name, n);
 		rc = MUGAI_ERR_CONFIG;
 	}
 	/* Numbers kept wherever they can be, before new ones are taken. */
-	if (rc == MUGAI_OK && (done = calloc(q.n + 1, sizeof(*done))) ==
-	    NULL) {
+	if (rc == MUGAI_OK && (done = calloc(n + 1, sizeof(*done))) == NULL) {
 		mugai_qerr_set("out of memory");
 		rc = MUGAI_ERR_NOMEM;
 	}
 	for (pass = 0; pass < 2; pass++)
-		for (i = 0; rc == MUGAI_OK && i < q.n; i++)
+		for (i = 0; rc == MUGAI_OK && i < n; i++)
 			if (!done[i])
-				rc = cp_req(c, be, ctx, q.v[i], pass, &done[i]);
+				rc = cp_req(c, be, ctx, v[i], pass, &done[i]);
 	free(done);
-	free(q.v);
+	mugai_buf_free(&nums.b);
 	if (rc == MUGAI_OK)
 		cp_say(c, "%zu release request%s copied, %zu already there",
 		    c->rcopied, c->rcopied == 1 ? "" : "s", c->rskipped);

@@ -1539,31 +1539,6 @@ qsql_request_transition(void *ctx, long long reqid, unsigned from,
 	    was, waslen);
 }
 
-/* 1 when the query (one int64 bound to ?1, or the text id) has a row. */
-static mugai_status
-qsql_exists(struct qsql *s, const char *sql, long long num, const char *id,
-    int *found, const char *what)
-{
-	sqlite3_stmt *st = NULL;
-	mugai_status rc;
-	int step;
-
-	*found = 0;
-	if ((rc = qsql_prepare(s, sql, &st, what)) != MUGAI_OK)
-		return rc;
-	if (id != NULL)
-		qsql_bind_text(st, 1, id);
-	else
-		sqlite3_bind_int64(st, 1, (sqlite3_int64)num);
-	step = sqlite3_step(st);
-	if (step == SQLITE_ROW)
-		*found = 1;
-	else if (step != SQLITE_DONE)
-		rc = qsql_fail(s, step, what);
-	sqlite3_finalize(st);
-	return rc;
-}
-
 /*
  * An explicit reqid above the others moves AUTOINCREMENT's counter up
  * with it; NULL takes the next number, never one used before.
@@ -1574,9 +1549,11 @@ qsql_request_import(void *ctx, const struct mugai_qrequest *r, int renumber,
 {
 	static const char what[] = "copying a request";
 	struct qsql *s = ctx;
+	struct qsql_key msg = { r->id, 0 }, num = { NULL, r->reqid };
 	sqlite3_stmt *st = NULL;
+	char cur[16];
+	time_t since;
 	mugai_status rc;
-	int found = 0, taken = 0;
 
 	*reqid = 0;
 	if ((rc = qsql_lock(s, what)) != MUGAI_OK)
@@ -1584,18 +1561,17 @@ qsql_request_import(void *ctx, const struct mugai_qrequest *r, int renumber,
 	rc = qsql_exec(s, "BEGIN IMMEDIATE", what);
 	if (rc != MUGAI_OK)
 		goto out;
-	rc = qsql_exists(s, "SELECT 1 FROM messages WHERE id = ?1", 0, r->id,
-	    &found, what);
-	if (rc == MUGAI_OK && !found) {
-		mugai_qerr_set("no message with id %s", r->id);
-		rc = MUGAI_ERR_NOTFOUND;
-	}
-	if (rc == MUGAI_OK && !renumber)
-		rc = qsql_exists(s, "SELECT 1 FROM requests WHERE reqid = ?1",
-		    r->reqid, NULL, &taken, what);
-	if (rc == MUGAI_OK && taken) {
-		mugai_qerr_set("request number %lld is taken", r->reqid);
-		rc = MUGAI_ERR_STATE;
+	rc = qsql_state_of(s, &qsql_msg, &msg, cur, sizeof(cur), &since);
+	/* The number: taken when it has a state, free when not found. */
+	if (rc == MUGAI_OK && !renumber) {
+		rc = qsql_state_of(s, &qsql_req, &num, cur, sizeof(cur),
+		    &since);
+		if (rc == MUGAI_OK) {
+			mugai_qerr_set("request number %lld is taken",
+			    r->reqid);
+			rc = MUGAI_ERR_STATE;
+		} else if (rc == MUGAI_ERR_NOTFOUND)
+			rc = MUGAI_OK;
 	}
 	if (rc == MUGAI_OK)
 		rc = qsql_prepare(s, "INSERT INTO requests (reqid, id,"
