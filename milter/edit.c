@@ -301,6 +301,8 @@ edit_apply(SMFICTX *ctx, const struct mugai_result *r, const char *raw,
 			*what = "adding a header";
 			return -1;
 		}
+	if (r->body_kept)	/* the body goes as it came */
+		return 0;
 	if (chunk < 3)
 		chunk = 3;
 	if (edit_body(ctx, r->body != NULL ? r->body : "", r->body_len,

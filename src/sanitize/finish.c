@@ -28,6 +28,7 @@ to_tempfail(struct mugai_result *r, const char *why)
 	g_free(r->body);
 	r->body = NULL;
 	r->body_len = 0;
+	r->body_kept = 0;
 }
 
 /*
@@ -73,6 +74,7 @@ rewrite_headers(struct mugai_result *r, const char *raw, size_t len,
 		g_free(r->body);
 		r->body = NULL;
 		r->body_len = 0;
+		r->body_kept = 0;
 		return;
 	}
 	if (rc != MUGAI_OK || r->nset + 2 > 16)

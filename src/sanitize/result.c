@@ -214,8 +214,8 @@ header_removed(const struct mugai_result *r, const char *line, size_t n)
  * End of the header field starting at p (after its continuation lines),
  * and where the header block ends; LF or CRLF line ends.
  */
-static size_t
-field_end(const char *p, size_t n)
+size_t
+sanitize_field_end(const char *p, size_t n)
 {
 	size_t i = 0;
 
@@ -258,12 +258,12 @@ mugai_result_write(const struct mugai_result *r, const char *raw, size_t len,
 	pos = 0;
 	/* An mbox "From " line is an envelope marker, not a header. */
 	if (len >= 5 && strncmp(raw, "From ", 5) == 0)
-		pos = field_end(raw, len);
+		pos = sanitize_field_end(raw, len);
 	while (pos < len && rc == MUGAI_OK) {
 		if (raw[pos] == '\n' || (raw[pos] == '\r' && pos + 1 < len &&
 		    raw[pos + 1] == '\n'))
 			break;
-		end = pos + field_end(raw + pos, len - pos);
+		end = pos + sanitize_field_end(raw + pos, len - pos);
 		if (!header_removed(r, raw + pos, end - pos)) {
 			rc = append_lf(out, raw + pos, end - pos);
 			if (rc == MUGAI_OK && raw[end - 1] != '\n')
@@ -276,7 +276,11 @@ mugai_result_write(const struct mugai_result *r, const char *raw, size_t len,
 		    r->set[i].value);
 	if (rc == MUGAI_OK)
 		rc = mugai_buf_putc(out, '\n');
-	if (rc == MUGAI_OK)
+	/* A body kept as it came starts after the blank line. */
+	if (rc == MUGAI_OK && r->body_kept && pos < len)
+		rc = append_lf(out, raw + pos + (raw[pos] == '\r' ? 2 : 1),
+		    len - pos - (raw[pos] == '\r' ? 2 : 1));
+	else if (rc == MUGAI_OK)
 		rc = mugai_buf_append(out, r->body, r->body_len);
 	return rc;
 }
@@ -304,22 +308,26 @@ sanitize_collect_removals(struct mugai_result *r, const char *raw, size_t len)
 	const char *colon;
 	mugai_status rc;
 
-	/* Headers we write ourselves must never be taken from the sender. */
-	if ((rc = remove_add(r, "MIME-Version", 12)) != MUGAI_OK ||
-	    (rc = remove_add(r, "X-Mugai-Status", 14)) != MUGAI_OK ||
+	/* Headers we write ourselves must never be taken from the sender.
+	 * A body kept as it came keeps the sender's MIME headers. */
+	if ((rc = remove_add(r, "X-Mugai-Status", 14)) != MUGAI_OK ||
 	    (rc = remove_add(r, "X-Mugai-Id", 10)) != MUGAI_OK)
+		return rc;
+	if (r->body_kept)
+		return MUGAI_OK;
+	if ((rc = remove_add(r, "MIME-Version", 12)) != MUGAI_OK)
 		return rc;
 	pos = sanitize_bom_len(raw, len);
 	raw += pos;
 	len -= pos;
 	pos = 0;
 	if (len >= 5 && strncmp(raw, "From ", 5) == 0)
-		pos = field_end(raw, len);
+		pos = sanitize_field_end(raw, len);
 	while (pos < len) {
 		if (raw[pos] == '\n' || (raw[pos] == '\r' && pos + 1 < len &&
 		    raw[pos + 1] == '\n'))
 			break;
-		end = pos + field_end(raw + pos, len - pos);
+		end = pos + sanitize_field_end(raw + pos, len - pos);
 		colon = memchr(raw + pos, ':', end - pos);
 		if (colon != NULL) {
 			n = (size_t)(colon - (raw + pos));

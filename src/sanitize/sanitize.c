@@ -55,6 +55,11 @@ struct san {
 	char	 errwhy[256];
 	struct timespec started;	/* CLOCK_MONOTONIC, for
 					   convert_message_timeout */
+	const char *raw;		/* the message as received */
+	size_t	 rawlen;
+	const char *plain_cs;		/* the message is one text/plain
+					   part in this charset that may
+					   go as it came (see body_as_is) */
 };
 
 /*
@@ -293,6 +298,40 @@ charset_changes(const char *cs, const guint8 *p, size_t n)
 	return 0;
 }
 
+/*
+ * May the top-level text part, in charset cs (NULL: none said, or
+ * US-ASCII said of 8-bit bytes), go out as it came (see body_as_is)?
+ * Only UTF-8 or ASCII sent 7bit or 8bit (8-bit bytes only under 8bit),
+ * and ASCII when the body text is to be written in ISO-2022-JP.  The
+ * charset it goes in, or NULL.
+ */
+static const char *
+plain_sent_as_is(const struct san *s, GMimeObject *obj, const char *cs,
+    const GByteArray *ba)
+{
+	GMimeContentEncoding enc =
+	    g_mime_part_get_content_encoding(GMIME_PART(obj));
+	int ascii = 1;
+	guint i;
+
+	if (s->quote != 0 || (enc != GMIME_CONTENT_ENCODING_DEFAULT &&
+	    enc != GMIME_CONTENT_ENCODING_7BIT &&
+	    enc != GMIME_CONTENT_ENCODING_8BIT))
+		return NULL;
+	for (i = 0; i < ba->len && ascii; i++)
+		ascii = !(ba->data[i] & 0x80);
+	/* 8-bit bytes only where 8bit is said: the copy mugai writes
+	 * mends that label, one kept as it came would not. */
+	if (!ascii && enc != GMIME_CONTENT_ENCODING_8BIT)
+		return NULL;
+	if (cs == NULL)		/* a reader takes it for US-ASCII */
+		return ascii ? "US-ASCII" : NULL;
+	if ((strcmp(cs, "UTF-8") != 0 && strcmp(cs, "US-ASCII") != 0) ||
+	    (s->cfg->output_charset == MUGAI_OUTPUT_ISO2022JP && !ascii))
+		return NULL;
+	return cs;
+}
+
 /* The body text; a change of charset is counted (the original is kept). */
 static void
 body_plain(struct san *s, GMimeObject *obj, GByteArray *ba,
@@ -323,7 +362,8 @@ body_plain(struct san *s, GMimeObject *obj, GByteArray *ba,
 			r->action = "converted";
 			r->reason = "body-charset";
 			s->res->converted++;
-		}
+		} else if (strcmp(r->path, "1") == 0)
+			s->plain_cs = plain_sent_as_is(s, obj, cs, ba);
 	}
 	mugai_buf_free(&u);
 }
@@ -2075,6 +2115,32 @@ stream_over_release(GByteArray *wrap)
 }
 
 /*
+ * A message that is one clean text part goes with its own body: nothing
+ * was removed, converted or found, the notice is empty, and the raw
+ * message says what GMime read and holds the text mugai would write
+ * (sanitize_plain_as_is).  Its body was scanned in place with the whole
+ * message and decoded as the part: nothing new goes out to scan.
+ */
+static int
+body_as_is(struct san *s)
+{
+	const struct mugai_result *r = s->res;
+	struct mugai_buf notice;
+	size_t body;
+	int empty;
+
+	if (s->plain_cs == NULL || s->nrows != 1 || s->kept->len != 0 ||
+	    r->removed != 0 || r->converted != 0 || r->mismatches != 0 ||
+	    s->undecoded || s->virus || s->err != MUGAI_OK)
+		return 0;
+	mugai_buf_init(&notice, 0);
+	empty = notice_write(s, &notice) == MUGAI_OK && notice.len == 0;
+	mugai_buf_free(&notice);
+	return empty && sanitize_plain_as_is(s->raw, s->rawlen, s->plain_cs,
+	    s->text.data ? s->text.data : "", s->text.len, &body);
+}
+
+/*
  * The new message.  The body text is held once while it is written:
  * s->text goes as soon as it is in the notice, the notice is the
  * result's (res->notice), and the text part reads it in place; only
@@ -2095,6 +2161,10 @@ build_output(struct san *s)
 	guint i;
 	mugai_status rc;
 
+	if (body_as_is(s)) {
+		s->res->body_kept = 1;
+		return;
+	}
 	mugai_buf_init(&final, 0);
 	mugai_buf_init(&jis, 0);
 	if ((rc = notice_write(s, &final)) != MUGAI_OK ||
@@ -2211,6 +2281,8 @@ mugai_sanitize(const struct mugai_services *svc, const char *raw, size_t len,
 		return NULL;
 	s.svc = svc;
 	s.cfg = svc->cfg;
+	s.raw = raw;
+	s.rawlen = len;
 	make_id(s.res->id, sizeof(s.res->id));
 	s.logid = env && env->queue_id && *env->queue_id ? env->queue_id :
 	    s.res->id;

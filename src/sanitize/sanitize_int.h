@@ -34,6 +34,21 @@ struct part_row {
 /* Length of a UTF-8 byte-order mark before the first header (0 or 3). */
 size_t sanitize_bom_len(const char *raw, size_t len);
 
+/*
+ * End of the header field starting at p (after its continuation lines),
+ * or of a blank line; LF or CRLF line ends.
+ */
+size_t sanitize_field_end(const char *p, size_t n);
+
+/*
+ * asis.c: may raw, read by GMime as one text/plain part in charset (its
+ * canonical name) whose text mugai wrote as text[0..tlen), go out with
+ * its own body and MIME headers?  1 if so, *body then where its body
+ * starts in raw.
+ */
+int sanitize_plain_as_is(const char *raw, size_t len, const char *charset,
+    const char *text, size_t tlen, size_t *body);
+
 /* A zeroed result with empty strings where callers expect strings. */
 struct mugai_result *sanitize_result_new(void);
 
@@ -47,8 +62,9 @@ void sanitize_add_signature(struct mugai_result *r, const char *name);
 mugai_status sanitize_serialize(struct mugai_result *r, GMimeObject *top);
 
 /*
- * Fill r->remove with MIME-Version, X-Mugai-* and every Content-* header
- * name found in the top-level header block of raw.
+ * Fill r->remove with X-Mugai-*, and unless r->body_kept also with
+ * MIME-Version and every Content-* header name found in the top-level
+ * header block of raw.
  */
 mugai_status sanitize_collect_removals(struct mugai_result *r,
     const char *raw, size_t len);

@@ -11,6 +11,8 @@
 #   attach     attachments are removed, the notice names them, and the
 #              original is in the quarantine under the X-Mugai-Id of the
 #              delivered message, byte for byte what the milter saw
+#   asis       a clean UTF-8 text message keeps its body and header byte
+#              for byte; one with a bidi override is rebuilt
 #   japanese   ISO-2022-JP, Shift_JIS, EUC-JP and UTF-8 mail keep their
 #              subject (raw bytes and decoded text) and body text
 #   virus      EICAR: 550 5.7.1 at SMTP time, nothing relayed or queued
@@ -272,6 +274,43 @@ if f=$(sink_for pdf@example.jp) && [ -n "$f" ]; then
 	check attach-pdf-sanitised pm sanitised "$mail/pdf-attachment.eml" \
 	    "$mail/pdf-attachment.expect" "$f"
 fi
+
+# ---- (b2) clean text goes as it came ------------------------------------------
+
+# A clean UTF-8 message as Apple Mail writes it (8bit, format=flowed,
+# a comment after MIME-Version) keeps its body and header byte for
+# byte; the same with a right-to-left override is rebuilt without it.
+python3 - "$T" <<'EOF'
+import sys
+head = ("From: Sender <sender@example.org>\n"
+        "To: Staff <%s@example.jp>\n"
+        "Subject: =?UTF-8?B?5Lya6K2w44Gu44GK55+l44KJ44Gb?=\n"
+        "Date: Mon, 04 Mar 2024 10:15:00 +0900\n"
+        "Message-ID: <%s@example.org>\n"
+        "X-Mugai-Status: sanitised; converted=0; removed=0 (forged)\n"
+        "Mime-Version: 1.0 (Mac OS X Mail 16.0 \\(3774.600.62\\))\n"
+        "Content-Type: text/plain;\n\tcharset=utf-8;\n\tformat=flowed\n"
+        "Content-Transfer-Encoding: 8bit\n\n")
+body = ("田中様\n\n① 会議は10時から、㈱髙橋の件です。 \n"
+        ".leading dot\n..two dots\nFrom the start of a line\n"
+        "\ttab\ttrailing blanks   \n\n" + "長" * 300 + "\n\n"
+        "-- \n市役所 情報政策課\n")
+for name, extra in (("asis-clean", ""), ("asis-bidi", "overridden\u202e\n")):
+    open("%s/%s.eml" % (sys.argv[1], name), "wb").write(
+        (head % (name, name) + body + extra).encode())
+EOF
+for name in asis-clean asis-bidi; do
+	check "$name-send" sent_ok "$name" "$T/$name.eml" "$name@example.jp"
+	expected=$((expected + 1))
+done
+for name in asis-clean:kept asis-bidi:rebuilt; do
+	if f=$(one "${name%%:*}@example.jp" 30); then
+		check "${name%%:*}-${name#*:}" pm asis "$T/${name%%:*}.eml" \
+		    "$f" "${name#*:}"
+	else
+		fail "${name%%:*}-arrived" "$f"
+	fi
+done
 
 # ---- (c) Japanese ------------------------------------------------------------
 

@@ -164,6 +164,41 @@ def cmd_subject(sink, fixture, expect):
     print(got)
 
 
+def cmd_asis(sent, sink, want):
+    """A clean UTF-8 text message (want "kept") arrives with its own body
+    and header byte for byte, the forged X-Mugai-Status replaced by
+    mugai's; one with a control character (want "rebuilt") gets a new
+    body whose text lacks it."""
+    sent_head, sent_body = split(open(sent, 'rb').read())
+    out = relayed(sink)
+    head, body = split(out)
+    counts, mid = mugai_headers(out)
+    if want == 'rebuilt':
+        if body == sent_body:
+            raise Fail('the body came through as it was sent')
+        if not re.search(rb'(?im)^Content-Type: text/plain; charset=UTF-8',
+                         head):
+            raise Fail("the Content-Type is not mugai's")
+        text = body_text(out)
+        if '\u202e' in text or 'overridden' not in text:
+            raise Fail('the text %r' % text[:200])
+        return
+    if body != sent_body:
+        raise Fail('the body changed: %s' % diff_at(body, sent_body))
+    if counts != {'converted': 0, 'removed': 0} or mid is not None:
+        raise Fail('X-Mugai-Status %r, X-Mugai-Id %r' % (counts, mid))
+    # The header as sent, without the forged status, then mugai's line;
+    # Postfix's own Received header first.
+    want_head = re.sub(rb'(?m)^X-Mugai-Status: .*\n', b'', sent_head)
+    got = head.split(b'\n', 1)[1] if head.startswith(b'Received: ') else head
+    while got[:1] in (b' ', b'\t'):
+        got = got.split(b'\n', 1)[1]
+    got = re.sub(rb'(?m)^X-Mugai-Status: sanitised; converted=0; '
+                 rb'removed=0\n', b'', got, count=1)
+    if got != want_head:
+        raise Fail('the header changed: %s' % diff_at(got, want_head))
+
+
 def cmd_smtp(port, pid, mode, rcpt, path):
     mta_check.smtp_kill('Postfix', port, pid, mode, rcpt, path)
 

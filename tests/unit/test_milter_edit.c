@@ -228,6 +228,27 @@ test_empty_body_replaced(void **state)
 	assert_int_equal(rec.body_len, 2);
 }
 
+/* A body kept as it came: mugai's headers change, the body is untouched. */
+static void
+test_body_kept_not_replaced(void **state)
+{
+	char *remove[] = { "X-Mugai-Status" };
+	struct mugai_header set[] = {
+		{ "X-Mugai-Status", "sanitised; converted=0; removed=0" },
+	};
+	struct mugai_result *r = result(remove, 1, set, 1, "");
+	const char *what = NULL;
+
+	r->body = NULL;
+	r->body_kept = 1;
+	assert_int_equal(edit_apply(NULL, r, raw_msg, sizeof(raw_msg) - 1, 0,
+	    1000, &what), 0);
+	assert_int_equal(rec.nops, 1);
+	assert_string_equal(rec.ops[0], "add X-Mugai-Status [sanitised; "
+	    "converted=0; removed=0]");
+	assert_int_equal(rec.pieces, 0);
+}
+
 static void
 test_refusals_fail(void **state)
 {
@@ -320,6 +341,7 @@ main(void)
 		cmocka_unit_test_setup(test_body_pieces, reset),
 		cmocka_unit_test_setup(test_body_crlf_kept, reset),
 		cmocka_unit_test_setup(test_empty_body_replaced, reset),
+		cmocka_unit_test_setup(test_body_kept_not_replaced, reset),
 		cmocka_unit_test_setup(test_refusals_fail, reset),
 		cmocka_unit_test_setup(test_delete_many_headers, reset),
 	};

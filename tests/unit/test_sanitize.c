@@ -677,6 +677,145 @@ test_iso2022jp_output(void **state)
 	free(out);
 }
 
+/*
+ * A clean UTF-8 text message goes with its own body and MIME headers,
+ * byte for byte; only mugai's X-Mugai-Status is added (a forged one
+ * still goes).  CRLF line ends stay as they came for the MTA to see.
+ */
+static void
+test_clean_plain_as_is(void **state)
+{
+	const char *hdr = "From: Taro <taro@example.jp>\n"
+	    "To: hanako@city.example.lg.jp\nSubject: test\n"
+	    "X-Mugai-Status: clean (forged)\n"
+	    "MIME-Version: 1.0 (Mac OS X Mail 16.0)\n"
+	    "Content-Type: text/plain;\n\tcharset=\"utf-8\"; format=flowed\n"
+	    "Content-Transfer-Encoding: 8bit\n";
+	const char *body = "会議のお知らせ\n\n① 10時から ㈱髙橋\n\tindented\n";
+	const char *ascii = HDRS "Content-Type: text/plain\n\nplain ascii";
+	struct mugai_result *r;
+	char *msg, *want, *out;
+
+	(void)state;
+	msg = g_strconcat(hdr, "\n", body, NULL);
+	out = run(msg, NULL, &r);
+	assert_int_equal(r->verdict, MUGAI_VERDICT_DELIVER);
+	assert_true(r->body_kept);
+	assert_null(r->body);
+	assert_int_equal(r->nset, 1);
+	want = g_strconcat("From: Taro <taro@example.jp>\n"
+	    "To: hanako@city.example.lg.jp\nSubject: test\n"
+	    "MIME-Version: 1.0 (Mac OS X Mail 16.0)\n"
+	    "Content-Type: text/plain;\n\tcharset=\"utf-8\"; format=flowed\n"
+	    "Content-Transfer-Encoding: 8bit\n"
+	    "X-Mugai-Status: sanitised; converted=0; removed=0\n\n", body,
+	    NULL);
+	assert_string_equal(out, want);
+	g_free(want);
+	free(out);
+	mugai_result_free(r);
+	g_free(msg);
+
+	/* No charset means US-ASCII; no final line end is fine too. */
+	out = run(ascii, NULL, &r);
+	assert_true(r->body_kept);
+	assert_non_null(want = strstr(out, "Content-Type: text/plain\n"
+	    "X-Mugai-Status: sanitised; converted=0; removed=0\n\n"));
+	assert_string_equal(want + strlen(want) - 12, "\nplain ascii");
+	free(out);
+	mugai_result_free(r);
+
+	/* ASCII is ISO-2022-JP too: it may go as it came. */
+	out = run(ascii, "output_charset=iso-2022-jp", &r);
+	assert_true(r->body_kept);
+	free(out);
+	mugai_result_free(r);
+}
+
+/*
+ * Whatever would make the text or the MIME headers say something else
+ * to another reader is rebuilt as before: each of these is sanitised
+ * into a new body, and its text is the clean text.
+ */
+static void
+test_plain_rebuilt_unless_plain(void **state)
+{
+	static char longline[1200];
+	const char *ct = "Content-Type: text/plain; charset=utf-8\n";
+	const char *ct8 = "Content-Type: text/plain; charset=utf-8\n"
+	    "Content-Transfer-Encoding: 8bit\n";
+	struct {
+		const char *hdr, *body, *text, *extra;
+	} c[] = {
+		/* the text mugai writes differs */
+		{ ct8, "a\x01" "b\n", "ab\n", NULL },
+		{ ct8, "abc\xe2\x80\xae" "cba\n", "abccba\n", NULL },
+		{ ct8, "bare\rcr\n", "barecr\n", NULL },
+		{ ct8, "会議\n", "会議\n", "output_charset=iso-2022-jp" },
+		{ ct, "会議 7bit\n", "会議 7bit\n", NULL },
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: 7bit\n", "会議\n", "会議\n", NULL },
+		/* the MIME headers could be read differently */
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "Content-Type: text/html\n", "hi\n", NULL, NULL },
+		{ "Content-Type: text/plain; charset=utf-8; charset=iso-8859-1\n",
+		  "hi\n", NULL, NULL },
+		{ "Content-Type: text/plain; charset*=utf-8''\n", "hi\n",
+		  NULL, NULL },
+		{ "Content-Type: text/plain (note); charset=utf-8\n", "hi\n",
+		  NULL, NULL },
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "Content-Disposition: inline\n", "hi\n", NULL, NULL },
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: quoted-printable\n",
+		  "caf=C3=A9\n", "café\n", NULL },
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: base64\n", "aGk=\n", "hi", NULL },
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "Content-Transfer-Encoding: 8bit\n"
+		  "Content-Transfer-Encoding: base64\n", "hi\n", "", NULL },
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "Not a field\n", "hi\n", NULL, NULL },
+		{ ct8, longline, NULL, NULL },
+	};
+	struct mugai_result *r;
+	char *msg, *out, *text;
+	size_t i;
+
+	(void)state;
+	memset(longline, 'x', 1000);
+	longline[1000] = '\n';
+	for (i = 0; i < sizeof(c) / sizeof(c[0]); i++) {
+		msg = g_strconcat(HDRS, c[i].hdr, "\n", c[i].body, NULL);
+		out = run(msg, c[i].extra, &r);
+		if (r->body_kept || r->verdict != MUGAI_VERDICT_DELIVER)
+			fail_msg("case %zu kept as it came", i);
+		if (r->body == NULL || r->nset < 3 ||
+		    strcmp(r->set[1].name, "Content-Type") != 0)
+			fail_msg("case %zu: no new body", i);
+		text = first_text(out);
+		if (strstr(text, c[i].text ? c[i].text : c[i].body) == NULL)
+			fail_msg("case %zu: text \"%s\"", i, text);
+		g_free(text);
+		free(out);
+		mugai_result_free(r);
+		g_free(msg);
+	}
+	/* Without MIME-Version the Content-Type may be ignored. */
+	out = run("From: a@example.jp\nContent-Type: text/plain; "
+	    "charset=utf-8\n\nhi\n", NULL, &r);
+	assert_false(r->body_kept);
+	assert_non_null(strstr(out, "MIME-Version: 1.0\n"));
+	free(out);
+	mugai_result_free(r);
+	/* A byte-order mark before the header: GMime read it without. */
+	out = run("\xef\xbb\xbf" HDRS "Content-Type: text/plain\n\nhi\n",
+	    NULL, &r);
+	assert_false(r->body_kept);
+	free(out);
+	mugai_result_free(r);
+}
+
 int
 main(void)
 {
@@ -700,6 +839,8 @@ main(void)
 		cmocka_unit_test(test_too_many_content_headers),
 		cmocka_unit_test(test_no_mime_at_all),
 		cmocka_unit_test(test_iso2022jp_output),
+		cmocka_unit_test(test_clean_plain_as_is),
+		cmocka_unit_test(test_plain_rebuilt_unless_plain),
 	};
 	int rc;
 

@@ -60,7 +60,10 @@ struct mugai_result {
 	 * For DELIVER: the original top-level headers stay as received,
 	 * except every header named in remove[] (all occurrences, compared
 	 * case-insensitively), and set[] is added after them.  body is the
-	 * new body (after the blank line), "\n" line ends.
+	 * new body (after the blank line), "\n" line ends.  body_kept: the
+	 * body goes as it came and body is NULL (a clean text/plain message
+	 * mugai would write back byte for byte; its MIME headers stay too,
+	 * so remove[] and set[] only hold mugai's own).
 	 */
 	char	**remove;
 	size_t	 nremove;
@@ -68,6 +71,7 @@ struct mugai_result {
 	size_t	 nset;
 	char	*body;
 	size_t	 body_len;
+	int	 body_kept;
 
 	/* What happened, for logs, reports and the quarantine. */
 	unsigned parts;			/* MIME leaves seen */
