@@ -10,7 +10,8 @@
  *
  * Its MIME headers stay, so they must say to every reader what GMime
  * read from them: one Content-Type, text/plain with plain parameters
- * (no comments, no RFC 2231 pieces, one charset), at most one
+ * a text body has (no comments, no RFC 2231 pieces, one charset, no
+ * name), at most one
  * Content-Transfer-Encoding, 7bit or 8bit, no other Content-* field,
  * and one MIME-Version 1.0 (without it a reader may not look at the
  * Content-Type at all).  Anything else, however harmless, is rebuilt as before: two
@@ -66,7 +67,26 @@ skip_ws(const char *p)
 	return p;
 }
 
-/* "text/plain" and plain parameters; the charset one into h. */
+/*
+ * The parameters a mail client writes on a text body: the charset, RFC
+ * 3676's format and delsp, Outlook's reply-type.  Any other, a name=
+ * say, could make a reader show the body as a file.
+ */
+static int
+param_known(const char *name, size_t n)
+{
+	static const char *const known[] = {
+		"charset", "format", "delsp", "reply-type",
+	};
+	size_t i;
+
+	for (i = 0; i < sizeof(known) / sizeof(known[0]); i++)
+		if (strlen(known[i]) == n && strncasecmp(name, known[i], n) == 0)
+			return 1;
+	return 0;
+}
+
+/* "text/plain" and known parameters; the charset one into h. */
 static int
 ctype_ok(const char *v, struct asis_hdr *h)
 {
@@ -93,6 +113,8 @@ ctype_ok(const char *v, struct asis_hdr *h)
 			v++;
 		vlen = (size_t)(v - val);
 		if (quoted && *v++ != '"')
+			return 0;
+		if (!param_known(name, nlen))
 			return 0;
 		if (nlen == 7 && strncasecmp(name, "charset", 7) == 0) {
 			if (h->charset[0] != '\0' || vlen == 0 ||

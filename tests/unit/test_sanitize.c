@@ -689,7 +689,8 @@ test_clean_plain_as_is(void **state)
 	    "To: hanako@city.example.lg.jp\nSubject: test\n"
 	    "X-Mugai-Status: clean (forged)\n"
 	    "MIME-Version: 1.0 (Mac OS X Mail 16.0)\n"
-	    "Content-Type: text/plain;\n\tcharset=\"utf-8\"; format=flowed\n"
+	    "Content-Type: text/plain;\n\tcharset=\"utf-8\"; format=flowed;"
+	    " DelSp=yes; reply-type=original\n"
 	    "Content-Transfer-Encoding: 8bit\n";
 	const char *body = "会議のお知らせ\n\n① 10時から ㈱髙橋\n\tindented\n";
 	const char *ascii = HDRS "Content-Type: text/plain\n\nplain ascii";
@@ -706,7 +707,8 @@ test_clean_plain_as_is(void **state)
 	want = g_strconcat("From: Taro <taro@example.jp>\n"
 	    "To: hanako@city.example.lg.jp\nSubject: test\n"
 	    "MIME-Version: 1.0 (Mac OS X Mail 16.0)\n"
-	    "Content-Type: text/plain;\n\tcharset=\"utf-8\"; format=flowed\n"
+	    "Content-Type: text/plain;\n\tcharset=\"utf-8\"; format=flowed;"
+	    " DelSp=yes; reply-type=original\n"
 	    "Content-Transfer-Encoding: 8bit\n"
 	    "X-Mugai-Status: sanitised; converted=0; removed=0\n\n", body,
 	    NULL);
@@ -764,6 +766,10 @@ test_plain_rebuilt_unless_plain(void **state)
 		  NULL, NULL },
 		{ "Content-Type: text/plain (note); charset=utf-8\n", "hi\n",
 		  NULL, NULL },
+		{ "Content-Type: text/plain; charset=utf-8; name=run.exe\n",
+		  "hi\n", "", NULL },
+		{ "Content-Type: text/plain; charset=utf-8; x-mac-type=54455854\n",
+		  "hi\n", NULL, NULL },
 		{ "Content-Type: text/plain; charset=utf-8\n"
 		  "Content-Disposition: inline\n", "hi\n", NULL, NULL },
 		{ "Content-Type: text/plain; charset=utf-8\n"
