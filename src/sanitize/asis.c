@@ -9,14 +9,17 @@
  * it came, with mugai's X-Mugai-Status added.
  *
  * Its MIME headers stay, so they must say to every reader what GMime
- * read from them: one Content-Type, text/plain with plain parameters
+ * read from them: one Content-Type, text/plain with only the parameters
  * a text body has (no comments, no RFC 2231 pieces, one charset, no
- * name), at most one
- * Content-Transfer-Encoding, 7bit or 8bit, no other Content-* field,
- * and one MIME-Version 1.0 (without it a reader may not look at the
- * Content-Type at all).  Anything else, however harmless, is rebuilt as before: two
- * Content-Type fields, say, could be read one way here and the other
- * way by a mail client.
+ * name), at most one Content-Transfer-Encoding, 7bit or 8bit, no other
+ * Content-* field, and one MIME-Version 1.0 (without it a reader may
+ * not look at the Content-Type at all).  Anything else, however
+ * harmless, is rebuilt as before: two Content-Type fields, say, could
+ * be read one way here and the other way by a mail client.
+ *
+ * Written by hand: GMime has already parsed these fields, but says
+ * neither how often each came nor whether a reader could take them
+ * another way; those are the questions here.
  */
 #include <string.h>
 #include <strings.h>
@@ -170,9 +173,25 @@ asis_field(struct asis_hdr *h, const char *name, size_t nlen,
 }
 
 /*
+ * RFC 5322 field name characters, printable ASCII: a name with blanks
+ * (a first line that starts with one, say) or 8-bit bytes is read one
+ * way by one parser and another way by the next.
+ */
+static int
+field_name_ok(const char *p, size_t n)
+{
+	size_t i;
+
+	for (i = 0; i < n; i++)
+		if ((unsigned char)p[i] < 33 || (unsigned char)p[i] > 126)
+			return 0;
+	return n > 0;
+}
+
+/*
  * Check the header block of raw; *body gets where the body starts.
  * A field without a colon (GMime and mail clients may differ on
- * where the block ends) fails.
+ * where the block ends) or with an odd name fails.
  */
 static int
 asis_headers(const char *raw, size_t len, struct asis_hdr *h, size_t *body)
@@ -202,6 +221,8 @@ asis_headers(const char *raw, size_t len, struct asis_hdr *h, size_t *body)
 		while (n > 0 && (raw[pos + n - 1] == ' ' ||
 		    raw[pos + n - 1] == '\t'))
 			n--;
+		if (!field_name_ok(raw + pos, n))
+			return 0;
 		asis_field(h, raw + pos, n, colon + 1,
 		    end - (size_t)(colon + 1 - raw));
 		pos = end;

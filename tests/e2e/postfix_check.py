@@ -167,8 +167,8 @@ def cmd_subject(sink, fixture, expect):
 def cmd_asis(sent, sink, want):
     """A clean UTF-8 text message (want "kept") arrives with its own body
     and header byte for byte, the forged X-Mugai-Status replaced by
-    mugai's; one with a control character (want "rebuilt") gets a new
-    body whose text lacks it."""
+    mugai's; one with a right-to-left override (want "rebuilt") gets a
+    new body whose text lacks it."""
     sent_head, sent_body = split(open(sent, 'rb').read())
     out = relayed(sink)
     head, body = split(out)

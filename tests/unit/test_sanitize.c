@@ -782,6 +782,8 @@ test_plain_rebuilt_unless_plain(void **state)
 		  "Content-Transfer-Encoding: base64\n", "hi\n", "", NULL },
 		{ "Content-Type: text/plain; charset=utf-8\n"
 		  "Not a field\n", "hi\n", NULL, NULL },
+		{ "Content-Type: text/plain; charset=utf-8\n"
+		  "X-\xe6\x97\xa5: 8-bit name\n", "hi\n", NULL, NULL },
 		{ ct8, longline, NULL, NULL },
 	};
 	struct mugai_result *r;
