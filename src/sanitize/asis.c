@@ -215,13 +215,8 @@ asis_headers(const char *raw, size_t len, struct asis_hdr *h, size_t *body)
 			return 1;
 		}
 		end = pos + sanitize_field_end(raw + pos, len - pos);
-		if ((colon = memchr(raw + pos, ':', end - pos)) == NULL)
-			return 0;
-		n = (size_t)(colon - (raw + pos));
-		while (n > 0 && (raw[pos + n - 1] == ' ' ||
-		    raw[pos + n - 1] == '\t'))
-			n--;
-		if (!field_name_ok(raw + pos, n))
+		colon = sanitize_field_name(raw + pos, end - pos, &n);
+		if (colon == NULL || !field_name_ok(raw + pos, n))
 			return 0;
 		asis_field(h, raw + pos, n, colon + 1,
 		    end - (size_t)(colon + 1 - raw));
@@ -257,12 +252,13 @@ asis_same_text(const char *body, size_t blen, const char *text, size_t tlen)
 
 int
 sanitize_plain_as_is(const char *raw, size_t len, const char *charset,
-    const char *text, size_t tlen, size_t *body)
+    const char *text, size_t tlen)
 {
 	struct asis_hdr h;
 	const char *canon;
+	size_t body;
 
-	if (!asis_headers(raw, len, &h, body) || !h.ok || h.ctype != 1 ||
+	if (!asis_headers(raw, len, &h, &body) || !h.ok || h.ctype != 1 ||
 	    h.mimever != 1)
 		return 0;
 	/* What GMime read as the charset, the field must say too. */
@@ -270,5 +266,5 @@ sanitize_plain_as_is(const char *raw, size_t len, const char *charset,
 	    "US-ASCII";
 	if (canon == NULL || charset == NULL || strcmp(canon, charset) != 0)
 		return 0;
-	return asis_same_text(raw + *body, len - *body, text, tlen);
+	return asis_same_text(raw + body, len - body, text, tlen);
 }

@@ -191,18 +191,29 @@ sanitize_bom_len(const char *raw, size_t len)
 	return len >= 3 && memcmp(raw, "\xEF\xBB\xBF", 3) == 0 ? 3 : 0;
 }
 
+const char *
+sanitize_field_name(const char *field, size_t n, size_t *namelen)
+{
+	const char *colon = memchr(field, ':', n);
+	size_t len;
+
+	if (colon == NULL)
+		return NULL;
+	len = (size_t)(colon - field);
+	while (len > 0 && (field[len - 1] == ' ' || field[len - 1] == '\t'))
+		len--;
+	*namelen = len;
+	return colon;
+}
+
 /* Is the header field that starts at line named one of remove[]? */
 static int
 header_removed(const struct mugai_result *r, const char *line, size_t n)
 {
-	const char *colon = memchr(line, ':', n);
 	size_t i, len;
 
-	if (colon == NULL)
+	if (sanitize_field_name(line, n, &len) == NULL)
 		return 1;	/* not a header field: never copied */
-	len = (size_t)(colon - line);
-	while (len > 0 && (line[len - 1] == ' ' || line[len - 1] == '\t'))
-		len--;
 	for (i = 0; i < r->nremove; i++)
 		if (strlen(r->remove[i]) == len &&
 		    strncasecmp(r->remove[i], line, len) == 0)
@@ -305,7 +316,6 @@ mugai_status
 sanitize_collect_removals(struct mugai_result *r, const char *raw, size_t len)
 {
 	size_t pos = 0, end, n;
-	const char *colon;
 	mugai_status rc;
 
 	/* Headers we write ourselves must never be taken from the sender.
@@ -328,16 +338,10 @@ sanitize_collect_removals(struct mugai_result *r, const char *raw, size_t len)
 		    raw[pos + 1] == '\n'))
 			break;
 		end = pos + sanitize_field_end(raw + pos, len - pos);
-		colon = memchr(raw + pos, ':', end - pos);
-		if (colon != NULL) {
-			n = (size_t)(colon - (raw + pos));
-			while (n > 0 && (raw[pos + n - 1] == ' ' ||
-			    raw[pos + n - 1] == '\t'))
-				n--;
-			if (n >= 8 && strncasecmp(raw + pos, "Content-", 8) == 0 &&
-			    (rc = remove_add(r, raw + pos, n)) != MUGAI_OK)
-				return rc;
-		}
+		if (sanitize_field_name(raw + pos, end - pos, &n) != NULL &&
+		    n >= 8 && strncasecmp(raw + pos, "Content-", 8) == 0 &&
+		    (rc = remove_add(r, raw + pos, n)) != MUGAI_OK)
+			return rc;
 		pos = end;
 	}
 	return MUGAI_OK;

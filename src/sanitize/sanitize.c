@@ -1577,6 +1577,18 @@ walk(struct san *s, GMimeObject *obj, const char *path, unsigned depth,
 	}
 }
 
+/* Does the notice say nothing: no part in it and no warning? */
+static int
+notice_empty(const struct san *s)
+{
+	size_t i;
+
+	for (i = 0; i < s->nrows; i++)
+		if (s->rows[i].in_notice)
+			return 0;
+	return s->phishing == 0;
+}
+
 static mugai_status
 notice_write(struct san *s, struct mugai_buf *out)
 {
@@ -1584,6 +1596,8 @@ notice_write(struct san *s, struct mugai_buf *out)
 	size_t i, n = 0, nfiles;
 	mugai_status rc;
 
+	if (notice_empty(s))
+		return MUGAI_OK;
 	items = calloc(s->nrows + 1, sizeof(*items));
 	if (items == NULL)
 		return MUGAI_ERR_NOMEM;
@@ -2125,19 +2139,13 @@ static int
 body_as_is(struct san *s)
 {
 	const struct mugai_result *r = s->res;
-	struct mugai_buf notice;
-	size_t body;
-	int empty;
 
 	if (s->plain_cs == NULL || s->nrows != 1 || s->kept->len != 0 ||
 	    r->removed != 0 || r->converted != 0 || r->mismatches != 0 ||
-	    s->undecoded || s->virus || s->err != MUGAI_OK)
+	    s->undecoded || s->virus || s->err != MUGAI_OK || !notice_empty(s))
 		return 0;
-	mugai_buf_init(&notice, 0);
-	empty = notice_write(s, &notice) == MUGAI_OK && notice.len == 0;
-	mugai_buf_free(&notice);
-	return empty && sanitize_plain_as_is(s->raw, s->rawlen, s->plain_cs,
-	    s->text.data ? s->text.data : "", s->text.len, &body);
+	return sanitize_plain_as_is(s->raw, s->rawlen, s->plain_cs,
+	    s->text.data ? s->text.data : "", s->text.len);
 }
 
 /*

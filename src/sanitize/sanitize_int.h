@@ -41,13 +41,20 @@ size_t sanitize_bom_len(const char *raw, size_t len);
 size_t sanitize_field_end(const char *p, size_t n);
 
 /*
+ * The colon of the header field field[0..n), or NULL when it has none
+ * (not a field); *namelen then the length of its name, without blanks
+ * before the colon.
+ */
+const char *sanitize_field_name(const char *field, size_t n,
+    size_t *namelen);
+
+/*
  * asis.c: may raw, read by GMime as one text/plain part in charset (its
  * canonical name) whose text mugai wrote as text[0..tlen), go out with
- * its own body and MIME headers?  1 if so, *body then where its body
- * starts in raw.
+ * its own body and MIME headers?  1 if so.
  */
 int sanitize_plain_as_is(const char *raw, size_t len, const char *charset,
-    const char *text, size_t tlen, size_t *body);
+    const char *text, size_t tlen);
 
 /* A zeroed result with empty strings where callers expect strings. */
 struct mugai_result *sanitize_result_new(void);
